@@ -1,0 +1,94 @@
+# xenshare: one non-recursive Makefile.
+#   make            build/xenshare-back, build/xenshare-front, test programs
+#   make check      every test (unit, codec corpus, integration over the
+#                   local transport, hostile clients, sanitizer build)
+#   make check-xen  the real-Xen rig (boots Xen 4.17 under QEMU)
+#   make fuzz       libFuzzer on codec + dispatch (clang), FUZZ_SECONDS=N
+#   make SAN=1      AddressSanitizer + UBSan build in build-san/
+
+SAN ?= 0
+ifeq ($(SAN),1)
+BUILD ?= build-san
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+BUILD ?= build
+SANFLAGS :=
+endif
+
+CC ?= gcc
+WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wformat=2 -Wvla -Wno-unused-parameter
+ifneq ($(WERROR),0)
+WARN += -Werror
+endif
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 -D_GNU_SOURCE -pthread $(WARN) $(SANFLAGS) -MMD -MP
+LDFLAGS += -pthread $(SANFLAGS)
+
+FUSE_CFLAGS := $(shell pkg-config --cflags fuse3)
+FUSE_LIBS := $(shell pkg-config --libs fuse3)
+XEN_PKGS := xenstore xenevtchn xengnttab
+HAVE_XEN := $(shell pkg-config --exists $(XEN_PKGS) && echo 1)
+ifeq ($(HAVE_XEN),1)
+XEN_CFLAGS := $(shell pkg-config --cflags $(XEN_PKGS)) -DXS_HAVE_XEN=1
+XEN_LIBS := $(shell pkg-config --libs $(XEN_PKGS))
+TPORT_SRCS := $(wildcard transport/*.c)
+else
+TPORT_SRCS := $(filter-out transport/xen%.c,$(wildcard transport/*.c))
+endif
+
+PROTO_SRCS := $(wildcard protocol/*.c)
+BACK_SRCS := $(wildcard backend/*.c)
+FRONT_SRCS := $(wildcard frontend/*.c)
+# The file service without its main(): linked into the fuzz harness and
+# the hostile-client tests.
+SERVICE_SRCS := $(filter-out backend/main.c,$(BACK_SRCS))
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+BACK_BIN := $(BUILD)/xenshare-back
+FRONT_BIN := $(BUILD)/xenshare-front
+UNIT_SRCS := $(wildcard tests/unit/*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
+TOOL_SRCS := $(wildcard tests/tools/*.c tests/integration/*.c tests/hostile/*.c)
+TOOL_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TOOL_SRCS))
+
+all: $(BACK_BIN) $(FRONT_BIN) $(UNIT_BINS) $(TOOL_BINS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(FUSE_CFLAGS) $(XEN_CFLAGS) -c $< -o $@
+
+$(BACK_BIN): $(call obj,$(BACK_SRCS) $(PROTO_SRCS) $(TPORT_SRCS))
+	$(CC) $(LDFLAGS) $^ -o $@ $(XEN_LIBS)
+
+$(FRONT_BIN): $(call obj,$(FRONT_SRCS) $(PROTO_SRCS) $(TPORT_SRCS))
+	$(CC) $(LDFLAGS) $^ -o $@ $(FUSE_LIBS) $(XEN_LIBS)
+
+# Unit tests link the protocol code and the file service.
+$(BUILD)/tests/unit/%: tests/unit/%.c $(call obj,$(PROTO_SRCS) $(SERVICE_SRCS) $(TPORT_SRCS))
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(XEN_LIBS)
+
+# Test tools: hostile clients link protocol + transports; the rest are
+# plain programs that only use syscalls.
+$(BUILD)/tests/hostile/%: tests/hostile/%.c $(call obj,$(PROTO_SRCS) $(SERVICE_SRCS) $(TPORT_SRCS))
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(XEN_LIBS)
+
+$(BUILD)/tests/%: tests/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) $< -o $@
+
+check: all
+	BUILD=$(BUILD) tests/run-tests.sh
+
+check-xen: all
+	BUILD=$(BUILD) tests/xen/run.sh
+
+clean:
+	rm -rf build build-san build-fuzz
+
+.PHONY: all check check-xen clean fuzz
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The file service: one exported directory (struct xs_export) and, per
+ * connected frontend, a session (struct xs_sess) holding that frontend's
+ * node table and open handles.  xs_dispatch() is the single entry point
+ * from the ring engine (and the fuzz harness): decode, check policy,
+ * perform, encode.
+ *
+ * Trust: requests come from the guest; they are decoded and validated by
+ * protocol/codec.c before anything here looks at them.  Everything runs
+ * on fds under the export root with openat-family calls.
+ *
+ * Threads: xs_dispatch() may run concurrently on several threads for the
+ * same session.
+ */
+#ifndef XS_SERVICE_H
+#define XS_SERVICE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../protocol/xenshare_proto.h"
+#include "policy.h"
+
+struct xs_export;
+struct xs_sess;
+
+/* Open the export root (a directory; symlinks not followed). */
+int xs_export_open(const char *path, const struct xs_policy *pol,
+		   struct xs_export **out);
+void xs_export_close(struct xs_export *e);
+/* The policy in force; xs_export_set_policy() swaps it atomically. */
+void xs_export_get_policy(struct xs_export *e, struct xs_policy *out);
+int xs_export_set_policy(struct xs_export *e, const struct xs_policy *pol);
+
+/* A session over a shared data area of data_bytes at data. */
+int xs_sess_new(struct xs_export *e, void *data, size_t data_bytes,
+		const char *name, struct xs_sess **out);
+/* Release every node and handle of the session. */
+void xs_sess_free(struct xs_sess *s);
+
+/* Serve one request.  req is the private copy taken off the ring; rsp is
+ * filled (it is zeroed first).  Returns 0, or XS_CODEC_FATAL when the
+ * frontend broke the protocol and the connection must be closed. */
+int xs_dispatch(struct xs_sess *s, const struct xs_req *req,
+		struct xs_rsp *rsp);
+
+/* Per-thread setup for threads that call xs_dispatch() (drops
+ * supplementary groups for this thread).  0 or -errno. */
+int xs_service_thread_init(void);
+
+#endif /* XS_SERVICE_H */

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Decode and validate requests; encode responses.  No I/O: this is the one
+ * module that parses guest bytes, and the fuzz target.
+ *
+ * xs_codec_decode() takes a private copy of a request slot (the ring
+ * already copied it) and the shared data area, copies the request's input
+ * bytes out of the data area exactly once into msg->in (private), and
+ * checks everything that can be checked without the file system: opcode,
+ * buffer bounds, lengths, name syntax (one component: no '/', no NUL, not
+ * "." or "..", 1..XS_NAME_MAX bytes), flags, reserved fields.
+ *
+ * Return values:
+ *   0        msg is valid, dispatch it
+ *   -errno   the request is well-formed on the ring but its arguments are
+ *            wrong: answer it with that errno
+ *   XS_CODEC_FATAL  the request breaks the ring protocol (buffer outside
+ *            the data area, length past XS_MAX_BUF): close the connection
+ */
+#ifndef XS_CODEC_H
+#define XS_CODEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "xenshare_proto.h"
+
+#define XS_CODEC_FATAL 1
+
+struct xs_msg {
+	struct xs_req req;	/* the validated private copy */
+	/* Input, copied out of the data area (private, NUL-terminated
+	 * copies of names so they can be passed to *at() calls). */
+	const char *name;	/* first name, or NULL */
+	uint32_t name_len;
+	const char *name2;	/* RENAME newname, SYMLINK target */
+	uint32_t name2_len;
+	const void *data;	/* WRITE data, SETXATTR value, FORGET array */
+	uint32_t data_len;
+	/* Where output goes: inside the shared data area, bounds checked.
+	 * The backend only ever writes here. */
+	void *out;
+	uint32_t out_cap;
+	/* Private storage the pointers above point into. */
+	uint8_t *scratch;	/* XS_MAX_BUF + 2 bytes, owned by the caller */
+};
+
+/* Per-op validation needs nothing but the message; the data area is
+ * [data, data + data_bytes). */
+int xs_codec_decode(const struct xs_req *raw, void *data, size_t data_bytes,
+		    uint8_t *scratch, struct xs_msg *msg);
+
+/* Name of an opcode for logs ("?" when unknown). */
+const char *xs_op_name(unsigned opcode);
+
+/* Start a response to req in zeroed memory. */
+void xs_codec_rsp_init(struct xs_rsp *rsp, const struct xs_req *req);
+
+/* Frontend side: check a response against the request it answers.
+ * 0 or -EPROTO. */
+int xs_codec_check_rsp(const struct xs_req *req, const struct xs_rsp *rsp);
+
+/* Append a READDIR / READDIRPLUS record to buf (cap bytes, *len used).
+ * Returns 0, or -ENOSPC when it does not fit (nothing written). */
+int xs_codec_put_dirent(void *buf, uint32_t cap, uint32_t *len,
+			uint64_t ino, uint64_t off, uint8_t type,
+			const char *name, uint16_t namelen);
+int xs_codec_put_direntplus(void *buf, uint32_t cap, uint32_t *len,
+			    const struct xs_rsp_entry *e, uint64_t off,
+			    uint8_t type, const char *name, uint16_t namelen);
+
+/* Frontend side: iterate records written by the put functions.  Returns
+ * the record length, 0 at the end, -EPROTO on a malformed record. */
+int xs_codec_next_dirent(const void *buf, uint32_t len, uint32_t pos,
+			 const struct xs_dirent **d, const char **name);
+int xs_codec_next_direntplus(const void *buf, uint32_t len, uint32_t pos,
+			     const struct xs_direntplus **d,
+			     const char **name);
+
+#endif /* XS_CODEC_H */

@@ -1,0 +1,400 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * xenshare wire protocol, version 1.  This header is the specification.
+ *
+ * A frontend (xenshare-front, in the guest) sends file-system requests with
+ * FUSE low-level semantics to a backend (xenshare-back, in dom0) that serves
+ * one host directory.  Both sides share:
+ *
+ *   - N rings (1 <= N <= XS_MAX_RINGS).  A ring is 2^ring_order pages of
+ *     shared memory: a struct xs_ring_hdr followed by nr_slots slots of
+ *     XS_SLOT_SIZE bytes, nr_slots = the largest power of two that fits.
+ *     A slot holds a struct xs_req while the request is outstanding and is
+ *     then overwritten by the struct xs_rsp (the Xen io/ring.h scheme:
+ *     free-running 32-bit indices, slot = index & (nr_slots - 1)).
+ *   - one data area of data_pages pages, shared once at connect and never
+ *     re-shared.  Each request names a buffer inside it (buf_off, buf_len).
+ *     The first in_len bytes of the buffer are the request's input (names,
+ *     write data, xattr values); the backend writes the output (read data,
+ *     directory entries, link targets, xattr values) to the start of the
+ *     same buffer and reports out_len.  How the frontend carves up the data
+ *     area is its own business; the backend only checks bounds.
+ *   - one notification channel per ring and direction (event channel on
+ *     Xen, eventfd on the local transport).
+ *
+ * Several requests may be in flight on every ring; the backend completes
+ * them in any order and the frontend matches responses by id.
+ *
+ * Notification suppression follows io/ring.h: the producer notifies only
+ * when the consumer's event index (req_event / rsp_event) lies in the range
+ * it just published.  A consumer that drains a ring sets its event index to
+ * its next consumption index plus one, then checks the ring once more.
+ *
+ * All integers are little-endian; every struct has explicit padding, which
+ * senders set to zero and receivers ignore.  Errors travel as positive
+ * Linux errno values.
+ *
+ * Everything the frontend writes is untrusted by the backend: the backend
+ * copies each slot and each input buffer exactly once into private memory,
+ * validates the copy (protocol/codec.c) and uses only the copy.  A
+ * frontend that breaks the ring protocol (a producer index more than
+ * nr_slots ahead, a buffer outside the data area, an unknown opcode) loses
+ * its connection; an invalid argument inside a well-formed request (a bad
+ * name, a stale node id) gets an errno.
+ *
+ * Transports (protocol/transport.h):
+ *   local  unix socket handshake (struct xs_local_hello below) passing a
+ *          sealed memfd that holds the rings then the data area, and
+ *          eventfds.
+ *   xen    grant references and event channels published in xenstore
+ *          (XS_XENSTORE_* below).
+ */
+#ifndef XENSHARE_PROTO_H
+#define XENSHARE_PROTO_H
+
+#include <stdint.h>
+
+#define XS_PROTO_VERSION	1u
+#define XS_PAGE_SIZE		4096u
+#define XS_SLOT_SIZE		128u
+#define XS_MAX_RINGS		8u
+#define XS_MAX_RING_ORDER	4u	/* 16 pages: 512 slots */
+#define XS_MAX_DATA_PAGES	65536u	/* 256 MiB */
+#define XS_MAX_IO		(1u << 20)	/* largest read/write payload */
+#define XS_MAX_BUF		(XS_MAX_IO + XS_PAGE_SIZE)	/* largest buf_len */
+#define XS_NAME_MAX		255u	/* one path component, no NUL */
+#define XS_PATH_MAX		4095u	/* symlink target, no NUL */
+#define XS_XATTR_NAME_MAX	255u
+#define XS_XATTR_SIZE_MAX	65536u
+#define XS_FORGET_MAX		256u	/* entries in one XS_OP_FORGET */
+#define XS_HANDLE_MAX		128u	/* opaque persistent node handle */
+
+/* Node id of the export root.  Every other node id is
+ * (generation << 32 | index) into the backend's node table. */
+#define XS_ROOT_NODEID		1ull
+
+/* ---------------------------------------------------------------------- */
+/* Rings                                                                  */
+
+struct xs_ring_hdr {
+	uint32_t req_prod;	/* written by frontend */
+	uint32_t req_event;	/* written by backend */
+	uint32_t rsp_prod;	/* written by backend */
+	uint32_t rsp_event;	/* written by frontend */
+	uint8_t pad[48];
+};
+_Static_assert(sizeof(struct xs_ring_hdr) == 64, "ring header size");
+
+/* ---------------------------------------------------------------------- */
+/* Opcodes.  The backend refuses opcodes it does not know with ENOSYS.    */
+
+enum xs_op {
+	XS_OP_LOOKUP = 1,	/* nodeid=parent, in: name */
+	XS_OP_FORGET = 2,	/* in: struct xs_forget_one[], no nodeid */
+	XS_OP_GETATTR = 3,	/* nodeid */
+	XS_OP_SETATTR = 4,	/* nodeid, fh if XS_SETATTR_FH, a.setattr */
+	XS_OP_READLINK = 5,	/* nodeid, out: target */
+	XS_OP_SYMLINK = 6,	/* nodeid=parent, in: name then target */
+	XS_OP_MKNOD = 7,	/* nodeid=parent, in: name, a.mknod */
+	XS_OP_MKDIR = 8,	/* nodeid=parent, in: name, a.mknod */
+	XS_OP_UNLINK = 9,	/* nodeid=parent, in: name */
+	XS_OP_RMDIR = 10,	/* nodeid=parent, in: name */
+	XS_OP_RENAME = 11,	/* nodeid=parent, in: name then newname, a.rename */
+	XS_OP_LINK = 12,	/* nodeid=target, in: newname, a.link */
+	XS_OP_OPEN = 13,	/* nodeid, a.open */
+	XS_OP_CREATE = 14,	/* nodeid=parent, in: name, a.open */
+	XS_OP_READ = 15,	/* nodeid, fh, a.io, out: data */
+	XS_OP_WRITE = 16,	/* nodeid, fh, a.io, in: data */
+	XS_OP_FLUSH = 17,	/* nodeid, fh */
+	XS_OP_RELEASE = 18,	/* nodeid, fh */
+	XS_OP_FSYNC = 19,	/* nodeid, fh, a.fsync */
+	XS_OP_OPENDIR = 20,	/* nodeid, a.open */
+	XS_OP_READDIR = 21,	/* nodeid, fh, a.io(offset=cookie,size), out: dirents */
+	XS_OP_READDIRPLUS = 22,	/* as READDIR, out: xs_direntplus records */
+	XS_OP_RELEASEDIR = 23,	/* nodeid, fh */
+	XS_OP_FSYNCDIR = 24,	/* nodeid, fh, a.fsync */
+	XS_OP_STATFS = 25,	/* nodeid */
+	XS_OP_SETXATTR = 26,	/* nodeid, in: name then value, a.xattr */
+	XS_OP_GETXATTR = 27,	/* nodeid, in: name, a.xattr(size), out: value */
+	XS_OP_LISTXATTR = 28,	/* nodeid, a.xattr(size), out: names */
+	XS_OP_REMOVEXATTR = 29,	/* nodeid, in: name */
+	XS_OP_ACCESS = 30,	/* nodeid, a.access */
+	XS_OP_FALLOCATE = 31,	/* nodeid, fh, a.fallocate */
+	XS_OP_LSEEK = 32,	/* nodeid, fh, a.lseek */
+	XS_OP_COPY_FILE_RANGE = 33, /* nodeid, fh (source), a.copy */
+	XS_OP_REOPEN = 34,	/* reserved: node by persistent handle */
+	XS_OP_MAX		/* one past the last opcode */
+};
+
+/* ---------------------------------------------------------------------- */
+/* Request (frontend -> backend), one slot.                               */
+
+struct xs_forget_one {
+	uint64_t nodeid;
+	uint64_t nlookup;
+};
+
+#define XS_SETATTR_MODE		(1u << 0)
+#define XS_SETATTR_UID		(1u << 1)
+#define XS_SETATTR_GID		(1u << 2)
+#define XS_SETATTR_SIZE		(1u << 3)
+#define XS_SETATTR_ATIME	(1u << 4)
+#define XS_SETATTR_MTIME	(1u << 5)
+#define XS_SETATTR_ATIME_NOW	(1u << 6)
+#define XS_SETATTR_MTIME_NOW	(1u << 7)
+#define XS_SETATTR_CTIME	(1u << 8)
+#define XS_SETATTR_FH		(1u << 9)	/* req.fh is valid */
+#define XS_SETATTR_KILL_SUIDGID	(1u << 10)
+#define XS_SETATTR_ALL		((1u << 11) - 1)
+
+struct xs_args_setattr {
+	uint32_t valid;		/* XS_SETATTR_* */
+	uint32_t mode;		/* permission bits only (07777) */
+	uint32_t uid;
+	uint32_t gid;
+	uint64_t size;
+	int64_t atime;
+	int64_t mtime;
+	uint32_t atime_nsec;	/* < 1e9 */
+	uint32_t mtime_nsec;
+};
+
+struct xs_args_mknod {
+	uint32_t mode;		/* type and permission bits */
+	uint32_t umask;
+	uint32_t rdev;		/* Linux new_encode_dev */
+	uint32_t pad;
+};
+
+struct xs_args_rename {
+	uint64_t newparent;
+	uint32_t name_len;	/* first name in buffer; newname follows */
+	uint32_t flags;		/* RENAME_NOREPLACE (1) | RENAME_EXCHANGE (2) */
+};
+
+struct xs_args_link {
+	uint64_t newparent;
+};
+
+struct xs_args_symlink {
+	uint32_t name_len;	/* name, then the target (in_len - name_len) */
+	uint32_t pad;
+};
+
+/* Open flags on the wire: the Linux O_* values.  Allowed: O_ACCMODE,
+ * O_APPEND, O_TRUNC, O_EXCL, O_CREAT (CREATE only), O_NONBLOCK, O_DSYNC,
+ * O_SYNC, O_DIRECT (accepted, never passed to the host: data still goes
+ * through the host page cache), O_NOATIME, O_LARGEFILE, O_DIRECTORY,
+ * O_NOFOLLOW, O_CLOEXEC (ignored).  Anything else is EINVAL. */
+struct xs_args_open {
+	uint32_t flags;
+	uint32_t mode;		/* CREATE */
+	uint32_t umask;		/* CREATE */
+	uint32_t pad;
+};
+
+struct xs_args_io {
+	uint64_t offset;	/* file offset, or READDIR cookie */
+	uint32_t size;		/* bytes to read/write, <= XS_MAX_IO */
+	uint32_t flags;		/* reserved, 0 */
+};
+
+struct xs_args_fsync {
+	uint32_t datasync;
+	uint32_t pad;
+};
+
+struct xs_args_xattr {
+	uint32_t name_len;	/* SETXATTR: name, then value (in_len - name_len) */
+	uint32_t size;		/* GET/LIST: capacity asked for, 0 = size query */
+	uint32_t flags;		/* SETXATTR: XATTR_CREATE (1) | XATTR_REPLACE (2) */
+	uint32_t pad;
+};
+
+struct xs_args_access {
+	uint32_t mask;		/* R_OK | W_OK | X_OK or F_OK */
+	uint32_t pad;
+};
+
+struct xs_args_fallocate {
+	uint64_t offset;
+	uint64_t length;
+	uint32_t mode;		/* FALLOC_FL_KEEP_SIZE | PUNCH_HOLE | ZERO_RANGE */
+	uint32_t pad;
+};
+
+struct xs_args_lseek {
+	uint64_t offset;
+	uint32_t whence;	/* SEEK_DATA (3) or SEEK_HOLE (4); others EINVAL */
+	uint32_t pad;
+};
+
+struct xs_args_copy {
+	uint64_t off_in;
+	uint64_t nodeid_out;
+	uint64_t fh_out;
+	uint64_t off_out;
+	uint64_t len;
+	uint32_t flags;		/* must be 0 */
+	uint32_t pad;
+};
+
+struct xs_req {
+	uint64_t id;		/* chosen by frontend, echoed in response */
+	uint16_t opcode;	/* enum xs_op */
+	uint16_t flags;		/* reserved, 0 */
+	uint32_t uid;		/* caller, guest ids */
+	uint32_t gid;
+	uint32_t pid;
+	uint64_t nodeid;
+	uint64_t fh;
+	uint32_t buf_off;	/* buffer in the data area */
+	uint32_t buf_len;	/* <= XS_MAX_BUF */
+	uint32_t in_len;	/* <= buf_len */
+	uint32_t pad;
+	union {
+		struct xs_args_setattr setattr;
+		struct xs_args_mknod mknod;
+		struct xs_args_rename rename;
+		struct xs_args_link link;
+		struct xs_args_symlink symlink;
+		struct xs_args_open open;
+		struct xs_args_io io;
+		struct xs_args_fsync fsync;
+		struct xs_args_xattr xattr;
+		struct xs_args_access access;
+		struct xs_args_fallocate fallocate;
+		struct xs_args_lseek lseek;
+		struct xs_args_copy copy;
+		uint8_t raw[72];
+	} a;
+};
+_Static_assert(sizeof(struct xs_req) == XS_SLOT_SIZE, "request size");
+
+/* ---------------------------------------------------------------------- */
+/* Response (backend -> frontend), same slot.                             */
+
+struct xs_attr {
+	uint64_t ino;		/* host inode number, for st_ino only */
+	uint64_t size;
+	uint64_t blocks;	/* 512-byte units */
+	int64_t atime;
+	int64_t mtime;
+	int64_t ctime;
+	uint32_t atime_nsec;
+	uint32_t mtime_nsec;
+	uint32_t ctime_nsec;
+	uint32_t mode;
+	uint32_t nlink;
+	uint32_t uid;		/* guest ids (after reverse id mapping) */
+	uint32_t gid;
+	uint32_t rdev;
+	uint32_t blksize;
+	uint32_t pad;
+};
+_Static_assert(sizeof(struct xs_attr) == 88, "attr size");
+
+/* LOOKUP, MKNOD, MKDIR, SYMLINK, LINK, CREATE: a successful reply counts
+ * one lookup of nodeid, which the frontend returns with XS_OP_FORGET; fh is
+ * set by CREATE.  GETATTR and SETATTR fill only attr (no lookup counted). */
+struct xs_rsp_entry {
+	uint64_t nodeid;
+	uint64_t fh;
+	uint32_t generation;
+	uint32_t open_flags;	/* reserved, 0 */
+	struct xs_attr attr;
+};
+
+struct xs_statfs {
+	uint64_t blocks;	/* in frsize units */
+	uint64_t bfree;
+	uint64_t bavail;
+	uint64_t files;
+	uint64_t ffree;
+	uint64_t favail;
+	uint32_t bsize;
+	uint32_t frsize;
+	uint32_t namemax;
+	uint32_t flags;		/* XS_STATFS_RDONLY */
+};
+#define XS_STATFS_RDONLY	1u
+
+struct xs_rsp {
+	uint64_t id;
+	int32_t error;		/* 0 or a positive Linux errno */
+	uint32_t out_len;	/* bytes written at the start of the buffer */
+	union {
+		struct xs_rsp_entry entry;	/* see above */
+		struct xs_statfs statfs;	/* STATFS */
+		uint64_t fh;			/* OPEN, OPENDIR */
+		uint64_t offset;		/* LSEEK */
+		uint64_t count;	/* WRITE, COPY_FILE_RANGE: bytes; xattr size query */
+		uint8_t raw[112];
+	} u;
+};
+_Static_assert(sizeof(struct xs_rsp) == XS_SLOT_SIZE, "response size");
+
+/* READDIR output: records of struct xs_dirent + name, each padded to a
+ * multiple of 8 bytes.  off is the cookie that resumes after this entry. */
+struct xs_dirent {
+	uint64_t ino;
+	uint64_t off;
+	uint16_t namelen;
+	uint8_t type;		/* DT_* */
+	uint8_t pad[5];
+	/* char name[namelen], then zero padding */
+};
+_Static_assert(sizeof(struct xs_dirent) == 24, "dirent size");
+
+/* READDIRPLUS output: struct xs_direntplus + name, padded to 8.  Each
+ * record with entry.nodeid != 0 counts one lookup of that node; "." and
+ * ".." come with nodeid 0. */
+struct xs_direntplus {
+	struct xs_rsp_entry entry;
+	struct xs_dirent dirent;
+};
+_Static_assert(sizeof(struct xs_direntplus) == 136, "direntplus size");
+
+/* ---------------------------------------------------------------------- */
+/* Feature bits (negotiated: the connection uses the intersection).        */
+
+#define XS_FEAT_READDIRPLUS	(1ull << 0)
+#define XS_FEAT_COPY_FILE_RANGE	(1ull << 1)
+#define XS_FEAT_ALL		((1ull << 2) - 1)
+
+/* ---------------------------------------------------------------------- */
+/* Local transport handshake (SOCK_SEQPACKET unix socket).                 */
+/*
+ * The frontend sends one struct xs_local_hello with SCM_RIGHTS carrying
+ * 1 + 2 * nr_rings file descriptors: a memfd sealed with F_SEAL_SHRINK
+ * (and F_SEAL_SEAL) of at least nr_rings * ring_size + data_pages * 4096
+ * bytes holding ring 0 .. ring N-1 then the data area, then for each ring
+ * an eventfd the frontend signals (requests) and one the backend signals
+ * (responses).  The backend answers with one struct xs_local_welcome.
+ * The connection lives as long as the socket: closing it is disconnect.
+ */
+#define XS_LOCAL_MAGIC		0x31485358u	/* "XSH1" */
+#define XS_LOCAL_KIND_DATA	1u
+
+struct xs_local_hello {
+	uint32_t magic;
+	uint32_t kind;
+	uint32_t version;	/* highest version the frontend speaks */
+	uint32_t nr_rings;
+	uint32_t ring_order;
+	uint32_t data_pages;
+	uint64_t features;
+};
+_Static_assert(sizeof(struct xs_local_hello) == 32, "hello size");
+
+struct xs_local_welcome {
+	uint32_t magic;
+	int32_t error;		/* 0, or why the connection is refused */
+	uint32_t version;	/* the version both speak */
+	uint32_t max_io;
+	uint64_t features;	/* intersection */
+	uint64_t pad;
+};
+_Static_assert(sizeof(struct xs_local_welcome) == 32, "welcome size");
+
+#endif /* XENSHARE_PROTO_H */

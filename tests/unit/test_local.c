@@ -1,0 +1,214 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The local transport's handshake: a good frontend connects and a ring
+ * round trip works; malformed hellos (wrong magic, unsealed memfd, a memfd
+ * too small, a pipe instead of an eventfd, missing descriptors) are
+ * refused without harming the listener.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "../../protocol/ring.h"
+#include "../../protocol/transport.h"
+
+static int passed, failed;
+
+#define CHECK(cond, name)                                                    \
+	do {                                                                 \
+		if (cond) {                                                  \
+			printf("ok - %s\n", name);                           \
+			passed++;                                            \
+		} else {                                                     \
+			printf("not ok - %s: line %d\n", name, __LINE__);    \
+			failed++;                                            \
+		}                                                            \
+	} while (0)
+
+static char sock_path[108];
+static int listen_fd;
+
+struct acc {
+	int rc;
+	struct xs_tport *t;
+};
+
+static void *acceptor(void *arg)
+{
+	struct acc *a = arg;
+	int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+
+	a->t = NULL;
+	a->rc = fd < 0 ? -errno : xs_local_accept(fd, XS_FEAT_ALL, XS_MAX_IO,
+						   1, &a->t);
+	return NULL;
+}
+
+static void test_good(void)
+{
+	struct xs_front_params p = { .nr_rings = 2, .ring_order = 1,
+				     .data_pages = 16,
+				     .features = XS_FEAT_READDIRPLUS };
+	struct xs_tport *f = NULL;
+	struct xs_ring fr, br;
+	struct xs_req req = { .id = 42, .opcode = XS_OP_GETATTR }, got;
+	struct xs_rsp rsp = { .id = 42 }, back;
+	struct acc a;
+	pthread_t th;
+	uint64_t v;
+	int rc;
+
+	pthread_create(&th, NULL, acceptor, &a);
+	rc = xs_local_connect(sock_path, &p, &f);
+	pthread_join(th, NULL);
+	CHECK(rc == 0 && a.rc == 0, "good hello accepted");
+	if (rc || a.rc) {
+		xs_tport_close(f);
+		xs_tport_close(a.t);
+		return;
+	}
+	CHECK(f->features == XS_FEAT_READDIRPLUS &&
+	      a.t->features == XS_FEAT_READDIRPLUS, "features intersected");
+	CHECK(f->max_io == XS_MAX_IO && f->version == XS_PROTO_VERSION,
+	      "max_io and version negotiated");
+	CHECK(a.t->data_bytes == 16 * XS_PAGE_SIZE && a.t->nr_rings == 2,
+	      "layout agreed");
+
+	xs_ring_front_init(&fr, f->ring_mem[1], f->ring_bytes);
+	xs_ring_back_attach(&br, a.t->ring_mem[1], a.t->ring_bytes);
+	xs_ring_front_put_req(&fr, &req);
+	if (xs_ring_front_push(&fr))
+		xs_tport_notify(f, 1);
+	CHECK(read(a.t->ring_fd[1], &v, sizeof(v)) == sizeof(v),
+	      "request notification crosses");
+	CHECK(xs_ring_back_get_req(&br, &got) == 1 && got.id == 42,
+	      "request crosses shared memory");
+	xs_ring_back_put_rsp(&br, &rsp);
+	if (xs_ring_back_push(&br))
+		xs_tport_notify(a.t, 1);
+	CHECK(read(f->ring_fd[1], &v, sizeof(v)) == sizeof(v),
+	      "response notification crosses");
+	CHECK(xs_ring_front_get_rsp(&fr, &back) == 1 && back.id == 42,
+	      "response crosses shared memory");
+	memcpy(a.t->data, "hello", 5);
+	CHECK(memcmp(f->data, "hello", 5) == 0, "data area shared");
+	xs_tport_close(f);
+	xs_tport_close(a.t);
+}
+
+/* Send a hand-made hello with the given descriptors; return the
+ * acceptor's verdict. */
+static int raw_hello(const struct xs_local_hello *h, const int *fds,
+		     unsigned nfds)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int) * 32)];
+	} cbuf;
+	struct iovec iov = { .iov_base = (void *)h, .iov_len = sizeof(*h) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct xs_local_welcome w = { 0 };
+	struct cmsghdr *cm;
+	struct acc a;
+	pthread_t th;
+	int s;
+
+	strcpy(sa.sun_path, sock_path);
+	pthread_create(&th, NULL, acceptor, &a);
+	s = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+	if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		perror("connect");
+	if (nfds) {
+		memset(&cbuf, 0, sizeof(cbuf));
+		mh.msg_control = cbuf.buf;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+		memcpy(CMSG_DATA(cm), fds, sizeof(int) * nfds);
+	}
+	sendmsg(s, &mh, 0);
+	pthread_join(th, NULL);
+	if (a.rc)
+		(void)!recv(s, &w, sizeof(w), MSG_DONTWAIT);
+	close(s);
+	xs_tport_close(a.t);
+	return a.rc;
+}
+
+static void test_bad(void)
+{
+	struct xs_local_hello h = { .magic = XS_LOCAL_MAGIC,
+				    .kind = XS_LOCAL_KIND_DATA, .version = 1,
+				    .nr_rings = 1, .ring_order = 0,
+				    .data_pages = 4 };
+	struct xs_local_hello b;
+	int fds[3], sealed, unsealed, small, pfd[2];
+
+	sealed = memfd_create("t", MFD_ALLOW_SEALING);
+	(void)!ftruncate(sealed, 5 * 4096);
+	fcntl(sealed, F_ADD_SEALS, F_SEAL_SHRINK);
+	unsealed = memfd_create("t", 0);
+	(void)!ftruncate(unsealed, 5 * 4096);
+	small = memfd_create("t", MFD_ALLOW_SEALING);
+	(void)!ftruncate(small, 4096);
+	fcntl(small, F_ADD_SEALS, F_SEAL_SHRINK);
+	(void)!pipe(pfd);
+	fds[1] = eventfd(0, 0);
+	fds[2] = eventfd(0, 0);
+
+	fds[0] = sealed;
+	CHECK(raw_hello(&h, fds, 3) == 0, "hand-made good hello accepted");
+	b = h;
+	b.magic ^= 1;
+	CHECK(raw_hello(&b, fds, 3) == -EPROTO, "bad magic refused");
+	b = h;
+	b.nr_rings = XS_MAX_RINGS + 1;
+	CHECK(raw_hello(&b, fds, 3) == -EINVAL, "too many rings refused");
+	b = h;
+	b.ring_order = 30;
+	CHECK(raw_hello(&b, fds, 3) == -EINVAL, "huge ring order refused");
+	CHECK(raw_hello(&h, fds, 2) == -EINVAL, "missing descriptor refused");
+	CHECK(raw_hello(&h, NULL, 0) == -EINVAL, "no descriptors refused");
+	fds[0] = unsealed;
+	CHECK(raw_hello(&h, fds, 3) == -EINVAL, "unsealed memfd refused");
+	fds[0] = small;
+	CHECK(raw_hello(&h, fds, 3) == -EINVAL, "short memfd refused");
+	fds[0] = sealed;
+	fds[1] = pfd[1];
+	CHECK(raw_hello(&h, fds, 3) == -EINVAL, "pipe as eventfd refused");
+	fds[1] = fds[2];
+	b = h;
+	b.data_pages = 0;
+	CHECK(raw_hello(&b, fds, 3) == -EINVAL, "empty data area refused");
+	CHECK(raw_hello(&h, fds, 3) == 0, "listener still serves after abuse");
+}
+
+int main(void)
+{
+	snprintf(sock_path, sizeof(sock_path), "/tmp/xs-test-local.%d",
+		 (int)getpid());
+	unlink(sock_path);
+	listen_fd = xs_local_listen(sock_path);
+	if (listen_fd < 0) {
+		printf("not ok - listen: %s\n", strerror(-listen_fd));
+		printf("0 passed, 1 failed, 0 skipped\n");
+		return 1;
+	}
+	test_good();
+	test_bad();
+	close(listen_fd);
+	unlink(sock_path);
+	printf("%d passed, %d failed, 0 skipped\n", passed, failed);
+	return failed ? 1 : 0;
+}
