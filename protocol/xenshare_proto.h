@@ -397,4 +397,60 @@ struct xs_local_welcome {
 };
 _Static_assert(sizeof(struct xs_local_welcome) == 32, "welcome size");
 
+/* ---------------------------------------------------------------------- */
+/* Xen transport: xenstore nodes (device type "xenshare").                 */
+/*
+ * Backend directory  /local/domain/<backend-domid>/backend/xenshare/<domid>/<devid>/
+ * written by dom0 tools (xenshare-ctl) and the backend; the guest may read
+ * it and never write it.  Policy is read only from here.
+ *
+ *   frontend            path of the frontend directory          (tools)
+ *   frontend-id         guest domid                             (tools)
+ *   online              1 while the device should exist         (tools)
+ *   state               XenbusState of the backend              (backend)
+ *   path                host directory exported                 (tools)
+ *   tag                 name the guest mounts it by, [A-Za-z0-9._-]{1,63}
+ *   mode                "rw" or "ro"                            (tools)
+ *   id-map              passthrough | squash-root | squash-all | range:BASE
+ *   quota-bytes         bytes of allocated storage, 0 = none; watched
+ *   quota-inodes        inodes, 0 = none; watched
+ *   template            optional read-only template directory   (tools)
+ *   versions            protocol versions spoken, e.g. "1"      (backend)
+ *   max-rings           most rings the backend accepts          (backend)
+ *   max-ring-page-order largest ring_order accepted             (backend)
+ *   max-data-pages      largest data area accepted              (backend)
+ *   max-io              largest read/write payload              (backend)
+ *   feature-flags       XS_FEAT_* the backend offers, decimal   (backend)
+ *   usage-bytes         bytes in use                            (backend)
+ *   usage-inodes        inodes in use                           (backend)
+ *   status              "ok", "soft-limit", "hard-limit"        (backend)
+ *   error               why the device was closed               (backend)
+ *
+ * Frontend directory /local/domain/<domid>/device/xenshare/<devid>/
+ * written by the guest (hostile: every node is parsed and bounded):
+ *
+ *   backend             path of the backend directory           (tools)
+ *   backend-id          backend domid                           (tools)
+ *   state               XenbusState of the frontend
+ *   version             protocol version chosen, from "versions"
+ *   num-rings           1..max-rings
+ *   ring-page-order     0..max-ring-page-order
+ *   ring-ref<i>-<j>     grant ref of page j of ring i
+ *   event-channel-<i>   event channel port of ring i (one per ring, both
+ *                       directions)
+ *   data-pages          size of the data area in pages
+ *   data-ref-dir-<k>    grant refs of pages holding the data area's grant
+ *                       refs (1024 uint32 refs per page, in order)
+ *   feature-flags       XS_FEAT_* wanted, decimal
+ *
+ * Handshake: the backend writes its limits and goes to InitWait; the
+ * frontend, only after seeing InitWait, grants its rings and data area,
+ * writes its nodes and goes to Initialised; the backend maps everything,
+ * checks it and goes to Connected; the frontend goes to Connected.  A
+ * frontend whose nodes are malformed gets "error" written and the backend
+ * goes to Closing for that device only.  Either side may restart: the
+ * backend resets to InitWait when the frontend goes to Initialising or
+ * Closed, and the frontend starts over when the backend leaves Connected.
+ */
+
 #endif /* XENSHARE_PROTO_H */
