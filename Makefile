@@ -70,6 +70,9 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(call obj,$(PROTO_SRCS) $(SERVICE_SRCS) $
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(XEN_LIBS)
 
+# The frontend's request client has no FUSE dependency: its test links it.
+$(BUILD)/tests/unit/test_client: $(call obj,frontend/client.c)
+
 # Test tools: hostile clients link protocol + transports; the rest are
 # plain programs that only use syscalls.
 $(BUILD)/tests/hostile/%: tests/hostile/%.c $(call obj,$(PROTO_SRCS) $(SERVICE_SRCS) $(TPORT_SRCS))

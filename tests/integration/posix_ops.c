@@ -13,7 +13,9 @@
  * check failed.  All work happens in a fresh subdirectory of DIR, which is
  * removed at the end.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>

@@ -12,7 +12,9 @@
  * Output: one "ok - ..." / "not ok - ..." / "skip - ..." line per check,
  * followed by "N passed, N failed, N skipped".  Diagnostics start with '#'.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
