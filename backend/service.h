@@ -12,6 +12,18 @@
  *
  * Threads: xs_dispatch() may run concurrently on several threads for the
  * same session.
+ *
+ * Answers worth knowing: unknown/forgotten node id ESTALE, unknown fh (or
+ * an fh used with another node or kind) EBADF, more than max_nodes nodes
+ * ENFILE, more than max_handles handles EMFILE (0 = no limit), every op
+ * needing write access under a read-only policy EROFS (OPEN only when it
+ * asks for write access or O_TRUNC; ACCESS with W_OK).  Host symlinks are
+ * never followed: OPEN of one ELOOP, LOOKUP under one ENOTDIR.  Host
+ * FIFOs, sockets and devices are never opened (EACCES).  Only "user."
+ * extended attributes pass (others EOPNOTSUPP), on regular files and
+ * directories only (GETXATTR on others ENODATA, SETXATTR/REMOVEXATTR
+ * EPERM, LISTXATTR empty).  Set-id bits on non-directories and chr/blk
+ * MKNOD are EPERM unless the policy allows them.
  */
 #ifndef XS_SERVICE_H
 #define XS_SERVICE_H
@@ -25,7 +37,9 @@
 struct xs_export;
 struct xs_sess;
 
-/* Open the export root (a directory; symlinks not followed). */
+/* Open the export root (a directory; symlinks not followed).  It keeps
+ * /proc/self/fd open to reopen files; after a fork, the child's first
+ * xs_sess_new() reopens that, so /proc must still be reachable then. */
 int xs_export_open(const char *path, const struct xs_policy *pol,
 		   struct xs_export **out);
 void xs_export_close(struct xs_export *e);
@@ -46,7 +60,13 @@ int xs_dispatch(struct xs_sess *s, const struct xs_req *req,
 		struct xs_rsp *rsp);
 
 /* Per-thread setup for threads that call xs_dispatch() (drops
- * supplementary groups for this thread).  0 or -errno. */
+ * supplementary groups for this thread).  0 or -errno.  Also drops
+ * CAP_FSETID from the thread's effective set and gives the thread its own
+ * fs_struct (unshare(CLONE_FS)) with umask 0, the guest's umask being
+ * applied by the service: call it after the sandbox's chroot/chdir. */
 int xs_service_thread_init(void);
+/* Free this thread's request scratch now (threads that exit have it freed
+ * anyway; this is for the main thread before it returns). */
+void xs_service_thread_exit(void);
 
 #endif /* XS_SERVICE_H */

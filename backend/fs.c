@@ -1,0 +1,1233 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The passthrough file operations: one handler per opcode, each working
+ * on the host directory through the fds of the node and handle tables.
+ *
+ * Trust: arguments were validated by the codec (names are single
+ * components, flags within the allowed sets, lengths bounded); node ids
+ * and handles are checked by their tables.  Every guest-named file is
+ * reached with an *at() call relative to a node's O_PATH fd, with
+ * O_NOFOLLOW / AT_SYMLINK_NOFOLLOW: host symlinks are never followed, so
+ * nothing outside the export can be reached.  Already-resolved files are
+ * reopened through /proc/self/fd/<n> of our own fds, never by a name the
+ * guest chose.  Host special files (FIFOs, sockets, devices) are never
+ * opened.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "creds.h"
+#include "service_internal.h"
+
+#define DIRBUF_SIZE	8192u
+#define COPY_MAX	(1ull << 30)
+#define XATTR_USER	"user."
+#define XATTR_LIST_SIZE	65536u
+
+/* Open flags that are passed on to the host when reopening a file. */
+#define HOST_OPEN_FLAGS                                                      \
+	(O_ACCMODE | O_APPEND | O_TRUNC | O_NONBLOCK | O_DSYNC | O_SYNC |    \
+	 O_NOATIME | O_DIRECTORY)
+
+/* ---- helpers ----------------------------------------------------------- */
+
+static uint32_t limit(uint32_t v)
+{
+	return v ? v : UINT32_MAX;
+}
+
+static int get_node(struct xs_ctx *c, uint64_t id, struct xs_node **n)
+{
+	return xs_node_get(c->s->nodes, id, n);
+}
+
+static void put_node(struct xs_ctx *c, struct xs_node *n)
+{
+	xs_node_put(c->s->nodes, n);
+}
+
+static int get_dir_node(struct xs_ctx *c, uint64_t id, struct xs_node **n)
+{
+	int rc = get_node(c, id, n);
+
+	if (rc)
+		return rc;
+	if ((*n)->type != S_IFDIR) {
+		put_node(c, *n);
+		*n = NULL;
+		return -ENOTDIR;
+	}
+	return 0;
+}
+
+static int get_file(struct xs_ctx *c, struct xs_handle **h)
+{
+	return xs_handle_get(c->s->handles, c->m->req.fh, c->m->req.nodeid,
+			     false, h);
+}
+
+static int get_dir(struct xs_ctx *c, struct xs_handle **h)
+{
+	return xs_handle_get(c->s->handles, c->m->req.fh, c->m->req.nodeid,
+			     true, h);
+}
+
+static void put_handle(struct xs_ctx *c, struct xs_handle *h)
+{
+	xs_handle_put(c->s->handles, h);
+}
+
+/* Reopen one of our own fds through /proc/self/fd. */
+static int reopen_fd(struct xs_ctx *c, int fd, int flags)
+{
+	char p[16];
+	int r;
+
+	snprintf(p, sizeof(p), "%d", fd);
+	r = openat(c->s->exp->proc_fd, p, flags | O_CLOEXEC);
+	return r < 0 ? -errno : r;
+}
+
+static void proc_name(char p[16], int fd)
+{
+	snprintf(p, 16, "%d", fd);
+}
+
+static uint32_t encode_dev(dev_t d)
+{
+	uint32_t ma = major(d), mi = minor(d);
+
+	return (mi & 0xff) | ((ma & 0xfff) << 8) | ((mi & ~0xffu) << 12);
+}
+
+static dev_t decode_dev(uint32_t d)
+{
+	return makedev((d & 0xfff00) >> 8, (d & 0xff) | ((d >> 12) & 0xfff00));
+}
+
+static void fill_attr(const struct xs_ctx *c, const struct stat *st,
+		      struct xs_attr *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->ino = st->st_ino;
+	a->size = (uint64_t)st->st_size;
+	a->blocks = (uint64_t)st->st_blocks;
+	a->atime = st->st_atim.tv_sec;
+	a->atime_nsec = (uint32_t)st->st_atim.tv_nsec;
+	a->mtime = st->st_mtim.tv_sec;
+	a->mtime_nsec = (uint32_t)st->st_mtim.tv_nsec;
+	a->ctime = st->st_ctim.tv_sec;
+	a->ctime_nsec = (uint32_t)st->st_ctim.tv_nsec;
+	a->mode = st->st_mode;
+	a->nlink = st->st_nlink > UINT32_MAX ? UINT32_MAX : (uint32_t)st->st_nlink;
+	a->uid = xs_policy_uid_out(&c->pol, st->st_uid);
+	a->gid = xs_policy_gid_out(&c->pol, st->st_gid);
+	a->rdev = encode_dev(st->st_rdev);
+	a->blksize = (uint32_t)st->st_blksize;
+}
+
+static int stat_fd(int fd, struct stat *st)
+{
+	return fstatat(fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) ?
+		       -errno : 0;
+}
+
+/* Count one lookup of the file at pathfd (O_PATH, consumed) and fill e. */
+static int entry_from_fd(struct xs_ctx *c, int pathfd, struct xs_rsp_entry *e)
+{
+	struct stat st;
+	uint64_t id;
+	uint32_t gen;
+	int rc;
+
+	rc = stat_fd(pathfd, &st);
+	if (rc) {
+		close(pathfd);
+		return rc;
+	}
+	rc = xs_node_lookup_fd(c->s->nodes, pathfd, &st,
+			       limit(c->pol.max_nodes), &id, &gen);
+	if (rc)
+		return rc;
+	memset(e, 0, sizeof(*e));
+	e->nodeid = id;
+	e->generation = gen;
+	fill_attr(c, &st, &e->attr);
+	return 0;
+}
+
+static int lookup_at(struct xs_ctx *c, int dirfd, const char *name,
+		     struct xs_rsp_entry *e)
+{
+	int fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	return entry_from_fd(c, fd, e);
+}
+
+static int map_caller(struct xs_ctx *c, uid_t *uid, gid_t *gid)
+{
+	uint32_t u, g;
+
+	if (xs_policy_uid_in(&c->pol, c->m->req.uid, &u) ||
+	    xs_policy_gid_in(&c->pol, c->m->req.gid, &g))
+		return -EPERM;
+	*uid = u;
+	*gid = g;
+	return 0;
+}
+
+/* Set-id bits on non-directories only where the administrator allows. */
+static int check_setid(const struct xs_ctx *c, uint32_t mode, uint32_t type)
+{
+	if (c->pol.allow_setid || type == S_IFDIR)
+		return 0;
+	if (mode & S_ISUID)
+		return -EPERM;
+	if ((mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP))
+		return -EPERM;
+	return 0;
+}
+
+static bool is_reg_or_dir(uint32_t type)
+{
+	return type == S_IFREG || type == S_IFDIR;
+}
+
+/* ---- lookup and attributes ---------------------------------------------- */
+
+int xs_fs_lookup(struct xs_ctx *c)
+{
+	struct xs_node *p;
+	int rc;
+
+	rc = get_dir_node(c, c->m->req.nodeid, &p);
+	if (rc)
+		return rc;
+	rc = lookup_at(c, p->fd, c->m->name, &c->rsp->u.entry);
+	put_node(c, p);
+	return rc;
+}
+
+int xs_fs_forget(struct xs_ctx *c)
+{
+	const uint8_t *p = c->m->data;
+	struct xs_forget_one f;
+	uint32_t i, n = c->m->data_len / sizeof(f);
+
+	for (i = 0; i < n; i++) {
+		memcpy(&f, p + (size_t)i * sizeof(f), sizeof(f));
+		xs_node_forget(c->s->nodes, f.nodeid, f.nlookup);
+	}
+	return 0;
+}
+
+static int reply_attr(struct xs_ctx *c, struct xs_node *n)
+{
+	struct stat st;
+	int rc = stat_fd(n->fd, &st);
+
+	if (!rc)
+		fill_attr(c, &st, &c->rsp->u.entry.attr);
+	return rc;
+}
+
+int xs_fs_getattr(struct xs_ctx *c)
+{
+	struct xs_node *n;
+	int rc;
+
+	rc = get_node(c, c->m->req.nodeid, &n);
+	if (rc)
+		return rc;
+	rc = reply_attr(c, n);
+	put_node(c, n);
+	return rc;
+}
+
+static int truncate_node(struct xs_ctx *c, struct xs_node *n, uint64_t size)
+{
+	struct xs_handle *h = NULL;
+	int fd, rc = 0;
+
+	if (c->m->req.a.setattr.valid & XS_SETATTR_FH) {
+		rc = get_file(c, &h);
+		if (rc)
+			return rc;
+		if (!ftruncate(h->fd, (off_t)size)) {
+			put_handle(c, h);
+			return 0;
+		}
+		rc = -errno;
+		put_handle(c, h);
+		/* A handle opened read-only cannot truncate: reopen below. */
+		if (rc != -EINVAL && rc != -EBADF)
+			return rc;
+	}
+	fd = reopen_fd(c, n->fd, O_WRONLY | O_NONBLOCK);
+	if (fd < 0)
+		return fd;
+	rc = ftruncate(fd, (off_t)size) ? -errno : 0;
+	close(fd);
+	return rc;
+}
+
+static int set_times(struct xs_ctx *c, struct xs_node *n)
+{
+	const struct xs_args_setattr *a = &c->m->req.a.setattr;
+	struct timespec ts[2];
+	char p[16];
+	int r;
+
+	ts[0].tv_sec = a->atime;
+	ts[0].tv_nsec = a->atime_nsec;
+	ts[1].tv_sec = a->mtime;
+	ts[1].tv_nsec = a->mtime_nsec;
+	if (a->valid & XS_SETATTR_ATIME_NOW)
+		ts[0].tv_nsec = UTIME_NOW;
+	else if (!(a->valid & XS_SETATTR_ATIME))
+		ts[0].tv_nsec = UTIME_OMIT;
+	if (a->valid & XS_SETATTR_MTIME_NOW)
+		ts[1].tv_nsec = UTIME_NOW;
+	else if (!(a->valid & XS_SETATTR_MTIME))
+		ts[1].tv_nsec = UTIME_OMIT;
+
+	if (n->type == S_IFLNK) {
+		r = utimensat(n->fd, "", ts, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
+	} else {
+		proc_name(p, n->fd);
+		r = utimensat(c->s->exp->proc_fd, p, ts, 0);
+	}
+	return r ? -errno : 0;
+}
+
+int xs_fs_setattr(struct xs_ctx *c)
+{
+	const struct xs_args_setattr *a = &c->m->req.a.setattr;
+	uint32_t v = a->valid, u = (uint32_t)-1, g = (uint32_t)-1;
+	struct xs_node *n;
+	char p[16];
+	int rc;
+
+	rc = get_node(c, c->m->req.nodeid, &n);
+	if (rc)
+		return rc;
+	if (v & XS_SETATTR_MODE) {
+		rc = check_setid(c, a->mode, n->type);
+		if (!rc && n->type == S_IFLNK)
+			rc = -EOPNOTSUPP;
+		if (rc)
+			goto out;
+	}
+	if (v & XS_SETATTR_SIZE) {
+		if (n->type == S_IFDIR)
+			rc = -EISDIR;
+		else if (n->type != S_IFREG)
+			rc = -EINVAL;
+		if (rc)
+			goto out;
+	}
+	if (((v & XS_SETATTR_UID) &&
+	     xs_policy_uid_in(&c->pol, a->uid, &u)) ||
+	    ((v & XS_SETATTR_GID) &&
+	     xs_policy_gid_in(&c->pol, a->gid, &g))) {
+		rc = -EINVAL;
+		goto out;
+	}
+
+	/* chown, then truncate (both clear set-id bits), then the mode the
+	 * guest asked for, then times last since the others touch them. */
+	if (v & (XS_SETATTR_UID | XS_SETATTR_GID)) {
+		if (fchownat(n->fd, "", u, g,
+			     AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW)) {
+			rc = -errno;
+			goto out;
+		}
+	}
+	if (v & XS_SETATTR_SIZE) {
+		rc = truncate_node(c, n, a->size);
+		if (rc)
+			goto out;
+	}
+	if (v & XS_SETATTR_MODE) {
+		proc_name(p, n->fd);
+		xs_creds_fsetid(true);
+		rc = fchmodat(c->s->exp->proc_fd, p, a->mode & 07777, 0) ?
+			     -errno : 0;
+		xs_creds_fsetid(false);
+		if (rc)
+			goto out;
+	}
+	if (v & (XS_SETATTR_ATIME | XS_SETATTR_MTIME | XS_SETATTR_ATIME_NOW |
+		 XS_SETATTR_MTIME_NOW)) {
+		rc = set_times(c, n);
+		if (rc)
+			goto out;
+	}
+	rc = reply_attr(c, n);
+out:
+	put_node(c, n);
+	return rc;
+}
+
+int xs_fs_readlink(struct xs_ctx *c)
+{
+	char buf[XS_PATH_MAX + 1];
+	struct xs_node *n;
+	ssize_t len;
+	int rc;
+
+	rc = get_node(c, c->m->req.nodeid, &n);
+	if (rc)
+		return rc;
+	if (n->type != S_IFLNK) {
+		rc = -EINVAL;
+		goto out;
+	}
+	len = readlinkat(n->fd, "", buf, sizeof(buf));
+	if (len < 0) {
+		rc = -errno;
+		goto out;
+	}
+	if ((size_t)len > XS_PATH_MAX) {
+		rc = -ENAMETOOLONG;
+		goto out;
+	}
+	if ((uint32_t)len > c->m->out_cap) {
+		rc = -ERANGE;
+		goto out;
+	}
+	if (len)
+		memcpy(c->m->out, buf, (size_t)len);
+	c->rsp->out_len = (uint32_t)len;
+out:
+	put_node(c, n);
+	return rc;
+}
+
+/* ---- creating and removing names ---------------------------------------- */
+
+/* Run a creation call as the caller's mapped host ids, then count a
+ * lookup of the new name. */
+enum mk_kind { MK_NOD, MK_DIR, MK_SYMLINK };
+
+static int make_node(struct xs_ctx *c, enum mk_kind kind, uint32_t mode,
+		     dev_t rdev)
+{
+	const struct xs_msg *m = c->m;
+	struct xs_node *p;
+	uid_t uid;
+	gid_t gid;
+	int rc, r;
+
+	rc = map_caller(c, &uid, &gid);
+	if (rc)
+		return rc;
+	rc = get_dir_node(c, m->req.nodeid, &p);
+	if (rc)
+		return rc;
+	rc = xs_creds_enter(uid, gid);
+	if (rc)
+		goto out;
+	switch (kind) {
+	case MK_NOD:
+		r = mknodat(p->fd, m->name, mode, rdev);
+		break;
+	case MK_DIR:
+		r = mkdirat(p->fd, m->name, mode);
+		break;
+	default:
+		r = symlinkat(m->name2, p->fd, m->name);
+		break;
+	}
+	rc = r ? -errno : 0;
+	xs_creds_leave();
+	if (!rc)
+		rc = lookup_at(c, p->fd, m->name, &c->rsp->u.entry);
+out:
+	put_node(c, p);
+	return rc;
+}
+
+int xs_fs_mknod(struct xs_ctx *c)
+{
+	const struct xs_args_mknod *a = &c->m->req.a.mknod;
+	uint32_t type = a->mode & S_IFMT;
+	uint32_t perm = a->mode & 07777 & ~a->umask;
+	int rc;
+
+	if ((type == S_IFCHR || type == S_IFBLK) && !c->pol.allow_devices)
+		return -EPERM;
+	rc = check_setid(c, perm, type);
+	if (rc)
+		return rc;
+	return make_node(c, MK_NOD, type | perm,
+			 type == S_IFCHR || type == S_IFBLK ?
+				 decode_dev(a->rdev) : 0);
+}
+
+int xs_fs_mkdir(struct xs_ctx *c)
+{
+	const struct xs_args_mknod *a = &c->m->req.a.mknod;
+
+	return make_node(c, MK_DIR, a->mode & 07777 & ~a->umask, 0);
+}
+
+int xs_fs_symlink(struct xs_ctx *c)
+{
+	return make_node(c, MK_SYMLINK, 0, 0);
+}
+
+static int remove_name(struct xs_ctx *c, int flags)
+{
+	struct xs_node *p;
+	int rc;
+
+	rc = get_dir_node(c, c->m->req.nodeid, &p);
+	if (rc)
+		return rc;
+	rc = unlinkat(p->fd, c->m->name, flags) ? -errno : 0;
+	put_node(c, p);
+	return rc;
+}
+
+int xs_fs_unlink(struct xs_ctx *c)
+{
+	return remove_name(c, 0);
+}
+
+int xs_fs_rmdir(struct xs_ctx *c)
+{
+	return remove_name(c, AT_REMOVEDIR);
+}
+
+int xs_fs_rename(struct xs_ctx *c)
+{
+	struct xs_node *p, *np;
+	int rc;
+
+	rc = get_dir_node(c, c->m->req.nodeid, &p);
+	if (rc)
+		return rc;
+	rc = get_dir_node(c, c->m->req.a.rename.newparent, &np);
+	if (rc)
+		goto out;
+	rc = renameat2(p->fd, c->m->name, np->fd, c->m->name2,
+		       c->m->req.a.rename.flags) ? -errno : 0;
+	put_node(c, np);
+out:
+	put_node(c, p);
+	return rc;
+}
+
+int xs_fs_link(struct xs_ctx *c)
+{
+	struct xs_node *n, *np;
+	uid_t uid;
+	gid_t gid;
+	int rc;
+
+	rc = map_caller(c, &uid, &gid);
+	if (rc)
+		return rc;
+	rc = get_node(c, c->m->req.nodeid, &n);
+	if (rc)
+		return rc;
+	rc = get_dir_node(c, c->m->req.a.link.newparent, &np);
+	if (rc)
+		goto out;
+	if (n->type == S_IFDIR) {
+		rc = -EPERM;
+		goto out_np;
+	}
+	rc = xs_creds_enter(uid, gid);
+	if (rc)
+		goto out_np;
+	rc = linkat(n->fd, "", np->fd, c->m->name, AT_EMPTY_PATH) ? -errno : 0;
+	xs_creds_leave();
+	if (!rc)
+		rc = lookup_at(c, np->fd, c->m->name, &c->rsp->u.entry);
+out_np:
+	put_node(c, np);
+out:
+	put_node(c, n);
+	return rc;
+}
+
+/* ---- files -------------------------------------------------------------- */
+
+static int host_flags(uint32_t wire)
+{
+	return (int)(wire & (uint32_t)HOST_OPEN_FLAGS);
+}
+
+/* Only regular files and directories are ever opened. */
+static int openable(uint32_t type)
+{
+	if (type == S_IFLNK)
+		return -ELOOP;
+	if (!is_reg_or_dir(type))
+		return -EACCES;
+	return 0;
+}
+
+static int reopen_node(struct xs_ctx *c, struct xs_node *n, int flags)
+{
+	int fd = reopen_fd(c, n->fd, flags);
+
+	if (fd == -EPERM && (flags & O_NOATIME))
+		fd = reopen_fd(c, n->fd, flags & ~O_NOATIME);
+	return fd;
+}
+
+int xs_fs_open(struct xs_ctx *c)
+{
+	struct xs_node *n;
+	int fd, rc;
+
+	rc = get_node(c, c->m->req.nodeid, &n);
+	if (rc)
+		return rc;
+	rc = openable(n->type);
+	if (rc)
+		goto out;
+	fd = reopen_node(c, n, host_flags(c->m->req.a.open.flags));
+	if (fd < 0) {
+		rc = fd;
+		goto out;
+	}
+	rc = xs_handle_add(c->s->handles, fd, xs_node_id(n), false,
+			   limit(c->pol.max_handles), &c->rsp->u.fh);
+out:
+	put_node(c, n);
+	return rc;
+}
+
+/* Open an existing name for CREATE without O_EXCL: only a regular file,
+ * never a special file, never through a symlink.  -ENOENT if it went. */
+static int open_existing(struct xs_ctx *c, struct xs_node *p, int flags)
+{
+	struct stat st;
+	char name[16];
+	int pfd, fd, rc;
+
+	pfd = openat(p->fd, c->m->name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (pfd < 0)
+		return -errno;
+	rc = stat_fd(pfd, &st);
+	if (!rc) {
+		if (S_ISDIR(st.st_mode))
+			rc = -EISDIR;
+		else if (S_ISLNK(st.st_mode))
+			rc = -ELOOP;
+		else if (!S_ISREG(st.st_mode))
+			rc = -EACCES;
+	}
+	if (rc) {
+		close(pfd);
+		return rc;
+	}
+	proc_name(name, pfd);
+	fd = openat(c->s->exp->proc_fd, name, flags | O_CLOEXEC);
+	if (fd < 0 && errno == EPERM && (flags & O_NOATIME))
+		fd = openat(c->s->exp->proc_fd, name,
+			    (flags & ~O_NOATIME) | O_CLOEXEC);
+	rc = fd < 0 ? -errno : fd;
+	close(pfd);
+	return rc;
+}
+
+int xs_fs_create(struct xs_ctx *c)
+{
+	const struct xs_args_open *a = &c->m->req.a.open;
+	struct xs_rsp_entry *e = &c->rsp->u.entry;
+	uint32_t perm = a->mode & 07777 & ~a->umask;
+	int flags = host_flags(a->flags) & ~O_DIRECTORY;
+	struct xs_node *p;
+	int fd = -1, pathfd, rc, tries;
+	uid_t uid;
+	gid_t gid;
+
+	rc = check_setid(c, perm, S_IFREG);
+	if (rc)
+		return rc;
+	rc = map_caller(c, &uid, &gid);
+	if (rc)
+		return rc;
+	rc = get_dir_node(c, c->m->req.nodeid, &p);
+	if (rc)
+		return rc;
+	for (tries = 0; tries < 8 && fd < 0; tries++) {
+		rc = xs_creds_enter(uid, gid);
+		if (rc)
+			goto out;
+		fd = openat(p->fd, c->m->name,
+			    flags | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			    perm);
+		rc = fd < 0 ? -errno : 0;
+		xs_creds_leave();
+		if (fd == -1 && rc == -EPERM && (flags & O_NOATIME)) {
+			flags &= ~O_NOATIME;
+			continue;
+		}
+		if (fd >= 0 || rc != -EEXIST || (a->flags & O_EXCL))
+			break;
+		fd = open_existing(c, p, flags);
+		rc = fd < 0 ? fd : 0;
+		if (rc && rc != -ENOENT)
+			break;
+	}
+	if (fd < 0)
+		goto out;
+
+	pathfd = reopen_fd(c, fd, O_PATH);
+	if (pathfd < 0) {
+		rc = pathfd;
+		close(fd);
+		goto out;
+	}
+	rc = entry_from_fd(c, pathfd, e);
+	if (rc) {
+		close(fd);
+		goto out;
+	}
+	rc = xs_handle_add(c->s->handles, fd, e->nodeid, false,
+			   limit(c->pol.max_handles), &e->fh);
+	if (rc) {
+		xs_node_forget(c->s->nodes, e->nodeid, 1);
+		memset(e, 0, sizeof(*e));
+	}
+out:
+	put_node(c, p);
+	return rc;
+}
+
+int xs_fs_read(struct xs_ctx *c)
+{
+	const struct xs_args_io *a = &c->m->req.a.io;
+	struct xs_handle *h;
+	ssize_t r = 0;
+	int rc;
+
+	rc = get_file(c, &h);
+	if (rc)
+		return rc;
+	if (a->size)
+		r = pread(h->fd, c->m->out, a->size, (off_t)a->offset);
+	if (r < 0)
+		rc = -errno;
+	else
+		c->rsp->out_len = (uint32_t)r;
+	put_handle(c, h);
+	return rc;
+}
+
+int xs_fs_write(struct xs_ctx *c)
+{
+	const struct xs_args_io *a = &c->m->req.a.io;
+	struct xs_handle *h;
+	ssize_t r = 0;
+	int rc;
+
+	rc = get_file(c, &h);
+	if (rc)
+		return rc;
+	if (a->size)
+		r = pwrite(h->fd, c->m->data, a->size, (off_t)a->offset);
+	if (r < 0)
+		rc = -errno;
+	else
+		c->rsp->u.count = (uint64_t)r;
+	put_handle(c, h);
+	return rc;
+}
+
+int xs_fs_flush(struct xs_ctx *c)
+{
+	struct xs_handle *h;
+	int rc = get_file(c, &h);
+
+	if (!rc)
+		put_handle(c, h);
+	return rc;
+}
+
+int xs_fs_release(struct xs_ctx *c)
+{
+	return xs_handle_release(c->s->handles, c->m->req.fh, c->m->req.nodeid,
+				 false);
+}
+
+static int do_fsync(struct xs_ctx *c, bool dir)
+{
+	struct xs_handle *h;
+	int rc;
+
+	rc = dir ? get_dir(c, &h) : get_file(c, &h);
+	if (rc)
+		return rc;
+	if (c->m->req.a.fsync.datasync)
+		rc = fdatasync(h->fd) ? -errno : 0;
+	else
+		rc = fsync(h->fd) ? -errno : 0;
+	put_handle(c, h);
+	return rc;
+}
+
+int xs_fs_fsync(struct xs_ctx *c)
+{
+	return do_fsync(c, false);
+}
+
+/* ---- directories -------------------------------------------------------- */
+
+int xs_fs_opendir(struct xs_ctx *c)
+{
+	struct xs_node *n;
+	int fd, rc;
+
+	rc = get_dir_node(c, c->m->req.nodeid, &n);
+	if (rc)
+		return rc;
+	fd = reopen_fd(c, n->fd, O_RDONLY | O_DIRECTORY);
+	if (fd < 0) {
+		rc = fd;
+		goto out;
+	}
+	rc = xs_handle_add(c->s->handles, fd, xs_node_id(n), true,
+			   limit(c->pol.max_handles), &c->rsp->u.fh);
+out:
+	put_node(c, n);
+	return rc;
+}
+
+static bool is_dot(const char *name, size_t len)
+{
+	return (len == 1 && name[0] == '.') ||
+	       (len == 2 && name[0] == '.' && name[1] == '.');
+}
+
+static uint32_t rec_size(uint32_t hdr, size_t namelen)
+{
+	return (uint32_t)((hdr + namelen + 7) & ~(size_t)7);
+}
+
+/* Emit records from the stream until the output is full or the directory
+ * ends.  ds.lock held.  Returns records written or -errno. */
+static int fill_dir(struct xs_ctx *c, struct xs_handle *h, bool plus,
+		    uint32_t cap, bool *full)
+{
+	struct xs_dirstream *ds = &h->ds;
+	struct xs_rsp_entry e;
+	struct dirent64 *d;
+	uint32_t *len = &c->rsp->out_len;
+	size_t namelen;
+	ssize_t n;
+	int count = 0, rc;
+
+	for (;;) {
+		if (ds->off >= ds->len) {
+			n = getdents64(h->fd, ds->buf, DIRBUF_SIZE);
+			if (n < 0)
+				return count ? count : -errno;
+			if (n == 0)
+				return count;
+			ds->len = (uint32_t)n;
+			ds->off = 0;
+		}
+		d = (struct dirent64 *)(ds->buf + ds->off);
+		if (ds->len - ds->off < offsetof(struct dirent64, d_name) ||
+		    d->d_reclen <= offsetof(struct dirent64, d_name) ||
+		    d->d_reclen > ds->len - ds->off) {
+			ds->off = ds->len;
+			continue;
+		}
+		namelen = strnlen(d->d_name,
+				  d->d_reclen - offsetof(struct dirent64, d_name));
+		if (namelen == 0 || namelen > XS_NAME_MAX)
+			goto next;
+
+		if (!plus) {
+			if (xs_codec_put_dirent(c->m->out, cap, len, d->d_ino,
+						(uint64_t)d->d_off, d->d_type,
+						d->d_name, (uint16_t)namelen)) {
+				*full = true;
+				return count;
+			}
+		} else {
+			if (*len > cap ||
+			    rec_size(sizeof(struct xs_direntplus), namelen) >
+				    cap - *len) {
+				*full = true;
+				return count;
+			}
+			memset(&e, 0, sizeof(e));
+			if (is_dot(d->d_name, namelen)) {
+				e.attr.ino = d->d_ino;
+			} else {
+				rc = lookup_at(c, h->fd, d->d_name, &e);
+				if (rc == -ENOENT)
+					goto next;
+				if (rc)
+					return count ? count : rc;
+			}
+			xs_codec_put_direntplus(c->m->out, cap, len, &e,
+						(uint64_t)d->d_off, d->d_type,
+						d->d_name, (uint16_t)namelen);
+		}
+		count++;
+next:
+		ds->pos = (uint64_t)d->d_off;
+		ds->off += d->d_reclen;
+	}
+}
+
+int xs_fs_readdir(struct xs_ctx *c)
+{
+	const struct xs_args_io *a = &c->m->req.a.io;
+	bool plus = c->m->req.opcode == XS_OP_READDIRPLUS;
+	struct xs_dirstream *ds;
+	struct xs_handle *h;
+	bool full = false;
+	int rc;
+
+	rc = get_dir(c, &h);
+	if (rc)
+		return rc;
+	ds = &h->ds;
+	pthread_mutex_lock(&ds->lock);
+	if (!ds->buf) {
+		ds->buf = malloc(DIRBUF_SIZE);
+		if (!ds->buf) {
+			rc = -ENOMEM;
+			goto out;
+		}
+	}
+	if (a->offset != ds->pos) {
+		if (lseek(h->fd, (off_t)a->offset, SEEK_SET) < 0) {
+			rc = -errno;
+			goto out;
+		}
+		ds->pos = a->offset;
+		ds->len = ds->off = 0;
+	}
+	rc = fill_dir(c, h, plus, a->size, &full);
+	if (rc == 0 && full)
+		rc = -EINVAL;	/* not even one record fits */
+	if (rc > 0)
+		rc = 0;
+out:
+	pthread_mutex_unlock(&ds->lock);
+	put_handle(c, h);
+	if (rc)
+		c->rsp->out_len = 0;
+	return rc;
+}
+
+int xs_fs_releasedir(struct xs_ctx *c)
+{
+	return xs_handle_release(c->s->handles, c->m->req.fh, c->m->req.nodeid,
+				 true);
+}
+
+int xs_fs_fsyncdir(struct xs_ctx *c)
+{
+	return do_fsync(c, true);
+}
+
+int xs_fs_statfs(struct xs_ctx *c)
+{
+	struct xs_statfs *o = &c->rsp->u.statfs;
+	struct xs_node *n;
+	struct statfs st;
+	int rc;
+
+	rc = get_node(c, c->m->req.nodeid, &n);
+	if (rc)
+		return rc;
+	if (fstatfs(n->fd, &st)) {
+		rc = -errno;
+		goto out;
+	}
+	o->blocks = st.f_blocks;
+	o->bfree = st.f_bfree;
+	o->bavail = st.f_bavail;
+	o->files = st.f_files;
+	o->ffree = st.f_ffree;
+	o->favail = st.f_ffree;
+	o->bsize = (uint32_t)st.f_bsize;
+	o->frsize = (uint32_t)(st.f_frsize ? st.f_frsize : st.f_bsize);
+	o->namemax = st.f_namelen > (long)XS_NAME_MAX ? XS_NAME_MAX :
+						       (uint32_t)st.f_namelen;
+	if (c->pol.read_only || (st.f_flags & ST_RDONLY))
+		o->flags |= XS_STATFS_RDONLY;
+out:
+	put_node(c, n);
+	return rc;
+}
+
+/* ---- extended attributes ------------------------------------------------ */
+
+static bool user_xattr(const char *name)
+{
+	return !strncmp(name, XATTR_USER, sizeof(XATTR_USER) - 1);
+}
+
+/* An fd on which f*xattr() may be called; only regular files and
+ * directories.  -ENODATA / -EPERM style refusals are the caller's. */
+static int xattr_fd(struct xs_ctx *c, struct xs_node *n)
+{
+	return reopen_fd(c, n->fd,
+			 n->type == S_IFDIR ? O_RDONLY | O_DIRECTORY :
+					      O_RDONLY | O_NONBLOCK);
+}
+
+int xs_fs_setxattr(struct xs_ctx *c)
+{
+	struct xs_node *n;
+	int fd, rc;
+
+	if (!user_xattr(c->m->name))
+		return -EOPNOTSUPP;
+	rc = get_node(c, c->m->req.nodeid, &n);
+	if (rc)
+		return rc;
+	if (!is_reg_or_dir(n->type)) {
+		rc = -EPERM;
+		goto out;
+	}
+	fd = xattr_fd(c, n);
+	if (fd < 0) {
+		rc = fd;
+		goto out;
+	}
+	rc = fsetxattr(fd, c->m->name, c->m->data, c->m->data_len,
+		       (int)c->m->req.a.xattr.flags) ? -errno : 0;
+	close(fd);
+out:
+	put_node(c, n);
+	return rc;
+}
+
+int xs_fs_getxattr(struct xs_ctx *c)
+{
+	uint32_t size = c->m->req.a.xattr.size;
+	struct xs_node *n;
+	ssize_t r;
+	int fd, rc;
+
+	if (!user_xattr(c->m->name))
+		return -EOPNOTSUPP;
+	if (size > XS_XATTR_SIZE_MAX)
+		size = XS_XATTR_SIZE_MAX;
+	rc = get_node(c, c->m->req.nodeid, &n);
+	if (rc)
+		return rc;
+	if (!is_reg_or_dir(n->type)) {
+		rc = -ENODATA;
+		goto out;
+	}
+	fd = xattr_fd(c, n);
+	if (fd < 0) {
+		rc = fd;
+		goto out;
+	}
+	r = fgetxattr(fd, c->m->name, size ? c->m->out : NULL, size);
+	if (r < 0)
+		rc = -errno;
+	else if (size)
+		c->rsp->out_len = (uint32_t)r;
+	else
+		c->rsp->u.count = (uint64_t)r;
+	close(fd);
+out:
+	put_node(c, n);
+	return rc;
+}
+
+int xs_fs_listxattr(struct xs_ctx *c)
+{
+	uint32_t size = c->m->req.a.xattr.size, out = 0;
+	struct xs_node *n;
+	char *list = NULL;
+	ssize_t r, i;
+	size_t l;
+	int fd, rc;
+
+	rc = get_node(c, c->m->req.nodeid, &n);
+	if (rc)
+		return rc;
+	if (!is_reg_or_dir(n->type))
+		goto reply;	/* no user.* names on other files */
+	list = malloc(XATTR_LIST_SIZE);
+	if (!list) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	fd = xattr_fd(c, n);
+	if (fd < 0) {
+		rc = fd;
+		goto out;
+	}
+	r = flistxattr(fd, list, XATTR_LIST_SIZE);
+	rc = r < 0 ? -errno : 0;
+	close(fd);
+	if (rc)
+		goto out;
+	/* Keep the user.* names, compacted in place. */
+	for (i = 0; i < r; i += (ssize_t)l + 1) {
+		l = strnlen(list + i, (size_t)(r - i));
+		if ((ssize_t)l == r - i)
+			break;	/* unterminated tail */
+		if (!user_xattr(list + i))
+			continue;
+		memmove(list + out, list + i, l + 1);
+		out += (uint32_t)l + 1;
+	}
+reply:
+	if (!size) {
+		c->rsp->u.count = out;
+	} else if (out > size) {
+		rc = -ERANGE;
+	} else {
+		if (out)
+			memcpy(c->m->out, list, out);
+		c->rsp->out_len = out;
+	}
+out:
+	free(list);
+	put_node(c, n);
+	return rc;
+}
+
+int xs_fs_removexattr(struct xs_ctx *c)
+{
+	struct xs_node *n;
+	int fd, rc;
+
+	if (!user_xattr(c->m->name))
+		return -EOPNOTSUPP;
+	rc = get_node(c, c->m->req.nodeid, &n);
+	if (rc)
+		return rc;
+	if (!is_reg_or_dir(n->type)) {
+		rc = -EPERM;
+		goto out;
+	}
+	fd = xattr_fd(c, n);
+	if (fd < 0) {
+		rc = fd;
+		goto out;
+	}
+	rc = fremovexattr(fd, c->m->name) ? -errno : 0;
+	close(fd);
+out:
+	put_node(c, n);
+	return rc;
+}
+
+/* ---- the rest ----------------------------------------------------------- */
+
+int xs_fs_access(struct xs_ctx *c)
+{
+	struct xs_node *n;
+	char p[16];
+	uid_t uid;
+	gid_t gid;
+	int rc;
+
+	if (map_caller(c, &uid, &gid))
+		return -EACCES;
+	if ((c->m->req.a.access.mask & W_OK) && c->pol.read_only)
+		return -EROFS;
+	rc = get_node(c, c->m->req.nodeid, &n);
+	if (rc)
+		return rc;
+	proc_name(p, n->fd);
+	rc = xs_creds_enter_strict(uid, gid);
+	if (!rc) {
+		rc = faccessat(c->s->exp->proc_fd, p, (int)c->m->req.a.access.mask,
+			       AT_EACCESS) ? -errno : 0;
+		xs_creds_leave();
+	}
+	put_node(c, n);
+	return rc;
+}
+
+int xs_fs_fallocate(struct xs_ctx *c)
+{
+	const struct xs_args_fallocate *a = &c->m->req.a.fallocate;
+	struct xs_handle *h;
+	int rc;
+
+	rc = get_file(c, &h);
+	if (rc)
+		return rc;
+	rc = fallocate(h->fd, (int)a->mode, (off_t)a->offset,
+		       (off_t)a->length) ? -errno : 0;
+	put_handle(c, h);
+	return rc;
+}
+
+int xs_fs_lseek(struct xs_ctx *c)
+{
+	const struct xs_args_lseek *a = &c->m->req.a.lseek;
+	struct xs_handle *h;
+	off_t r;
+	int rc;
+
+	rc = get_file(c, &h);
+	if (rc)
+		return rc;
+	r = lseek(h->fd, (off_t)a->offset, (int)a->whence);
+	if (r < 0)
+		rc = -errno;
+	else
+		c->rsp->u.offset = (uint64_t)r;
+	put_handle(c, h);
+	return rc;
+}
+
+int xs_fs_copy_file_range(struct xs_ctx *c)
+{
+	const struct xs_args_copy *a = &c->m->req.a.copy;
+	struct xs_handle *in, *out;
+	off_t off_in = (off_t)a->off_in, off_out = (off_t)a->off_out;
+	ssize_t r;
+	int rc;
+
+	rc = get_file(c, &in);
+	if (rc)
+		return rc;
+	rc = xs_handle_get(c->s->handles, a->fh_out, a->nodeid_out, false,
+			   &out);
+	if (rc)
+		goto out_in;
+	r = copy_file_range(in->fd, &off_in, out->fd, &off_out,
+			    a->len > COPY_MAX ? COPY_MAX : (size_t)a->len, 0);
+	if (r < 0)
+		rc = -errno;
+	else
+		c->rsp->u.count = (uint64_t)r;
+	put_handle(c, out);
+out_in:
+	put_handle(c, in);
+	return rc;
+}
+
+int xs_fs_reopen(struct xs_ctx *c)
+{
+	return -ENOSYS;
+}

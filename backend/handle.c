@@ -1,0 +1,216 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The per-session handle table (backend/handle.h).
+ *
+ * Trust: fh values come from the guest and are only used as table keys
+ * after bounds, generation, node and kind checks.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "handle.h"
+
+#define INITIAL_SLOTS 16u
+
+struct hslot {
+	struct xs_handle *h;	/* NULL when free */
+	uint32_t gen;
+	uint32_t next_free;
+};
+
+struct xs_handle_table {
+	pthread_mutex_t lock;
+	struct hslot *slots;	/* lock */
+	uint32_t nr_slots;	/* lock */
+	uint32_t cap_slots;	/* lock */
+	uint32_t free_head;	/* lock: 0 = empty */
+	uint32_t count;		/* lock */
+};
+
+static void handle_destroy(struct xs_handle *h)
+{
+	close(h->fd);
+	if (h->dir) {
+		pthread_mutex_destroy(&h->ds.lock);
+		free(h->ds.buf);
+	}
+	free(h);
+}
+
+int xs_handles_new(struct xs_handle_table **out)
+{
+	struct xs_handle_table *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return -ENOMEM;
+	t->slots = calloc(INITIAL_SLOTS, sizeof(*t->slots));
+	if (!t->slots) {
+		free(t);
+		return -ENOMEM;
+	}
+	t->cap_slots = INITIAL_SLOTS;
+	t->nr_slots = 1;
+	pthread_mutex_init(&t->lock, NULL);
+	*out = t;
+	return 0;
+}
+
+void xs_handles_free(struct xs_handle_table *t)
+{
+	uint32_t i;
+
+	if (!t)
+		return;
+	for (i = 1; i < t->nr_slots; i++)
+		if (t->slots[i].h)
+			handle_destroy(t->slots[i].h);
+	pthread_mutex_destroy(&t->lock);
+	free(t->slots);
+	free(t);
+}
+
+static int slot_alloc(struct xs_handle_table *t, uint32_t *index)
+{
+	struct hslot *s;
+	uint32_t cap;
+
+	if (t->free_head) {
+		*index = t->free_head;
+		t->free_head = t->slots[*index].next_free;
+		return 0;
+	}
+	if (t->nr_slots == t->cap_slots) {
+		if (t->cap_slots > UINT32_MAX / 2)
+			return -EMFILE;
+		cap = t->cap_slots * 2;
+		s = realloc(t->slots, (size_t)cap * sizeof(*s));
+		if (!s)
+			return -ENOMEM;
+		memset(s + t->cap_slots, 0,
+		       (size_t)(cap - t->cap_slots) * sizeof(*s));
+		t->slots = s;
+		t->cap_slots = cap;
+	}
+	*index = t->nr_slots++;
+	return 0;
+}
+
+int xs_handle_add(struct xs_handle_table *t, int fd, uint64_t nodeid,
+		  bool dir, uint32_t max_handles, uint64_t *fh)
+{
+	struct xs_handle *h = calloc(1, sizeof(*h));
+	uint32_t index;
+	int rc;
+
+	if (!h) {
+		close(fd);
+		return -ENOMEM;
+	}
+	h->fd = fd;
+	h->dir = dir;
+	h->nodeid = nodeid;
+	h->refs = 1;
+	if (dir)
+		pthread_mutex_init(&h->ds.lock, NULL);
+
+	pthread_mutex_lock(&t->lock);
+	if (t->count >= max_handles) {
+		rc = -EMFILE;
+		goto fail;
+	}
+	rc = slot_alloc(t, &index);
+	if (rc)
+		goto fail;
+	h->index = index;
+	h->gen = t->slots[index].gen;
+	t->slots[index].h = h;
+	t->count++;
+	*fh = ((uint64_t)h->gen << 32) | index;
+	pthread_mutex_unlock(&t->lock);
+	return 0;
+
+fail:
+	pthread_mutex_unlock(&t->lock);
+	handle_destroy(h);
+	return rc;
+}
+
+/* Table lock held. */
+static struct xs_handle *find(struct xs_handle_table *t, uint64_t fh,
+			      uint64_t nodeid, bool dir)
+{
+	uint32_t index = (uint32_t)fh, gen = (uint32_t)(fh >> 32);
+	struct xs_handle *h;
+
+	if (index == 0 || index >= t->nr_slots)
+		return NULL;
+	h = t->slots[index].h;
+	if (!h || h->gen != gen || h->nodeid != nodeid || h->dir != dir)
+		return NULL;
+	return h;
+}
+
+int xs_handle_get(struct xs_handle_table *t, uint64_t fh, uint64_t nodeid,
+		  bool dir, struct xs_handle **out)
+{
+	struct xs_handle *h;
+
+	pthread_mutex_lock(&t->lock);
+	h = find(t, fh, nodeid, dir);
+	if (h)
+		h->refs++;
+	pthread_mutex_unlock(&t->lock);
+	if (!h)
+		return -EBADF;
+	*out = h;
+	return 0;
+}
+
+void xs_handle_put(struct xs_handle_table *t, struct xs_handle *h)
+{
+	uint32_t refs;
+
+	if (!h)
+		return;
+	pthread_mutex_lock(&t->lock);
+	refs = --h->refs;
+	pthread_mutex_unlock(&t->lock);
+	if (!refs)
+		handle_destroy(h);
+}
+
+int xs_handle_release(struct xs_handle_table *t, uint64_t fh, uint64_t nodeid,
+		      bool dir)
+{
+	struct xs_handle *h;
+	uint32_t refs = 1;
+
+	pthread_mutex_lock(&t->lock);
+	h = find(t, fh, nodeid, dir);
+	if (h) {
+		t->slots[h->index].h = NULL;
+		t->slots[h->index].gen++;
+		t->slots[h->index].next_free = t->free_head;
+		t->free_head = h->index;
+		t->count--;
+		refs = --h->refs;
+	}
+	pthread_mutex_unlock(&t->lock);
+	if (!h)
+		return -EBADF;
+	if (!refs)
+		handle_destroy(h);
+	return 0;
+}
+
+uint32_t xs_handles_count(struct xs_handle_table *t)
+{
+	uint32_t c;
+
+	pthread_mutex_lock(&t->lock);
+	c = t->count;
+	pthread_mutex_unlock(&t->lock);
+	return c;
+}

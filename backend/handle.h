@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Private to the file service: the per-session table of open files and
+ * directories (the guest's fh values).
+ *
+ * fh = (generation << 32 | index), index 0 never used; an unknown or
+ * released fh answers EBADF.  Each handle remembers the node id it was
+ * opened on and whether it is a directory; lookups check both.
+ *
+ * Locking: one mutex per table protects the slots and every handle's
+ * refs.  fd, nodeid and dir never change after creation.  A directory
+ * handle's stream state has its own mutex (ds.lock).
+ */
+#ifndef XS_HANDLE_H
+#define XS_HANDLE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct xs_dirstream {
+	pthread_mutex_t lock;
+	uint64_t pos;		/* ds.lock: cookie of the next entry */
+	char *buf;		/* ds.lock: getdents64 buffer */
+	uint32_t len;		/* ds.lock: valid bytes in buf */
+	uint32_t off;		/* ds.lock: next record in buf */
+};
+
+struct xs_handle {
+	int fd;			/* immutable */
+	bool dir;		/* immutable */
+	uint64_t nodeid;	/* immutable */
+	uint32_t index;		/* immutable */
+	uint32_t gen;		/* immutable */
+	uint32_t refs;		/* table lock: users + 1 while in the table */
+	struct xs_dirstream ds;	/* dir only */
+};
+
+struct xs_handle_table;
+
+int xs_handles_new(struct xs_handle_table **out);
+/* Close everything; no operation may be running. */
+void xs_handles_free(struct xs_handle_table *t);
+
+/* Add an open fd (ownership passes to the table whatever the outcome).
+ * At most max_handles open: -EMFILE. */
+int xs_handle_add(struct xs_handle_table *t, int fd, uint64_t nodeid,
+		  bool dir, uint32_t max_handles, uint64_t *fh);
+
+/* A counted reference to handle fh, which must be of kind dir and opened
+ * on nodeid; -EBADF otherwise. */
+int xs_handle_get(struct xs_handle_table *t, uint64_t fh, uint64_t nodeid,
+		  bool dir, struct xs_handle **out);
+void xs_handle_put(struct xs_handle_table *t, struct xs_handle *h);
+
+/* Remove fh from the table (same checks as get); the fd is closed when
+ * the last user puts it. */
+int xs_handle_release(struct xs_handle_table *t, uint64_t fh, uint64_t nodeid,
+		      bool dir);
+
+uint32_t xs_handles_count(struct xs_handle_table *t);
+
+#endif /* XS_HANDLE_H */

@@ -1,0 +1,390 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The per-session node table (backend/node.h): index + generation ids the
+ * guest holds, lookup counts that saturate at zero, and an identity hash so
+ * one host file is one node however it was reached.
+ *
+ * Trust: ids and counts come from the guest and are only used as table
+ * keys after bounds and generation checks; identities come from the host
+ * kernel.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "node.h"
+
+#define ROOT_INDEX	1u
+#define INITIAL_SLOTS	64u
+#define INITIAL_BUCKETS	64u
+
+struct slot {
+	struct xs_node *node;	/* NULL when free */
+	uint32_t gen;		/* generation of the next/current node */
+	uint32_t next_free;
+};
+
+struct xs_node_table {
+	pthread_mutex_t lock;
+	struct slot *slots;		/* lock */
+	uint32_t nr_slots;		/* lock: slots in use or on the free list */
+	uint32_t cap_slots;		/* lock */
+	uint32_t free_head;		/* lock: 0 = empty */
+	uint32_t count;			/* lock: live nodes besides the root */
+	struct xs_node **buckets;	/* lock */
+	uint32_t nr_buckets;		/* lock: power of two */
+	uint64_t seed;			/* immutable */
+};
+
+/* ---- identity ---------------------------------------------------------- */
+
+static void make_key(int fd, const struct stat *st, struct xs_nkey *k)
+{
+	union {
+		struct file_handle fh;
+		unsigned char space[sizeof(struct file_handle) + MAX_HANDLE_SZ];
+	} u;
+	int mnt_id;
+
+	memset(k, 0, sizeof(*k));
+	u.fh.handle_bytes = MAX_HANDLE_SZ;
+	if (name_to_handle_at(fd, "", &u.fh, &mnt_id, AT_EMPTY_PATH) == 0 &&
+	    u.fh.handle_bytes <= XS_HANDLE_MAX) {
+		k->kind = XS_NKEY_HANDLE;
+		k->mnt_id = mnt_id;
+		k->htype = (uint32_t)u.fh.handle_type;
+		k->hlen = u.fh.handle_bytes;
+		memcpy(k->h, u.fh.f_handle, u.fh.handle_bytes);
+		return;
+	}
+	k->kind = XS_NKEY_INODE;
+	k->dev = st->st_dev;
+	k->ino = st->st_ino;
+}
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+
+	while (n--) {
+		h ^= *b++;
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+static uint64_t key_hash(const struct xs_node_table *t, const struct xs_nkey *k)
+{
+	uint64_t h = t->seed ^ 0xcbf29ce484222325ull;
+
+	h = fnv(h, &k->kind, sizeof(k->kind));
+	if (k->kind == XS_NKEY_HANDLE) {
+		h = fnv(h, &k->mnt_id, sizeof(k->mnt_id));
+		h = fnv(h, &k->htype, sizeof(k->htype));
+		h = fnv(h, k->h, k->hlen);
+	} else {
+		h = fnv(h, &k->dev, sizeof(k->dev));
+		h = fnv(h, &k->ino, sizeof(k->ino));
+	}
+	return h ^ (h >> 29);
+}
+
+static int key_eq(const struct xs_nkey *a, const struct xs_nkey *b)
+{
+	if (a->kind != b->kind)
+		return 0;
+	if (a->kind == XS_NKEY_HANDLE)
+		return a->mnt_id == b->mnt_id && a->htype == b->htype &&
+		       a->hlen == b->hlen && !memcmp(a->h, b->h, a->hlen);
+	return a->dev == b->dev && a->ino == b->ino;
+}
+
+/* ---- hash (table lock held) ---------------------------------------------- */
+
+static struct xs_node *hash_find(struct xs_node_table *t,
+				 const struct xs_nkey *k, uint64_t h)
+{
+	struct xs_node *n;
+
+	for (n = t->buckets[h & (t->nr_buckets - 1)]; n; n = n->hnext)
+		if (n->hash == h && key_eq(&n->key, k))
+			return n;
+	return NULL;
+}
+
+static void hash_grow(struct xs_node_table *t)
+{
+	uint32_t nb = t->nr_buckets * 2, i;
+	struct xs_node **b, *n, *next;
+
+	if (nb < t->nr_buckets)
+		return;
+	b = calloc(nb, sizeof(*b));
+	if (!b)
+		return;	/* chains just get longer */
+	for (i = 0; i < t->nr_buckets; i++) {
+		for (n = t->buckets[i]; n; n = next) {
+			next = n->hnext;
+			n->hnext = b[n->hash & (nb - 1)];
+			b[n->hash & (nb - 1)] = n;
+		}
+	}
+	free(t->buckets);
+	t->buckets = b;
+	t->nr_buckets = nb;
+}
+
+static void hash_insert(struct xs_node_table *t, struct xs_node *n)
+{
+	struct xs_node **b;
+
+	if (t->count + 1 > t->nr_buckets)
+		hash_grow(t);
+	b = &t->buckets[n->hash & (t->nr_buckets - 1)];
+	n->hnext = *b;
+	*b = n;
+}
+
+static void hash_remove(struct xs_node_table *t, struct xs_node *n)
+{
+	struct xs_node **p = &t->buckets[n->hash & (t->nr_buckets - 1)];
+
+	for (; *p; p = &(*p)->hnext) {
+		if (*p == n) {
+			*p = n->hnext;
+			n->hnext = NULL;
+			return;
+		}
+	}
+}
+
+/* ---- slots (table lock held) ------------------------------------------- */
+
+static int slot_alloc(struct xs_node_table *t, uint32_t *index)
+{
+	struct slot *s;
+	uint32_t cap;
+
+	if (t->free_head) {
+		*index = t->free_head;
+		t->free_head = t->slots[*index].next_free;
+		return 0;
+	}
+	if (t->nr_slots == t->cap_slots) {
+		if (t->cap_slots > UINT32_MAX / 2)
+			return -ENFILE;
+		cap = t->cap_slots * 2;
+		s = realloc(t->slots, (size_t)cap * sizeof(*s));
+		if (!s)
+			return -ENOMEM;
+		memset(s + t->cap_slots, 0,
+		       (size_t)(cap - t->cap_slots) * sizeof(*s));
+		t->slots = s;
+		t->cap_slots = cap;
+	}
+	*index = t->nr_slots++;
+	return 0;
+}
+
+static void node_destroy(struct xs_node *n)
+{
+	close(n->fd);
+	free(n);
+}
+
+/* ---- API --------------------------------------------------------------- */
+
+int xs_nodes_new(int root_fd, struct xs_node_table **out)
+{
+	struct xs_node_table *t;
+	struct xs_node *root;
+	struct stat st;
+
+	if (fstatat(root_fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
+		goto fail_errno;
+	t = calloc(1, sizeof(*t));
+	root = calloc(1, sizeof(*root));
+	if (!t || !root)
+		goto fail_t;
+	t->slots = calloc(INITIAL_SLOTS, sizeof(*t->slots));
+	t->buckets = calloc(INITIAL_BUCKETS, sizeof(*t->buckets));
+	if (!t->slots || !t->buckets)
+		goto fail_t;
+	t->cap_slots = INITIAL_SLOTS;
+	t->nr_slots = ROOT_INDEX + 1;
+	t->nr_buckets = INITIAL_BUCKETS;
+	if (getrandom(&t->seed, sizeof(t->seed), GRND_NONBLOCK) !=
+	    sizeof(t->seed))
+		t->seed = (uint64_t)(uintptr_t)t ^ (uint64_t)getpid();
+	pthread_mutex_init(&t->lock, NULL);
+
+	root->fd = root_fd;
+	root->type = st.st_mode & S_IFMT;
+	root->index = ROOT_INDEX;
+	root->gen = 0;
+	root->nlookup = 1;
+	root->refs = 1;
+	make_key(root_fd, &st, &root->key);
+	root->hash = key_hash(t, &root->key);
+	t->slots[ROOT_INDEX].node = root;
+	hash_insert(t, root);
+	*out = t;
+	return 0;
+
+fail_t:
+	if (t) {
+		free(t->slots);
+		free(t->buckets);
+	}
+	free(t);
+	free(root);
+	close(root_fd);
+	return -ENOMEM;
+fail_errno:
+	{
+		int err = errno;
+
+		close(root_fd);
+		return -err;
+	}
+}
+
+void xs_nodes_free(struct xs_node_table *t)
+{
+	uint32_t i;
+
+	if (!t)
+		return;
+	for (i = 1; i < t->nr_slots; i++)
+		if (t->slots[i].node)
+			node_destroy(t->slots[i].node);
+	pthread_mutex_destroy(&t->lock);
+	free(t->slots);
+	free(t->buckets);
+	free(t);
+}
+
+int xs_node_get(struct xs_node_table *t, uint64_t id, struct xs_node **out)
+{
+	uint32_t index = (uint32_t)id, gen = (uint32_t)(id >> 32);
+	struct xs_node *n;
+
+	pthread_mutex_lock(&t->lock);
+	if (index == 0 || index >= t->nr_slots ||
+	    !(n = t->slots[index].node) || n->gen != gen) {
+		pthread_mutex_unlock(&t->lock);
+		return -ESTALE;
+	}
+	n->refs++;
+	pthread_mutex_unlock(&t->lock);
+	*out = n;
+	return 0;
+}
+
+void xs_node_put(struct xs_node_table *t, struct xs_node *n)
+{
+	uint32_t refs;
+
+	if (!n)
+		return;
+	pthread_mutex_lock(&t->lock);
+	refs = --n->refs;
+	pthread_mutex_unlock(&t->lock);
+	if (!refs)
+		node_destroy(n);
+}
+
+int xs_node_lookup_fd(struct xs_node_table *t, int fd, const struct stat *st,
+		      uint32_t max_nodes, uint64_t *id, uint32_t *gen)
+{
+	struct xs_node *n, *fresh;
+	uint32_t index;
+	int rc;
+
+	fresh = calloc(1, sizeof(*fresh));
+	if (!fresh) {
+		close(fd);
+		return -ENOMEM;
+	}
+	make_key(fd, st, &fresh->key);
+	fresh->hash = key_hash(t, &fresh->key);
+
+	pthread_mutex_lock(&t->lock);
+	n = hash_find(t, &fresh->key, fresh->hash);
+	if (n) {
+		if (n->index != ROOT_INDEX && n->nlookup != UINT64_MAX)
+			n->nlookup++;
+		*id = xs_node_id(n);
+		*gen = n->gen;
+		pthread_mutex_unlock(&t->lock);
+		free(fresh);
+		close(fd);
+		return 0;
+	}
+	if (t->count >= max_nodes) {
+		rc = -ENFILE;
+		goto fail;
+	}
+	rc = slot_alloc(t, &index);
+	if (rc)
+		goto fail;
+	fresh->fd = fd;
+	fresh->type = st->st_mode & S_IFMT;
+	fresh->index = index;
+	fresh->gen = t->slots[index].gen;
+	fresh->nlookup = 1;
+	fresh->refs = 1;
+	t->slots[index].node = fresh;
+	hash_insert(t, fresh);
+	t->count++;
+	*id = xs_node_id(fresh);
+	*gen = fresh->gen;
+	pthread_mutex_unlock(&t->lock);
+	return 0;
+
+fail:
+	pthread_mutex_unlock(&t->lock);
+	free(fresh);
+	close(fd);
+	return rc;
+}
+
+void xs_node_forget(struct xs_node_table *t, uint64_t id, uint64_t nlookup)
+{
+	uint32_t index = (uint32_t)id, gen = (uint32_t)(id >> 32);
+	struct xs_node *n, *dead = NULL;
+
+	pthread_mutex_lock(&t->lock);
+	if (index <= ROOT_INDEX || index >= t->nr_slots ||
+	    !(n = t->slots[index].node) || n->gen != gen)
+		goto out;
+	n->nlookup -= nlookup < n->nlookup ? nlookup : n->nlookup;
+	if (n->nlookup)
+		goto out;
+	hash_remove(t, n);
+	t->slots[index].node = NULL;
+	t->slots[index].gen++;
+	t->slots[index].next_free = t->free_head;
+	t->free_head = index;
+	t->count--;
+	if (--n->refs == 0)
+		dead = n;
+out:
+	pthread_mutex_unlock(&t->lock);
+	if (dead)
+		node_destroy(dead);
+}
+
+uint32_t xs_nodes_count(struct xs_node_table *t)
+{
+	uint32_t c;
+
+	pthread_mutex_lock(&t->lock);
+	c = t->count;
+	pthread_mutex_unlock(&t->lock);
+	return c;
+}

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Private to the file service: the per-session node table.
+ *
+ * A node is one host file the guest has looked up: an O_PATH|O_NOFOLLOW
+ * fd, the file type, the guest's lookup count and the file's identity (its
+ * file handle from name_to_handle_at(), or st_dev/st_ino where the file
+ * system has none).  The guest names a node by (generation << 32 | index);
+ * index 0 is never used and index 1 generation 0 is the export root
+ * (XS_ROOT_NODEID), which is never freed.  Two lookups of the same file
+ * (a second name, a hard link) find the same node by identity.
+ *
+ * When the lookup count reaches zero the slot is freed and its generation
+ * bumped, so the old id answers ESTALE; the fd is closed once the last
+ * operation using the node has put it.
+ *
+ * Locking: one mutex per table protects the slots, the identity hash and
+ * every node's nlookup/refs.  fd, type and key never change after the
+ * node is created and may be read by whoever holds a reference.
+ */
+#ifndef XS_NODE_H
+#define XS_NODE_H
+
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "../protocol/xenshare_proto.h"
+
+#define XS_NKEY_HANDLE	1u	/* file handle + mount id */
+#define XS_NKEY_INODE	2u	/* st_dev + st_ino */
+
+struct xs_nkey {
+	uint32_t kind;
+	int32_t mnt_id;
+	uint32_t htype;
+	uint32_t hlen;
+	uint64_t dev;
+	uint64_t ino;
+	unsigned char h[XS_HANDLE_MAX];
+};
+
+struct xs_node {
+	int fd;			/* O_PATH|O_NOFOLLOW, immutable */
+	uint32_t type;		/* S_IFMT bits, immutable */
+	uint32_t index;		/* immutable */
+	uint32_t gen;		/* immutable */
+	struct xs_nkey key;	/* immutable */
+	uint64_t hash;		/* immutable */
+	/* table lock */
+	uint64_t nlookup;
+	uint32_t refs;		/* users + 1 while in the table */
+	struct xs_node *hnext;
+};
+
+struct xs_node_table;
+
+/* Take ownership of root_fd (O_PATH directory) as XS_ROOT_NODEID. */
+int xs_nodes_new(int root_fd, struct xs_node_table **out);
+/* Close everything; no operation may be running. */
+void xs_nodes_free(struct xs_node_table *t);
+
+/* A counted reference to a live node; -ESTALE for unknown ids. */
+int xs_node_get(struct xs_node_table *t, uint64_t id, struct xs_node **out);
+void xs_node_put(struct xs_node_table *t, struct xs_node *n);
+
+/* Count one lookup of the file open at fd (O_PATH; ownership passes to
+ * the table whatever the outcome), creating its node if the file has
+ * none.  At most max_nodes nodes besides the root: -ENFILE. */
+int xs_node_lookup_fd(struct xs_node_table *t, int fd, const struct stat *st,
+		      uint32_t max_nodes, uint64_t *id, uint32_t *gen);
+
+/* Drop n lookups of id (saturating at zero); unknown ids are ignored. */
+void xs_node_forget(struct xs_node_table *t, uint64_t id, uint64_t n);
+
+uint32_t xs_nodes_count(struct xs_node_table *t);
+
+static inline uint64_t xs_node_id(const struct xs_node *n)
+{
+	return ((uint64_t)n->gen << 32) | n->index;
+}
+
+#endif /* XS_NODE_H */

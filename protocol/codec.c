@@ -1,0 +1,550 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Request decoding and validation, response and directory-record encoding.
+ *
+ * Trust: everything in struct xs_req and in the data area comes from the
+ * frontend.  The slot arrives as a private copy; the input bytes are copied
+ * out of the data area here, exactly once, and every check below runs on
+ * the private copies.  The data area is written (never read) through
+ * msg->out by the backend afterwards.
+ *
+ * No I/O, no allocation: this file is the fuzz target.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "codec.h"
+
+/* Linux uapi values, spelled out where libc hides them (O_LARGEFILE is 0
+ * in 64-bit userspace, but the kernel sets it in every FUSE open) or
+ * where the codec should not depend on kernel headers. */
+#define WIRE_O_LARGEFILE	0100000u
+#define WIRE_FALLOC_KEEP_SIZE	0x01u
+#define WIRE_FALLOC_PUNCH_HOLE	0x02u
+#define WIRE_FALLOC_ZERO_RANGE	0x10u
+#define WIRE_RENAME_NOREPLACE	1u
+#define WIRE_RENAME_EXCHANGE	2u
+#define WIRE_XATTR_CREATE	1u
+#define WIRE_XATTR_REPLACE	2u
+#define WIRE_SEEK_DATA		3u
+#define WIRE_SEEK_HOLE		4u
+
+#define OFF_MAX ((uint64_t)INT64_MAX)
+
+#define OPEN_FLAGS_ALLOWED                                                   \
+	((uint32_t)(O_ACCMODE | O_APPEND | O_TRUNC | O_EXCL | O_CREAT |      \
+		    O_NONBLOCK | O_DSYNC | O_SYNC | O_DIRECT | O_NOATIME |   \
+		    O_LARGEFILE | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) |    \
+	 WIRE_O_LARGEFILE)
+
+static const char *const op_names[XS_OP_MAX] = {
+	[XS_OP_LOOKUP] = "LOOKUP",
+	[XS_OP_FORGET] = "FORGET",
+	[XS_OP_GETATTR] = "GETATTR",
+	[XS_OP_SETATTR] = "SETATTR",
+	[XS_OP_READLINK] = "READLINK",
+	[XS_OP_SYMLINK] = "SYMLINK",
+	[XS_OP_MKNOD] = "MKNOD",
+	[XS_OP_MKDIR] = "MKDIR",
+	[XS_OP_UNLINK] = "UNLINK",
+	[XS_OP_RMDIR] = "RMDIR",
+	[XS_OP_RENAME] = "RENAME",
+	[XS_OP_LINK] = "LINK",
+	[XS_OP_OPEN] = "OPEN",
+	[XS_OP_CREATE] = "CREATE",
+	[XS_OP_READ] = "READ",
+	[XS_OP_WRITE] = "WRITE",
+	[XS_OP_FLUSH] = "FLUSH",
+	[XS_OP_RELEASE] = "RELEASE",
+	[XS_OP_FSYNC] = "FSYNC",
+	[XS_OP_OPENDIR] = "OPENDIR",
+	[XS_OP_READDIR] = "READDIR",
+	[XS_OP_READDIRPLUS] = "READDIRPLUS",
+	[XS_OP_RELEASEDIR] = "RELEASEDIR",
+	[XS_OP_FSYNCDIR] = "FSYNCDIR",
+	[XS_OP_STATFS] = "STATFS",
+	[XS_OP_SETXATTR] = "SETXATTR",
+	[XS_OP_GETXATTR] = "GETXATTR",
+	[XS_OP_LISTXATTR] = "LISTXATTR",
+	[XS_OP_REMOVEXATTR] = "REMOVEXATTR",
+	[XS_OP_ACCESS] = "ACCESS",
+	[XS_OP_FALLOCATE] = "FALLOCATE",
+	[XS_OP_LSEEK] = "LSEEK",
+	[XS_OP_COPY_FILE_RANGE] = "COPY_FILE_RANGE",
+	[XS_OP_REOPEN] = "REOPEN",
+};
+
+const char *xs_op_name(unsigned opcode)
+{
+	if (opcode >= XS_OP_MAX || !op_names[opcode])
+		return "?";
+	return op_names[opcode];
+}
+
+/* How an opcode's input bytes are laid out. */
+enum in_kind {
+	IN_NONE,	/* in_len must be 0 */
+	IN_NAME,	/* one file name */
+	IN_XNAME,	/* one xattr name */
+	IN_DATA,	/* raw bytes (WRITE, FORGET, REOPEN) */
+	IN_TWO,		/* two parts split at a name_len field */
+};
+
+static enum in_kind in_kind(unsigned op)
+{
+	switch (op) {
+	case XS_OP_LOOKUP:
+	case XS_OP_MKNOD:
+	case XS_OP_MKDIR:
+	case XS_OP_UNLINK:
+	case XS_OP_RMDIR:
+	case XS_OP_LINK:
+	case XS_OP_CREATE:
+		return IN_NAME;
+	case XS_OP_GETXATTR:
+	case XS_OP_REMOVEXATTR:
+		return IN_XNAME;
+	case XS_OP_WRITE:
+	case XS_OP_FORGET:
+	case XS_OP_REOPEN:
+		return IN_DATA;
+	case XS_OP_SYMLINK:
+	case XS_OP_RENAME:
+	case XS_OP_SETXATTR:
+		return IN_TWO;
+	default:
+		return IN_NONE;
+	}
+}
+
+/* One path component: 1..XS_NAME_MAX bytes, no '/', no NUL, not "." or
+ * "..".  s points into the private copy. */
+static int check_name(const char *s, uint32_t len)
+{
+	if (len == 0)
+		return -EINVAL;
+	if (len > XS_NAME_MAX)
+		return -ENAMETOOLONG;
+	if (memchr(s, '\0', len) || memchr(s, '/', len))
+		return -EINVAL;
+	if ((len == 1 && s[0] == '.') || (len == 2 && s[0] == '.' && s[1] == '.'))
+		return -EINVAL;
+	return 0;
+}
+
+/* Extended attribute names: the errno Linux gives for bad ones. */
+static int check_xname(const char *s, uint32_t len)
+{
+	if (len == 0 || len > XS_XATTR_NAME_MAX)
+		return -ERANGE;
+	if (memchr(s, '\0', len))
+		return -ERANGE;
+	return 0;
+}
+
+static int check_target(const char *s, uint32_t len)
+{
+	if (len == 0)
+		return -EINVAL;
+	if (len > XS_PATH_MAX)
+		return -ENAMETOOLONG;
+	if (memchr(s, '\0', len))
+		return -EINVAL;
+	return 0;
+}
+
+static int check_open_flags(uint32_t flags, int create)
+{
+	if (flags & ~OPEN_FLAGS_ALLOWED)
+		return -EINVAL;
+	if ((flags & O_ACCMODE) == O_ACCMODE)
+		return -EINVAL;
+	if (!create && (flags & O_CREAT))
+		return -EINVAL;
+	return 0;
+}
+
+static int check_perm_mode(uint32_t mode, uint32_t type_allowed)
+{
+	uint32_t type = mode & S_IFMT;
+
+	if (mode & ~(uint32_t)(S_IFMT | 07777))
+		return -EINVAL;
+	if (type && type != type_allowed)
+		return -EINVAL;
+	return 0;
+}
+
+static int check_mknod(const struct xs_args_mknod *a)
+{
+	if (a->mode & ~(uint32_t)(S_IFMT | 07777))
+		return -EINVAL;
+	if (a->umask & ~07777u)
+		return -EINVAL;
+	switch (a->mode & S_IFMT) {
+	case S_IFREG:
+	case S_IFIFO:
+	case S_IFSOCK:
+	case S_IFCHR:
+	case S_IFBLK:
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+static int check_setattr(const struct xs_args_setattr *a)
+{
+	if (a->valid & ~XS_SETATTR_ALL)
+		return -EINVAL;
+	if ((a->valid & XS_SETATTR_MODE) && (a->mode & ~07777u))
+		return -EINVAL;
+	if ((a->valid & XS_SETATTR_SIZE) && a->size > OFF_MAX)
+		return -EINVAL;
+	if ((a->valid & XS_SETATTR_ATIME) && a->atime_nsec >= 1000000000u)
+		return -EINVAL;
+	if ((a->valid & XS_SETATTR_MTIME) && a->mtime_nsec >= 1000000000u)
+		return -EINVAL;
+	return 0;
+}
+
+static int check_fallocate(const struct xs_args_fallocate *a)
+{
+	switch (a->mode) {
+	case 0:
+	case WIRE_FALLOC_KEEP_SIZE:
+	case WIRE_FALLOC_PUNCH_HOLE | WIRE_FALLOC_KEEP_SIZE:
+	case WIRE_FALLOC_ZERO_RANGE:
+	case WIRE_FALLOC_ZERO_RANGE | WIRE_FALLOC_KEEP_SIZE:
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (a->offset > OFF_MAX || a->length > OFF_MAX)
+		return -EINVAL;
+	return 0;
+}
+
+/* Argument checks that need no input bytes. */
+static int check_args(const struct xs_req *r)
+{
+	const struct xs_args_io *io = &r->a.io;
+
+	switch (r->opcode) {
+	case XS_OP_SETATTR:
+		return check_setattr(&r->a.setattr);
+	case XS_OP_MKNOD:
+		return check_mknod(&r->a.mknod);
+	case XS_OP_MKDIR:
+		if (r->a.mknod.umask & ~07777u)
+			return -EINVAL;
+		return check_perm_mode(r->a.mknod.mode, S_IFDIR);
+	case XS_OP_RENAME:
+		if (r->a.rename.flags & ~(WIRE_RENAME_NOREPLACE |
+					  WIRE_RENAME_EXCHANGE))
+			return -EINVAL;
+		if (r->a.rename.flags == (WIRE_RENAME_NOREPLACE |
+					  WIRE_RENAME_EXCHANGE))
+			return -EINVAL;
+		return 0;
+	case XS_OP_OPEN:
+	case XS_OP_OPENDIR:
+		return check_open_flags(r->a.open.flags, 0);
+	case XS_OP_CREATE:
+		if (r->a.open.umask & ~07777u)
+			return -EINVAL;
+		if (check_perm_mode(r->a.open.mode, S_IFREG))
+			return -EINVAL;
+		return check_open_flags(r->a.open.flags, 1);
+	case XS_OP_READ:
+	case XS_OP_READDIR:
+	case XS_OP_READDIRPLUS:
+		if (io->size > XS_MAX_IO || io->size > r->buf_len)
+			return -EINVAL;
+		if (r->opcode == XS_OP_READ && io->offset > OFF_MAX)
+			return -EINVAL;
+		return 0;
+	case XS_OP_WRITE:
+		if (io->size > XS_MAX_IO || r->in_len != io->size)
+			return -EINVAL;
+		if (io->offset > OFF_MAX)
+			return -EINVAL;
+		return 0;
+	case XS_OP_SETXATTR:
+		if (r->a.xattr.flags & ~(WIRE_XATTR_CREATE | WIRE_XATTR_REPLACE))
+			return -EINVAL;
+		return 0;
+	case XS_OP_GETXATTR:
+	case XS_OP_LISTXATTR:
+		if (r->a.xattr.size > r->buf_len)
+			return -EINVAL;
+		return 0;
+	case XS_OP_ACCESS:
+		if (r->a.access.mask & ~7u)
+			return -EINVAL;
+		return 0;
+	case XS_OP_FALLOCATE:
+		return check_fallocate(&r->a.fallocate);
+	case XS_OP_LSEEK:
+		if (r->a.lseek.whence != WIRE_SEEK_DATA &&
+		    r->a.lseek.whence != WIRE_SEEK_HOLE)
+			return -EINVAL;
+		if (r->a.lseek.offset > OFF_MAX)
+			return -EINVAL;
+		return 0;
+	case XS_OP_COPY_FILE_RANGE:
+		if (r->a.copy.flags)
+			return -EINVAL;
+		if (r->a.copy.off_in > OFF_MAX || r->a.copy.off_out > OFF_MAX)
+			return -EINVAL;
+		return 0;
+	case XS_OP_FORGET:
+		if (r->in_len == 0 || r->in_len % sizeof(struct xs_forget_one) ||
+		    r->in_len / sizeof(struct xs_forget_one) > XS_FORGET_MAX)
+			return -EINVAL;
+		return 0;
+	case XS_OP_REOPEN:
+		if (r->in_len > XS_HANDLE_MAX)
+			return -EINVAL;
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+/* Where the first part of a two-part input ends. */
+static uint32_t split_len(const struct xs_req *r)
+{
+	switch (r->opcode) {
+	case XS_OP_SYMLINK:
+		return r->a.symlink.name_len;
+	case XS_OP_RENAME:
+		return r->a.rename.name_len;
+	default:
+		return r->a.xattr.name_len;
+	}
+}
+
+/* Check both parts of a two-part input already in msg. */
+static int check_two(const struct xs_msg *m)
+{
+	int rc;
+
+	switch (m->req.opcode) {
+	case XS_OP_SYMLINK:
+		rc = check_name(m->name, m->name_len);
+		return rc ? rc : check_target(m->name2, m->name2_len);
+	case XS_OP_RENAME:
+		rc = check_name(m->name, m->name_len);
+		return rc ? rc : check_name(m->name2, m->name2_len);
+	default:	/* SETXATTR: name then value */
+		rc = check_xname(m->name, m->name_len);
+		if (rc)
+			return rc;
+		return m->data_len > XS_XATTR_SIZE_MAX ? -E2BIG : 0;
+	}
+}
+
+int xs_codec_decode(const struct xs_req *raw, void *data, size_t data_bytes,
+		    uint8_t *scratch, struct xs_msg *msg)
+{
+	const struct xs_req *r;
+	uint32_t n1;
+	int rc;
+
+	memset(msg, 0, sizeof(*msg));
+	memcpy(&msg->req, raw, sizeof(msg->req));
+	msg->scratch = scratch;
+	r = &msg->req;
+
+	/* Ring protocol: the buffer must lie inside the data area. */
+	if (r->buf_len > XS_MAX_BUF || r->in_len > r->buf_len)
+		return XS_CODEC_FATAL;
+	if ((uint64_t)r->buf_off + r->buf_len > (uint64_t)data_bytes)
+		return XS_CODEC_FATAL;
+	if (r->buf_len && !data)
+		return XS_CODEC_FATAL;
+
+	if (r->opcode == 0 || r->opcode >= XS_OP_MAX)
+		return -ENOSYS;
+
+	if (r->buf_len) {
+		msg->out = (uint8_t *)data + r->buf_off;
+		msg->out_cap = r->buf_len;
+	}
+
+	rc = check_args(r);
+	if (rc)
+		return rc;
+
+	/* The one read of the input bytes. */
+	if (r->in_len)
+		memcpy(scratch, (const uint8_t *)data + r->buf_off, r->in_len);
+
+	switch (in_kind(r->opcode)) {
+	case IN_NONE:
+		return r->in_len ? -EINVAL : 0;
+	case IN_NAME:
+		scratch[r->in_len] = '\0';
+		msg->name = (const char *)scratch;
+		msg->name_len = r->in_len;
+		return check_name(msg->name, msg->name_len);
+	case IN_XNAME:
+		scratch[r->in_len] = '\0';
+		msg->name = (const char *)scratch;
+		msg->name_len = r->in_len;
+		return check_xname(msg->name, msg->name_len);
+	case IN_DATA:
+		msg->data = scratch;
+		msg->data_len = r->in_len;
+		return 0;
+	case IN_TWO:
+		n1 = split_len(r);
+		if (n1 > r->in_len)
+			return -EINVAL;
+		/* name NUL second-part NUL */
+		memmove(scratch + n1 + 1, scratch + n1, r->in_len - n1);
+		scratch[n1] = '\0';
+		scratch[r->in_len + 1] = '\0';
+		msg->name = (const char *)scratch;
+		msg->name_len = n1;
+		if (r->opcode == XS_OP_SETXATTR) {
+			msg->data = scratch + n1 + 1;
+			msg->data_len = r->in_len - n1;
+		} else {
+			msg->name2 = (const char *)scratch + n1 + 1;
+			msg->name2_len = r->in_len - n1;
+		}
+		return check_two(msg);
+	}
+	return -EINVAL;
+}
+
+void xs_codec_rsp_init(struct xs_rsp *rsp, const struct xs_req *req)
+{
+	memset(rsp, 0, sizeof(*rsp));
+	rsp->id = req->id;
+}
+
+int xs_codec_check_rsp(const struct xs_req *req, const struct xs_rsp *rsp)
+{
+	if (rsp->id != req->id)
+		return -EPROTO;
+	if (rsp->error < 0 || rsp->error > 4095)
+		return -EPROTO;
+	if (rsp->out_len > req->buf_len)
+		return -EPROTO;
+	return 0;
+}
+
+/* ---- directory records ----------------------------------------------- */
+
+static uint32_t pad8(uint32_t n)
+{
+	return (n + 7u) & ~7u;
+}
+
+static int put_record(void *buf, uint32_t cap, uint32_t *len,
+		      const void *hdr, uint32_t hdr_len,
+		      const char *name, uint16_t namelen)
+{
+	uint32_t rec = pad8(hdr_len + namelen);
+	uint8_t *p;
+
+	if (*len > cap || rec > cap - *len)
+		return -ENOSPC;
+	p = (uint8_t *)buf + *len;
+	memcpy(p, hdr, hdr_len);
+	memcpy(p + hdr_len, name, namelen);
+	memset(p + hdr_len + namelen, 0, rec - hdr_len - namelen);
+	*len += rec;
+	return 0;
+}
+
+int xs_codec_put_dirent(void *buf, uint32_t cap, uint32_t *len,
+			uint64_t ino, uint64_t off, uint8_t type,
+			const char *name, uint16_t namelen)
+{
+	struct xs_dirent d;
+
+	memset(&d, 0, sizeof(d));
+	d.ino = ino;
+	d.off = off;
+	d.namelen = namelen;
+	d.type = type;
+	return put_record(buf, cap, len, &d, sizeof(d), name, namelen);
+}
+
+int xs_codec_put_direntplus(void *buf, uint32_t cap, uint32_t *len,
+			    const struct xs_rsp_entry *e, uint64_t off,
+			    uint8_t type, const char *name, uint16_t namelen)
+{
+	struct xs_direntplus d;
+
+	memset(&d, 0, sizeof(d));
+	d.entry = *e;
+	d.dirent.ino = e->attr.ino;
+	d.dirent.off = off;
+	d.dirent.namelen = namelen;
+	d.dirent.type = type;
+	return put_record(buf, cap, len, &d, sizeof(d), name, namelen);
+}
+
+/* A record at pos: header of hdr_len whose dirent sits at dirent_off. */
+static int next_record(const void *buf, uint32_t len, uint32_t pos,
+		       uint32_t hdr_len, uint32_t dirent_off,
+		       const void **rec, const char **name)
+{
+	const uint8_t *p;
+	struct xs_dirent d;
+	uint32_t reclen;
+
+	if (pos == len)
+		return 0;
+	if (pos > len || pos % 8)
+		return -EPROTO;
+	if (len - pos < hdr_len)
+		return -EPROTO;
+	p = (const uint8_t *)buf + pos;
+	memcpy(&d, p + dirent_off, sizeof(d));
+	if (d.namelen == 0 || d.namelen > XS_NAME_MAX)
+		return -EPROTO;
+	reclen = pad8(hdr_len + d.namelen);
+	if (reclen > len - pos)
+		return -EPROTO;
+	if (memchr(p + hdr_len, '\0', d.namelen) ||
+	    memchr(p + hdr_len, '/', d.namelen))
+		return -EPROTO;
+	*rec = p;
+	*name = (const char *)p + hdr_len;
+	return (int)reclen;
+}
+
+int xs_codec_next_dirent(const void *buf, uint32_t len, uint32_t pos,
+			 const struct xs_dirent **d, const char **name)
+{
+	const void *rec = NULL;
+	int rc;
+
+	rc = next_record(buf, len, pos, sizeof(struct xs_dirent), 0, &rec,
+			 name);
+	if (rc > 0)
+		*d = rec;
+	return rc;
+}
+
+int xs_codec_next_direntplus(const void *buf, uint32_t len, uint32_t pos,
+			     const struct xs_direntplus **d,
+			     const char **name)
+{
+	const void *rec = NULL;
+	int rc;
+
+	rc = next_record(buf, len, pos, sizeof(struct xs_direntplus),
+			 offsetof(struct xs_direntplus, dirent), &rec, name);
+	if (rc > 0)
+		*d = rec;
+	return rc;
+}
