@@ -1,0 +1,299 @@
+#!/bin/bash
+# run.sh - boot Xen 4.17 under QEMU (software emulation), run the scenario
+# in dom0 and its domUs, and report.
+#
+# Images come from build-images.sh (cached, instant after the first build).
+# Everything that changes from run to run goes into a small cpio appended
+# to dom0's initramfs: the rig's init scripts, scenario.sh, and the
+# project's binaries with the libraries the images lack.  The domUs get the
+# same treatment inside dom0 (domu-overlay.cpio appended to domu-base.cpio).
+#
+# Outputs, in $XENSHARE_RIG_OUT (default build/xen-rig/ in the checkout):
+#   serial.log          the whole serial console: Xen, dom0, the rig's lines
+#   domu-rig-NAME.log   each domU's console, split out of serial.log
+#   NAME.log            each log a scenario kept in dom0's /run/rig/logs/
+#   timings.txt         wall clock of the boot's milestones from QEMU start
+#
+# Environment:
+#   XENSHARE_BUILD           build directory holding xenshare-back,
+#                            xenshare-front (default: build/ in the checkout)
+#   XENSHARE_RIG_DOM0_FILES  extra files for dom0, "SRC[:DEST] ..." (DEST
+#                            defaults to /usr/local/bin/NAME; directories
+#                            are copied whole)
+#   XENSHARE_RIG_DOMU_FILES  the same for the domUs; test programs that the
+#                            xenshare scenario runs on the mount go to
+#                            /rig/tests/NAME (they print ok/not ok lines)
+#   XENSHARE_RIG_ENV         names of variables to export in dom0 and the
+#                            domUs (e.g. XENSHARE_BACK_ARGS XENSHARE_FRONT_ARGS)
+#   XENSHARE_RIG_SCENARIO    dom0 scenario (default tests/xen/scenario.sh)
+#   XENSHARE_RIG_GUEST       domU side (default tests/xen/guest.sh)
+#   XENSHARE_RIG_TIMEOUT     hard limit on the QEMU run, s (default 900)
+#   XENSHARE_RIG_XEN_ARGS, XENSHARE_RIG_DOM0_ARGS, XENSHARE_RIG_QEMU_MEM
+#                            replace Xen's and dom0's command lines and the
+#                            machine's memory (MiB; dom0 gets 2048 of 4096)
+#   XENSHARE_RIG_OUT         output directory
+#   XENSHARE_RIG_CACHE       image cache (see build-images.sh)
+#
+# Prints "N passed, N failed, N skipped" last.  Exit status 0 when all
+# passed or when the rig cannot run here (a skip, with its reason), 1 when
+# anything failed.
+
+set -uo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+OUTDIR=${XENSHARE_RIG_OUT:-$REPO/build/xen-rig}
+BUILD=${XENSHARE_BUILD:-$REPO/build}
+SCENARIO=${XENSHARE_RIG_SCENARIO:-$HERE/scenario.sh}
+GUEST=${XENSHARE_RIG_GUEST:-$HERE/guest.sh}
+TIMEOUT=${XENSHARE_RIG_TIMEOUT:-900}
+CACHE=${XENSHARE_RIG_CACHE:-/var/cache/xenshare-xen-rig}
+export XENSHARE_RIG_CACHE=$CACHE
+
+XEN_ARGS=${XENSHARE_RIG_XEN_ARGS:-"console=com1 com1=115200,8n1 \
+dom0_mem=2048M,max:2048M dom0_max_vcpus=2 loglvl=all guest_loglvl=all noreboot"}
+DOM0_ARGS=${XENSHARE_RIG_DOM0_ARGS:-"console=hvc0 earlyprintk=xen quiet"}
+QEMU_MEM=${XENSHARE_RIG_QEMU_MEM:-4096}
+
+say() { printf '%s\n' "$*"; }
+skip() {
+	say "skip - xen rig: $*"
+	say "0 passed, 0 failed, 1 skipped"
+	exit 0
+}
+fail() {
+	say "not ok - xen rig: $*"
+	say "0 passed, 1 failed, 0 skipped"
+	exit 1
+}
+
+T_START=$(date +%s.%N)
+secs_since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
+
+# --- images --------------------------------------------------------------------
+
+mkdir -p "$OUTDIR" || fail "cannot create $OUTDIR"
+rm -f "$OUTDIR"/*.log "$OUTDIR"/report.txt "$OUTDIR"/timings.txt
+IMG=$("$HERE/build-images.sh" 2>"$OUTDIR/build-images.log")
+rc=$?
+case $rc in
+0) ;;
+77) skip "cannot install the host packages (see $OUTDIR/build-images.log)" ;;
+*)
+	tail -n 20 "$OUTDIR/build-images.log"
+	fail "building the images failed (see $OUTDIR/build-images.log)"
+	;;
+esac
+T_IMAGES=$(secs_since "$T_START")
+command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 is not installed"
+mem_kb=$(awk '/^MemAvailable:/ { print $2 }' /proc/meminfo)
+[ "${mem_kb:-0}" -gt $(((QEMU_MEM + 512) * 1024)) ] ||
+	skip "needs $((QEMU_MEM + 512)) MiB of free memory, has $((${mem_kb:-0} / 1024))"
+
+# --- the per-run overlays ------------------------------------------------------
+
+RUNDIR=$(mktemp -d "$CACHE/run.XXXXXX") || fail "cannot create a directory in $CACHE"
+mkdir -p "$RUNDIR/dom0" "$RUNDIR/domu"
+trap 'rm -rf "$RUNDIR"' EXIT
+
+is_elf() { [ "$(od -An -tx1 -N4 "$1" 2>/dev/null | tr -d ' ')" = 7f454c46 ]; }
+
+# add_file STAGE FILELIST SRC DEST: copy SRC to DEST in STAGE; for an ELF
+# program, also the shared libraries (ldd) the image lacks.
+add_file() {
+	local stage=$1 list=$2 src=$3 dest=$4 lib dir f
+	if [ -d "$src" ]; then
+		mkdir -p "$stage$dest"
+		cp -a "$src/." "$stage$dest/"
+		while IFS= read -r -d '' f; do
+			is_elf "$f" && add_libs "$stage" "$list" "$f"
+		done < <(find "$stage$dest" -type f -print0)
+		return 0
+	fi
+	[ -e "$src" ] || { say "# missing: $src"; return 1; }
+	mkdir -p "$stage$(dirname "$dest")"
+	cp -L "$src" "$stage$dest"
+	is_elf "$src" && add_libs "$stage" "$list" "$src"
+	return 0
+}
+
+add_libs() { # STAGE FILELIST ELF
+	local stage=$1 list=$2 elf=$3 lib dir dest
+	ldd "$elf" 2>/dev/null | awk '/=> \//{print $3} /^\t\//{print $1}' |
+		while read -r lib; do
+			dir=$(readlink -f "$(dirname "$lib")")
+			dest=$dir/$(basename "$lib")
+			grep -qxF "$dest" "$list" && continue
+			[ -e "$stage$dest" ] && continue
+			mkdir -p "$stage$dir"
+			cp -L "$lib" "$stage$dest"
+		done
+}
+
+# add_spec STAGE FILELIST "SRC[:DEST] ..."
+add_spec() {
+	local stage=$1 list=$2 spec src dest
+	for spec in $3; do
+		src=${spec%%:*}
+		dest=${spec#*:}
+		[ "$dest" = "$spec" ] && dest=/usr/local/bin/$(basename "$src")
+		add_file "$stage" "$list" "$src" "$dest" || fail "cannot inject $src"
+	done
+}
+
+pack() { # DIR OUT
+	(cd "$1" && find . -mindepth 1 | LC_ALL=C sort |
+		cpio --quiet -o -H newc -R 0:0) >"$2"
+}
+
+D0=$RUNDIR/dom0
+DU=$RUNDIR/domu
+install -D -m 755 "$HERE/dom0-init.sh" "$D0/init"
+install -D -m 644 "$HERE/rig-lib.sh" "$D0/rig/lib.sh"
+install -D -m 755 "$SCENARIO" "$D0/rig/scenario.sh"
+install -D -m 755 "$HERE/domu-init.sh" "$DU/init"
+install -D -m 644 "$HERE/guest-lib.sh" "$DU/rig/guest-lib.sh"
+install -D -m 644 "$GUEST" "$DU/rig/guest.sh"
+
+if [ -x "$BUILD/xenshare-back" ]; then
+	add_file "$D0" "$IMG/dom0-files.txt" "$BUILD/xenshare-back" /usr/local/bin/xenshare-back
+fi
+if [ -x "$REPO/xenstore-scripts/xenshare-ctl" ]; then
+	add_file "$D0" "$IMG/dom0-files.txt" "$REPO/xenstore-scripts/xenshare-ctl" /usr/local/bin/xenshare-ctl
+fi
+if [ -x "$BUILD/xenshare-front" ]; then
+	add_file "$DU" "$IMG/domu-files.txt" "$BUILD/xenshare-front" /usr/local/bin/xenshare-front
+fi
+# The rig's own FUSE probe: proves libfuse3 and library injection in a domU.
+fuse_flags=$(pkg-config --cflags --libs fuse3 2>/dev/null)
+# shellcheck disable=SC2086 # the flags are a list of words
+if command -v cc >/dev/null && [ -n "$fuse_flags" ] &&
+	cc -O2 -Wall -Wextra -o "$RUNDIR/rig-fuse-probe" "$HERE/fuse-probe.c" \
+		$fuse_flags 2>"$OUTDIR/fuse-probe.log"; then
+	add_file "$DU" "$IMG/domu-files.txt" "$RUNDIR/rig-fuse-probe" /usr/local/bin/rig-fuse-probe
+else
+	say "# fuse probe not built (needs cc and libfuse3-dev): the guest skips it"
+fi
+add_spec "$D0" "$IMG/dom0-files.txt" "${XENSHARE_RIG_DOM0_FILES:-}"
+add_spec "$DU" "$IMG/domu-files.txt" "${XENSHARE_RIG_DOMU_FILES:-}"
+
+# What the scenario may rely on (rig-lib.sh rig_injected): every program
+# injected into /usr/local/bin of dom0 or of the domUs.
+for f in "$D0"/usr/local/bin/* "$DU"/usr/local/bin/*; do
+	[ -e "$f" ] && basename "$f"
+done | sort -u >"$D0/rig/injected"
+# Variables named in XENSHARE_RIG_ENV reach dom0's scenario and the domUs.
+for v in ${XENSHARE_RIG_ENV:-}; do
+	[[ $v =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || fail "XENSHARE_RIG_ENV: bad name $v"
+	val=${!v-}
+	printf "export %s='%s'\n" "$v" "${val//\'/\'\\\'\'}"
+done >"$D0/rig/env"
+cp "$D0/rig/env" "$DU/rig/env"
+
+mkdir -p "$D0/rig/images"
+pack "$DU" "$D0/rig/images/domu-overlay.cpio"
+pack "$D0" "$RUNDIR/dom0-overlay.cpio"
+cat "$IMG/dom0-root.cpio" "$RUNDIR/dom0-overlay.cpio" >"$RUNDIR/dom0-initrd.cpio"
+
+# --- boot ------------------------------------------------------------------------
+
+LOG=$OUTDIR/serial.log
+TIMINGS=$OUTDIR/timings.txt
+: >"$LOG"
+
+# Milestones, timed by watching the serial log grow (0.5 s resolution).
+watch_milestones() {
+	local t0=$1 seen="" m label
+	local -a marks=(
+		"Xen version 4@Xen starts"
+		"Serial input to DOM0@Xen hands over to dom0"
+		"^RIG. dom0 init start@dom0 init starts"
+		"^RIG. toolstack up@dom0 toolstack up (xl works)"
+		"^RIG. domU .* is domain@first domU created (paused)"
+		"^RIG. time domU@first domU reported its results"
+		"^RIG. dom0 done@scenario done"
+		"^RIG. RESULT:@result line"
+	)
+	while :; do
+		for m in "${marks[@]}"; do
+			label=${m#*@}
+			case $seen in *"<$label>"*) continue ;; esac
+			if grep -aqE "${m%%@*}" "$LOG" 2>/dev/null; then
+				seen="$seen<$label>"
+				printf '%6.1f s  %s\n' "$(secs_since "$t0")" "$label" >>"$TIMINGS"
+			fi
+		done
+		sleep 0.5
+	done
+}
+
+# A comma inside a multiboot module's arguments must be doubled for QEMU.
+MODS="$IMG/vmlinuz ${DOM0_ARGS//,/,,},$RUNDIR/dom0-initrd.cpio"
+T_QEMU=$(date +%s.%N)
+watch_milestones "$T_QEMU" &
+WATCHER=$!
+timeout -k 10 "$TIMEOUT" qemu-system-x86_64 \
+	-accel tcg,thread=multi -cpu max,-smap -m "$QEMU_MEM" -smp 2 \
+	-nodefaults -no-user-config -display none -monitor none \
+	-serial "file:$LOG" -no-reboot \
+	-kernel "$IMG/xen" -append "$XEN_ARGS" -initrd "$MODS" \
+	>"$OUTDIR/qemu.log" 2>&1
+QRC=$?
+sleep 1
+kill "$WATCHER" 2>/dev/null
+wait "$WATCHER" 2>/dev/null
+T_RUN=$(secs_since "$T_QEMU")
+
+if [ $QRC -ne 0 ] && [ $QRC -ne 124 ] && [ $QRC -ne 137 ] &&
+	! grep -aq 'Xen version' "$LOG"; then
+	skip "QEMU cannot start (exit $QRC): $(tail -n 3 "$OUTDIR/qemu.log" | tr '\n' ' ')"
+fi
+
+# --- report ----------------------------------------------------------------------
+
+tr -d '\r' <"$LOG" >"$LOG.tmp" && mv "$LOG.tmp" "$LOG"
+awk -v dir="$OUTDIR" '
+	/^RIG-LOG-BEGIN / { n = $2; gsub(/[^A-Za-z0-9._-]/, "_", n); f = dir "/" n; next }
+	/^RIG-LOG-END /   { if (f) close(f); f = ""; next }
+	f { print > f }
+' "$LOG"
+
+say "# xen rig: serial log $LOG"
+say "# injected: $(tr '\n' ' ' <"$RUNDIR/dom0/rig/injected")"
+# The results: the rig's own lines outside the domU console dumps.
+awk '/^RIG-LOG-BEGIN /{c=1} /^RIG-LOG-END /{c=0; next} !c' "$LOG" |
+	grep -a '^RIG| ' | sed 's/^RIG| //' >"$OUTDIR/report.txt"
+sed 's/^/# /; s/^# ok - /ok - /; s/^# not ok - /not ok - /; s/^# skip - /skip - /' \
+	"$OUTDIR/report.txt"
+say "# timings (wall clock from QEMU start; images ready after ${T_IMAGES} s):"
+sed 's/^/#   /' "$TIMINGS" 2>/dev/null
+say "#   $(printf '%6.1f' "$T_RUN") s  QEMU exited (status $QRC)"
+
+passed=$(grep -c '^ok - ' "$OUTDIR/report.txt")
+failed=$(grep -c '^not ok - ' "$OUTDIR/report.txt")
+skipped=$(grep -c '^skip - ' "$OUTDIR/report.txt")
+result=$(grep -a '^RESULT: ' "$OUTDIR/report.txt" | tail -n 1)
+if [ $QRC -eq 124 ] || [ $QRC -eq 137 ]; then
+	say "not ok - xen rig: QEMU killed after ${TIMEOUT} s; last lines of the serial log:"
+	tail -n 30 "$LOG" | sed 's/^/#   /'
+	failed=$((failed + 1))
+elif [ -z "$result" ]; then
+	say "not ok - xen rig: no result line; last lines of the serial log:"
+	tail -n 30 "$LOG" | sed 's/^/#   /'
+	failed=$((failed + 1))
+else
+	# dom0 counted its results itself: its numbers stand even if a line
+	# got mangled on the serial console.
+	if [[ $result =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed,\ ([0-9]+)\ skipped ]]; then
+		if [ "${BASH_REMATCH[1]} ${BASH_REMATCH[2]} ${BASH_REMATCH[3]}" != "$passed $failed $skipped" ]; then
+			say "# the serial log shows $passed/$failed/$skipped results, dom0 counted ${BASH_REMATCH[1]}/${BASH_REMATCH[2]}/${BASH_REMATCH[3]}"
+		fi
+		passed=${BASH_REMATCH[1]} failed=${BASH_REMATCH[2]} skipped=${BASH_REMATCH[3]}
+	fi
+	if [ "${result#RESULT: PASS}" = "$result" ] && [ "$failed" -eq 0 ]; then
+		say "not ok - xen rig: $result"
+		failed=1
+	fi
+fi
+say "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
