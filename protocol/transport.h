@@ -15,6 +15,7 @@
 #ifndef XS_TRANSPORT_H
 #define XS_TRANSPORT_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,6 +29,12 @@ struct xs_tport_ops {
 	int (*notify)(struct xs_tport *t, unsigned ring);
 	/* Consume pending notifications of ring i (non-blocking). */
 	int (*ack)(struct xs_tport *t, unsigned ring);
+	/* Frontend only (NULL on the backend side): after the connection was
+	 * lost, wait up to timeout_ms for a backend and handshake again
+	 * over the same shared memory, so buffers in the data area stay
+	 * where they are.  Ring headers are re-initialised: the caller
+	 * resets its ring state and resubmits.  0, -ETIMEDOUT, or -errno. */
+	int (*reconnect)(struct xs_tport *t, int timeout_ms);
 	/* Unmap everything, close fds, free t. */
 	void (*close)(struct xs_tport *t);
 };
@@ -56,6 +63,11 @@ static inline int xs_tport_notify(struct xs_tport *t, unsigned ring)
 static inline int xs_tport_ack(struct xs_tport *t, unsigned ring)
 {
 	return t->ops->ack(t, ring);
+}
+
+static inline int xs_tport_reconnect(struct xs_tport *t, int timeout_ms)
+{
+	return t->ops->reconnect ? t->ops->reconnect(t, timeout_ms) : -ENOSYS;
 }
 
 static inline void xs_tport_close(struct xs_tport *t)

@@ -23,6 +23,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../protocol/ring.h"
@@ -37,6 +38,9 @@ struct local_tport {
 	int memfd;
 	void *map;
 	size_t map_len;
+	/* frontend only: what reconnect needs */
+	char socket_path[108];
+	struct xs_front_params params;
 };
 
 static struct local_tport *to_local(struct xs_tport *t)
@@ -92,21 +96,31 @@ static void local_close(struct xs_tport *t)
 	free(l);
 }
 
-static const struct xs_tport_ops local_ops = {
+static int local_reconnect(struct xs_tport *t, int timeout_ms);
+
+static const struct xs_tport_ops local_back_ops = {
 	.name = "local",
 	.notify = local_notify,
 	.ack = local_ack,
 	.close = local_close,
 };
 
-static struct local_tport *local_alloc(void)
+static const struct xs_tport_ops local_front_ops = {
+	.name = "local",
+	.notify = local_notify,
+	.ack = local_ack,
+	.reconnect = local_reconnect,
+	.close = local_close,
+};
+
+static struct local_tport *local_alloc(const struct xs_tport_ops *ops)
 {
 	struct local_tport *l = calloc(1, sizeof(*l));
 	unsigned i;
 
 	if (!l)
 		return NULL;
-	l->t.ops = &local_ops;
+	l->t.ops = ops;
 	l->t.conn_fd = -1;
 	l->memfd = -1;
 	for (i = 0; i < XS_MAX_RINGS; i++) {
@@ -154,9 +168,11 @@ static int wait_readable(int fd, int timeout_ms)
 
 /* ---- frontend ---------------------------------------------------------- */
 
-int xs_local_connect(const char *socket_path, const struct xs_front_params *p,
-		     struct xs_tport **out)
+/* Connect the socket and send the hello with the shared memory and the
+ * eventfds this frontend already owns; read the welcome. */
+static int local_handshake(struct local_tport *l)
 {
+	const struct xs_front_params *p = &l->params;
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct xs_local_hello hello = { 0 };
 	struct xs_local_welcome wel;
@@ -165,7 +181,6 @@ int xs_local_connect(const char *socket_path, const struct xs_front_params *p,
 		char buf[CMSG_SPACE(sizeof(int) * MAX_FDS)];
 	} cbuf;
 	int fds[MAX_FDS];
-	struct local_tport *l;
 	struct msghdr mh = { 0 };
 	struct iovec iov;
 	struct cmsghdr *cm;
@@ -173,48 +188,13 @@ int xs_local_connect(const char *socket_path, const struct xs_front_params *p,
 	ssize_t n;
 	int rc;
 
-	if (p->nr_rings < 1 || p->nr_rings > XS_MAX_RINGS ||
-	    p->ring_order > XS_MAX_RING_ORDER || p->data_pages < 1 ||
-	    p->data_pages > XS_MAX_DATA_PAGES)
-		return -EINVAL;
-	if (strlen(socket_path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, socket_path);
-
-	l = local_alloc();
-	if (!l)
-		return -ENOMEM;
+	strcpy(sa.sun_path, l->socket_path);
+	close_fd(&l->t.conn_fd);
 	l->t.conn_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (l->t.conn_fd < 0)
-		goto fail_errno;
+		return -errno;
 	if (connect(l->t.conn_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		goto fail_errno;
-
-	l->map_len = local_map_len(p->nr_rings, p->ring_order, p->data_pages);
-	l->memfd = memfd_create("xenshare-rings", MFD_CLOEXEC |
-				MFD_ALLOW_SEALING);
-	if (l->memfd < 0)
-		goto fail_errno;
-	if (ftruncate(l->memfd, (off_t)l->map_len) < 0 ||
-	    fcntl(l->memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW |
-		  F_SEAL_SEAL) < 0)
-		goto fail_errno;
-	l->map = mmap(NULL, l->map_len, PROT_READ | PROT_WRITE, MAP_SHARED,
-		      l->memfd, 0);
-	if (l->map == MAP_FAILED) {
-		l->map = NULL;
-		goto fail_errno;
-	}
-	local_layout(l, p->nr_rings, p->ring_order, p->data_pages);
-	for (i = 0; i < p->nr_rings; i++) {
-		struct xs_ring r;
-
-		xs_ring_front_init(&r, l->t.ring_mem[i], l->t.ring_bytes);
-		l->peer_fd[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		l->t.ring_fd[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		if (l->peer_fd[i] < 0 || l->t.ring_fd[i] < 0)
-			goto fail_errno;
-	}
+		return -errno;
 
 	hello.magic = XS_LOCAL_MAGIC;
 	hello.kind = XS_LOCAL_KIND_DATA;
@@ -243,30 +223,87 @@ int xs_local_connect(const char *socket_path, const struct xs_front_params *p,
 	cm->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
 	memcpy(CMSG_DATA(cm), fds, sizeof(int) * nfds);
 	if (sendmsg(l->t.conn_fd, &mh, MSG_NOSIGNAL) < 0)
-		goto fail_errno;
+		return -errno;
 
 	rc = wait_readable(l->t.conn_fd, HANDSHAKE_TIMEOUT_MS);
 	if (rc)
-		goto fail;
+		return rc;
 	n = recv(l->t.conn_fd, &wel, sizeof(wel), 0);
 	if (n < 0)
-		goto fail_errno;
-	if (n != sizeof(wel) || wel.magic != XS_LOCAL_MAGIC) {
-		rc = -EPROTO;
-		goto fail;
-	}
-	if (wel.error) {
-		rc = wel.error > 0 && wel.error < 4096 ? -wel.error : -EPROTO;
-		goto fail;
-	}
+		return -errno;
+	if (n != sizeof(wel) || wel.magic != XS_LOCAL_MAGIC)
+		return -EPROTO;
+	if (wel.error)
+		return wel.error > 0 && wel.error < 4096 ? -wel.error : -EPROTO;
 	if (wel.version < 1 || wel.version > XS_PROTO_VERSION ||
-	    wel.max_io < XS_PAGE_SIZE || wel.max_io > XS_MAX_IO) {
-		rc = -EPROTO;
-		goto fail;
-	}
+	    wel.max_io < XS_PAGE_SIZE || wel.max_io > XS_MAX_IO)
+		return -EPROTO;
 	l->t.version = wel.version;
 	l->t.features = wel.features & p->features;
 	l->t.max_io = wel.max_io;
+	return 0;
+}
+
+static void local_reset_rings(struct local_tport *l)
+{
+	unsigned i;
+
+	for (i = 0; i < l->t.nr_rings; i++) {
+		struct xs_ring r;
+		uint64_t v;
+
+		xs_ring_front_init(&r, l->t.ring_mem[i], l->t.ring_bytes);
+		/* Stale notifications from the old connection. */
+		(void)!read(l->t.ring_fd[i], &v, sizeof(v));
+		(void)!read(l->peer_fd[i], &v, sizeof(v));
+	}
+}
+
+int xs_local_connect(const char *socket_path, const struct xs_front_params *p,
+		     struct xs_tport **out)
+{
+	struct local_tport *l;
+	unsigned i;
+	int rc;
+
+	if (p->nr_rings < 1 || p->nr_rings > XS_MAX_RINGS ||
+	    p->ring_order > XS_MAX_RING_ORDER || p->data_pages < 1 ||
+	    p->data_pages > XS_MAX_DATA_PAGES)
+		return -EINVAL;
+	if (strlen(socket_path) >= sizeof(l->socket_path))
+		return -ENAMETOOLONG;
+
+	l = local_alloc(&local_front_ops);
+	if (!l)
+		return -ENOMEM;
+	strcpy(l->socket_path, socket_path);
+	l->params = *p;
+	l->map_len = local_map_len(p->nr_rings, p->ring_order, p->data_pages);
+	l->memfd = memfd_create("xenshare-rings", MFD_CLOEXEC |
+				MFD_ALLOW_SEALING);
+	if (l->memfd < 0)
+		goto fail_errno;
+	if (ftruncate(l->memfd, (off_t)l->map_len) < 0 ||
+	    fcntl(l->memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW |
+		  F_SEAL_SEAL) < 0)
+		goto fail_errno;
+	l->map = mmap(NULL, l->map_len, PROT_READ | PROT_WRITE, MAP_SHARED,
+		      l->memfd, 0);
+	if (l->map == MAP_FAILED) {
+		l->map = NULL;
+		goto fail_errno;
+	}
+	local_layout(l, p->nr_rings, p->ring_order, p->data_pages);
+	for (i = 0; i < p->nr_rings; i++) {
+		l->peer_fd[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		l->t.ring_fd[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (l->peer_fd[i] < 0 || l->t.ring_fd[i] < 0)
+			goto fail_errno;
+	}
+	local_reset_rings(l);
+	rc = local_handshake(l);
+	if (rc)
+		goto fail;
 	snprintf(l->t.name, sizeof(l->t.name), "local:%s", socket_path);
 	*out = &l->t;
 	return 0;
@@ -276,6 +313,36 @@ fail_errno:
 fail:
 	local_close(&l->t);
 	return rc;
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
+}
+
+static int local_reconnect(struct xs_tport *t, int timeout_ms)
+{
+	struct local_tport *l = to_local(t);
+	long deadline = now_ms() + timeout_ms;
+	int rc;
+
+	for (;;) {
+		local_reset_rings(l);
+		rc = local_handshake(l);
+		if (rc == 0)
+			return 0;
+		close_fd(&l->t.conn_fd);
+		/* Only "nobody listening yet" is worth waiting for. */
+		if (rc != -ECONNREFUSED && rc != -ENOENT && rc != -EPIPE &&
+		    rc != -ECONNRESET && rc != -ETIMEDOUT)
+			return rc;
+		if (now_ms() >= deadline)
+			return -ETIMEDOUT;
+		usleep(100 * 1000);
+	}
 }
 
 /* ---- backend ----------------------------------------------------------- */
@@ -397,7 +464,7 @@ int xs_local_accept(int fd, uint64_t features, uint32_t max_io,
 		goto out_reply;
 
 	rc = -ENOMEM;
-	l = local_alloc();
+	l = local_alloc(&local_back_ops);
 	if (!l)
 		goto out_reply;
 	l->map_len = local_map_len(hello.nr_rings, hello.ring_order,

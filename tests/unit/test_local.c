@@ -194,6 +194,41 @@ static void test_bad(void)
 	CHECK(raw_hello(&h, fds, 3) == 0, "listener still serves after abuse");
 }
 
+static void test_reconnect(void)
+{
+	struct xs_front_params p = { .nr_rings = 1, .ring_order = 0,
+				     .data_pages = 4 };
+	struct xs_tport *f = NULL;
+	struct acc a;
+	pthread_t th;
+	int rc;
+
+	pthread_create(&th, NULL, acceptor, &a);
+	rc = xs_local_connect(sock_path, &p, &f);
+	pthread_join(th, NULL);
+	if (rc || a.rc) {
+		CHECK(0, "reconnect: first connection");
+		xs_tport_close(f);
+		xs_tport_close(a.t);
+		return;
+	}
+	memcpy(f->data, "in flight", 9);
+	xs_tport_close(a.t);	/* the backend goes away */
+	pthread_create(&th, NULL, acceptor, &a);
+	rc = xs_tport_reconnect(f, 2000);
+	pthread_join(th, NULL);
+	CHECK(rc == 0 && a.rc == 0, "reconnect handshakes again");
+	CHECK(a.rc == 0 && memcmp(a.t->data, "in flight", 9) == 0,
+	      "reconnect keeps the data area");
+	xs_tport_close(a.t);
+	close(listen_fd);
+	unlink(sock_path);
+	rc = xs_tport_reconnect(f, 300);
+	CHECK(rc == -ETIMEDOUT, "reconnect times out with no backend");
+	listen_fd = xs_local_listen(sock_path);
+	xs_tport_close(f);
+}
+
 int main(void)
 {
 	snprintf(sock_path, sizeof(sock_path), "/tmp/xs-test-local.%d",
@@ -207,6 +242,7 @@ int main(void)
 	}
 	test_good();
 	test_bad();
+	test_reconnect();
 	close(listen_fd);
 	unlink(sock_path);
 	printf("%d passed, %d failed, 0 skipped\n", passed, failed);
