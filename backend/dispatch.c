@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "service_internal.h"
@@ -72,6 +73,28 @@ static const struct xs_op_desc op_table[XS_OP_MAX] = {
 
 /* ---- exports ----------------------------------------------------------- */
 
+/* Usage as it is on disk now, then the policy's limits. */
+static int export_quota_init(struct xs_export *e, const char *path)
+{
+	struct statfs sf;
+	uint64_t skipped = 0;
+	int rc;
+
+	rc = xs_quota_new(path, fstatfs(e->root_fd, &sf) ? 4096 :
+			  (uint32_t)sf.f_bsize, &e->quota);
+	if (rc)
+		return rc;
+	rc = xs_quota_scan(e->quota, e->root_fd, &skipped);
+	if (rc) {
+		xs_quota_free(e->quota);
+		e->quota = NULL;
+		return rc;
+	}
+	xs_quota_set_limits(e->quota, e->pol.quota_bytes, e->pol.quota_inodes,
+			    e->pol.quota_soft_percent, "start");
+	return 0;
+}
+
 int xs_export_open(const char *path, const struct xs_policy *pol,
 		   struct xs_export **out)
 {
@@ -106,9 +129,15 @@ int xs_export_open(const char *path, const struct xs_policy *pol,
 		e->pol = *pol;
 	else
 		xs_policy_default(&e->pol);
+	err = -export_quota_init(e, path);
+	if (err)
+		goto fail_proc;
 	*out = e;
 	return 0;
 
+fail_proc:
+	pthread_mutex_destroy(&e->pol_lock);
+	close(e->proc_fd);
 fail_root:
 	close(e->root_fd);
 fail:
@@ -120,6 +149,7 @@ void xs_export_close(struct xs_export *e)
 {
 	if (!e)
 		return;
+	xs_quota_free(e->quota);
 	close(e->proc_fd);
 	close(e->root_fd);
 	pthread_mutex_destroy(&e->pol_lock);
@@ -137,8 +167,15 @@ int xs_export_set_policy(struct xs_export *e, const struct xs_policy *pol)
 {
 	pthread_mutex_lock(&e->pol_lock);
 	e->pol = *pol;
+	xs_quota_set_limits(e->quota, pol->quota_bytes, pol->quota_inodes,
+			    pol->quota_soft_percent, "policy");
 	pthread_mutex_unlock(&e->pol_lock);
 	return 0;
+}
+
+void xs_export_get_usage(struct xs_export *e, struct xs_quota_usage *out)
+{
+	xs_quota_get(e->quota, out);
 }
 
 /* ---- sessions ---------------------------------------------------------- */

@@ -12,6 +12,11 @@
  * reopened through /proc/self/fd/<n> of our own fds, never by a name the
  * guest chose.  Host special files (FIFOs, sockets, devices) are never
  * opened.
+ *
+ * Quotas (backend/quota.h): every operation that can make the export grow
+ * reserves its worst case first (EDQUOT, or a short write, when it does
+ * not fit), then settles the real st_blocks change of each inode it
+ * touched; removing a file's last name uncharges it.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -206,6 +211,107 @@ static bool is_reg_or_dir(uint32_t type)
 	return type == S_IFREG || type == S_IFDIR;
 }
 
+/* ---- quota hooks -------------------------------------------------------- */
+
+static struct xs_quota *quota(const struct xs_ctx *c)
+{
+	return c->s->exp->quota;
+}
+
+static uint64_t qblock(const struct xs_ctx *c)
+{
+	return xs_quota_block(quota(c));
+}
+
+/* Settle the inode at fd (counting a lookup of nothing): its st_blocks
+ * change since it was last settled is charged. */
+static void settle_fd(struct xs_ctx *c, int fd, bool fresh)
+{
+	struct xs_qino *qi;
+
+	if (xs_quota_ino_get(quota(c), fd, fresh, &qi))
+		return;
+	xs_quota_ino_settle(quota(c), qi, fd, c->s->name);
+	xs_quota_ino_put(quota(c), qi);
+}
+
+/* Charge a file just created under dirfd: one inode and its blocks. */
+static void charge_new(struct xs_ctx *c, int dirfd, const char *name)
+{
+	int fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+
+	xs_quota_charge(quota(c), 0, 1, c->s->name);
+	if (fd < 0)
+		return;
+	settle_fd(c, fd, true);
+	close(fd);
+}
+
+/* [off, off + len) lies inside the file and holds no hole: writing it
+ * overwrites blocks already allocated (and charged). */
+static bool range_allocated(int fd, uint64_t off, uint64_t len)
+{
+	struct stat st;
+	off_t hole;
+
+	if (fstat(fd, &st) || st.st_size < 0 || off > (uint64_t)st.st_size ||
+	    len > (uint64_t)st.st_size - off)
+		return false;
+	hole = lseek(fd, (off_t)off, SEEK_HOLE);
+	return hole >= 0 && (uint64_t)hole - off >= len;
+}
+
+/* Reserve for writing *len bytes at off through fd: the whole write, else
+ * the prefix that fits (*len shortened), else nothing at all when the
+ * range is already allocated.  *resv: what to unreserve afterwards. */
+static int reserve_write(struct xs_ctx *c, int fd, uint64_t off,
+			 uint64_t *len, uint64_t *resv)
+{
+	int fl = fcntl(fd, F_GETFL);
+	bool append = fl < 0 || (fl & O_APPEND);
+	uint64_t want = *len;
+	int rc;
+
+	rc = xs_quota_reserve_write(quota(c), append ? XS_QUOTA_OFF_ANY : off,
+				    len, resv);
+	if ((!rc && *len == want) || append)
+		return rc;
+	if (range_allocated(fd, off, want)) {
+		xs_quota_unreserve(quota(c), *resv, 0);
+		*resv = 0;
+		*len = want;
+		return 0;
+	}
+	return rc;
+}
+
+/* Remove a name under dirfd with fn, uncharging the inode if that was its
+ * last name.  The inode's entry stays locked across the removal so that
+ * concurrent removals of its names uncharge it exactly once. */
+static int remove_charged(struct xs_ctx *c, int dirfd, const char *name,
+			  int (*fn)(struct xs_ctx *c, void *arg), void *arg)
+{
+	struct xs_qino *qi = NULL;
+	int tfd, rc;
+
+	tfd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (tfd >= 0 && xs_quota_ino_get(quota(c), tfd, false, &qi))
+		qi = NULL;
+	if (qi)
+		xs_quota_ino_lock(qi);
+	rc = fn(c, arg);
+	if (qi) {
+		if (!rc)
+			xs_quota_ino_unlinked_locked(quota(c), qi, tfd,
+						     c->s->name);
+		xs_quota_ino_unlock(qi);
+		xs_quota_ino_put(quota(c), qi);
+	}
+	if (tfd >= 0)
+		close(tfd);
+	return rc;
+}
+
 /* ---- lookup and attributes ---------------------------------------------- */
 
 int xs_fs_lookup(struct xs_ctx *c)
@@ -357,7 +463,15 @@ int xs_fs_setattr(struct xs_ctx *c)
 		}
 	}
 	if (v & XS_SETATTR_SIZE) {
+		struct xs_qino *qi;
+
+		/* Truncating up is sparse: only the real change is charged. */
+		rc = xs_quota_ino_get(quota(c), n->fd, false, &qi);
+		if (rc)
+			goto out;
 		rc = truncate_node(c, n, a->size);
+		xs_quota_ino_settle(quota(c), qi, n->fd, c->s->name);
+		xs_quota_ino_put(quota(c), qi);
 		if (rc)
 			goto out;
 	}
@@ -438,9 +552,14 @@ static int make_node(struct xs_ctx *c, enum mk_kind kind, uint32_t mode,
 	rc = get_dir_node(c, m->req.nodeid, &p);
 	if (rc)
 		return rc;
-	rc = xs_creds_enter(uid, gid);
+	/* One inode, a block for it (directory, long symlink) and one for
+	 * the parent directory's growth. */
+	rc = xs_quota_reserve(quota(c), 2 * qblock(c), 1);
 	if (rc)
 		goto out;
+	rc = xs_creds_enter(uid, gid);
+	if (rc)
+		goto out_resv;
 	switch (kind) {
 	case MK_NOD:
 		r = mknodat(p->fd, m->name, mode, rdev);
@@ -454,8 +573,13 @@ static int make_node(struct xs_ctx *c, enum mk_kind kind, uint32_t mode,
 	}
 	rc = r ? -errno : 0;
 	xs_creds_leave();
-	if (!rc)
+	if (!rc) {
+		charge_new(c, p->fd, m->name);
+		settle_fd(c, p->fd, false);
 		rc = lookup_at(c, p->fd, m->name, &c->rsp->u.entry);
+	}
+out_resv:
+	xs_quota_unreserve(quota(c), 2 * qblock(c), 1);
 out:
 	put_node(c, p);
 	return rc;
@@ -490,15 +614,29 @@ int xs_fs_symlink(struct xs_ctx *c)
 	return make_node(c, MK_SYMLINK, 0, 0);
 }
 
+struct unlink_args {
+	int dirfd;
+	int flags;
+};
+
+static int do_unlink(struct xs_ctx *c, void *arg)
+{
+	struct unlink_args *u = arg;
+
+	return unlinkat(u->dirfd, c->m->name, u->flags) ? -errno : 0;
+}
+
 static int remove_name(struct xs_ctx *c, int flags)
 {
+	struct unlink_args u = { .flags = flags };
 	struct xs_node *p;
 	int rc;
 
 	rc = get_dir_node(c, c->m->req.nodeid, &p);
 	if (rc)
 		return rc;
-	rc = unlinkat(p->fd, c->m->name, flags) ? -errno : 0;
+	u.dirfd = p->fd;
+	rc = remove_charged(c, p->fd, c->m->name, do_unlink, &u);
 	put_node(c, p);
 	return rc;
 }
@@ -513,8 +651,22 @@ int xs_fs_rmdir(struct xs_ctx *c)
 	return remove_name(c, AT_REMOVEDIR);
 }
 
+struct rename_args {
+	int olddirfd;
+	int newdirfd;
+};
+
+static int do_rename(struct xs_ctx *c, void *arg)
+{
+	struct rename_args *r = arg;
+
+	return renameat2(r->olddirfd, c->m->name, r->newdirfd, c->m->name2,
+			 c->m->req.a.rename.flags) ? -errno : 0;
+}
+
 int xs_fs_rename(struct xs_ctx *c)
 {
+	struct rename_args r;
 	struct xs_node *p, *np;
 	int rc;
 
@@ -524,8 +676,21 @@ int xs_fs_rename(struct xs_ctx *c)
 	rc = get_dir_node(c, c->m->req.a.rename.newparent, &np);
 	if (rc)
 		goto out;
-	rc = renameat2(p->fd, c->m->name, np->fd, c->m->name2,
-		       c->m->req.a.rename.flags) ? -errno : 0;
+	/* The new name may grow its directory by a block; a target it
+	 * replaces is uncharged if that was its last name. */
+	rc = xs_quota_reserve(quota(c), qblock(c), 0);
+	if (rc)
+		goto out_np;
+	r.olddirfd = p->fd;
+	r.newdirfd = np->fd;
+	if (c->m->req.a.rename.flags & RENAME_EXCHANGE)
+		rc = do_rename(c, &r);
+	else
+		rc = remove_charged(c, np->fd, c->m->name2, do_rename, &r);
+	if (!rc)
+		settle_fd(c, np->fd, false);
+	xs_quota_unreserve(quota(c), qblock(c), 0);
+out_np:
 	put_node(c, np);
 out:
 	put_node(c, p);
@@ -552,13 +717,21 @@ int xs_fs_link(struct xs_ctx *c)
 		rc = -EPERM;
 		goto out_np;
 	}
-	rc = xs_creds_enter(uid, gid);
+	/* No new inode; the directory may grow by a block. */
+	rc = xs_quota_reserve(quota(c), qblock(c), 0);
 	if (rc)
 		goto out_np;
-	rc = linkat(n->fd, "", np->fd, c->m->name, AT_EMPTY_PATH) ? -errno : 0;
-	xs_creds_leave();
-	if (!rc)
+	rc = xs_creds_enter(uid, gid);
+	if (!rc) {
+		rc = linkat(n->fd, "", np->fd, c->m->name, AT_EMPTY_PATH) ?
+			     -errno : 0;
+		xs_creds_leave();
+	}
+	if (!rc) {
+		settle_fd(c, np->fd, false);
 		rc = lookup_at(c, np->fd, c->m->name, &c->rsp->u.entry);
+	}
+	xs_quota_unreserve(quota(c), qblock(c), 0);
 out_np:
 	put_node(c, np);
 out:
@@ -594,6 +767,7 @@ static int reopen_node(struct xs_ctx *c, struct xs_node *n, int flags)
 
 int xs_fs_open(struct xs_ctx *c)
 {
+	struct xs_qino *qi = NULL;
 	struct xs_node *n;
 	int fd, rc;
 
@@ -603,7 +777,16 @@ int xs_fs_open(struct xs_ctx *c)
 	rc = openable(n->type);
 	if (rc)
 		goto out;
+	if ((c->m->req.a.open.flags & O_TRUNC) && n->type == S_IFREG) {
+		rc = xs_quota_ino_get(quota(c), n->fd, false, &qi);
+		if (rc)
+			goto out;
+	}
 	fd = reopen_node(c, n, host_flags(c->m->req.a.open.flags));
+	if (qi) {
+		xs_quota_ino_settle(quota(c), qi, n->fd, c->s->name);
+		xs_quota_ino_put(quota(c), qi);
+	}
 	if (fd < 0) {
 		rc = fd;
 		goto out;
@@ -619,6 +802,7 @@ out:
  * never a special file, never through a symlink.  -ENOENT if it went. */
 static int open_existing(struct xs_ctx *c, struct xs_node *p, int flags)
 {
+	struct xs_qino *qi = NULL;
 	struct stat st;
 	char name[16];
 	int pfd, fd, rc;
@@ -639,12 +823,19 @@ static int open_existing(struct xs_ctx *c, struct xs_node *p, int flags)
 		close(pfd);
 		return rc;
 	}
+	if ((flags & O_TRUNC) &&
+	    xs_quota_ino_get(quota(c), pfd, false, &qi))
+		qi = NULL;
 	proc_name(name, pfd);
 	fd = openat(c->s->exp->proc_fd, name, flags | O_CLOEXEC);
 	if (fd < 0 && errno == EPERM && (flags & O_NOATIME))
 		fd = openat(c->s->exp->proc_fd, name,
 			    (flags & ~O_NOATIME) | O_CLOEXEC);
 	rc = fd < 0 ? -errno : fd;
+	if (qi) {
+		xs_quota_ino_settle(quota(c), qi, pfd, c->s->name);
+		xs_quota_ino_put(quota(c), qi);
+	}
 	close(pfd);
 	return rc;
 }
@@ -656,7 +847,8 @@ int xs_fs_create(struct xs_ctx *c)
 	uint32_t perm = a->mode & 07777 & ~a->umask;
 	int flags = host_flags(a->flags) & ~O_DIRECTORY;
 	struct xs_node *p;
-	int fd = -1, pathfd, rc, tries;
+	int fd = -1, pathfd, rc, qrc, tries;
+	bool created = false;
 	uid_t uid;
 	gid_t gid;
 
@@ -669,7 +861,18 @@ int xs_fs_create(struct xs_ctx *c)
 	rc = get_dir_node(c, c->m->req.nodeid, &p);
 	if (rc)
 		return rc;
+	/* A new inode and the parent directory's growth.  Without room, an
+	 * existing file may still be opened. */
+	qrc = xs_quota_reserve(quota(c), qblock(c), 1);
 	for (tries = 0; tries < 8 && fd < 0; tries++) {
+		if (qrc) {
+			rc = qrc;
+			if (a->flags & O_EXCL)
+				break;
+			fd = open_existing(c, p, flags);
+			rc = fd == -ENOENT ? qrc : fd < 0 ? fd : 0;
+			break;
+		}
 		rc = xs_creds_enter(uid, gid);
 		if (rc)
 			goto out;
@@ -682,6 +885,7 @@ int xs_fs_create(struct xs_ctx *c)
 			flags &= ~O_NOATIME;
 			continue;
 		}
+		created = fd >= 0;
 		if (fd >= 0 || rc != -EEXIST || (a->flags & O_EXCL))
 			break;
 		fd = open_existing(c, p, flags);
@@ -689,6 +893,13 @@ int xs_fs_create(struct xs_ctx *c)
 		if (rc && rc != -ENOENT)
 			break;
 	}
+	if (created) {
+		xs_quota_charge(quota(c), 0, 1, c->s->name);
+		settle_fd(c, fd, true);
+		settle_fd(c, p->fd, false);
+	}
+	if (!qrc)
+		xs_quota_unreserve(quota(c), qblock(c), 1);
 	if (fd < 0)
 		goto out;
 
@@ -737,19 +948,31 @@ int xs_fs_read(struct xs_ctx *c)
 int xs_fs_write(struct xs_ctx *c)
 {
 	const struct xs_args_io *a = &c->m->req.a.io;
+	struct xs_qino *qi = NULL;
 	struct xs_handle *h;
+	uint64_t len = a->size, resv = 0;
 	ssize_t r = 0;
 	int rc;
 
 	rc = get_file(c, &h);
 	if (rc)
 		return rc;
-	if (a->size)
-		r = pwrite(h->fd, c->m->data, a->size, (off_t)a->offset);
-	if (r < 0)
-		rc = -errno;
-	else
+	if (a->size) {
+		rc = xs_quota_ino_get(quota(c), h->fd, false, &qi);
+		if (!rc)
+			rc = reserve_write(c, h->fd, a->offset, &len, &resv);
+		if (rc)
+			goto out;
+		r = pwrite(h->fd, c->m->data, len, (off_t)a->offset);
+		if (r < 0)
+			rc = -errno;
+		xs_quota_ino_settle(quota(c), qi, h->fd, c->s->name);
+		xs_quota_unreserve(quota(c), resv, 0);
+	}
+	if (!rc)
 		c->rsp->u.count = (uint64_t)r;
+out:
+	xs_quota_ino_put(quota(c), qi);
 	put_handle(c, h);
 	return rc;
 }
@@ -947,6 +1170,31 @@ int xs_fs_fsyncdir(struct xs_ctx *c)
 	return do_fsync(c, true);
 }
 
+/* Under a quota the file system is as large as the quota and as full as
+ * the usage, so that df in the guest tells the truth. */
+static void statfs_quota(struct xs_ctx *c, struct xs_statfs *o)
+{
+	struct xs_quota_usage u;
+	uint64_t fr;
+
+	xs_quota_get(quota(c), &u);
+	if (u.quota_bytes) {
+		if (!o->frsize)
+			o->frsize = 4096;
+		fr = o->frsize;
+		o->blocks = u.quota_bytes / fr;
+		o->bfree = u.usage_bytes < u.quota_bytes ?
+				   (u.quota_bytes - u.usage_bytes) / fr : 0;
+		o->bavail = o->bfree;
+	}
+	if (u.quota_inodes) {
+		o->files = u.quota_inodes;
+		o->ffree = u.usage_inodes < u.quota_inodes ?
+				   u.quota_inodes - u.usage_inodes : 0;
+		o->favail = o->ffree;
+	}
+}
+
 int xs_fs_statfs(struct xs_ctx *c)
 {
 	struct xs_statfs *o = &c->rsp->u.statfs;
@@ -973,6 +1221,7 @@ int xs_fs_statfs(struct xs_ctx *c)
 						       (uint32_t)st.f_namelen;
 	if (c->pol.read_only || (st.f_flags & ST_RDONLY))
 		o->flags |= XS_STATFS_RDONLY;
+	statfs_quota(c, o);
 out:
 	put_node(c, n);
 	return rc;
@@ -997,6 +1246,7 @@ static int xattr_fd(struct xs_ctx *c, struct xs_node *n)
 int xs_fs_setxattr(struct xs_ctx *c)
 {
 	struct xs_node *n;
+	uint64_t resv;
 	int fd, rc;
 
 	if (!user_xattr(c->m->name))
@@ -1008,14 +1258,24 @@ int xs_fs_setxattr(struct xs_ctx *c)
 		rc = -EPERM;
 		goto out;
 	}
+	/* The value may need a block of its own. */
+	resv = xs_quota_write_cost((uint32_t)qblock(c), 0, c->m->data_len);
+	if (resv < qblock(c))
+		resv = qblock(c);
+	rc = xs_quota_reserve(quota(c), resv, 0);
+	if (rc)
+		goto out;
 	fd = xattr_fd(c, n);
 	if (fd < 0) {
 		rc = fd;
-		goto out;
+		goto out_resv;
 	}
 	rc = fsetxattr(fd, c->m->name, c->m->data, c->m->data_len,
 		       (int)c->m->req.a.xattr.flags) ? -errno : 0;
+	settle_fd(c, fd, false);
 	close(fd);
+out_resv:
+	xs_quota_unreserve(quota(c), resv, 0);
 out:
 	put_node(c, n);
 	return rc;
@@ -1132,6 +1392,8 @@ int xs_fs_removexattr(struct xs_ctx *c)
 		goto out;
 	}
 	rc = fremovexattr(fd, c->m->name) ? -errno : 0;
+	if (!rc)
+		settle_fd(c, fd, false);
 	close(fd);
 out:
 	put_node(c, n);
@@ -1169,14 +1431,30 @@ int xs_fs_access(struct xs_ctx *c)
 int xs_fs_fallocate(struct xs_ctx *c)
 {
 	const struct xs_args_fallocate *a = &c->m->req.a.fallocate;
+	struct xs_qino *qi;
 	struct xs_handle *h;
+	uint64_t resv = 0;
 	int rc;
 
 	rc = get_file(c, &h);
 	if (rc)
 		return rc;
-	rc = fallocate(h->fd, (int)a->mode, (off_t)a->offset,
-		       (off_t)a->length) ? -errno : 0;
+	/* Everything but punching a hole may allocate the whole range. */
+	if (!(a->mode & FALLOC_FL_PUNCH_HOLE))
+		resv = xs_quota_write_cost((uint32_t)qblock(c), a->offset,
+					   a->length);
+	rc = xs_quota_reserve(quota(c), resv, 0);
+	if (rc)
+		goto out;
+	rc = xs_quota_ino_get(quota(c), h->fd, false, &qi);
+	if (!rc) {
+		rc = fallocate(h->fd, (int)a->mode, (off_t)a->offset,
+			       (off_t)a->length) ? -errno : 0;
+		xs_quota_ino_settle(quota(c), qi, h->fd, c->s->name);
+		xs_quota_ino_put(quota(c), qi);
+	}
+	xs_quota_unreserve(quota(c), resv, 0);
+out:
 	put_handle(c, h);
 	return rc;
 }
@@ -1205,6 +1483,8 @@ int xs_fs_copy_file_range(struct xs_ctx *c)
 	const struct xs_args_copy *a = &c->m->req.a.copy;
 	struct xs_handle *in, *out;
 	off_t off_in = (off_t)a->off_in, off_out = (off_t)a->off_out;
+	uint64_t len = a->len > COPY_MAX ? COPY_MAX : a->len, resv = 0;
+	struct xs_qino *qi = NULL;
 	ssize_t r;
 	int rc;
 
@@ -1215,12 +1495,24 @@ int xs_fs_copy_file_range(struct xs_ctx *c)
 			   &out);
 	if (rc)
 		goto out_in;
-	r = copy_file_range(in->fd, &off_in, out->fd, &off_out,
-			    a->len > COPY_MAX ? COPY_MAX : (size_t)a->len, 0);
+	if (len) {
+		rc = xs_quota_ino_get(quota(c), out->fd, false, &qi);
+		if (!rc)
+			rc = reserve_write(c, out->fd, a->off_out, &len, &resv);
+		if (rc)
+			goto out_out;
+	}
+	r = copy_file_range(in->fd, &off_in, out->fd, &off_out, (size_t)len,
+			    0);
 	if (r < 0)
 		rc = -errno;
 	else
 		c->rsp->u.count = (uint64_t)r;
+	if (qi)
+		xs_quota_ino_settle(quota(c), qi, out->fd, c->s->name);
+	xs_quota_unreserve(quota(c), resv, 0);
+out_out:
+	xs_quota_ino_put(quota(c), qi);
 	put_handle(c, out);
 out_in:
 	put_handle(c, in);

@@ -4,6 +4,7 @@
  * xs_policy; nothing here touches the file system.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,6 +21,7 @@ void xs_policy_default(struct xs_policy *p)
 	p->range_count = 65536;
 	p->max_nodes = 1u << 20;
 	p->max_handles = 65536;
+	p->quota_soft_percent = 90;
 }
 
 int xs_policy_parse_idmap(struct xs_policy *p, const char *s)
@@ -104,4 +106,96 @@ uint32_t xs_policy_uid_out(const struct xs_policy *p, uint32_t host)
 uint32_t xs_policy_gid_out(const struct xs_policy *p, uint32_t host)
 {
 	return id_out(p, host);
+}
+
+int xs_policy_parse_size(const char *s, uint64_t *out)
+{
+	unsigned long long v;
+	unsigned shift = 0;
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -EINVAL;
+	switch (*end) {
+	case '\0':
+		break;
+	case 'k':
+	case 'K':
+		shift = 10;
+		break;
+	case 'm':
+	case 'M':
+		shift = 20;
+		break;
+	case 'g':
+	case 'G':
+		shift = 30;
+		break;
+	case 't':
+	case 'T':
+		shift = 40;
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (shift && end[1])
+		return -EINVAL;
+	if (shift && v > (UINT64_MAX >> shift))
+		return -EINVAL;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+void xs_policy_format_idmap(const struct xs_policy *p, char *buf, size_t len)
+{
+	switch (p->idmap) {
+	case XS_IDMAP_SQUASH_ROOT:
+		snprintf(buf, len, "squash-root");
+		break;
+	case XS_IDMAP_SQUASH_ALL:
+		snprintf(buf, len, "squash-all");
+		break;
+	case XS_IDMAP_RANGE:
+		snprintf(buf, len, "range:%u", p->range_base);
+		break;
+	default:
+		snprintf(buf, len, "passthrough");
+		break;
+	}
+}
+
+int xs_policy_set_key(struct xs_policy *p, const char *key, const char *value)
+{
+	struct xs_policy n = *p;
+	uint64_t v;
+
+	if (!strcmp(key, "mode")) {
+		if (!strcmp(value, "ro"))
+			n.read_only = true;
+		else if (!strcmp(value, "rw"))
+			n.read_only = false;
+		else
+			return -EINVAL;
+	} else if (!strcmp(key, "id-map")) {
+		if (xs_policy_parse_idmap(&n, value))
+			return -EINVAL;
+	} else if (!strcmp(key, "quota-bytes")) {
+		if (xs_policy_parse_size(value, &n.quota_bytes))
+			return -EINVAL;
+	} else if (!strcmp(key, "quota-inodes")) {
+		if (xs_policy_parse_size(value, &n.quota_inodes))
+			return -EINVAL;
+	} else if (!strcmp(key, "quota-soft-percent")) {
+		if (xs_policy_parse_size(value, &v) || v > 100)
+			return -EINVAL;
+		n.quota_soft_percent = (uint32_t)v;
+	} else {
+		return -ENOENT;
+	}
+	*p = n;
+	return 0;
 }

@@ -8,6 +8,7 @@
 #define XS_POLICY_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 enum xs_idmap_mode {
@@ -28,6 +29,7 @@ struct xs_policy {
 	bool allow_setid;		/* set-id bits on files */
 	uint64_t quota_bytes;		/* 0 = none */
 	uint64_t quota_inodes;		/* 0 = none */
+	uint32_t quota_soft_percent;	/* warn at this % of a quota, 0 = never */
 	uint32_t max_nodes;		/* per session */
 	uint32_t max_handles;		/* per session */
 };
@@ -45,5 +47,18 @@ int xs_policy_gid_in(const struct xs_policy *p, uint32_t guest, uint32_t *host);
 /* Map a host id back to what the guest sees (unmapped ids: 65534). */
 uint32_t xs_policy_uid_out(const struct xs_policy *p, uint32_t host);
 uint32_t xs_policy_gid_out(const struct xs_policy *p, uint32_t host);
+
+/* A size or count: decimal digits, optionally followed by K, M, G or T
+ * (powers of 1024, either case).  0 or -EINVAL (also on overflow). */
+int xs_policy_parse_size(const char *s, uint64_t *out);
+
+/* The id-map setting as xs_policy_parse_idmap() reads it. */
+void xs_policy_format_idmap(const struct xs_policy *p, char *buf, size_t len);
+
+/* Set one policy key by its xenstore / control-channel name: "mode"
+ * (rw|ro), "id-map", "quota-bytes", "quota-inodes" (sizes as above, 0 =
+ * none), "quota-soft-percent" (0..100).  0, -ENOENT for an unknown key,
+ * -EINVAL for a bad value (p unchanged either way). */
+int xs_policy_set_key(struct xs_policy *p, const char *key, const char *value);
 
 #endif /* XS_POLICY_H */

@@ -46,6 +46,10 @@ void xs_export_close(struct xs_export *e);
 /* The policy in force; xs_export_set_policy() swaps it atomically. */
 void xs_export_get_policy(struct xs_export *e, struct xs_policy *out);
 int xs_export_set_policy(struct xs_export *e, const struct xs_policy *pol);
+/* Quota limits, usage and level (backend/quota.h), rebuilt by a scan of
+ * the export in xs_export_open() and kept live since. */
+struct xs_quota_usage;
+void xs_export_get_usage(struct xs_export *e, struct xs_quota_usage *out);
 
 /* A session over a shared data area of data_bytes at data. */
 int xs_sess_new(struct xs_export *e, void *data, size_t data_bytes,

@@ -14,6 +14,7 @@
 #include "handle.h"
 #include "node.h"
 #include "policy.h"
+#include "quota.h"
 #include "service.h"
 
 struct xs_export {
@@ -23,6 +24,7 @@ struct xs_export {
 	pid_t pid;		/* pol_lock: process proc_fd belongs to */
 	pthread_mutex_t pol_lock;
 	struct xs_policy pol;	/* pol_lock */
+	struct xs_quota *quota;	/* immutable pointer; limits follow pol */
 };
 
 struct xs_sess {

@@ -111,13 +111,13 @@ int xs_ring_back_attach(struct xs_ring *r, void *mem, size_t ring_bytes)
 
 	if (rc)
 		return rc;
-	/* Start from whatever the frontend published; a frontend that
-	 * starts mid-ring only confuses itself, the overflow check still
-	 * bounds what we consume. */
-	r->req_cons = LOAD(&r->hdr->req_prod);
+	/* Start where responses left off (0 on a fresh ring): requests the
+	 * frontend published before we attached are still consumed.  A
+	 * frontend that starts mid-ring only confuses itself; the overflow
+	 * check still bounds what we consume. */
+	r->req_cons = LOAD(&r->hdr->rsp_prod);
 	r->rsp_prod_pvt = r->req_cons;
 	r->pushed = r->req_cons;
-	STORE(&r->hdr->rsp_prod, r->rsp_prod_pvt);
 	STORE(&r->hdr->req_event, r->req_cons + 1);
 	return 0;
 }

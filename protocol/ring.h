@@ -51,8 +51,9 @@ int xs_ring_front_get_rsp(struct xs_ring *r, struct xs_rsp *rsp);
 /* After draining: re-arm rsp_event; true if more responses arrived. */
 bool xs_ring_front_final_check(struct xs_ring *r);
 
-/* Backend: take a ring whose header the frontend initialised.  The
- * indices are read once and must describe an empty ring. */
+/* Backend: take a ring whose header the frontend initialised.  Starts at
+ * the published rsp_prod, so requests queued before the attach are
+ * served. */
 int xs_ring_back_attach(struct xs_ring *r, void *mem, size_t ring_bytes);
 /* Take one request: 1 got one (copied), 0 none, -EPROTO producer overflow. */
 int xs_ring_back_get_req(struct xs_ring *r, struct xs_req *req);

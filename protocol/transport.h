@@ -97,5 +97,14 @@ int xs_local_listen(const char *socket_path);
  * result holds the intersection.  0 or -errno (fd closed). */
 int xs_local_accept(int fd, uint64_t features, uint32_t max_io,
 		    unsigned conn_no, struct xs_tport **out);
+/* Backend: as xs_local_accept(), but a control connection
+ * (XS_LOCAL_KIND_CONTROL) is accepted too.  *kind tells which it was: for
+ * data *out is set; for control the welcome has been sent and *ctl_fd is
+ * the socket, now the caller's.  0 or -errno (fd closed). */
+int xs_local_accept_any(int fd, uint64_t features, uint32_t max_io,
+			unsigned conn_no, uint32_t *kind,
+			struct xs_tport **out, int *ctl_fd);
+/* Tools: open a control connection to SOCKET; the socket or -errno. */
+int xs_local_control_connect(const char *socket_path);
 
 #endif /* XS_TRANSPORT_H */

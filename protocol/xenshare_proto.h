@@ -58,7 +58,7 @@
 #define XS_PAGE_SIZE		4096u
 #define XS_SLOT_SIZE		128u
 #define XS_MAX_RINGS		8u
-#define XS_MAX_RING_ORDER	4u	/* 16 pages: 512 slots */
+#define XS_MAX_RING_ORDER	4u	/* 16 pages: 256 slots */
 #define XS_MAX_DATA_PAGES	65536u	/* 256 MiB */
 #define XS_MAX_IO		(1u << 20)	/* largest read/write payload */
 #define XS_MAX_BUF		(XS_MAX_IO + XS_PAGE_SIZE)	/* largest buf_len */
@@ -375,6 +375,7 @@ _Static_assert(sizeof(struct xs_direntplus) == 136, "direntplus size");
  */
 #define XS_LOCAL_MAGIC		0x31485358u	/* "XSH1" */
 #define XS_LOCAL_KIND_DATA	1u
+#define XS_LOCAL_KIND_CONTROL	2u	/* see "Control connections" below */
 
 struct xs_local_hello {
 	uint32_t magic;
@@ -396,6 +397,42 @@ struct xs_local_welcome {
 	uint64_t pad;
 };
 _Static_assert(sizeof(struct xs_local_welcome) == 32, "welcome size");
+
+/*
+ * Control connections.  The administrator's tools (xenshare-ctl --local)
+ * connect to the same socket and send a struct xs_local_hello with kind
+ * XS_LOCAL_KIND_CONTROL, version 1, every other field zero and no
+ * descriptors; the backend answers with a struct xs_local_welcome (error
+ * 0, version 1).  Then each request is one SEQPACKET message of text (at
+ * most XS_CTL_MSG_MAX bytes, no NUL needed, a trailing newline ignored)
+ * and gets one message of text back, "ok" or "error: <why>":
+ *
+ *   status                        "ok" then one KEY=VALUE line per field
+ *   set KEY=VALUE [KEY=VALUE...]  applied together at once, or nothing is
+ *                                 changed; "ok" then the status lines
+ *
+ * Keys of set, the same names as the xenstore nodes:
+ *   mode                "rw" or "ro"
+ *   quota-bytes         bytes of allocated storage, 0 = none
+ *   quota-inodes        inodes, 0 = none
+ *   quota-soft-percent  0..100 (0 = no soft limit), default 90
+ * Sizes are decimal with an optional K, M, G or T suffix (powers of 1024).
+ * A new limit applies at once; one below the usage blocks growth and
+ * deletes nothing.
+ *
+ * Status lines: export (host path, with \\ and \n escaped), mode, id-map,
+ * quota-bytes, usage-bytes, quota-inodes, usage-inodes,
+ * quota-soft-percent, status ("ok", "soft-limit", "hard-limit"), in that
+ * order; later versions may add lines.  usage-bytes counts st_blocks * 512
+ * of every inode under the export (the root included, hard links once),
+ * what du -sB1 reports.
+ *
+ * Only a peer running as root or as the backend's own user may control
+ * it; any other gets "error: permission denied".  A control connection
+ * idle for XS_CTL_IDLE_S seconds is closed.
+ */
+#define XS_CTL_MSG_MAX		4096u
+#define XS_CTL_IDLE_S		30u
 
 /* ---------------------------------------------------------------------- */
 /* Xen transport: xenstore nodes (device type "xenshare").                 */

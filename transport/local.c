@@ -393,8 +393,25 @@ static void send_welcome(int fd, int error, const struct xs_tport *t)
 	(void)send(fd, &w, sizeof(w), MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
-int xs_local_accept(int fd, uint64_t features, uint32_t max_io,
-		    unsigned conn_no, struct xs_tport **out)
+/* A control hello: nothing but magic, kind and version, no descriptors.
+ * The welcome is sent; the socket becomes the caller's. */
+static int accept_control(int fd, const struct xs_local_hello *hello,
+			  unsigned nfds, int *ctl_fd)
+{
+	struct xs_local_welcome w = { .magic = XS_LOCAL_MAGIC, .version = 1 };
+
+	if (nfds || hello->version < 1 || hello->nr_rings ||
+	    hello->ring_order || hello->data_pages || hello->features)
+		return -EINVAL;
+	if (send(fd, &w, sizeof(w), MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		return -errno;
+	*ctl_fd = fd;
+	return 0;
+}
+
+static int local_accept(int fd, uint64_t features, uint32_t max_io,
+			unsigned conn_no, uint32_t *kind,
+			struct xs_tport **out, int *ctl_fd)
 {
 	struct xs_local_hello hello;
 	union {
@@ -444,7 +461,16 @@ int xs_local_accept(int fd, uint64_t features, uint32_t max_io,
 	}
 	rc = -EPROTO;
 	if (n != sizeof(hello) || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
-	    hello.magic != XS_LOCAL_MAGIC || hello.kind != XS_LOCAL_KIND_DATA)
+	    hello.magic != XS_LOCAL_MAGIC)
+		goto out_reply;
+	if (hello.kind == XS_LOCAL_KIND_CONTROL && kind) {
+		rc = accept_control(fd, &hello, nfds, ctl_fd);
+		if (rc)
+			goto out_reply;
+		*kind = XS_LOCAL_KIND_CONTROL;
+		return 0;
+	}
+	if (hello.kind != XS_LOCAL_KIND_DATA)
 		goto out_reply;
 	rc = -EINVAL;
 	if (hello.version < 1 || hello.nr_rings < 1 ||
@@ -496,6 +522,8 @@ int xs_local_accept(int fd, uint64_t features, uint32_t max_io,
 	l->t.max_io = max_io < XS_MAX_IO ? max_io : XS_MAX_IO;
 	snprintf(l->t.name, sizeof(l->t.name), "local.%u", conn_no);
 	send_welcome(fd, 0, &l->t);
+	if (kind)
+		*kind = XS_LOCAL_KIND_DATA;
 	*out = &l->t;
 	return 0;
 
@@ -508,6 +536,64 @@ out_reply:
 		local_close(&l->t);
 	}
 out_close:
+	close(fd);
+	return rc;
+}
+
+int xs_local_accept(int fd, uint64_t features, uint32_t max_io,
+		    unsigned conn_no, struct xs_tport **out)
+{
+	return local_accept(fd, features, max_io, conn_no, NULL, out, NULL);
+}
+
+int xs_local_accept_any(int fd, uint64_t features, uint32_t max_io,
+			unsigned conn_no, uint32_t *kind,
+			struct xs_tport **out, int *ctl_fd)
+{
+	return local_accept(fd, features, max_io, conn_no, kind, out, ctl_fd);
+}
+
+/* ---- control client ------------------------------------------------------ */
+
+int xs_local_control_connect(const char *socket_path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct xs_local_hello hello = {
+		.magic = XS_LOCAL_MAGIC,
+		.kind = XS_LOCAL_KIND_CONTROL,
+		.version = 1,
+	};
+	struct xs_local_welcome wel;
+	ssize_t n;
+	int fd, rc;
+
+	if (strlen(socket_path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, socket_path);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    send(fd, &hello, sizeof(hello), MSG_NOSIGNAL) < 0)
+		goto fail_errno;
+	rc = wait_readable(fd, HANDSHAKE_TIMEOUT_MS);
+	if (rc)
+		goto fail;
+	n = recv(fd, &wel, sizeof(wel), 0);
+	if (n < 0)
+		goto fail_errno;
+	rc = -EPROTO;
+	if (n != sizeof(wel) || wel.magic != XS_LOCAL_MAGIC)
+		goto fail;
+	if (wel.error) {
+		rc = wel.error > 0 && wel.error < 4096 ? -wel.error : -EPROTO;
+		goto fail;
+	}
+	return fd;
+
+fail_errno:
+	rc = -errno;
+fail:
 	close(fd);
 	return rc;
 }

@@ -1,0 +1,387 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The local control channel (see control.h and the "Control connections"
+ * section of protocol/xenshare_proto.h): "status" and "set KEY=VALUE...",
+ * one SEQPACKET message each way, and the client that
+ * xenstore-scripts/xenshare-ctl runs (xenshare-back --ctl).
+ *
+ * Trust: a control peer can change the policy, so only root or the
+ * backend's own user may use it (SO_PEERCRED, checked before any command
+ * runs).  Command text is bounded (XS_CTL_MSG_MAX), split here, and every
+ * value is checked by policy.c before anything changes; a request with
+ * one bad key or value changes nothing.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "../protocol/transport.h"
+#include "control.h"
+#include "engine.h"
+#include "policy.h"
+#include "quota.h"
+
+#define MAX_WORDS	32
+
+struct xs_control {
+	struct xs_export *exp;		/* immutable, not owned */
+	char *path;			/* immutable, escaped for status */
+	pthread_mutex_t lock;		/* one policy change at a time */
+	unsigned nr_conns;		/* lock */
+};
+
+/* The keys `set` may change while the export is served. */
+static const char *const live_keys[] = {
+	"mode", "quota-bytes", "quota-inodes", "quota-soft-percent",
+};
+
+static char *escape_path(const char *p)
+{
+	size_t i, n = 0;
+	char *out;
+
+	out = malloc(strlen(p) * 2 + 1);
+	if (!out)
+		return NULL;
+	for (i = 0; p[i]; i++) {
+		if (p[i] == '\\' || p[i] == '\n') {
+			out[n++] = '\\';
+			out[n++] = p[i] == '\n' ? 'n' : '\\';
+		} else {
+			out[n++] = p[i];
+		}
+	}
+	out[n] = '\0';
+	return out;
+}
+
+int xs_control_new(struct xs_export *e, const char *export_path,
+		   struct xs_control **out)
+{
+	struct xs_control *ctl = calloc(1, sizeof(*ctl));
+	char *abs;
+
+	if (!ctl)
+		return -ENOMEM;
+	abs = realpath(export_path, NULL);
+	ctl->path = escape_path(abs ? abs : export_path);
+	free(abs);
+	if (!ctl->path) {
+		free(ctl);
+		return -ENOMEM;
+	}
+	ctl->exp = e;
+	pthread_mutex_init(&ctl->lock, NULL);
+	*out = ctl;
+	return 0;
+}
+
+void xs_control_free(struct xs_control *ctl)
+{
+	if (!ctl)
+		return;
+	pthread_mutex_destroy(&ctl->lock);
+	free(ctl->path);
+	free(ctl);
+}
+
+/* ---- commands ------------------------------------------------------------ */
+
+struct reply {
+	char *buf;
+	size_t cap;
+	size_t len;
+};
+
+static void __attribute__((format(printf, 2, 3)))
+put(struct reply *r, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (r->len + 1 >= r->cap)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(r->buf + r->len, r->cap - r->len, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		r->len += (size_t)n < r->cap - r->len ? (size_t)n :
+							r->cap - r->len - 1;
+}
+
+static int reply_error(struct reply *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int reply_error(struct reply *r, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	r->len = 0;
+	put(r, "error: ");
+	va_start(ap, fmt);
+	n = vsnprintf(r->buf + r->len, r->cap - r->len, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		r->len += (size_t)n < r->cap - r->len ? (size_t)n :
+							r->cap - r->len - 1;
+	put(r, "\n");
+	return -1;
+}
+
+static void put_status(struct xs_control *ctl, struct reply *r)
+{
+	struct xs_quota_usage u;
+	struct xs_policy pol;
+	char idmap[32];
+
+	xs_export_get_policy(ctl->exp, &pol);
+	xs_export_get_usage(ctl->exp, &u);
+	xs_policy_format_idmap(&pol, idmap, sizeof(idmap));
+	put(r, "export=%s\n", ctl->path);
+	put(r, "mode=%s\n", pol.read_only ? "ro" : "rw");
+	put(r, "id-map=%s\n", idmap);
+	put(r, "quota-bytes=%" PRIu64 "\n", u.quota_bytes);
+	put(r, "usage-bytes=%" PRIu64 "\n", u.usage_bytes);
+	put(r, "quota-inodes=%" PRIu64 "\n", u.quota_inodes);
+	put(r, "usage-inodes=%" PRIu64 "\n", u.usage_inodes);
+	put(r, "quota-soft-percent=%u\n", u.soft_percent);
+	put(r, "status=%s\n", xs_quota_level_name(u.level));
+}
+
+static bool is_live_key(const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(live_keys) / sizeof(live_keys[0]); i++)
+		if (!strcmp(key, live_keys[i]))
+			return true;
+	return false;
+}
+
+static const char *value_help(const char *key)
+{
+	if (!strcmp(key, "mode"))
+		return "rw or ro";
+	if (!strcmp(key, "quota-soft-percent"))
+		return "0..100";
+	return "a number with an optional K, M, G or T suffix, 0 = none";
+}
+
+static int cmd_set(struct xs_control *ctl, char **w, int nw, struct reply *r,
+		   const char *who)
+{
+	struct xs_policy pol;
+	char *eq;
+	int i, rc;
+
+	if (nw < 2)
+		return reply_error(r, "set needs KEY=VALUE (keys: mode, quota-bytes, quota-inodes, quota-soft-percent)");
+	pthread_mutex_lock(&ctl->lock);
+	xs_export_get_policy(ctl->exp, &pol);
+	for (i = 1; i < nw; i++) {
+		eq = strchr(w[i], '=');
+		if (!eq || eq == w[i]) {
+			pthread_mutex_unlock(&ctl->lock);
+			return reply_error(r, "'%s' is not KEY=VALUE; nothing changed",
+				     w[i]);
+		}
+		*eq = '\0';
+		if (!strcmp(w[i], "id-map")) {
+			pthread_mutex_unlock(&ctl->lock);
+			return reply_error(r, "id-map cannot change while the export is served; nothing changed");
+		}
+		if (!is_live_key(w[i])) {
+			pthread_mutex_unlock(&ctl->lock);
+			return reply_error(r, "unknown key '%s' (keys: mode, quota-bytes, quota-inodes, quota-soft-percent); nothing changed",
+				     w[i]);
+		}
+		rc = xs_policy_set_key(&pol, w[i], eq + 1);
+		if (rc) {
+			pthread_mutex_unlock(&ctl->lock);
+			return reply_error(r, "bad value '%s' for %s (want %s); nothing changed",
+				     eq + 1, w[i], value_help(w[i]));
+		}
+		*eq = '=';
+	}
+	xs_export_set_policy(ctl->exp, &pol);
+	pthread_mutex_unlock(&ctl->lock);
+	for (i = 1; i < nw; i++)
+		xs_engine_log(LOG_INFO, "%s: control: set %s", who, w[i]);
+	put(r, "ok\n");
+	put_status(ctl, r);
+	return 0;
+}
+
+int xs_control_exec(struct xs_control *ctl, const char *cmd, size_t len,
+		    char *reply, size_t cap, const char *who)
+{
+	struct reply r = { .buf = reply, .cap = cap };
+	char buf[XS_CTL_MSG_MAX + 1];
+	char *w[MAX_WORDS], *save, *tok;
+	int nw = 0;
+	size_t i;
+
+	reply[0] = '\0';
+	if (len > XS_CTL_MSG_MAX)
+		return reply_error(&r, "command longer than %u bytes", XS_CTL_MSG_MAX);
+	memcpy(buf, cmd, len);
+	buf[len] = '\0';
+	for (i = 0; i < len; i++)
+		if (!buf[i] || (buf[i] < ' ' && buf[i] != '\n' &&
+				buf[i] != '\t'))
+			return reply_error(&r, "command is not text");
+	for (tok = strtok_r(buf, " \t\n", &save); tok;
+	     tok = strtok_r(NULL, " \t\n", &save)) {
+		if (nw == MAX_WORDS)
+			return reply_error(&r, "more than %d words", MAX_WORDS);
+		w[nw++] = tok;
+	}
+	if (!nw)
+		return reply_error(&r, "empty command (commands: status, set KEY=VALUE...)");
+	if (!strcmp(w[0], "status")) {
+		if (nw > 1)
+			return reply_error(&r, "status takes no arguments");
+		put(&r, "ok\n");
+		put_status(ctl, &r);
+		return 0;
+	}
+	if (!strcmp(w[0], "set"))
+		return cmd_set(ctl, w, nw, &r, who ? who : "control");
+	return reply_error(&r, "unknown command '%s' (commands: status, set KEY=VALUE...)",
+		     w[0]);
+}
+
+/* ---- connections --------------------------------------------------------- */
+
+static bool peer_allowed(int fd)
+{
+	struct ucred uc;
+	socklen_t len = sizeof(uc);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) ||
+	    len != sizeof(uc))
+		return false;
+	return uc.uid == 0 || uc.uid == geteuid();
+}
+
+static void send_text(int fd, const char *s)
+{
+	(void)send(fd, s, strlen(s), MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+void xs_control_serve(struct xs_control *ctl, int fd, const char *name)
+{
+	char *in = NULL, *out = NULL;
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	bool allowed, busy;
+	ssize_t n;
+	int rc;
+
+	pthread_mutex_lock(&ctl->lock);
+	busy = ctl->nr_conns >= XS_CONTROL_MAX_CONNS;
+	if (!busy)
+		ctl->nr_conns++;
+	pthread_mutex_unlock(&ctl->lock);
+	allowed = peer_allowed(fd);
+	if (!allowed)
+		xs_engine_log(LOG_WARNING, "%s: control connection refused: peer is neither root nor our user",
+			      name);
+	in = malloc(XS_CTL_MSG_MAX + 1);
+	out = malloc(XS_CTL_MSG_MAX);
+	while (in && out) {
+		do
+			rc = poll(&p, 1, (int)XS_CTL_IDLE_S * 1000);
+		while (rc < 0 && errno == EINTR);
+		if (rc <= 0 || !(p.revents & POLLIN))
+			break;
+		n = recv(fd, in, XS_CTL_MSG_MAX + 1, MSG_DONTWAIT);
+		if (n <= 0)
+			break;
+		if (busy) {
+			send_text(fd, "error: too many control connections\n");
+			break;
+		}
+		if (!allowed) {
+			send_text(fd, "error: permission denied\n");
+			break;
+		}
+		xs_control_exec(ctl, in, (size_t)n, out, XS_CTL_MSG_MAX, name);
+		send_text(fd, out);
+	}
+	free(in);
+	free(out);
+	close(fd);
+	if (!busy) {
+		pthread_mutex_lock(&ctl->lock);
+		ctl->nr_conns--;
+		pthread_mutex_unlock(&ctl->lock);
+	}
+}
+
+/* ---- client -------------------------------------------------------------- */
+
+int xs_control_client_main(int argc, char **argv)
+{
+	char cmd[XS_CTL_MSG_MAX + 1], reply[XS_CTL_MSG_MAX + 1];
+	struct pollfd p;
+	size_t len = 0, l;
+	ssize_t n;
+	int fd, i;
+
+	if (argc < 3) {
+		fprintf(stderr, "usage: xenshare-back --ctl SOCKET status\n"
+				"       xenshare-back --ctl SOCKET set KEY=VALUE [KEY=VALUE...]\n");
+		return 2;
+	}
+	for (i = 2; i < argc; i++) {
+		l = strlen(argv[i]);
+		if (len + l + 1 > XS_CTL_MSG_MAX) {
+			fprintf(stderr, "xenshare-back --ctl: command too long\n");
+			return 2;
+		}
+		if (len)
+			cmd[len++] = ' ';
+		memcpy(cmd + len, argv[i], l);
+		len += l;
+	}
+	fd = xs_local_control_connect(argv[1]);
+	if (fd < 0) {
+		fprintf(stderr, "xenshare-back --ctl: cannot connect to backend at %s: %s\n",
+			argv[1], strerror(-fd));
+		return 1;
+	}
+	if (send(fd, cmd, len, MSG_NOSIGNAL) < 0) {
+		fprintf(stderr, "xenshare-back --ctl: %s: %s\n", argv[1],
+			strerror(errno));
+		close(fd);
+		return 1;
+	}
+	p = (struct pollfd){ .fd = fd, .events = POLLIN };
+	if (poll(&p, 1, 10000) != 1 ||
+	    (n = recv(fd, reply, XS_CTL_MSG_MAX, 0)) <= 0) {
+		fprintf(stderr, "xenshare-back --ctl: %s: no reply from the backend\n",
+			argv[1]);
+		close(fd);
+		return 1;
+	}
+	close(fd);
+	reply[n] = '\0';
+	if (!strncmp(reply, "ok", 2) && (reply[2] == '\n' || !reply[2])) {
+		fputs(reply, stdout);
+		return 0;
+	}
+	fputs(reply, stderr);
+	if (reply[n - 1] != '\n')
+		fputc('\n', stderr);
+	return 1;
+}

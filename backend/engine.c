@@ -1,0 +1,604 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The ring engine (see engine.h).  Per connection:
+ *
+ *   ring thread (one per ring)   polls the ring's notification fd (ring 0
+ *                                also the connection fd), takes requests
+ *                                off the ring, each copied once, and
+ *                                queues them
+ *   work queue                   bounded by the total number of ring
+ *                                slots: a ring never has more requests
+ *                                outstanding than it has slots
+ *   workers                      xs_dispatch() each request and put the
+ *                                response on the ring it came from
+ *   supervisor                   starts the others, waits for the
+ *                                connection to stop, joins everything and
+ *                                frees the session and the transport
+ *
+ * Trust: shared ring indices go through protocol/ring.c, which refuses a
+ * producer index that runs past the ring (-EPROTO); requests go through
+ * xs_dispatch(), which tells us when one breaks the protocol.  Either
+ * closes this connection and nothing else.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "../protocol/codec.h"
+#include "../protocol/ring.h"
+#include "engine.h"
+
+struct work {
+	struct xs_req req;
+	unsigned ring;
+};
+
+struct conn;
+
+struct conn_ring {
+	struct conn *c;
+	unsigned idx;
+	/* Request side (req_cons) belongs to the ring thread; the response
+	 * side and xs_ring_back_get_req(), which reads rsp_prod_pvt, run
+	 * under lock. */
+	struct xs_ring r;
+	pthread_mutex_t lock;
+	pthread_t thread;
+	bool started;
+};
+
+struct conn {
+	struct xs_engine *eng;
+	struct xs_tport *t;
+	struct xs_sess *sess;
+	char name[sizeof(((struct xs_tport *)0)->name)];
+	struct conn_ring rings[XS_MAX_RINGS];
+	unsigned nr_rings;
+	pthread_t workers[XS_ENGINE_MAX_WORKERS];
+	unsigned nr_workers;		/* started */
+	int stop_efd;			/* readable once stopping */
+
+	pthread_mutex_t lock;
+	pthread_cond_t work_cond;	/* lock: queue not empty, or stopping */
+	pthread_cond_t space_cond;	/* lock: queue not full, or stopping */
+	pthread_cond_t stop_cond;	/* lock: stopping */
+	bool stopping;			/* lock */
+	int reason_prio;		/* lock */
+	char reason[160];		/* lock */
+	struct work *q;			/* lock: q_cap entries */
+	unsigned q_cap, q_head, q_len;	/* lock */
+
+	struct conn *next;		/* eng->lock */
+};
+
+struct xs_engine {
+	struct xs_export *exp;
+	struct xs_engine_params p;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;		/* lock: nr_conns dropped */
+	bool stopping;			/* lock */
+	unsigned nr_conns;		/* lock */
+	unsigned nr_reserved;		/* lock */
+	struct conn *conns;		/* lock */
+};
+
+/* ---- logging ----------------------------------------------------------- */
+
+static bool log_to_syslog;
+static bool log_debug;
+
+void xs_engine_log_setup(bool use_syslog, bool debug)
+{
+	log_to_syslog = use_syslog;
+	log_debug = debug;
+	if (use_syslog)
+		openlog("xenshare-back", LOG_PID, LOG_DAEMON);
+}
+
+void xs_engine_log(int prio, const char *fmt, ...)
+{
+	char line[768];
+	va_list ap;
+	int n;
+
+	if (prio == LOG_DEBUG && !log_debug)
+		return;
+	va_start(ap, fmt);
+	if (log_to_syslog) {
+		vsyslog(prio, fmt, ap);
+		va_end(ap);
+		return;
+	}
+	n = snprintf(line, sizeof(line), "xenshare-back: ");
+	n += vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
+	va_end(ap);
+	if (n > (int)sizeof(line) - 2)
+		n = sizeof(line) - 2;
+	line[n++] = '\n';
+	/* One write per line: lines of concurrent threads do not mix. */
+	if (write(STDERR_FILENO, line, n) < 0)
+		return;
+}
+
+/* ---- stopping a connection --------------------------------------------- */
+
+static void conn_stop(struct conn *c, int prio, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void conn_stop(struct conn *c, int prio, const char *fmt, ...)
+{
+	uint64_t one = 1;
+	va_list ap;
+
+	pthread_mutex_lock(&c->lock);
+	if (c->stopping) {
+		pthread_mutex_unlock(&c->lock);
+		return;
+	}
+	c->stopping = true;
+	c->reason_prio = prio;
+	va_start(ap, fmt);
+	vsnprintf(c->reason, sizeof(c->reason), fmt, ap);
+	va_end(ap);
+	pthread_cond_broadcast(&c->work_cond);
+	pthread_cond_broadcast(&c->space_cond);
+	pthread_cond_broadcast(&c->stop_cond);
+	pthread_mutex_unlock(&c->lock);
+	if (write(c->stop_efd, &one, sizeof(one)) < 0)
+		xs_engine_log(LOG_ERR, "%s: waking ring threads: %s", c->name,
+			      strerror(errno));
+}
+
+/* ---- work queue -------------------------------------------------------- */
+
+static int enqueue(struct conn *c, const struct work *w)
+{
+	pthread_mutex_lock(&c->lock);
+	while (!c->stopping && c->q_len == c->q_cap)
+		pthread_cond_wait(&c->space_cond, &c->lock);
+	if (c->stopping) {
+		pthread_mutex_unlock(&c->lock);
+		return -ESHUTDOWN;
+	}
+	c->q[(c->q_head + c->q_len) % c->q_cap] = *w;
+	c->q_len++;
+	pthread_cond_signal(&c->work_cond);
+	pthread_mutex_unlock(&c->lock);
+	return 0;
+}
+
+static int dequeue(struct conn *c, struct work *w)
+{
+	pthread_mutex_lock(&c->lock);
+	while (!c->stopping && c->q_len == 0)
+		pthread_cond_wait(&c->work_cond, &c->lock);
+	if (c->stopping) {
+		pthread_mutex_unlock(&c->lock);
+		return -ESHUTDOWN;
+	}
+	*w = c->q[c->q_head];
+	c->q_head = (c->q_head + 1) % c->q_cap;
+	c->q_len--;
+	pthread_cond_signal(&c->space_cond);
+	pthread_mutex_unlock(&c->lock);
+	return 0;
+}
+
+/* ---- ring threads ------------------------------------------------------ */
+
+/* Take everything the ring holds, then ack and look once more. */
+static int drain(struct conn_ring *cr)
+{
+	struct conn *c = cr->c;
+	struct work w;
+	bool more;
+	int rc;
+
+	w.ring = cr->idx;
+	do {
+		for (;;) {
+			pthread_mutex_lock(&cr->lock);
+			rc = xs_ring_back_get_req(&cr->r, &w.req);
+			pthread_mutex_unlock(&cr->lock);
+			if (rc == 0)
+				break;
+			if (rc < 0) {
+				conn_stop(c, LOG_WARNING,
+					  "ring %u: producer index out of range (protocol violation)",
+					  cr->idx);
+				return rc;
+			}
+			rc = enqueue(c, &w);
+			if (rc)
+				return rc;
+		}
+		rc = xs_tport_ack(c->t, cr->idx);
+		if (rc) {
+			conn_stop(c, LOG_ERR, "ring %u: ack: %s", cr->idx,
+				  strerror(-rc));
+			return rc;
+		}
+		pthread_mutex_lock(&cr->lock);
+		more = xs_ring_back_final_check(&cr->r);
+		pthread_mutex_unlock(&cr->lock);
+	} while (more);
+	return 0;
+}
+
+/* The connection fd became readable or hung up.  Nothing may arrive on
+ * it after the handshake. */
+static int check_conn_fd(struct conn *c, short revents)
+{
+	char b;
+	ssize_t n;
+
+	if (revents & (POLLHUP | POLLRDHUP | POLLERR)) {
+		conn_stop(c, LOG_INFO, "peer hung up");
+		return -EPIPE;
+	}
+	if (revents & POLLNVAL) {
+		conn_stop(c, LOG_ERR, "connection fd invalid");
+		return -EBADF;
+	}
+	n = recv(c->t->conn_fd, &b, 1, MSG_DONTWAIT | MSG_PEEK);
+	if (n == 0) {
+		conn_stop(c, LOG_INFO, "peer hung up");
+		return -EPIPE;
+	}
+	if (n > 0) {
+		conn_stop(c, LOG_WARNING,
+			  "unexpected message on the connection socket (protocol violation)");
+		return -EPROTO;
+	}
+	if (errno == EAGAIN || errno == EINTR)
+		return 0;
+	conn_stop(c, LOG_INFO, "connection socket: %s", strerror(errno));
+	return -errno;
+}
+
+static void *ring_main(void *arg)
+{
+	struct conn_ring *cr = arg;
+	struct conn *c = cr->c;
+	struct pollfd pfd[3];
+	nfds_t nfds = 2;
+	int rc;
+
+	pfd[0] = (struct pollfd){ .fd = c->t->ring_fd[cr->idx], .events = POLLIN };
+	pfd[1] = (struct pollfd){ .fd = c->stop_efd, .events = POLLIN };
+	if (cr->idx == 0 && c->t->conn_fd >= 0)
+		pfd[nfds++] = (struct pollfd){ .fd = c->t->conn_fd,
+					       .events = POLLIN | POLLRDHUP };
+	for (;;) {
+		/* Requests may be waiting from before we started, or the
+		 * notification fd fired. */
+		if (drain(cr))
+			break;
+		rc = poll(pfd, nfds, -1);
+		if (rc < 0) {
+			if (errno == EINTR)
+				continue;
+			conn_stop(c, LOG_ERR, "ring %u: poll: %s", cr->idx,
+				  strerror(errno));
+			break;
+		}
+		if (pfd[1].revents)
+			break;
+		if (pfd[0].revents & (POLLERR | POLLNVAL)) {
+			conn_stop(c, LOG_ERR, "ring %u: notification fd failed",
+				  cr->idx);
+			break;
+		}
+		if (nfds == 3 && pfd[2].revents &&
+		    check_conn_fd(c, pfd[2].revents))
+			break;
+	}
+	return NULL;
+}
+
+/* ---- workers ----------------------------------------------------------- */
+
+static void *worker_main(void *arg)
+{
+	struct conn *c = arg;
+	struct conn_ring *cr;
+	struct xs_rsp rsp;
+	struct work w;
+	bool notify;
+	int rc;
+
+	rc = xs_service_thread_init();
+	if (rc) {
+		conn_stop(c, LOG_ERR, "worker setup: %s", strerror(-rc));
+		return NULL;
+	}
+	while (!dequeue(c, &w)) {
+		cr = &c->rings[w.ring];
+		rc = xs_dispatch(c->sess, &w.req, &rsp);
+		if (rc == XS_CODEC_FATAL) {
+			conn_stop(c, LOG_WARNING,
+				  "ring %u: malformed %s request id %" PRIu64
+				  " (protocol violation)", w.ring,
+				  xs_op_name(w.req.opcode), w.req.id);
+			break;
+		}
+		if (rc) {
+			/* Outside the service's contract: answer anyway. */
+			xs_engine_log(LOG_ERR, "%s: ring %u: %s id %" PRIu64
+				      ": dispatch returned %d", c->name, w.ring,
+				      xs_op_name(w.req.opcode), w.req.id, rc);
+			rsp.id = w.req.id;
+			if (!rsp.error)
+				rsp.error = EIO;
+		}
+		xs_engine_log(LOG_DEBUG, "%s: ring %u: %s id %" PRIu64
+			      " node %" PRIu64 ": error %d, %u bytes out",
+			      c->name, w.ring, xs_op_name(w.req.opcode),
+			      w.req.id, w.req.nodeid, rsp.error, rsp.out_len);
+		pthread_mutex_lock(&cr->lock);
+		xs_ring_back_put_rsp(&cr->r, &rsp);
+		notify = xs_ring_back_push(&cr->r);
+		pthread_mutex_unlock(&cr->lock);
+		if (notify) {
+			rc = xs_tport_notify(c->t, w.ring);
+			if (rc) {
+				conn_stop(c, LOG_ERR, "ring %u: notify: %s",
+					  w.ring, strerror(-rc));
+				break;
+			}
+		}
+	}
+	return NULL;
+}
+
+/* ---- connection lifecycle ---------------------------------------------- */
+
+static void conn_free(struct conn *c)
+{
+	unsigned i;
+
+	if (c->sess)
+		xs_sess_free(c->sess);
+	xs_tport_close(c->t);
+	for (i = 0; i < c->nr_rings; i++)
+		pthread_mutex_destroy(&c->rings[i].lock);
+	if (c->stop_efd >= 0)
+		close(c->stop_efd);
+	pthread_cond_destroy(&c->work_cond);
+	pthread_cond_destroy(&c->space_cond);
+	pthread_cond_destroy(&c->stop_cond);
+	pthread_mutex_destroy(&c->lock);
+	free(c->q);
+	free(c);
+}
+
+/* Take c off the list (shutdown stops waking it), free it, and only then
+ * let xs_engine_shutdown() see the count drop. */
+static void engine_remove(struct xs_engine *eng, struct conn *c)
+{
+	struct conn **pp;
+
+	pthread_mutex_lock(&eng->lock);
+	for (pp = &eng->conns; *pp; pp = &(*pp)->next) {
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&eng->lock);
+	conn_free(c);
+	pthread_mutex_lock(&eng->lock);
+	eng->nr_conns--;
+	pthread_cond_broadcast(&eng->cond);
+	pthread_mutex_unlock(&eng->lock);
+}
+
+static void *conn_main(void *arg)
+{
+	struct conn *c = arg;
+	struct xs_engine *eng = c->eng;
+	unsigned i;
+	int rc = 0;
+
+	for (i = 0; i < eng->p.nr_workers && !rc; i++) {
+		rc = pthread_create(&c->workers[i], NULL, worker_main, c);
+		if (!rc)
+			c->nr_workers++;
+	}
+	for (i = 0; i < c->nr_rings && !rc; i++) {
+		rc = pthread_create(&c->rings[i].thread, NULL, ring_main,
+				    &c->rings[i]);
+		c->rings[i].started = !rc;
+	}
+	if (rc)
+		conn_stop(c, LOG_ERR, "starting threads: %s", strerror(rc));
+
+	pthread_mutex_lock(&c->lock);
+	while (!c->stopping)
+		pthread_cond_wait(&c->stop_cond, &c->lock);
+	pthread_mutex_unlock(&c->lock);
+
+	for (i = 0; i < c->nr_rings; i++)
+		if (c->rings[i].started)
+			pthread_join(c->rings[i].thread, NULL);
+	for (i = 0; i < c->nr_workers; i++)
+		pthread_join(c->workers[i], NULL);
+	xs_engine_log(c->reason_prio, "%s: closing: %s", c->name, c->reason);
+	engine_remove(eng, c);
+	return NULL;
+}
+
+static int conn_setup(struct xs_engine *eng, struct conn *c)
+{
+	struct xs_tport *t = c->t;
+	unsigned i;
+	int rc;
+
+	if (t->nr_rings < 1 || t->nr_rings > XS_MAX_RINGS)
+		return -EINVAL;
+	for (i = 0; i < t->nr_rings; i++) {
+		pthread_mutex_init(&c->rings[i].lock, NULL);
+		c->nr_rings++;
+		c->rings[i].c = c;
+		c->rings[i].idx = i;
+		rc = xs_ring_back_attach(&c->rings[i].r, t->ring_mem[i],
+					 t->ring_bytes);
+		if (rc)
+			return rc;
+		c->q_cap += c->rings[i].r.nr_slots;
+	}
+	c->q = calloc(c->q_cap, sizeof(*c->q));
+	if (!c->q)
+		return -ENOMEM;
+	c->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (c->stop_efd < 0)
+		return -errno;
+	return xs_sess_new(eng->exp, t->data, t->data_bytes, c->name,
+			   &c->sess);
+}
+
+int xs_engine_add(struct xs_engine *eng, struct xs_tport *t)
+{
+	pthread_attr_t attr;
+	pthread_t thr;
+	struct conn *c;
+	int rc;
+
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		xs_engine_log(LOG_ERR, "%s: refused: out of memory", t->name);
+		xs_tport_close(t);
+		xs_engine_unreserve(eng);
+		return -ENOMEM;
+	}
+	c->eng = eng;
+	c->t = t;
+	c->stop_efd = -1;
+	snprintf(c->name, sizeof(c->name), "%s", t->name);
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->work_cond, NULL);
+	pthread_cond_init(&c->space_cond, NULL);
+	pthread_cond_init(&c->stop_cond, NULL);
+
+	rc = conn_setup(eng, c);
+	if (rc) {
+		xs_engine_log(LOG_ERR, "%s: refused: %s", c->name,
+			      strerror(-rc));
+		conn_free(c);
+		xs_engine_unreserve(eng);
+		return rc;
+	}
+
+	pthread_mutex_lock(&eng->lock);
+	eng->nr_reserved--;
+	if (eng->stopping) {
+		pthread_mutex_unlock(&eng->lock);
+		xs_engine_log(LOG_INFO, "%s: refused: shutting down", c->name);
+		conn_free(c);
+		return -ESHUTDOWN;
+	}
+	c->next = eng->conns;
+	eng->conns = c;
+	eng->nr_conns++;
+	pthread_mutex_unlock(&eng->lock);
+
+	xs_engine_log(LOG_INFO, "%s: connected: %u ring%s of %u slots, "
+		      "%zu KiB data, %u workers, features %#" PRIx64,
+		      c->name, c->nr_rings, c->nr_rings == 1 ? "" : "s",
+		      c->rings[0].r.nr_slots, t->data_bytes / 1024,
+		      eng->p.nr_workers, t->features);
+
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	rc = pthread_create(&thr, &attr, conn_main, c);
+	pthread_attr_destroy(&attr);
+	if (rc) {
+		xs_engine_log(LOG_ERR, "%s: closing: starting threads: %s",
+			      c->name, strerror(rc));
+		engine_remove(eng, c);
+		return -rc;
+	}
+	return 0;
+}
+
+/* ---- engine ------------------------------------------------------------ */
+
+void xs_engine_params_default(struct xs_engine_params *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->nr_workers = 4;
+	p->max_conns = 64;
+}
+
+int xs_engine_new(struct xs_export *e, const struct xs_engine_params *p,
+		  struct xs_engine **out)
+{
+	struct xs_engine *eng;
+
+	if (p->nr_workers < 1 || p->nr_workers > XS_ENGINE_MAX_WORKERS ||
+	    p->max_conns < 1)
+		return -EINVAL;
+	eng = calloc(1, sizeof(*eng));
+	if (!eng)
+		return -ENOMEM;
+	eng->exp = e;
+	eng->p = *p;
+	pthread_mutex_init(&eng->lock, NULL);
+	pthread_cond_init(&eng->cond, NULL);
+	*out = eng;
+	return 0;
+}
+
+int xs_engine_reserve(struct xs_engine *eng)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&eng->lock);
+	if (eng->stopping)
+		rc = -ESHUTDOWN;
+	else if (eng->nr_conns + eng->nr_reserved >= eng->p.max_conns)
+		rc = -EBUSY;
+	else
+		eng->nr_reserved++;
+	pthread_mutex_unlock(&eng->lock);
+	return rc;
+}
+
+void xs_engine_unreserve(struct xs_engine *eng)
+{
+	pthread_mutex_lock(&eng->lock);
+	eng->nr_reserved--;
+	pthread_mutex_unlock(&eng->lock);
+}
+
+unsigned xs_engine_nr_conns(struct xs_engine *eng)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&eng->lock);
+	n = eng->nr_conns;
+	pthread_mutex_unlock(&eng->lock);
+	return n;
+}
+
+void xs_engine_shutdown(struct xs_engine *eng)
+{
+	struct conn *c;
+
+	pthread_mutex_lock(&eng->lock);
+	eng->stopping = true;
+	for (c = eng->conns; c; c = c->next)
+		conn_stop(c, LOG_INFO, "daemon shutting down");
+	while (eng->nr_conns)
+		pthread_cond_wait(&eng->cond, &eng->lock);
+	pthread_mutex_unlock(&eng->lock);
+}

@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The frontend's request client: turns one synchronous call from a FUSE
+ * worker thread into one request on a shared ring, waits for the matching
+ * response and hands back the output, which stays in the shared data area
+ * until the caller releases the call.  Knows nothing about FUSE.
+ *
+ * Data area layout (data_pages pages, shared once at connect):
+ *
+ *   [ small buffers: one page per ring slot, nr_rings * nr_slots pages ]
+ *   [ large buffers: nr_large buffers of XS_MAX_IO bytes each          ]
+ *
+ * A request whose input or output fits one page uses the page that
+ * belongs to its slot; anything larger (READ, WRITE, big READDIR, xattr
+ * values, long symlinks) first takes a large buffer from a shared pool
+ * and waits while none is free.
+ *
+ * Trust: the backend's indices, ids and lengths are checked (ring.c,
+ * xs_codec_check_rsp, and out_len against the capacity asked for); a
+ * backend that breaks the protocol, or whose connection goes away, is
+ * treated as lost: every waiting and later call fails with -EIO.
+ */
+#ifndef XS_FRONT_CLIENT_H
+#define XS_FRONT_CLIENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../protocol/transport.h"
+#include "../protocol/xenshare_proto.h"
+
+struct xs_client;
+
+struct xs_client_params {
+	const char *socket_path;	/* local transport, when !connect */
+	/* Another transport: called with connect_arg and the sizes the
+	 * layout needs; 0 and *out set, or -errno. */
+	int (*connect)(void *arg, const struct xs_front_params *fp,
+		       struct xs_tport **out);
+	void *connect_arg;
+	unsigned nr_rings;		/* 1..XS_MAX_RINGS */
+	unsigned ring_order;		/* 0..XS_MAX_RING_ORDER */
+	unsigned nr_large;		/* large buffers, >= 1 */
+	uint64_t features;		/* wanted */
+};
+
+/* Data pages the layout above needs. */
+unsigned xs_client_data_pages(unsigned nr_rings, unsigned ring_order,
+			      unsigned nr_large);
+
+/* One request and, after xs_client_call(), its answer. */
+struct xs_call {
+	/* In: opcode, nodeid, fh, uid, gid, pid and a.* are the caller's;
+	 * id and buf_* are filled by the client. */
+	struct xs_req req;
+	const void *in;		/* first input segment (e.g. a name) */
+	uint32_t in_len;
+	const void *in2;	/* second segment (newname, value, data) */
+	uint32_t in2_len;
+	uint32_t out_cap;	/* output bytes wanted, <= XS_MAX_IO */
+	/* Out, valid after a 0 return until xs_client_release(). */
+	struct xs_rsp rsp;
+	const void *out;	/* rsp.out_len bytes in shared memory */
+	/* Private to the client. */
+	void *priv;
+};
+
+/* Connect (local transport, or p->connect) and set up rings and buffers.
+ * No threads yet (the caller may still fork).  0 or -errno. */
+int xs_client_connect(const struct xs_client_params *p,
+		      struct xs_client **out);
+
+/* Called once, from a completion thread, when the backend is lost. */
+typedef void (*xs_client_lost_fn)(void *arg, const char *reason);
+void xs_client_set_lost_handler(struct xs_client *c, xs_client_lost_fn fn,
+				void *arg);
+
+/* Start one completion thread per ring.  0 or -errno. */
+int xs_client_start(struct xs_client *c);
+
+/* Negotiated connection properties. */
+const struct xs_tport *xs_client_tport(const struct xs_client *c);
+
+/* Send call->req with the input, wait for the response.  Returns 0 when
+ * the backend answered with success, the backend's -errno, or -EIO when
+ * the backend is lost.  After 0, call->rsp and call->out are valid and the
+ * caller must xs_client_release(call); after an error nothing is held
+ * (xs_client_release() is then a no-op). */
+int xs_client_call(struct xs_client *c, struct xs_call *call);
+void xs_client_release(struct xs_call *call);
+
+/* True once the backend was lost. */
+bool xs_client_lost(const struct xs_client *c);
+/* Declare the backend lost (also used by tests). */
+void xs_client_fail(struct xs_client *c, const char *reason);
+
+/* Stop completion threads, close the transport, free everything.  No
+ * call may be in progress. */
+void xs_client_close(struct xs_client *c);
+
+#endif /* XS_FRONT_CLIENT_H */

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Private to the frontend: what main.c and fuse_ops.c share.
+ */
+#ifndef XS_FRONT_H
+#define XS_FRONT_H
+
+#define FUSE_USE_VERSION 314
+
+#include <fuse_lowlevel.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "client.h"
+
+#define XS_FRONT_VERSION	"1.0"
+#define XS_FRONT_TIMEOUT	1.0	/* entry and attr timeout, seconds */
+#define XS_FRONT_READAHEAD	(1u << 20)
+#define XS_FRONT_COPY_MAX	(1ull << 30)	/* one copy_file_range */
+
+struct xs_front {
+	struct xs_client *client;
+	struct fuse_session *se;
+	const char *socket_path;
+	double timeout;
+	uint64_t features;	/* negotiated XS_FEAT_* */
+	uint32_t max_io;	/* negotiated */
+	pthread_t main_thread;	/* runs the session loop */
+	int loop_done;		/* atomic: the session loop returned */
+	int lost;		/* atomic: the backend went away */
+	unsigned xattr_ns_off;	/* atomic: namespaces the backend refused */
+};
+
+/* The fuse_lowlevel_ops table; userdata is a struct xs_front. */
+extern const struct fuse_lowlevel_ops xs_front_ops;
+
+/* Log one line to stderr, or to syslog once daemonized. */
+void xs_front_log(int prio, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#endif /* XS_FRONT_H */

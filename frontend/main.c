@@ -1,0 +1,353 @@
+// SPDX-License-Identifier: MIT
+/*
+ * xenshare-front: mounts a directory shared by xenshare-back.
+ *
+ *   xenshare-front --local SOCKET MOUNTPOINT [-f] [-d] [-o opt,...]
+ *
+ * Connects to the backend first (no backend, no mount), then mounts with
+ * libfuse's low-level API and serves until unmounted, signalled, or the
+ * backend goes away.  A lost backend is reported once, every call fails
+ * with EIO, the session ends and the mount is removed (lazily, so busy
+ * files do not keep a dead mount around); the exit status is then 1.
+ *
+ * Trust: command line and the local user only; the backend's answers are
+ * checked in client.c and fuse_ops.c.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "../protocol/ring.h"
+#include "../protocol/transport.h"
+#include "front.h"
+
+#define DEFAULT_LARGE_BUFS	8u
+#define DEFAULT_RING_ORDER	1u
+#define MAX_IDLE_THREADS	16u
+#define MIN_THREADS		8u
+#define MAX_THREADS		64u
+#define KICK_INTERVAL_US	50000
+
+struct conf {
+	char *socket_path;
+	unsigned nr_rings;
+	unsigned ring_order;
+	unsigned nr_large;
+	double timeout;
+};
+
+#define CONF_OPT(t, p) { t, offsetof(struct conf, p), 0 }
+
+/* "--opt VALUE" is joined into "--opt=VALUE" first (join_long_opts()):
+ * fuse_opt's "--opt %s" form would also match "--opt=VALUE" and any
+ * longer option that starts with "--opt". */
+static const struct fuse_opt conf_opts[] = {
+	CONF_OPT("--local=%s", socket_path),
+	CONF_OPT("--rings=%u", nr_rings),
+	CONF_OPT("--ring-order=%u", ring_order),
+	CONF_OPT("--io-buffers=%u", nr_large),
+	CONF_OPT("xs_timeout=%lf", timeout),
+	FUSE_OPT_END
+};
+
+static const char *const long_opts[] = {
+	"--local", "--rings", "--ring-order", "--io-buffers",
+};
+
+/* Build args from argv with our "--opt VALUE" pairs joined.  0 or -1. */
+static int join_long_opts(int argc, char *argv[], struct fuse_args *args)
+{
+	char *joined;
+	size_t k;
+	int i;
+
+	for (i = 0; i < argc; i++) {
+		for (k = 0; k < sizeof(long_opts) / sizeof(long_opts[0]); k++)
+			if (!strcmp(argv[i], long_opts[k]))
+				break;
+		if (k == sizeof(long_opts) / sizeof(long_opts[0]) ||
+		    i + 1 == argc) {
+			if (fuse_opt_add_arg(args, argv[i]))
+				return -1;
+			continue;
+		}
+		if (asprintf(&joined, "%s=%s", argv[i], argv[i + 1]) < 0)
+			return -1;
+		i++;
+		if (fuse_opt_add_arg(args, joined)) {
+			free(joined);
+			return -1;
+		}
+		free(joined);
+	}
+	return 0;
+}
+
+static bool log_to_syslog;
+/* Global: a detached kicker thread may still look at it while main()
+ * returns. */
+static struct xs_front front_state;
+
+void xs_front_log(int prio, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (log_to_syslog) {
+		vsyslog(prio, fmt, ap);
+	} else {
+		fputs("xenshare-front: ", stderr);
+		vfprintf(stderr, fmt, ap);
+		fputc('\n', stderr);
+	}
+	va_end(ap);
+}
+
+static void usage(const char *prog)
+{
+	printf("usage: %s --local SOCKET MOUNTPOINT [options]\n"
+	       "\n"
+	       "Mount the directory a xenshare backend serves.\n"
+	       "\n"
+	       "xenshare options:\n"
+	       "    --local SOCKET         backend's unix socket (local transport)\n"
+	       "    --rings N              request rings, 1..%u (default: CPUs, at most 4)\n"
+	       "    --ring-order N         ring size 2^N pages, 0..%u (default %u: %u slots)\n"
+	       "    --io-buffers N         1 MiB buffers for large requests (default %u)\n"
+	       "    -o xs_timeout=SEC      entry and attribute cache timeout (default %.1f)\n"
+	       "\n"
+	       "Worker threads: one per ring slot (%u..%u) unless -o max_threads is given;\n"
+	       "%u idle threads are kept unless -o max_idle_threads is given.\n"
+	       "\n"
+	       "Always added: -o default_permissions,fsname=xenshare,subtype=xenshare\n"
+	       "(and allow_other when run as root).\n"
+	       "\n",
+	       prog, XS_MAX_RINGS, XS_MAX_RING_ORDER, DEFAULT_RING_ORDER,
+	       xs_ring_nr_slots((size_t)XS_PAGE_SIZE << DEFAULT_RING_ORDER),
+	       DEFAULT_LARGE_BUFS, XS_FRONT_TIMEOUT, MIN_THREADS, MAX_THREADS,
+	       MAX_IDLE_THREADS);
+	printf("FUSE options:\n");
+	fuse_cmdline_help();
+	fuse_lowlevel_help();
+}
+
+/* ---- losing the backend ------------------------------------------------ */
+
+static void wake_handler(int sig)
+{
+	(void)sig;
+}
+
+/* Ends the session loop: the main thread sleeps in sem_wait()
+ * (multi-threaded loop) or read() (single-threaded); a signal without
+ * SA_RESTART makes it look at the exit flag.  Repeated until the loop has
+ * returned, so the signal cannot slip in between the loop's check and its
+ * sleep. */
+static void *kick_main(void *arg)
+{
+	struct xs_front *f = arg;
+
+	while (!__atomic_load_n(&f->loop_done, __ATOMIC_ACQUIRE)) {
+		pthread_kill(f->main_thread, SIGUSR1);
+		usleep(KICK_INTERVAL_US);
+	}
+	return NULL;
+}
+
+/* Called once, from a completion thread or a FUSE worker (which must not
+ * block here: the loop waits for its workers). */
+static void on_lost(void *arg, const char *reason)
+{
+	struct xs_front *f = arg;
+	pthread_attr_t attr;
+	pthread_t th;
+
+	xs_front_log(LOG_ERR, "lost connection to backend at %s: %s; "
+		     "unmounting", f->socket_path, reason);
+	__atomic_store_n(&f->lost, 1, __ATOMIC_RELEASE);
+	fuse_session_exit(f->se);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&th, &attr, kick_main, f))
+		pthread_kill(f->main_thread, SIGUSR1);
+	pthread_attr_destroy(&attr);
+}
+
+static int set_wake_handler(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = wake_handler;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = 0;
+	return sigaction(SIGUSR1, &sa, NULL);
+}
+
+/* ---- main -------------------------------------------------------------- */
+
+static unsigned default_rings(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (n < 1)
+		return 1;
+	return n > 4 ? 4 : (unsigned)n;
+}
+
+static int run_loop(struct fuse_session *se, struct fuse_cmdline_opts *opts,
+		    unsigned total_slots)
+{
+	struct fuse_loop_config *cfg;
+	unsigned max_threads;
+	int rc;
+
+	if (opts->singlethread)
+		return fuse_session_loop(se);
+	/* libfuse's own defaults mean "not given on the command line". */
+	max_threads = opts->max_threads != 10 ? opts->max_threads :
+		      total_slots;
+	if (max_threads < MIN_THREADS)
+		max_threads = MIN_THREADS;
+	if (max_threads > MAX_THREADS)
+		max_threads = MAX_THREADS;
+	cfg = fuse_loop_cfg_create();
+	if (!cfg)
+		return -ENOMEM;
+	fuse_loop_cfg_set_clone_fd(cfg, 0);
+	fuse_loop_cfg_set_idle_threads(cfg, opts->max_idle_threads != UINT_MAX ?
+					    opts->max_idle_threads :
+					    MAX_IDLE_THREADS);
+	fuse_loop_cfg_set_max_threads(cfg, max_threads);
+	rc = fuse_session_loop_mt(se, cfg);
+	fuse_loop_cfg_destroy(cfg);
+	return rc;
+}
+
+int main(int argc, char *argv[])
+{
+	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+	struct conf conf = {
+		.nr_rings = default_rings(),
+		.ring_order = DEFAULT_RING_ORDER,
+		.nr_large = DEFAULT_LARGE_BUFS,
+		.timeout = XS_FRONT_TIMEOUT,
+	};
+	struct fuse_cmdline_opts opts;
+	struct xs_client_params cp = { 0 };
+	struct xs_front *fs = &front_state;
+	struct fuse_session *se = NULL;
+	const struct xs_tport *t;
+	unsigned total_slots;
+	int rc, status = 1;
+
+	memset(&opts, 0, sizeof(opts));
+	if (join_long_opts(argc, argv, &args) ||
+	    fuse_opt_parse(&args, &conf, conf_opts, NULL) < 0)
+		goto out_args;
+	/* Before fuse_parse_cmdline(), which would add its own subtype. */
+	if (fuse_opt_add_arg(&args, "-odefault_permissions,fsname=xenshare,"
+			     "subtype=xenshare") < 0 ||
+	    (geteuid() == 0 && fuse_opt_add_arg(&args, "-oallow_other") < 0))
+		goto out_args;
+	if (fuse_parse_cmdline(&args, &opts) < 0)
+		goto out_args;
+	if (opts.show_help) {
+		usage(argv[0]);
+		status = 0;
+		goto out_args;
+	}
+	if (opts.show_version) {
+		printf("xenshare-front %s, protocol %u\n", XS_FRONT_VERSION,
+		       XS_PROTO_VERSION);
+		fflush(stdout);
+		fuse_lowlevel_version();
+		status = 0;
+		goto out_args;
+	}
+	if (!conf.socket_path || !opts.mountpoint) {
+		fprintf(stderr, "usage: %s --local SOCKET MOUNTPOINT "
+			"[options]  (--help for more)\n", argv[0]);
+		goto out_args;
+	}
+	if (conf.nr_rings < 1 || conf.nr_rings > XS_MAX_RINGS ||
+	    conf.ring_order > XS_MAX_RING_ORDER || conf.nr_large < 1 ||
+	    !(conf.timeout >= 0.0)) {
+		fprintf(stderr, "xenshare-front: --rings must be 1..%u, "
+			"--ring-order 0..%u, --io-buffers >= 1, "
+			"xs_timeout >= 0\n", XS_MAX_RINGS, XS_MAX_RING_ORDER);
+		goto out_args;
+	}
+
+	cp.socket_path = conf.socket_path;
+	cp.nr_rings = conf.nr_rings;
+	cp.ring_order = conf.ring_order;
+	cp.nr_large = conf.nr_large;
+	cp.features = XS_FEAT_ALL;
+	rc = xs_client_connect(&cp, &fs->client);
+	if (rc) {
+		fprintf(stderr, "xenshare-front: cannot connect to backend "
+			"at %s: %s\n", conf.socket_path, strerror(-rc));
+		goto out_args;
+	}
+	t = xs_client_tport(fs->client);
+	fs->socket_path = conf.socket_path;
+	fs->timeout = conf.timeout;
+	fs->features = t->features;
+	fs->max_io = t->max_io;
+	total_slots = conf.nr_rings *
+		      xs_ring_nr_slots((size_t)XS_PAGE_SIZE << conf.ring_order);
+
+	se = fuse_session_new(&args, &xs_front_ops, sizeof(xs_front_ops), fs);
+	if (!se)
+		goto out_client;
+	fs->se = se;
+	if (fuse_set_signal_handlers(se) || set_wake_handler())
+		goto out_session;
+	if (fuse_session_mount(se, opts.mountpoint))
+		goto out_signals;
+	if (fuse_daemonize(opts.foreground))
+		goto out_unmount;
+	if (!opts.foreground) {
+		openlog("xenshare-front", LOG_PID, LOG_DAEMON);
+		log_to_syslog = true;
+	}
+
+	/* Threads only now: fuse_daemonize() forks. */
+	fs->main_thread = pthread_self();
+	xs_client_set_lost_handler(fs->client, on_lost, fs);
+	rc = xs_client_start(fs->client);
+	if (rc) {
+		xs_front_log(LOG_ERR, "cannot start: %s", strerror(-rc));
+		goto out_loop_done;
+	}
+	rc = run_loop(se, &opts, total_slots);
+	status = rc < 0 ? 1 : 0;
+
+out_loop_done:
+	__atomic_store_n(&fs->loop_done, 1, __ATOMIC_RELEASE);
+	if (__atomic_load_n(&fs->lost, __ATOMIC_ACQUIRE))
+		status = 1;
+out_unmount:
+	fuse_session_unmount(se);
+out_signals:
+	fuse_remove_signal_handlers(se);
+out_session:
+	fuse_session_destroy(se);
+out_client:
+	__atomic_store_n(&fs->loop_done, 1, __ATOMIC_RELEASE);
+	xs_client_close(fs->client);
+out_args:
+	free(opts.mountpoint);
+	free(conf.socket_path);
+	fuse_opt_free_args(&args);
+	return status;
+}

@@ -1,0 +1,567 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The frontend's request client against a fake backend that answers from
+ * the rings in reverse batches: many threads with requests in flight on
+ * every ring get the right answers when responses come back out of order;
+ * callers wait for free slots and large buffers instead of failing; every
+ * request the client builds passes the codec; a forged response id or a
+ * backend that hangs up fails pending and later calls with EIO and reports
+ * the loss exactly once.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../../frontend/client.h"
+#include "../../protocol/codec.h"
+#include "../../protocol/ring.h"
+#include "../../protocol/transport.h"
+
+static int passed, failed;
+
+#define CHECK(cond, name)                                                    \
+	do {                                                                 \
+		if (cond) {                                                  \
+			printf("ok - %s\n", name);                           \
+			passed++;                                            \
+		} else {                                                     \
+			printf("not ok - %s: line %d\n", name, __LINE__);    \
+			failed++;                                            \
+		}                                                            \
+	} while (0)
+
+static char sock_path[108];
+static int listen_fd;
+
+/* ---- fake backend ------------------------------------------------------ */
+
+#define BATCH 8
+
+enum fake_mode { FAKE_GOOD, FAKE_BAD_ID, FAKE_HANGUP };
+
+struct fake {
+	pthread_t th;
+	enum fake_mode mode;
+	unsigned trigger;		/* requests served before misbehaving */
+	struct xs_tport *t;
+	struct xs_ring ring[XS_MAX_RINGS];
+	uint8_t *scratch;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int ready;			/* rings attached (or given up) */
+	/* results, read after join */
+	unsigned served;
+	unsigned reordered;		/* batches answered out of order */
+	unsigned decode_errors;
+	unsigned ring_errors;
+	unsigned max_batch;
+};
+
+static uint8_t pattern(uint64_t nodeid, uint64_t off, uint32_t i)
+{
+	return (uint8_t)(nodeid * 7 + off + i * 13);
+}
+
+static void serve_one(struct fake *f, const struct xs_req *req,
+		      struct xs_rsp *rsp)
+{
+	struct xs_msg m;
+	uint64_t sum = 0;
+	uint32_t i;
+	int rc;
+
+	xs_codec_rsp_init(rsp, req);
+	rc = xs_codec_decode(req, f->t->data, f->t->data_bytes, f->scratch,
+			     &m);
+	if (rc == XS_CODEC_FATAL || (rc && rc != -ENOSYS)) {
+		f->decode_errors++;
+		rsp->error = EINVAL;
+		return;
+	}
+	switch (req->opcode) {
+	case XS_OP_GETATTR:
+		rsp->u.entry.attr.ino = req->nodeid * 3;
+		rsp->u.entry.attr.size = req->fh;
+		rsp->u.entry.attr.uid = req->uid;
+		break;
+	case XS_OP_LOOKUP:
+		if (m.name[0] == 'x') {
+			rsp->error = ENOENT;
+			break;
+		}
+		rsp->u.entry.nodeid = 1000 + m.name_len;
+		break;
+	case XS_OP_READ:
+		for (i = 0; i < req->a.io.size; i++)
+			((uint8_t *)m.out)[i] = pattern(req->nodeid,
+							req->a.io.offset, i);
+		rsp->out_len = req->a.io.size;
+		break;
+	case XS_OP_WRITE:
+		for (i = 0; i < m.data_len; i++)
+			sum += ((const uint8_t *)m.data)[i];
+		rsp->u.count = m.data_len;
+		memcpy(rsp->u.raw + 8, &sum, sizeof(sum));
+		break;
+	default:
+		rsp->error = ENOSYS;
+	}
+}
+
+static void set_ready(struct fake *f)
+{
+	pthread_mutex_lock(&f->lock);
+	f->ready = 1;
+	pthread_cond_broadcast(&f->cond);
+	pthread_mutex_unlock(&f->lock);
+}
+
+static void *fake_main(void *arg)
+{
+	struct fake *f = arg;
+	struct pollfd pfd[XS_MAX_RINGS + 1];
+	struct xs_req reqs[BATCH];
+	struct xs_rsp rsp;
+	unsigned i, n, r;
+	int rc;
+
+	for (r = 0; r < f->t->nr_rings; r++) {
+		xs_ring_back_attach(&f->ring[r], f->t->ring_mem[r],
+				    f->t->ring_bytes);
+		pfd[r].fd = f->t->ring_fd[r];
+		pfd[r].events = POLLIN;
+	}
+	set_ready(f);
+	pfd[r].fd = f->t->conn_fd;
+	pfd[r].events = POLLIN | POLLRDHUP;
+
+	for (;;) {
+		int idle = 1;
+
+		for (r = 0; r < f->t->nr_rings; r++) {
+			struct xs_ring *ring = &f->ring[r];
+
+			xs_tport_ack(f->t, r);
+			/* Take a batch (waiting briefly for more), answer it
+			 * backwards. */
+			n = 0;
+			for (;;) {
+				rc = xs_ring_back_get_req(ring, &reqs[n]);
+				if (rc == 1) {
+					n++;
+					if (n == BATCH)
+						break;
+					continue;
+				}
+				if (rc < 0) {
+					f->ring_errors++;
+					goto out;
+				}
+				if (xs_ring_back_final_check(ring))
+					continue;
+				if (n && n < BATCH) {
+					struct pollfd one = pfd[r];
+
+					if (poll(&one, 1, 2) > 0) {
+						xs_tport_ack(f->t, r);
+						continue;
+					}
+				}
+				break;
+			}
+			if (n > f->max_batch)
+				f->max_batch = n;
+			if (n > 1)
+				f->reordered++;
+			for (i = n; i-- > 0;) {
+				if (f->mode == FAKE_HANGUP &&
+				    f->served >= f->trigger)
+					goto out;
+				serve_one(f, &reqs[i], &rsp);
+				if (f->mode == FAKE_BAD_ID &&
+				    f->served >= f->trigger)
+					rsp.id ^= 0x5a5a;
+				f->served++;
+				xs_ring_back_put_rsp(ring, &rsp);
+			}
+			if (n) {
+				idle = 0;
+				if (xs_ring_back_push(ring))
+					xs_tport_notify(f->t, r);
+			}
+		}
+		if (!idle)
+			continue;
+		rc = poll(pfd, f->t->nr_rings + 1, 1000);
+		if (rc > 0 && pfd[f->t->nr_rings].revents)
+			break;
+	}
+out:
+	xs_tport_close(f->t);
+	f->t = NULL;
+	return NULL;
+}
+
+static void *fake_accept(void *arg)
+{
+	struct fake *f = arg;
+	int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+
+	if (fd < 0 || xs_local_accept(fd, XS_FEAT_ALL, XS_MAX_IO, 1,
+				      &f->t) < 0) {
+		set_ready(f);
+		return NULL;
+	}
+	return fake_main(f);
+}
+
+/* Connect a client to a new fake backend. */
+static struct xs_client *setup(struct fake *f, enum fake_mode mode,
+			       unsigned trigger, unsigned rings,
+			       unsigned order, unsigned large)
+{
+	struct xs_client_params p = {
+		.socket_path = sock_path, .nr_rings = rings,
+		.ring_order = order, .nr_large = large,
+		.features = XS_FEAT_ALL,
+	};
+	struct xs_client *c = NULL;
+	int rc;
+
+	memset(f, 0, sizeof(*f));
+	f->mode = mode;
+	f->trigger = trigger;
+	f->scratch = malloc(XS_MAX_BUF + 2);
+	pthread_mutex_init(&f->lock, NULL);
+	pthread_cond_init(&f->cond, NULL);
+	pthread_create(&f->th, NULL, fake_accept, f);
+	rc = xs_client_connect(&p, &c);
+	/* The fake attaches its rings after the welcome: wait for it. */
+	pthread_mutex_lock(&f->lock);
+	while (!f->ready)
+		pthread_cond_wait(&f->cond, &f->lock);
+	pthread_mutex_unlock(&f->lock);
+	if (!rc)
+		rc = xs_client_start(c);
+	if (rc) {
+		printf("not ok - connect: %s\n", strerror(-rc));
+		failed++;
+		xs_client_close(c);
+		pthread_join(f->th, NULL);
+		free(f->scratch);
+		return NULL;
+	}
+	return c;
+}
+
+static void teardown(struct fake *f, struct xs_client *c)
+{
+	xs_client_close(c);
+	pthread_join(f->th, NULL);
+	free(f->scratch);
+}
+
+/* ---- callers ----------------------------------------------------------- */
+
+struct worker {
+	pthread_t th;
+	struct xs_client *c;
+	unsigned id;
+	unsigned iters;
+	unsigned big_every;	/* 1 MiB READ/WRITE every n-th iteration */
+	unsigned errors;
+	unsigned eio;
+	unsigned done;
+};
+
+static int do_getattr(struct xs_client *c, uint64_t nodeid, uint64_t fh)
+{
+	struct xs_call call = { 0 };
+	int rc;
+
+	call.req.opcode = XS_OP_GETATTR;
+	call.req.nodeid = nodeid;
+	call.req.fh = fh;
+	call.req.uid = (uint32_t)nodeid;
+	rc = xs_client_call(c, &call);
+	if (rc)
+		return rc;
+	if (call.rsp.u.entry.attr.ino != nodeid * 3 ||
+	    call.rsp.u.entry.attr.size != fh ||
+	    call.rsp.u.entry.attr.uid != (uint32_t)nodeid)
+		rc = -EBADMSG;
+	xs_client_release(&call);
+	return rc;
+}
+
+static int do_read(struct xs_client *c, uint64_t nodeid, uint64_t off,
+		   uint32_t size)
+{
+	struct xs_call call = { 0 };
+	const uint8_t *p;
+	uint32_t i;
+	int rc;
+
+	call.req.opcode = XS_OP_READ;
+	call.req.nodeid = nodeid;
+	call.req.a.io.offset = off;
+	call.req.a.io.size = size;
+	call.out_cap = size;
+	rc = xs_client_call(c, &call);
+	if (rc)
+		return rc;
+	p = call.out;
+	if (call.rsp.out_len != size)
+		rc = -EBADMSG;
+	for (i = 0; !rc && i < size; i++)
+		if (p[i] != pattern(nodeid, off, i))
+			rc = -EBADMSG;
+	xs_client_release(&call);
+	return rc;
+}
+
+static int do_write(struct xs_client *c, const uint8_t *data, uint32_t size)
+{
+	struct xs_call call = { 0 };
+	uint64_t sum = 0, got;
+	uint32_t i;
+	int rc;
+
+	for (i = 0; i < size; i++)
+		sum += data[i];
+	call.req.opcode = XS_OP_WRITE;
+	call.req.nodeid = 5;
+	call.req.a.io.size = size;
+	call.in = data;
+	call.in_len = size;
+	rc = xs_client_call(c, &call);
+	if (rc)
+		return rc;
+	memcpy(&got, call.rsp.u.raw + 8, sizeof(got));
+	if (call.rsp.u.count != size || got != sum)
+		rc = -EBADMSG;
+	xs_client_release(&call);
+	return rc;
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	uint8_t *data = malloc(XS_MAX_IO);
+	unsigned i;
+	int rc;
+
+	for (i = 0; i < XS_MAX_IO; i++)
+		data[i] = (uint8_t)(i * 31 + w->id);
+	for (i = 0; i < w->iters; i++) {
+		uint64_t node = w->id * 100000ull + i;
+
+		switch (i % 4) {
+		case 0:
+			rc = do_getattr(w->c, node, i * 11);
+			break;
+		case 1:
+			rc = do_read(w->c, node, i, 100 + (i * 97) % 4000);
+			break;
+		case 2:
+			rc = do_write(w->c, data + (i % 64),
+				      200 + (i * 131) % 8000);
+			break;
+		default:
+			if (w->big_every && i % w->big_every == 3)
+				rc = (i & 4) ? do_read(w->c, node, 0, XS_MAX_IO)
+					     : do_write(w->c, data, XS_MAX_IO);
+			else
+				rc = do_getattr(w->c, node, 1);
+		}
+		if (rc == -EIO)
+			w->eio++;
+		else if (rc)
+			w->errors++;
+		w->done++;
+	}
+	free(data);
+	return NULL;
+}
+
+static unsigned run_workers(struct xs_client *c, unsigned n, unsigned iters,
+			    unsigned big_every, unsigned *eio)
+{
+	struct worker *w = calloc(n, sizeof(*w));
+	unsigned i, errors = 0;
+
+	*eio = 0;
+	for (i = 0; i < n; i++) {
+		w[i].c = c;
+		w[i].id = i + 1;
+		w[i].iters = iters;
+		w[i].big_every = big_every;
+		pthread_create(&w[i].th, NULL, worker_main, &w[i]);
+	}
+	for (i = 0; i < n; i++) {
+		pthread_join(w[i].th, NULL);
+		errors += w[i].errors;
+		*eio += w[i].eio;
+	}
+	free(w);
+	return errors;
+}
+
+/* ---- tests ------------------------------------------------------------- */
+
+static unsigned lost_count;
+static char lost_reason[128];
+
+static void on_lost(void *arg, const char *reason)
+{
+	lost_count++;
+	snprintf(lost_reason, sizeof(lost_reason), "%s", reason);
+}
+
+static void test_basic(void)
+{
+	struct fake f;
+	struct xs_client *c = setup(&f, FAKE_GOOD, 0, 1, 1, 1);
+	struct xs_call call = { 0 };
+	int rc;
+
+	if (!c)
+		return;
+	CHECK(do_getattr(c, 42, 7) == 0, "one call answered");
+	call.req.opcode = XS_OP_LOOKUP;
+	call.req.nodeid = XS_ROOT_NODEID;
+	call.in = "xyz";
+	call.in_len = 3;
+	rc = xs_client_call(c, &call);
+	CHECK(rc == -ENOENT && !call.priv && !call.out,
+	      "backend errno returned, nothing held");
+	call.in = "abcd";
+	call.in_len = 4;
+	rc = xs_client_call(c, &call);
+	CHECK(rc == 0 && call.rsp.u.entry.nodeid == 1004,
+	      "name input reaches the backend");
+	xs_client_release(&call);
+	xs_client_release(&call);
+	call.req.opcode = XS_OP_STATFS;
+	call.in_len = 0;
+	CHECK(xs_client_call(c, &call) == -ENOSYS, "unknown op gets ENOSYS");
+	CHECK(do_read(c, 3, 0, XS_MAX_IO) == 0, "1 MiB read via large buffer");
+	teardown(&f, c);
+	CHECK(f.decode_errors == 0, "every request passes the codec");
+}
+
+static void test_parallel(void)
+{
+	struct fake f;
+	struct xs_client *c = setup(&f, FAKE_GOOD, 0, 2, 1, 3);
+	unsigned errors, eio;
+
+	if (!c)
+		return;
+	errors = run_workers(c, 24, 400, 16, &eio);
+	CHECK(errors == 0 && eio == 0,
+	      "24 threads x 400 calls on 2 rings all answered correctly");
+	teardown(&f, c);
+	CHECK(f.reordered > 10 && f.max_batch > 1,
+	      "responses came back out of order");
+	CHECK(f.served == 24 * 400, "every request served once");
+	CHECK(f.decode_errors == 0, "every parallel request passes the codec");
+}
+
+static void test_waits(void)
+{
+	struct fake f;
+	/* Order 0: 16 slots on one ring, 40 threads, 1 large buffer. */
+	struct xs_client *c = setup(&f, FAKE_GOOD, 0, 1, 0, 1);
+	unsigned errors, eio;
+
+	if (!c)
+		return;
+	errors = run_workers(c, 40, 100, 8, &eio);
+	CHECK(errors == 0 && eio == 0,
+	      "more callers than slots and large buffers wait, then succeed");
+	teardown(&f, c);
+	CHECK(f.ring_errors == 0, "never more requests in flight than slots");
+}
+
+static void test_bad_id(void)
+{
+	struct fake f;
+	struct xs_client *c = setup(&f, FAKE_BAD_ID, 50, 2, 1, 2);
+	unsigned errors, eio;
+
+	if (!c)
+		return;
+	lost_count = 0;
+	xs_client_set_lost_handler(c, on_lost, NULL);
+	errors = run_workers(c, 8, 200, 0, &eio);
+	CHECK(errors == 0 && eio > 0, "forged response id fails calls with EIO");
+	CHECK(xs_client_lost(c) && do_getattr(c, 1, 1) == -EIO,
+	      "later calls fail with EIO");
+	/* The report comes from a completion thread: joined by teardown. */
+	teardown(&f, c);
+	CHECK(lost_count == 1 && strstr(lost_reason, "id"),
+	      "loss reported once, naming the cause");
+}
+
+static void test_hangup(void)
+{
+	struct fake f;
+	struct xs_client *c = setup(&f, FAKE_HANGUP, 100, 2, 1, 2);
+	unsigned errors, eio;
+
+	if (!c)
+		return;
+	lost_count = 0;
+	xs_client_set_lost_handler(c, on_lost, NULL);
+	errors = run_workers(c, 16, 200, 0, &eio);
+	CHECK(errors == 0 && eio > 0,
+	      "backend hangup fails pending calls with EIO, none hang");
+	CHECK(do_read(c, 1, 0, XS_MAX_IO) == -EIO,
+	      "large-buffer calls fail after the loss");
+	teardown(&f, c);
+	CHECK(lost_count == 1 && strstr(lost_reason, "closed"),
+	      "hangup reported once");
+}
+
+static void test_no_backend(void)
+{
+	struct xs_client_params p = {
+		.socket_path = "/tmp/xs-test-client-nonexistent.sock",
+		.nr_rings = 1, .ring_order = 1, .nr_large = 1,
+	};
+	struct xs_client *c = NULL;
+
+	CHECK(xs_client_connect(&p, &c) == -ENOENT && !c,
+	      "missing backend is ENOENT");
+	p.nr_rings = XS_MAX_RINGS + 1;
+	CHECK(xs_client_connect(&p, &c) == -EINVAL, "too many rings refused");
+}
+
+int main(void)
+{
+	snprintf(sock_path, sizeof(sock_path), "/tmp/xs-test-client.%d",
+		 (int)getpid());
+	unlink(sock_path);
+	listen_fd = xs_local_listen(sock_path);
+	if (listen_fd < 0) {
+		printf("not ok - listen: %s\n", strerror(-listen_fd));
+		printf("0 passed, 1 failed, 0 skipped\n");
+		return 1;
+	}
+	test_basic();
+	test_parallel();
+	test_waits();
+	test_bad_id();
+	test_hangup();
+	test_no_backend();
+	close(listen_fd);
+	unlink(sock_path);
+	printf("%d passed, %d failed, 0 skipped\n", passed, failed);
+	return failed ? 1 : 0;
+}
