@@ -25,6 +25,8 @@ SUITE_TABLE=(
 	"integration  fuse  $HERE/integration/run.sh"
 	"shutdown     fuse  $HERE/integration/shutdown.sh"
 	"quota        fuse  $HERE/integration/quota.sh"
+	"fuzz-corpus  -     $XS_BUILD/tests/fuzz/replay $HERE/fuzz/corpus"
+	"hostile      fuse  $HERE/hostile/run.sh"
 )
 
 unit_suites() {
