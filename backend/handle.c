@@ -3,16 +3,19 @@
  * The per-session handle table (backend/handle.h).
  *
  * Trust: fh values come from the guest and are only used as table keys
- * after bounds, generation, node and kind checks.
+ * after bounds, generation, node and kind checks.  The process-wide
+ * count keeps the guest's opens within the descriptors set aside for them.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "handle.h"
 
-#define INITIAL_SLOTS 16u
+#define INITIAL_SLOTS	16u
+#define MIN_FD_BUDGET	4u
 
 struct hslot {
 	struct xs_handle *h;	/* NULL when free */
@@ -29,8 +32,68 @@ struct xs_handle_table {
 	uint32_t count;		/* lock */
 };
 
+/* Shared by every table of the process; atomics. */
+static uint32_t fds_open;
+static uint32_t fd_budget;	/* 0 until first set */
+
+static uint32_t default_budget(void)
+{
+	struct rlimit rl;
+	uint64_t cur;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		cur = 1024;
+	else if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > UINT32_MAX)
+		cur = UINT32_MAX;
+	else
+		cur = rl.rlim_cur;
+	cur /= 4;
+	return cur < MIN_FD_BUDGET ? MIN_FD_BUDGET : (uint32_t)cur;
+}
+
+void xs_handles_set_fd_budget(uint32_t n)
+{
+	__atomic_store_n(&fd_budget, n ? n : default_budget(),
+			 __ATOMIC_RELAXED);
+}
+
+uint32_t xs_handles_fd_budget(void)
+{
+	return __atomic_load_n(&fd_budget, __ATOMIC_RELAXED);
+}
+
+uint32_t xs_handles_fds_open(void)
+{
+	return __atomic_load_n(&fds_open, __ATOMIC_RELAXED);
+}
+
+static bool charge_fd(void)
+{
+	uint32_t b = __atomic_load_n(&fd_budget, __ATOMIC_RELAXED);
+
+	if (__atomic_add_fetch(&fds_open, 1, __ATOMIC_RELAXED) <= b)
+		return true;
+	__atomic_sub_fetch(&fds_open, 1, __ATOMIC_RELAXED);
+	return false;
+}
+
+static void uncharge_fd(void)
+{
+	__atomic_sub_fetch(&fds_open, 1, __ATOMIC_RELAXED);
+}
+
+/* A handle never added to a table. */
+static void handle_free(struct xs_handle *h)
+{
+	close(h->fd);
+	if (h->dir)
+		pthread_mutex_destroy(&h->ds.lock);
+	free(h);
+}
+
 static void handle_destroy(struct xs_handle *h)
 {
+	uncharge_fd();
 	close(h->fd);
 	if (h->dir) {
 		pthread_mutex_destroy(&h->ds.lock);
@@ -41,8 +104,12 @@ static void handle_destroy(struct xs_handle *h)
 
 int xs_handles_new(struct xs_handle_table **out)
 {
-	struct xs_handle_table *t = calloc(1, sizeof(*t));
+	struct xs_handle_table *t;
+	uint32_t zero = 0;
 
+	__atomic_compare_exchange_n(&fd_budget, &zero, default_budget(), false,
+				    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
 	t->slots = calloc(INITIAL_SLOTS, sizeof(*t->slots));
@@ -116,13 +183,15 @@ int xs_handle_add(struct xs_handle_table *t, int fd, uint64_t nodeid,
 		pthread_mutex_init(&h->ds.lock, NULL);
 
 	pthread_mutex_lock(&t->lock);
-	if (t->count >= max_handles) {
+	if (t->count >= max_handles || !charge_fd()) {
 		rc = -EMFILE;
 		goto fail;
 	}
 	rc = slot_alloc(t, &index);
-	if (rc)
+	if (rc) {
+		uncharge_fd();
 		goto fail;
+	}
 	h->index = index;
 	h->gen = t->slots[index].gen;
 	t->slots[index].h = h;
@@ -133,7 +202,7 @@ int xs_handle_add(struct xs_handle_table *t, int fd, uint64_t nodeid,
 
 fail:
 	pthread_mutex_unlock(&t->lock);
-	handle_destroy(h);
+	handle_free(h);
 	return rc;
 }
 

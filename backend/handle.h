@@ -7,6 +7,13 @@
  * released fh answers EBADF.  Each handle remembers the node id it was
  * opened on and whether it is a directory; lookups check both.
  *
+ * Each handle holds an fd of its own, so besides each table's max_handles
+ * all tables of the process together hold at most xs_handles_fd_budget()
+ * handles: past it opening answers EMFILE, what a process at its
+ * RLIMIT_NOFILE gets from a local file system.  With the node fd budget
+ * (node.h, half of the limit) that leaves a quarter of the process's
+ * descriptors to the rings, transports and per-request fds.
+ *
  * Locking: one mutex per table protects the slots and every handle's
  * refs.  fd, nodeid and dir never change after creation.  A directory
  * handle's stream state has its own mutex (ds.lock).
@@ -43,7 +50,7 @@ int xs_handles_new(struct xs_handle_table **out);
 void xs_handles_free(struct xs_handle_table *t);
 
 /* Add an open fd (ownership passes to the table whatever the outcome).
- * At most max_handles open: -EMFILE. */
+ * At most max_handles open in t, or the process's budget: -EMFILE. */
 int xs_handle_add(struct xs_handle_table *t, int fd, uint64_t nodeid,
 		  bool dir, uint32_t max_handles, uint64_t *fh);
 
@@ -59,5 +66,13 @@ int xs_handle_release(struct xs_handle_table *t, uint64_t fh, uint64_t nodeid,
 		      bool dir);
 
 uint32_t xs_handles_count(struct xs_handle_table *t);
+
+/* The process-wide handle budget: n, or with 0 a quarter of
+ * RLIMIT_NOFILE's soft limit as it is when called (the default, taken
+ * when the first table is made). */
+void xs_handles_set_fd_budget(uint32_t n);
+uint32_t xs_handles_fd_budget(void);
+/* Handles open now in the process. */
+uint32_t xs_handles_fds_open(void);
 
 #endif /* XS_HANDLE_H */

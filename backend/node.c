@@ -2,11 +2,15 @@
 /*
  * The per-session node table (backend/node.h): index + generation ids the
  * guest holds, lookup counts that saturate at zero, and an identity hash so
- * one host file is one node however it was reached.
+ * one host file is one node however it was reached; the node fd cache
+ * (node fds closed past a budget, reopened by file handle).
  *
  * Trust: ids and counts come from the guest and are only used as table
  * keys after bounds and generation checks; identities come from the host
- * kernel.
+ * kernel.  open_by_handle_at() skips every path check, so the only handles
+ * it is given are those name_to_handle_at() produced here for fds the file
+ * service opened under the export, and the only mount fds are directories
+ * reached the same way.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "node.h"
@@ -21,6 +26,8 @@
 #define ROOT_INDEX	1u
 #define INITIAL_SLOTS	64u
 #define INITIAL_BUCKETS	64u
+#define MAX_MOUNTS	16u
+#define MIN_FD_BUDGET	8u
 
 struct slot {
 	struct xs_node *node;	/* NULL when free */
@@ -28,8 +35,18 @@ struct slot {
 	uint32_t next_free;
 };
 
+/* A mount the table has seen: fd is an O_RDONLY directory on it (an O_PATH
+ * fd does not do for open_by_handle_at()), -1 if its handles cannot be
+ * reopened. */
+struct mount {
+	int mnt_id;
+	int fd;
+};
+
 struct xs_node_table {
 	pthread_mutex_t lock;
+	struct mount mounts[MAX_MOUNTS];	/* lock: entries never change */
+	uint32_t nr_mounts;		/* lock */
 	struct slot *slots;		/* lock */
 	uint32_t nr_slots;		/* lock: slots in use or on the free list */
 	uint32_t cap_slots;		/* lock */
@@ -39,6 +56,15 @@ struct xs_node_table {
 	uint32_t nr_buckets;		/* lock: power of two */
 	uint64_t seed;			/* immutable */
 };
+
+/* The node fd cache, shared by every table of the process. */
+static pthread_mutex_t fd_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct xs_node lru = {		/* fd lock: next = most recent */
+	.lru_prev = &lru,
+	.lru_next = &lru,
+};
+static uint32_t fds_open;		/* fd lock */
+static uint32_t fd_budget;		/* fd lock: 0 until first set */
 
 /* ---- identity ---------------------------------------------------------- */
 
@@ -190,10 +216,258 @@ static int slot_alloc(struct xs_node_table *t, uint32_t *index)
 	return 0;
 }
 
+/* ---- fd cache (fd lock held) -------------------------------------------- */
+
+static void lru_del(struct xs_node *n)
+{
+	n->lru_prev->lru_next = n->lru_next;
+	n->lru_next->lru_prev = n->lru_prev;
+	n->lru_prev = n->lru_next = NULL;
+	n->on_lru = false;
+}
+
+static void lru_add(struct xs_node *n)
+{
+	n->lru_next = lru.lru_next;
+	n->lru_prev = &lru;
+	lru.lru_next->lru_prev = n;
+	lru.lru_next = n;
+	n->on_lru = true;
+}
+
+/* An unpinned node whose fd is open becomes the most recent candidate. */
+static void lru_touch(struct xs_node *n)
+{
+	if (n->on_lru)
+		lru_del(n);
+	if (!n->pins && n->fd >= 0 && n->mount_fd >= 0)
+		lru_add(n);
+}
+
+static uint32_t default_budget(void)
+{
+	struct rlimit rl;
+	uint64_t cur;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		cur = 1024;
+	else if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > UINT32_MAX)
+		cur = UINT32_MAX;
+	else
+		cur = rl.rlim_cur;
+	cur /= 2;
+	return cur < MIN_FD_BUDGET ? MIN_FD_BUDGET : (uint32_t)cur;
+}
+
+static void evict(void)
+{
+	struct xs_node *n;
+
+	while (fds_open > fd_budget && lru.lru_prev != &lru) {
+		n = lru.lru_prev;
+		lru_del(n);
+		close(n->fd);
+		n->fd = -1;
+		fds_open--;
+	}
+}
+
+/* Take charge of fd as n's fd if n has none; false if it had one. */
+static bool adopt_fd(struct xs_node *n, int fd)
+{
+	if (n->fd >= 0)
+		return false;
+	n->fd = fd;
+	fds_open++;
+	lru_touch(n);
+	evict();
+	return true;
+}
+
+/* ---- pinning ------------------------------------------------------------ */
+
+static int reopen_by_handle(const struct xs_node *n)
+{
+	union {
+		struct file_handle fh;
+		unsigned char space[sizeof(struct file_handle) + XS_HANDLE_MAX];
+	} u;
+	int fd;
+
+	u.fh.handle_bytes = n->key.hlen;
+	u.fh.handle_type = (int)n->key.htype;
+	memcpy(u.fh.f_handle, n->key.h, n->key.hlen);
+	fd = open_by_handle_at(n->mount_fd, &u.fh,
+			       O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+static void node_unpin(struct xs_node *n)
+{
+	pthread_mutex_lock(&fd_lock);
+	n->pins--;
+	lru_touch(n);
+	pthread_mutex_unlock(&fd_lock);
+}
+
+/* Make n's fd open and keep it so until node_unpin(). */
+static int node_pin(struct xs_node *n)
+{
+	int fd;
+
+	pthread_mutex_lock(&fd_lock);
+	n->pins++;
+	lru_touch(n);
+	fd = n->fd;
+	pthread_mutex_unlock(&fd_lock);
+	if (fd >= 0)
+		return 0;
+
+	fd = reopen_by_handle(n);
+	pthread_mutex_lock(&fd_lock);
+	if (fd >= 0 && !adopt_fd(n, fd)) {
+		pthread_mutex_unlock(&fd_lock);
+		close(fd);	/* another user reopened it first */
+		return 0;
+	}
+	if (n->fd >= 0) {
+		pthread_mutex_unlock(&fd_lock);
+		return 0;
+	}
+	pthread_mutex_unlock(&fd_lock);
+	node_unpin(n);
+	return fd;
+}
+
 static void node_destroy(struct xs_node *n)
 {
-	close(n->fd);
+	int fd;
+
+	pthread_mutex_lock(&fd_lock);
+	if (n->on_lru)
+		lru_del(n);
+	fd = n->fd;
+	n->fd = -1;
+	if (fd >= 0)
+		fds_open--;
+	pthread_mutex_unlock(&fd_lock);
+	if (fd >= 0)
+		close(fd);
 	free(n);
+}
+
+/* Account for a node that arrives with its fd open. */
+static void node_fd_opened(struct xs_node *n)
+{
+	pthread_mutex_lock(&fd_lock);
+	fds_open++;
+	lru_touch(n);
+	evict();
+	pthread_mutex_unlock(&fd_lock);
+}
+
+void xs_nodes_set_fd_budget(uint32_t n)
+{
+	uint32_t b = n ? n : default_budget();
+
+	pthread_mutex_lock(&fd_lock);
+	fd_budget = b;
+	evict();
+	pthread_mutex_unlock(&fd_lock);
+}
+
+uint32_t xs_nodes_fd_budget(void)
+{
+	uint32_t b;
+
+	pthread_mutex_lock(&fd_lock);
+	b = fd_budget;
+	pthread_mutex_unlock(&fd_lock);
+	return b;
+}
+
+uint32_t xs_nodes_fds_open(void)
+{
+	uint32_t c;
+
+	pthread_mutex_lock(&fd_lock);
+	c = fds_open;
+	pthread_mutex_unlock(&fd_lock);
+	return c;
+}
+
+static void budget_init(void)
+{
+	pthread_mutex_lock(&fd_lock);
+	if (!fd_budget)
+		fd_budget = default_budget();
+	pthread_mutex_unlock(&fd_lock);
+}
+
+/* ---- mounts ------------------------------------------------------------- */
+
+/* Table lock held. */
+static const struct mount *mount_find(struct xs_node_table *t, int mnt_id)
+{
+	uint32_t i;
+
+	for (i = 0; i < t->nr_mounts; i++)
+		if (t->mounts[i].mnt_id == mnt_id)
+			return &t->mounts[i];
+	return NULL;
+}
+
+/* An fd on the mount of the directory at dirfd from which open_by_handle_at()
+ * reopens k (tried once), or -1. */
+static int mount_fd_open(int dirfd, const struct xs_nkey *k)
+{
+	struct xs_node probe = { .key = *k };
+	int fd;
+
+	probe.mount_fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY |
+				O_NOFOLLOW | O_CLOEXEC);
+	if (probe.mount_fd < 0)
+		return -1;
+	fd = reopen_by_handle(&probe);
+	if (fd < 0) {
+		close(probe.mount_fd);
+		return -1;
+	}
+	close(fd);
+	return probe.mount_fd;
+}
+
+/* The mount fd a new node with key k (open at fd) is reopened with, or -1.
+ * A mount is learnt from the first directory seen on it. */
+static int mount_fd_for(struct xs_node_table *t, const struct xs_nkey *k,
+			int fd, uint32_t type)
+{
+	const struct mount *m;
+	int mfd;
+
+	if (k->kind != XS_NKEY_HANDLE)
+		return -1;
+	pthread_mutex_lock(&t->lock);
+	m = mount_find(t, k->mnt_id);
+	mfd = m ? m->fd : -1;
+	pthread_mutex_unlock(&t->lock);
+	if (m || type != S_IFDIR)
+		return mfd;
+
+	mfd = mount_fd_open(fd, k);
+	pthread_mutex_lock(&t->lock);
+	m = mount_find(t, k->mnt_id);
+	if (!m && t->nr_mounts < MAX_MOUNTS) {
+		t->mounts[t->nr_mounts].mnt_id = k->mnt_id;
+		t->mounts[t->nr_mounts].fd = mfd;
+		m = &t->mounts[t->nr_mounts++];
+	}
+	pthread_mutex_unlock(&t->lock);
+	if (m && m->fd == mfd)
+		return mfd;
+	if (mfd >= 0)
+		close(mfd);
+	return m ? m->fd : -1;
 }
 
 /* ---- API --------------------------------------------------------------- */
@@ -204,6 +478,7 @@ int xs_nodes_new(int root_fd, struct xs_node_table **out)
 	struct xs_node *root;
 	struct stat st;
 
+	budget_init();
 	if (fstatat(root_fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
 		goto fail_errno;
 	t = calloc(1, sizeof(*t));
@@ -223,6 +498,7 @@ int xs_nodes_new(int root_fd, struct xs_node_table **out)
 	pthread_mutex_init(&t->lock, NULL);
 
 	root->fd = root_fd;
+	root->mount_fd = -1;
 	root->type = st.st_mode & S_IFMT;
 	root->index = ROOT_INDEX;
 	root->gen = 0;
@@ -232,6 +508,8 @@ int xs_nodes_new(int root_fd, struct xs_node_table **out)
 	root->hash = key_hash(t, &root->key);
 	t->slots[ROOT_INDEX].node = root;
 	hash_insert(t, root);
+	node_fd_opened(root);
+	mount_fd_for(t, &root->key, root_fd, root->type);
 	*out = t;
 	return 0;
 
@@ -262,16 +540,31 @@ void xs_nodes_free(struct xs_node_table *t)
 	for (i = 1; i < t->nr_slots; i++)
 		if (t->slots[i].node)
 			node_destroy(t->slots[i].node);
+	for (i = 0; i < t->nr_mounts; i++)
+		if (t->mounts[i].fd >= 0)
+			close(t->mounts[i].fd);
 	pthread_mutex_destroy(&t->lock);
 	free(t->slots);
 	free(t->buckets);
 	free(t);
 }
 
+static void node_unref(struct xs_node_table *t, struct xs_node *n)
+{
+	uint32_t refs;
+
+	pthread_mutex_lock(&t->lock);
+	refs = --n->refs;
+	pthread_mutex_unlock(&t->lock);
+	if (!refs)
+		node_destroy(n);
+}
+
 int xs_node_get(struct xs_node_table *t, uint64_t id, struct xs_node **out)
 {
 	uint32_t index = (uint32_t)id, gen = (uint32_t)(id >> 32);
 	struct xs_node *n;
+	int rc;
 
 	pthread_mutex_lock(&t->lock);
 	if (index == 0 || index >= t->nr_slots ||
@@ -281,21 +574,21 @@ int xs_node_get(struct xs_node_table *t, uint64_t id, struct xs_node **out)
 	}
 	n->refs++;
 	pthread_mutex_unlock(&t->lock);
+	rc = node_pin(n);
+	if (rc) {
+		node_unref(t, n);
+		return rc;
+	}
 	*out = n;
 	return 0;
 }
 
 void xs_node_put(struct xs_node_table *t, struct xs_node *n)
 {
-	uint32_t refs;
-
 	if (!n)
 		return;
-	pthread_mutex_lock(&t->lock);
-	refs = --n->refs;
-	pthread_mutex_unlock(&t->lock);
-	if (!refs)
-		node_destroy(n);
+	node_unpin(n);
+	node_unref(t, n);
 }
 
 int xs_node_lookup_fd(struct xs_node_table *t, int fd, const struct stat *st,
@@ -303,6 +596,7 @@ int xs_node_lookup_fd(struct xs_node_table *t, int fd, const struct stat *st,
 {
 	struct xs_node *n, *fresh;
 	uint32_t index;
+	bool adopted;
 	int rc;
 
 	fresh = calloc(1, sizeof(*fresh));
@@ -312,6 +606,8 @@ int xs_node_lookup_fd(struct xs_node_table *t, int fd, const struct stat *st,
 	}
 	make_key(fd, st, &fresh->key);
 	fresh->hash = key_hash(t, &fresh->key);
+	fresh->mount_fd = mount_fd_for(t, &fresh->key, fd,
+				       st->st_mode & S_IFMT);
 
 	pthread_mutex_lock(&t->lock);
 	n = hash_find(t, &fresh->key, fresh->hash);
@@ -320,9 +616,16 @@ int xs_node_lookup_fd(struct xs_node_table *t, int fd, const struct stat *st,
 			n->nlookup++;
 		*id = xs_node_id(n);
 		*gen = n->gen;
+		/* An evicted node takes the fd just opened. */
+		pthread_mutex_lock(&fd_lock);
+		adopted = adopt_fd(n, fd);
+		if (!adopted)
+			lru_touch(n);
+		pthread_mutex_unlock(&fd_lock);
 		pthread_mutex_unlock(&t->lock);
 		free(fresh);
-		close(fd);
+		if (!adopted)
+			close(fd);
 		return 0;
 	}
 	if (t->count >= max_nodes) {
@@ -343,6 +646,7 @@ int xs_node_lookup_fd(struct xs_node_table *t, int fd, const struct stat *st,
 	t->count++;
 	*id = xs_node_id(fresh);
 	*gen = fresh->gen;
+	node_fd_opened(fresh);
 	pthread_mutex_unlock(&t->lock);
 	return 0;
 

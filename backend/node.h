@@ -14,13 +14,30 @@
  * bumped, so the old id answers ESTALE; the fd is closed once the last
  * operation using the node has put it.
  *
- * Locking: one mutex per table protects the slots, the identity hash and
- * every node's nlookup/refs.  fd, type and key never change after the
- * node is created and may be read by whoever holds a reference.
+ * The guest kernel keeps lookups until it is short of memory, so node fds
+ * are a cache: all node tables of the process together keep at most
+ * xs_nodes_fd_budget() of them open.  Past that, the fds of the least
+ * recently used nodes no operation is using are closed; the next
+ * xs_node_get() reopens the node with open_by_handle_at() from the handle
+ * recorded when the backend itself first reached the file under the export
+ * (never from anything the guest sent), relative to an fd on the same
+ * mount.  A file deleted on the host meanwhile answers ESTALE.  Nodes
+ * without a file handle, on a mount whose handles cannot be opened (no
+ * CAP_DAC_READ_SEARCH, no directory of that mount seen yet) and the root
+ * keep their fd for as long as they live.
+ *
+ * Locking: one mutex per table protects the slots, the mount fds, the
+ * identity hash and every node's nlookup/refs.  One process-wide mutex
+ * (the fd lock, taken after a table lock, never before) protects every
+ * node's fd, pins and place in the eviction list.  type and key never
+ * change after the node is created and may be read by whoever holds a
+ * reference; fd may be read without a lock by whoever holds a reference
+ * from xs_node_get() until it puts it.
  */
 #ifndef XS_NODE_H
 #define XS_NODE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/stat.h>
 
@@ -40,7 +57,9 @@ struct xs_nkey {
 };
 
 struct xs_node {
-	int fd;			/* O_PATH|O_NOFOLLOW, immutable */
+	int fd;			/* fd lock: O_PATH|O_NOFOLLOW, -1 when
+				 * evicted; stable while got */
+	int mount_fd;		/* immutable: -1 = never evicted */
 	uint32_t type;		/* S_IFMT bits, immutable */
 	uint32_t index;		/* immutable */
 	uint32_t gen;		/* immutable */
@@ -50,6 +69,10 @@ struct xs_node {
 	uint64_t nlookup;
 	uint32_t refs;		/* users + 1 while in the table */
 	struct xs_node *hnext;
+	/* fd lock */
+	uint32_t pins;		/* users of fd */
+	bool on_lru;		/* fd open and unpinned: may be evicted */
+	struct xs_node *lru_prev, *lru_next;
 };
 
 struct xs_node_table;
@@ -59,7 +82,9 @@ int xs_nodes_new(int root_fd, struct xs_node_table **out);
 /* Close everything; no operation may be running. */
 void xs_nodes_free(struct xs_node_table *t);
 
-/* A counted reference to a live node; -ESTALE for unknown ids. */
+/* A counted reference to a live node with its fd open: -ESTALE for
+ * unknown ids and for files gone from the host since their fd was
+ * evicted, other -errno when reopening fails. */
 int xs_node_get(struct xs_node_table *t, uint64_t id, struct xs_node **out);
 void xs_node_put(struct xs_node_table *t, struct xs_node *n);
 
@@ -73,6 +98,15 @@ int xs_node_lookup_fd(struct xs_node_table *t, int fd, const struct stat *st,
 void xs_node_forget(struct xs_node_table *t, uint64_t id, uint64_t n);
 
 uint32_t xs_nodes_count(struct xs_node_table *t);
+
+/* The process-wide node fd budget: n, or with 0 half of RLIMIT_NOFILE's
+ * soft limit as it is when called (the default, taken when the first
+ * table is made, after the daemon raised the limit).  Evicts at once. */
+void xs_nodes_set_fd_budget(uint32_t n);
+uint32_t xs_nodes_fd_budget(void);
+/* Node fds open now in the process (may pass the budget by the nodes in
+ * use and those that are never evicted). */
+uint32_t xs_nodes_fds_open(void);
 
 static inline uint64_t xs_node_id(const struct xs_node *n)
 {

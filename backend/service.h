@@ -15,7 +15,10 @@
  *
  * Answers worth knowing: unknown/forgotten node id ESTALE, unknown fh (or
  * an fh used with another node or kind) EBADF, more than max_nodes nodes
- * ENFILE, more than max_handles handles EMFILE (0 = no limit), every op
+ * ENFILE, more than max_handles handles EMFILE (0 = no limit), more
+ * handles than the process's descriptor budget (backend/handle.h) EMFILE,
+ * a node whose file was deleted on the host while the node fd cache
+ * (backend/node.h) had its fd closed ESTALE, every op
  * needing write access under a read-only policy EROFS (OPEN only when it
  * asks for write access or O_TRUNC; ACCESS with W_OK).  Host symlinks are
  * never followed: OPEN of one ELOOP, LOOKUP under one ENOTDIR.  Host
@@ -46,6 +49,12 @@ void xs_export_close(struct xs_export *e);
 /* The policy in force; xs_export_set_policy() swaps it atomically. */
 void xs_export_get_policy(struct xs_export *e, struct xs_policy *out);
 int xs_export_set_policy(struct xs_export *e, const struct xs_policy *pol);
+/* The key that signs this export's persistent node handles
+ * (backend/phandle.h).  xs_export_open() makes a random one, good for the
+ * life of the process; a daemon that must honour handles across restarts
+ * sets the one kept in its state directory (backend/state.h) before any
+ * session starts. */
+void xs_export_set_handle_key(struct xs_export *e, const uint8_t key[16]);
 /* Quota limits, usage and level (backend/quota.h), rebuilt by a scan of
  * the export in xs_export_open() and kept live since. */
 struct xs_quota_usage;

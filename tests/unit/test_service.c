@@ -7,6 +7,7 @@
  * played by the test; the host's side is checked with plain syscalls on
  * the export directory.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -1603,6 +1604,362 @@ out:
 	       "%s", why);
 }
 
+/* ---- node fd cache ------------------------------------------------------ */
+
+#define FDC_FILES	500
+#define FDC_BUDGET	16u
+#define FDC_SLACK	8	/* pinned nodes, mount fds, transient fds */
+
+static uint64_t fdc_dir;
+static uint64_t fdc_node[FDC_FILES];
+
+static int count_fds(void)
+{
+	struct dirent *d;
+	DIR *dp = opendir("/proc/self/fd");
+	int n = 0;
+
+	if (!dp)
+		return -1;
+	while ((d = readdir(dp)))
+		if (d->d_name[0] != '.')
+			n++;
+	closedir(dp);
+	return n - 1;	/* the directory stream itself */
+}
+
+static int fdc_make_files(void)
+{
+	char p[300];
+	int i, fd, len;
+
+	snprintf(p, sizeof(p), "%s/fdc", dir);
+	if (mkdir(p, 0755))
+		return -errno;
+	for (i = 0; i < FDC_FILES; i++) {
+		snprintf(p, sizeof(p), "%s/fdc/f%d", dir, i);
+		fd = open(p, O_WRONLY | O_CREAT | O_EXCL, 0644);
+		if (fd < 0)
+			return -errno;
+		len = (int)strlen(p);
+		if (write(fd, p, (size_t)len) != len) {
+			close(fd);
+			return -EIO;
+		}
+		close(fd);
+	}
+	return 0;
+}
+
+/* Read node's whole file and compare it with its host path. */
+static int fdc_check_content(uint64_t node, int i)
+{
+	char want[300], buf[300];
+	uint64_t fh;
+	uint32_t got;
+	int rc;
+
+	snprintf(want, sizeof(want), "%s/fdc/f%d", dir, i);
+	rc = op_open(XS_OP_OPEN, node, O_RDONLY, &fh);
+	if (rc)
+		return rc;
+	rc = op_read(node, fh, 0, sizeof(buf), buf, &got);
+	op_release(XS_OP_RELEASE, node, fh);
+	if (!rc && (got != strlen(want) || memcmp(buf, want, got)))
+		rc = -EIO;
+	return rc;
+}
+
+static void test_fd_cache(void)
+{
+	char why[200] = "", name[16];
+	struct xs_rsp_entry e = { 0 };
+	int base, most = 0, now, i, rc;
+	struct xs_attr a;
+	uint64_t fh;
+	uint32_t got;
+
+	if (!privileged) {
+		skip("node fds past the budget are closed and reopened by file handle",
+		     "open_by_handle_at needs CAP_DAC_READ_SEARCH");
+		return;
+	}
+	rc = fdc_make_files();
+	CHECK(rc == 0, "host files: %d", rc);
+	xs_nodes_set_fd_budget(FDC_BUDGET);
+	base = count_fds();
+	rc = op_lookup(ROOT, "fdc", &e);
+	CHECK(rc == 0, "lookup fdc: %d", rc);
+	fdc_dir = e.nodeid;
+	for (i = 0; i < FDC_FILES; i++) {
+		snprintf(name, sizeof(name), "f%d", i);
+		rc = op_lookup(fdc_dir, name, &e);
+		CHECK(rc == 0, "lookup %s: %d", name, rc);
+		fdc_node[i] = e.nodeid;
+		now = count_fds();
+		most = now > most ? now : most;
+	}
+	CHECK(xs_nodes_count(sess->nodes) >= FDC_FILES + 1,
+	      "only %u nodes", xs_nodes_count(sess->nodes));
+	CHECK(most - base <= (int)FDC_BUDGET + FDC_SLACK,
+	      "%d fds open after lookups (%d before)", most, base);
+	for (i = 0; i < FDC_FILES; i++) {
+		rc = op_getattr(fdc_node[i], &a);
+		CHECK(rc == 0 && S_ISREG(a.mode), "getattr f%d: %d", i, rc);
+		rc = fdc_check_content(fdc_node[i], i);
+		CHECK(rc == 0, "open and read f%d: %d", i, rc);
+		now = count_fds();
+		most = now > most ? now : most;
+	}
+	/* READDIRPLUS counts a lookup of every entry. */
+	rc = op_open(XS_OP_OPENDIR, fdc_dir, O_RDONLY, &fh);
+	CHECK(rc == 0, "opendir: %d", rc);
+	{
+		uint64_t cookie = 0;
+		uint32_t off;
+
+		for (;;) {
+			const struct xs_direntplus *dp;
+
+			rc = op_readdir(true, fdc_dir, fh, cookie, 65536, &got);
+			if (rc || !got)
+				break;
+			for (off = 0; off < got;) {
+				dp = (const void *)(data + buf_base + off);
+				cookie = dp->dirent.off;
+				if (dp->entry.nodeid)
+					op_forget(dp->entry.nodeid, 1);
+				off += (uint32_t)((sizeof(*dp) +
+						   dp->dirent.namelen + 7) &
+						  ~7ul);
+			}
+			now = count_fds();
+			most = now > most ? now : most;
+		}
+	}
+	op_release(XS_OP_RELEASEDIR, fdc_dir, fh);
+	CHECK(rc == 0, "readdirplus: %d", rc);
+	CHECK(most - base <= (int)FDC_BUDGET + FDC_SLACK,
+	      "%d fds open at most (%d before, budget %u)", most, base,
+	      FDC_BUDGET);
+	CHECK(xs_nodes_fds_open() <= FDC_BUDGET,
+	      "%u node fds open, budget %u", xs_nodes_fds_open(), FDC_BUDGET);
+out:
+	result(!why[0], "node fds past the budget are closed and reopened by file handle",
+	       "%s", why);
+}
+
+/* Touch n other nodes so that the LRU evicts the ones used before. */
+static void fdc_churn(int from, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		op_getattr(fdc_node[(from + i) % FDC_FILES], NULL);
+}
+
+static void test_fd_cache_stale(void)
+{
+	char why[200] = "";
+	struct xs_rsp_entry e = { 0 };
+	int rc;
+
+	if (!privileged || !fdc_dir) {
+		skip("a file deleted on the host while its fd is evicted answers ESTALE",
+		     "no fd cache test set");
+		return;
+	}
+	rc = op_getattr(fdc_node[2], NULL);
+	CHECK(rc == 0, "getattr f2: %d", rc);
+	fdc_churn(100, 4 * FDC_BUDGET);
+	CHECK(unlink(host_path("fdc/f2")) == 0, "host unlink: %m");
+	rc = op_getattr(fdc_node[2], NULL);
+	CHECK(rc == -ESTALE, "getattr of a deleted, evicted file: %d", rc);
+	rc = op_open(XS_OP_OPEN, fdc_node[2], O_RDONLY, NULL);
+	CHECK(rc == -ESTALE, "open of a deleted, evicted file: %d", rc);
+	rc = op_lookup(fdc_dir, "f2", NULL);
+	CHECK(rc == -ENOENT, "lookup of the deleted name: %d", rc);
+	/* a new file by that name is a new node */
+	CHECK(close(open(host_path("fdc/f2"), O_WRONLY | O_CREAT, 0644)) == 0,
+	      "host create: %m");
+	rc = op_lookup(fdc_dir, "f2", &e);
+	CHECK(rc == 0 && e.nodeid != fdc_node[2], "relookup: %d", rc);
+	op_forget(e.nodeid, 1);
+	rc = op_getattr(fdc_node[2], NULL);
+	CHECK(rc == -ESTALE, "old node after a new file took the name: %d",
+	      rc);
+out:
+	result(!why[0], "a file deleted on the host while its fd is evicted answers ESTALE",
+	       "%s", why);
+}
+
+static void test_fd_cache_links(void)
+{
+	char why[200] = "";
+	struct xs_rsp_entry e = { 0 }, sub = { 0 }, l = { 0 };
+	char from[256];
+	struct stat st;
+	int rc;
+
+	if (!privileged || !fdc_dir) {
+		skip("hard links to evicted nodes resolve to one node",
+		     "no fd cache test set");
+		return;
+	}
+	fdc_churn(10, 4 * FDC_BUDGET);
+	snprintf(from, sizeof(from), "%s", host_path("fdc/f3"));
+	CHECK(link(from, host_path("fdc/h3")) == 0, "host link: %m");
+	rc = op_lookup(fdc_dir, "h3", &e);
+	CHECK(rc == 0 && e.nodeid == fdc_node[3],
+	      "host link: %d node %llx, f3 is %llx", rc,
+	      (unsigned long long)e.nodeid, (unsigned long long)fdc_node[3]);
+	op_forget(e.nodeid, 1);
+	/* LINK of an evicted node, into an evicted directory */
+	rc = op_mkdir(fdc_dir, "sub", 0755, &sub);
+	CHECK(rc == 0, "mkdir: %d", rc);
+	fdc_churn(200, 4 * FDC_BUDGET);
+	rc = op_link(fdc_node[4], sub.nodeid, "l4", &l);
+	CHECK(rc == 0 && l.nodeid == fdc_node[4], "link: %d", rc);
+	CHECK(host_stat("fdc/sub/l4", &st) == 0 && st.st_nlink == 2,
+	      "host sees no second name");
+	op_forget(l.nodeid, 1);
+	fdc_churn(300, 4 * FDC_BUDGET);
+	rc = op_lookup(sub.nodeid, "l4", &l);
+	CHECK(rc == 0 && l.nodeid == fdc_node[4], "lookup of l4: %d", rc);
+	op_forget(l.nodeid, 1);
+	rc = fdc_check_content(fdc_node[4], 4);
+	CHECK(rc == 0, "read through the node: %d", rc);
+	/* a directory reopened by handle still resolves names under it */
+	fdc_churn(400, 4 * FDC_BUDGET);
+	rc = op_remove(XS_OP_UNLINK, sub.nodeid, "l4");
+	CHECK(rc == 0, "unlink under an evicted directory: %d", rc);
+	rc = op_remove(XS_OP_RMDIR, fdc_dir, "sub");
+	CHECK(rc == 0, "rmdir: %d", rc);
+out:
+	if (sub.nodeid)
+		op_forget(sub.nodeid, 1);
+	result(!why[0], "hard links to evicted nodes resolve to one node",
+	       "%s", why);
+}
+
+#define FDC_THREADS	4
+#define FDC_ROUNDS	2000
+
+static int fdc_fail[FDC_THREADS];
+
+static void *fdc_worker(void *arg)
+{
+	int id = (int)(intptr_t)arg, i, k, rc;
+	unsigned seed = (unsigned)id * 7919u + 1;
+
+	buf_base = (uint32_t)(id + 1) * (256u << 10);
+	if (xs_service_thread_init())
+		fdc_fail[id] = -1;
+	pthread_barrier_wait(&cc_barrier);
+	for (i = 0; i < FDC_ROUNDS && !fdc_fail[id]; i++) {
+		k = (int)(rand_r(&seed) % FDC_FILES);
+		if (k == 2)
+			continue;	/* deleted */
+		rc = (i & 1) ? op_getattr(fdc_node[k], NULL) :
+			       fdc_check_content(fdc_node[k], k);
+		if (rc)
+			fdc_fail[id] = 100000 * (k + 1) - rc;
+	}
+	return NULL;
+}
+
+static void test_fd_cache_threads(void)
+{
+	pthread_t t[FDC_THREADS];
+	char why[200] = "";
+	int i;
+
+	if (!privileged || !fdc_dir) {
+		skip("4 threads share 16 node fds over 500 nodes",
+		     "no fd cache test set");
+		return;
+	}
+	pthread_barrier_init(&cc_barrier, NULL, FDC_THREADS);
+	for (i = 0; i < FDC_THREADS; i++)
+		pthread_create(&t[i], NULL, fdc_worker, (void *)(intptr_t)i);
+	for (i = 0; i < FDC_THREADS; i++)
+		pthread_join(t[i], NULL);
+	pthread_barrier_destroy(&cc_barrier);
+	for (i = 0; i < FDC_THREADS; i++)
+		CHECK(!fdc_fail[i], "thread %d: %d", i, fdc_fail[i]);
+	CHECK(xs_nodes_fds_open() <= FDC_BUDGET,
+	      "%u node fds open, budget %u", xs_nodes_fds_open(), FDC_BUDGET);
+out:
+	result(!why[0], "4 threads share 16 node fds over 500 nodes", "%s",
+	       why);
+}
+
+static void test_fd_cache_done(void)
+{
+	char why[200] = "";
+	uint32_t before;
+	int i;
+
+	if (!fdc_dir)
+		return;
+	for (i = 0; i < FDC_FILES; i++)
+		op_forget(fdc_node[i], 1);
+	op_forget(fdc_dir, 1);
+	xs_nodes_set_fd_budget(0);
+	before = xs_nodes_fds_open();
+	CHECK(xs_nodes_count(sess->nodes) == 0, "%u nodes left",
+	      xs_nodes_count(sess->nodes));
+	CHECK(before <= 1, "%u node fds open with only the root", before);
+	CHECK(xs_nodes_fd_budget() > FDC_BUDGET, "default budget %u",
+	      xs_nodes_fd_budget());
+out:
+	result(!why[0], "forgotten nodes close their fds; the default budget comes back",
+	       "%s", why);
+}
+
+static void test_handle_budget(void)
+{
+	struct xs_rsp_entry e = { 0 };
+	char why[200] = "";
+	uint32_t saved = xs_handles_fd_budget(), held;
+	uint64_t fh[3] = { 0, 0, 0 }, extra;
+	int rc, i;
+
+	rc = op_create(ROOT, "hb", O_RDWR, 0644, 0, &e);
+	CHECK(rc == 0, "create: %d", rc);
+	op_release(XS_OP_RELEASE, e.nodeid, e.fh);
+	held = xs_handles_fds_open();
+	CHECK(held == 0, "%u handles open before", held);
+	CHECK(saved >= 4, "default budget %u", saved);
+	xs_handles_set_fd_budget(3);
+	for (i = 0; i < 3; i++) {
+		rc = op_open(XS_OP_OPEN, e.nodeid, O_RDONLY, &fh[i]);
+		CHECK(rc == 0, "open %d: %d", i, rc);
+	}
+	rc = op_open(XS_OP_OPEN, e.nodeid, O_RDONLY, &extra);
+	CHECK(rc == -EMFILE, "open past the budget: %d", rc);
+	rc = op_open(XS_OP_OPENDIR, ROOT, O_RDONLY, &extra);
+	CHECK(rc == -EMFILE, "opendir past the budget: %d", rc);
+	rc = op_create(ROOT, "hb2", O_RDWR, 0644, 0, NULL);
+	CHECK(rc == -EMFILE, "create past the budget: %d", rc);
+	CHECK(xs_nodes_count(sess->nodes) == 1, "create kept a lookup");
+	op_release(XS_OP_RELEASE, e.nodeid, fh[0]);
+	fh[0] = 0;
+	rc = op_open(XS_OP_OPEN, e.nodeid, O_RDONLY, &fh[0]);
+	CHECK(rc == 0, "open after a release: %d", rc);
+out:
+	for (i = 0; i < 3; i++)
+		if (fh[i])
+			op_release(XS_OP_RELEASE, e.nodeid, fh[i]);
+	xs_handles_set_fd_budget(0);
+	op_forget(e.nodeid, 1);
+	unlink(host_path("hb"));
+	unlink(host_path("hb2"));
+	result(!why[0] && xs_handles_fds_open() == 0,
+	       "past the process's handle budget OPEN, OPENDIR and CREATE answer EMFILE",
+	       "%s (%u handles left)", why, xs_handles_fds_open());
+}
+
 static int rm_one(const char *p, const struct stat *st, int flag,
 		  struct FTW *ftw)
 {
@@ -1663,6 +2020,12 @@ int main(void)
 	test_export_open();
 	test_concurrent();
 	test_fork();
+	test_fd_cache();
+	test_fd_cache_stale();
+	test_fd_cache_links();
+	test_fd_cache_threads();
+	test_fd_cache_done();
+	test_handle_budget();
 	result(xs_nodes_count(sess->nodes) == 0 &&
 		       xs_handles_count(sess->handles) == 0,
 	       "every lookup forgotten and every handle released",
