@@ -27,6 +27,9 @@ LDFLAGS += -pthread $(SANFLAGS)
 
 FUSE_CFLAGS := $(shell pkg-config --cflags fuse3)
 FUSE_LIBS := $(shell pkg-config --libs fuse3)
+# The worker sandbox's system call filter (backend/sandbox.c), linked
+# wherever the file service is.
+SECCOMP_LIBS := $(shell pkg-config --libs libseccomp)
 XEN_PKGS := xenstore xenevtchn xengnttab
 HAVE_XEN := $(shell pkg-config --exists $(XEN_PKGS) && echo 1)
 ifeq ($(HAVE_XEN),1)
@@ -60,7 +63,7 @@ $(BUILD)/obj/%.o: %.c
 	$(CC) $(CFLAGS) $(FUSE_CFLAGS) $(XEN_CFLAGS) -c $< -o $@
 
 $(BACK_BIN): $(call obj,$(BACK_SRCS) $(PROTO_SRCS) $(TPORT_SRCS))
-	$(CC) $(LDFLAGS) $^ -o $@ $(XEN_LIBS)
+	$(CC) $(LDFLAGS) $^ -o $@ $(XEN_LIBS) $(SECCOMP_LIBS)
 
 $(FRONT_BIN): $(call obj,$(FRONT_SRCS) $(PROTO_SRCS) $(TPORT_SRCS))
 	$(CC) $(LDFLAGS) $^ -o $@ $(FUSE_LIBS) $(XEN_LIBS)
@@ -68,16 +71,16 @@ $(FRONT_BIN): $(call obj,$(FRONT_SRCS) $(PROTO_SRCS) $(TPORT_SRCS))
 # Unit tests link the protocol code and the file service.
 $(BUILD)/tests/unit/%: tests/unit/%.c $(call obj,$(PROTO_SRCS) $(SERVICE_SRCS) $(TPORT_SRCS))
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(XEN_LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(XEN_LIBS) $(SECCOMP_LIBS)
 
 # The frontend's request client has no FUSE dependency: its test links it.
-$(BUILD)/tests/unit/test_client: $(call obj,frontend/client.c)
+$(BUILD)/tests/unit/test_client: $(call obj,frontend/client.c frontend/restore.c)
 
 # Test tools: hostile clients link protocol + transports; the rest are
 # plain programs that only use syscalls.
 $(BUILD)/tests/hostile/%: tests/hostile/%.c $(call obj,$(PROTO_SRCS) $(SERVICE_SRCS) $(TPORT_SRCS))
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(XEN_LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(XEN_LIBS) $(SECCOMP_LIBS)
 
 $(BUILD)/tests/%: tests/%.c
 	@mkdir -p $(dir $@)
@@ -118,7 +121,7 @@ all: $(BUILD)/tests/fuzz/replay
 $(BUILD)/tests/fuzz/replay: tests/fuzz/replay.c tests/fuzz/fuzz_dispatch.c \
 		$(call obj,$(PROTO_SRCS) $(SERVICE_SRCS) $(TPORT_SRCS))
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(XEN_LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(XEN_LIBS) $(SECCOMP_LIBS)
 
 # Coverage for the code under test, not for the harness's own checks.
 FUZZ_COV := -fsanitize=fuzzer-no-link
@@ -129,7 +132,7 @@ $(FUZZ_BUILD)/obj/%.o: %.c
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_COV) $(XEN_CFLAGS) -c $< -o $@
 
 $(FUZZ_BIN): $(FUZZ_BUILD)/obj/tests/fuzz/fuzz_dispatch.o $(FUZZ_OBJS)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ -o $@ $(XEN_LIBS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ -o $@ $(XEN_LIBS) $(SECCOMP_LIBS)
 
 # tests/fuzz/fuzz.sh fuzzes a copy of the corpus, then merges it back:
 # seeds and crash-* inputs always stay, other inputs only while they add

@@ -12,9 +12,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
@@ -124,6 +126,11 @@ int xs_export_open(const char *path, const struct xs_policy *pol,
 		goto fail_root;
 	}
 	e->pid = getpid();
+	if (getrandom(e->handle_key, sizeof(e->handle_key), 0) !=
+	    (ssize_t)sizeof(e->handle_key)) {
+		err = errno;
+		goto fail_proc_only;
+	}
 	pthread_mutex_init(&e->pol_lock, NULL);
 	if (pol)
 		e->pol = *pol;
@@ -137,6 +144,7 @@ int xs_export_open(const char *path, const struct xs_policy *pol,
 
 fail_proc:
 	pthread_mutex_destroy(&e->pol_lock);
+fail_proc_only:
 	close(e->proc_fd);
 fail_root:
 	close(e->root_fd);
@@ -154,6 +162,11 @@ void xs_export_close(struct xs_export *e)
 	close(e->root_fd);
 	pthread_mutex_destroy(&e->pol_lock);
 	free(e);
+}
+
+void xs_export_set_handle_key(struct xs_export *e, const uint8_t key[16])
+{
+	memcpy(e->handle_key, key, sizeof(e->handle_key));
 }
 
 void xs_export_get_policy(struct xs_export *e, struct xs_policy *out)
@@ -289,6 +302,22 @@ static enum xs_right op_right(const struct xs_op_desc *d,
 	return d->right;
 }
 
+/* Replies that count a lookup carry the node's persistent handle. */
+static bool entry_reply(unsigned opcode)
+{
+	switch (opcode) {
+	case XS_OP_LOOKUP:
+	case XS_OP_MKNOD:
+	case XS_OP_MKDIR:
+	case XS_OP_SYMLINK:
+	case XS_OP_LINK:
+	case XS_OP_CREATE:
+		return true;
+	default:
+		return false;
+	}
+}
+
 int xs_dispatch(struct xs_sess *s, const struct xs_req *req,
 		struct xs_rsp *rsp)
 {
@@ -328,6 +357,10 @@ int xs_dispatch(struct xs_sess *s, const struct xs_req *req,
 		return 0;
 	}
 	rc = d->fn(&c);
+	if (rc < 0 && (msg.req.flags & XS_REQ_RESENT))
+		rc = xs_fs_resend_fixup(&c, rc);
+	if (rc == 0 && entry_reply(msg.req.opcode))
+		xs_fs_put_handle(&c);
 	if (rc < 0) {
 		xs_codec_rsp_init(rsp, req);
 		rsp->error = rc < -4095 ? EIO : -rc;

@@ -945,6 +945,27 @@ int xs_fs_read(struct xs_ctx *c)
 	return rc;
 }
 
+/* A resent WRITE on an O_APPEND file goes to the offset the guest sent
+ * (its end of file when it first sent it), so that a write the old backend
+ * already applied is not appended twice: through a second descriptor
+ * without O_APPEND (*tmp, closed by the caller).  Anything else: fd. */
+static int resent_append_fd(struct xs_ctx *c, int fd, int *tmp)
+{
+	int fl;
+
+	if (!(c->m->req.flags & XS_REQ_RESENT))
+		return fd;
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || !(fl & O_APPEND))
+		return fd;
+	*tmp = reopen_fd(c, fd, O_WRONLY | (fl & (O_DSYNC | O_SYNC)));
+	if (*tmp < 0) {
+		*tmp = -1;
+		return fd;
+	}
+	return *tmp;
+}
+
 int xs_fs_write(struct xs_ctx *c)
 {
 	const struct xs_args_io *a = &c->m->req.a.io;
@@ -952,7 +973,7 @@ int xs_fs_write(struct xs_ctx *c)
 	struct xs_handle *h;
 	uint64_t len = a->size, resv = 0;
 	ssize_t r = 0;
-	int rc;
+	int rc, wfd = -1;
 
 	rc = get_file(c, &h);
 	if (rc)
@@ -963,9 +984,12 @@ int xs_fs_write(struct xs_ctx *c)
 			rc = reserve_write(c, h->fd, a->offset, &len, &resv);
 		if (rc)
 			goto out;
-		r = pwrite(h->fd, c->m->data, len, (off_t)a->offset);
+		r = pwrite(resent_append_fd(c, h->fd, &wfd), c->m->data, len,
+			   (off_t)a->offset);
 		if (r < 0)
 			rc = -errno;
+		if (wfd >= 0)
+			close(wfd);
 		xs_quota_ino_settle(quota(c), qi, h->fd, c->s->name);
 		xs_quota_unreserve(quota(c), resv, 0);
 	}
@@ -1058,7 +1082,8 @@ static int fill_dir(struct xs_ctx *c, struct xs_handle *h, bool plus,
 	uint32_t *len = &c->rsp->out_len;
 	size_t namelen;
 	ssize_t n;
-	int count = 0, rc;
+	uint8_t handle[XS_HANDLE_MAX];
+	int count = 0, rc, hlen;
 
 	for (;;) {
 		if (ds->off >= ds->len) {
@@ -1090,13 +1115,16 @@ static int fill_dir(struct xs_ctx *c, struct xs_handle *h, bool plus,
 				return count;
 			}
 		} else {
+			/* Room for the longest handle, checked before the
+			 * lookup is counted. */
 			if (*len > cap ||
-			    rec_size(sizeof(struct xs_direntplus), namelen) >
-				    cap - *len) {
+			    rec_size(sizeof(struct xs_direntplus),
+				     namelen + XS_HANDLE_MAX) > cap - *len) {
 				*full = true;
 				return count;
 			}
 			memset(&e, 0, sizeof(e));
+			hlen = 0;
 			if (is_dot(d->d_name, namelen)) {
 				e.attr.ino = d->d_ino;
 			} else {
@@ -1105,10 +1133,13 @@ static int fill_dir(struct xs_ctx *c, struct xs_handle *h, bool plus,
 					goto next;
 				if (rc)
 					return count ? count : rc;
+				hlen = xs_fs_node_handle(c, e.nodeid, handle,
+							 sizeof(handle));
 			}
-			xs_codec_put_direntplus(c->m->out, cap, len, &e,
-						(uint64_t)d->d_off, d->d_type,
-						d->d_name, (uint16_t)namelen);
+			xs_codec_put_direntplus_h(c->m->out, cap, len, &e,
+						  (uint64_t)d->d_off, d->d_type,
+						  d->d_name, (uint16_t)namelen,
+						  handle, (uint32_t)hlen);
 		}
 		count++;
 next:
@@ -1519,7 +1550,20 @@ out_in:
 	return rc;
 }
 
-int xs_fs_reopen(struct xs_ctx *c)
+/* ---- for backend/reopen.c ---------------------------------------------- */
+
+void xs_fs_fill_attr(const struct xs_ctx *c, const struct stat *st,
+		     struct xs_attr *a)
 {
-	return -ENOSYS;
+	fill_attr(c, st, a);
+}
+
+int xs_fs_host_flags(uint32_t wire)
+{
+	return host_flags(wire);
+}
+
+int xs_fs_reopen_node(struct xs_ctx *c, struct xs_node *n, int flags)
+{
+	return reopen_node(c, n, flags);
 }

@@ -16,11 +16,16 @@
 
 #define INITIAL_SLOTS	16u
 #define MIN_FD_BUDGET	4u
+/* Highest index a restore may ask for (XS_OP_REOPEN). */
+#define RESTORE_MAX_INDEX	(1u << 20)
 
+/* As in node.c: a slot a restore took while it was on the free list stays
+ * listed; allocation skips it. */
 struct hslot {
 	struct xs_handle *h;	/* NULL when free */
 	uint32_t gen;
 	uint32_t next_free;
+	bool listed;		/* on the free list */
 };
 
 struct xs_handle_table {
@@ -138,29 +143,73 @@ void xs_handles_free(struct xs_handle_table *t)
 	free(t);
 }
 
+static int slots_grow(struct xs_handle_table *t, uint32_t want)
+{
+	struct hslot *s;
+	uint32_t cap = t->cap_slots;
+
+	while (cap < want) {
+		if (cap > UINT32_MAX / 2)
+			return -EMFILE;
+		cap *= 2;
+	}
+	if (cap == t->cap_slots)
+		return 0;
+	s = realloc(t->slots, (size_t)cap * sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	memset(s + t->cap_slots, 0, (size_t)(cap - t->cap_slots) * sizeof(*s));
+	t->slots = s;
+	t->cap_slots = cap;
+	return 0;
+}
+
+static void slot_free(struct xs_handle_table *t, uint32_t index)
+{
+	struct hslot *s = &t->slots[index];
+
+	if (s->listed)
+		return;
+	s->next_free = t->free_head;
+	s->listed = true;
+	t->free_head = index;
+}
+
 static int slot_alloc(struct xs_handle_table *t, uint32_t *index)
 {
 	struct hslot *s;
-	uint32_t cap;
+	uint32_t i;
+	int rc;
 
-	if (t->free_head) {
-		*index = t->free_head;
-		t->free_head = t->slots[*index].next_free;
-		return 0;
+	while (t->free_head) {
+		i = t->free_head;
+		s = &t->slots[i];
+		t->free_head = s->next_free;
+		s->listed = false;
+		if (!s->h) {
+			*index = i;
+			return 0;
+		}
 	}
-	if (t->nr_slots == t->cap_slots) {
-		if (t->cap_slots > UINT32_MAX / 2)
-			return -EMFILE;
-		cap = t->cap_slots * 2;
-		s = realloc(t->slots, (size_t)cap * sizeof(*s));
-		if (!s)
-			return -ENOMEM;
-		memset(s + t->cap_slots, 0,
-		       (size_t)(cap - t->cap_slots) * sizeof(*s));
-		t->slots = s;
-		t->cap_slots = cap;
-	}
+	rc = slots_grow(t, t->nr_slots + 1);
+	if (rc)
+		return rc;
 	*index = t->nr_slots++;
+	return 0;
+}
+
+/* Make slot index exist; the new ones before it go on the free list. */
+static int slot_reach(struct xs_handle_table *t, uint32_t index)
+{
+	int rc;
+
+	if (index < t->nr_slots)
+		return 0;
+	rc = slots_grow(t, index + 1);
+	if (rc)
+		return rc;
+	while (t->nr_slots <= index)
+		slot_free(t, t->nr_slots++);
 	return 0;
 }
 
@@ -261,8 +310,7 @@ int xs_handle_release(struct xs_handle_table *t, uint64_t fh, uint64_t nodeid,
 	if (h) {
 		t->slots[h->index].h = NULL;
 		t->slots[h->index].gen++;
-		t->slots[h->index].next_free = t->free_head;
-		t->free_head = h->index;
+		slot_free(t, h->index);
 		t->count--;
 		refs = --h->refs;
 	}
@@ -282,4 +330,80 @@ uint32_t xs_handles_count(struct xs_handle_table *t)
 	c = t->count;
 	pthread_mutex_unlock(&t->lock);
 	return c;
+}
+
+/* ---- restoring a session (XS_OP_REOPEN) -------------------------------- */
+
+static bool restorable_index(uint32_t index, uint32_t max_handles)
+{
+	uint32_t top = max_handles < RESTORE_MAX_INDEX ? max_handles :
+		       RESTORE_MAX_INDEX;
+
+	return index > 0 && index <= top;
+}
+
+int xs_handle_restore(struct xs_handle_table *t, int fd, uint64_t nodeid,
+		      bool dir, uint64_t fh, uint32_t max_handles)
+{
+	uint32_t index = (uint32_t)fh, gen = (uint32_t)(fh >> 32);
+	struct xs_handle *h;
+	struct hslot *s;
+	int rc;
+
+	if (!restorable_index(index, max_handles)) {
+		close(fd);
+		return -EINVAL;
+	}
+	h = calloc(1, sizeof(*h));
+	if (!h) {
+		close(fd);
+		return -ENOMEM;
+	}
+	h->fd = fd;
+	h->dir = dir;
+	h->nodeid = nodeid;
+	h->refs = 1;
+	if (dir)
+		pthread_mutex_init(&h->ds.lock, NULL);
+
+	pthread_mutex_lock(&t->lock);
+	rc = slot_reach(t, index);
+	if (rc)
+		goto fail;
+	s = &t->slots[index];
+	rc = -EEXIST;
+	if (s->h || s->gen > gen)
+		goto fail;
+	rc = -EMFILE;
+	if (t->count >= max_handles || !charge_fd())
+		goto fail;
+	s->gen = gen;
+	s->h = h;
+	h->index = index;
+	h->gen = gen;
+	t->count++;
+	pthread_mutex_unlock(&t->lock);
+	return 0;
+
+fail:
+	pthread_mutex_unlock(&t->lock);
+	handle_free(h);
+	return rc;
+}
+
+void xs_handle_retire(struct xs_handle_table *t, uint64_t fh,
+		      uint32_t max_handles)
+{
+	uint32_t index = (uint32_t)fh, gen = (uint32_t)(fh >> 32);
+	struct hslot *s;
+
+	if (!restorable_index(index, max_handles) || gen == UINT32_MAX)
+		return;
+	pthread_mutex_lock(&t->lock);
+	if (!slot_reach(t, index)) {
+		s = &t->slots[index];
+		if (!s->h && s->gen <= gen)
+			s->gen = gen + 1;
+	}
+	pthread_mutex_unlock(&t->lock);
 }

@@ -67,6 +67,16 @@ int xs_handle_release(struct xs_handle_table *t, uint64_t fh, uint64_t nodeid,
 
 uint32_t xs_handles_count(struct xs_handle_table *t);
 
+/* Restoring a session after a restart (XS_OP_REOPEN): add fd (ownership
+ * passes whatever the outcome) at exactly fh.  -EINVAL an index outside
+ * 1 .. min(max_handles, 2^20); -EEXIST the slot is taken or its
+ * generation already past fh's; -EMFILE as for xs_handle_add(). */
+int xs_handle_restore(struct xs_handle_table *t, int fd, uint64_t nodeid,
+		      bool dir, uint64_t fh, uint32_t max_handles);
+/* A restore of fh failed: the table never hands it out. */
+void xs_handle_retire(struct xs_handle_table *t, uint64_t fh,
+		      uint32_t max_handles);
+
 /* The process-wide handle budget: n, or with 0 a quarter of
  * RLIMIT_NOFILE's soft limit as it is when called (the default, taken
  * when the first table is made). */

@@ -5,15 +5,24 @@
  *
  *   xenshare-back --local SOCKET EXPORT_DIR [options]
  *
- * The accept loop runs here; each accepted socket gets a short-lived
- * handshake thread (the transport bounds the handshake in time) and is
- * then handed to the ring engine (engine.c), which serves it on its own
- * threads.  The number of connections is bounded; one more is refused at
- * the handshake with EBUSY.
+ * Two processes.  The supervisor (this one) listens on the socket and
+ * hands each accepted connection (SCM_RIGHTS over a socketpair) to the
+ * worker, which serves the export inside a sandbox (backend/sandbox.h,
+ * docs/security.md): there each socket gets a short-lived handshake
+ * thread (the transport bounds the handshake in time), control
+ * connections are served, and data connections are handed to the ring
+ * engine (engine.c), which serves them on its own threads.  The number of
+ * connections is bounded; one more is refused at the handshake with
+ * EBUSY.  A worker that dies is restarted, at once the first time, then
+ * with a growing delay while it keeps dying; its frontends see their
+ * connection drop and reconnect.  --no-sandbox keeps the two processes
+ * but not the sandbox.
  *
  * Trust: the command line is the administrator's.  Everything arriving on
- * the socket is the peer's: the handshake is checked by the transport,
- * requests by the codec.
+ * the socket is the peer's: the handshake is checked by the transport (in
+ * the worker), requests by the codec.  The supervisor reads nothing from
+ * the peer; from the worker it takes only "ready", a refused system call's
+ * number and the live-settable policy keys.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,32 +30,42 @@
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
+#include <seccomp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "control.h"
 #include "engine.h"
 #include "policy.h"
+#include "sandbox.h"
 #include "service.h"
+#include "state.h"
+#include "xenbus.h"
 
 #define XS_BACK_VERSION		"0.1"
 #define REFUSE_TIMEOUT_MS	500
 #define EXIT_USAGE		2
 
 struct opts {
+	bool xen;			/* no --local: every Xen device */
 	const char *socket;
 	const char *export_dir;
+	const char *state_dir;		/* NULL: XS_STATE_DIR */
 	bool foreground;
 	bool debug;
+	bool no_sandbox;
 	struct xs_policy pol;
 	struct xs_engine_params eng;
 };
@@ -55,6 +74,13 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 "usage: xenshare-back --local SOCKET EXPORT_DIR [options]\n"
+"       xenshare-back [options]\n"
+"\n"
+"Without --local: serve every xenshare device of every Xen domain that\n"
+"xenstore names (xenshare-ctl attach creates them).  Devices come and go\n"
+"by xenstore watch; each device's policy is read from its backend nodes,\n"
+"and policy options given here are the defaults those nodes override\n"
+"(docs/xen.md).  The sandbox is not used for Xen devices yet.\n"
 "\n"
 "Serve EXPORT_DIR to xenshare frontends connecting on the unix socket\n"
 "SOCKET.\n"
@@ -78,9 +104,14 @@ static void usage(FILE *f)
 "  --quota-inodes N      inodes the export may use (default 0 = no quota)\n"
 "  --quota-soft-percent P\n"
 "                        warn at P%% of a quota (0..100, default 90)\n"
+"  --state-dir DIR       keep what must survive a restart here, the key\n"
+"                        that signs guests' node handles (default\n"
+"                        " XS_STATE_DIR ")\n"
 "\n"
 "       xenshare-back --ctl SOCKET status | set KEY=VALUE...\n"
 "                        talk to a running backend (docs/quota.md)\n"
+"  --no-sandbox          serve without the worker's sandbox (for debugging\n"
+"                        with gdb or valgrind; docs/security.md)\n"
 "  -h, --help            this text\n"
 "  -V, --version         version\n",
 		XS_ENGINE_MAX_WORKERS);
@@ -111,6 +142,8 @@ enum {
 	OPT_QUOTA_BYTES,
 	OPT_QUOTA_INODES,
 	OPT_QUOTA_SOFT,
+	OPT_STATE_DIR,
+	OPT_NO_SANDBOX,
 };
 
 static void parse_args(int argc, char **argv, struct opts *o)
@@ -127,6 +160,8 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		{ "quota-bytes", required_argument, NULL, OPT_QUOTA_BYTES },
 		{ "quota-inodes", required_argument, NULL, OPT_QUOTA_INODES },
 		{ "quota-soft-percent", required_argument, NULL, OPT_QUOTA_SOFT },
+		{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
+		{ "no-sandbox", no_argument, NULL, OPT_NO_SANDBOX },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -187,6 +222,12 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		case OPT_ALLOW_DEVICES:
 			o->pol.allow_devices = true;
 			break;
+		case OPT_STATE_DIR:
+			o->state_dir = optarg;
+			break;
+		case OPT_NO_SANDBOX:
+			o->no_sandbox = true;
+			break;
 		case OPT_QUOTA_BYTES:
 		case OPT_QUOTA_INODES:
 		case OPT_QUOTA_SOFT: {
@@ -215,9 +256,16 @@ static void parse_args(int argc, char **argv, struct opts *o)
 			exit(EXIT_USAGE);
 		}
 	}
-	if (optind + 1 != argc || !o->socket) {
-		fprintf(stderr, "xenshare-back: %s\n", !o->socket ?
-			"--local SOCKET is required" :
+	if (!o->socket) {
+		o->xen = true;
+		if (optind == argc)
+			return;
+		fprintf(stderr, "xenshare-back: EXPORT_DIR goes with --local SOCKET; Xen devices are attached with xenshare-ctl\n");
+		usage(stderr);
+		exit(EXIT_USAGE);
+	}
+	if (optind + 1 != argc) {
+		fprintf(stderr, "xenshare-back: %s\n",
 			"exactly one EXPORT_DIR is required");
 		usage(stderr);
 		exit(EXIT_USAGE);
@@ -236,6 +284,26 @@ static void raise_nofile(void)
 	if (setrlimit(RLIMIT_NOFILE, &rl))
 		fprintf(stderr, "xenshare-back: raising RLIMIT_NOFILE: %s\n",
 			strerror(errno));
+}
+
+/* The export's handle key from the state directory.  Without one the
+ * export keeps the random key it was opened with: guests' nodes then go
+ * stale when this daemon is restarted.  That is an error when the
+ * directory was asked for, a warning when it is only the default. */
+static int load_handle_key(const struct opts *o,
+			   uint8_t key[XS_SIPHASH_KEY_LEN], bool *have)
+{
+	const char *dir = o->state_dir ? o->state_dir : XS_STATE_DIR;
+	char err[256];
+
+	*have = false;
+	if (xs_state_export_key(dir, o->export_dir, key, err, sizeof(err))) {
+		fprintf(stderr, "xenshare-back: %s%s\n", err, o->state_dir ? "" :
+			"; node handles will not survive a restart");
+		return o->state_dir ? -1 : 0;
+	}
+	*have = true;
+	return 0;
 }
 
 /* Replace a socket nobody listens on; never touch anything else. */
@@ -293,16 +361,28 @@ static char *absolute_path(const char *path)
 	return abs;
 }
 
-static int daemonize(void)
+/* The parent exits once the first worker serves (0) or failed (1):
+ * *ready_fd is where the daemon says so. */
+static int daemonize(int *ready_fd)
 {
 	pid_t pid;
-	int fd;
+	char c;
+	int fd, p[2];
 
+	if (pipe2(p, O_CLOEXEC))
+		return -errno;
 	pid = fork();
 	if (pid < 0)
 		return -errno;
-	if (pid > 0)
-		_exit(0);
+	if (pid > 0) {
+		close(p[1]);
+		if (read(p[0], &c, 1) == 1)
+			_exit(0);
+		fprintf(stderr, "xenshare-back: the file service did not start (see the system log)\n");
+		_exit(1);
+	}
+	close(p[0]);
+	*ready_fd = p[1];
 	if (setsid() < 0)
 		return -errno;
 	if (chdir("/"))
@@ -362,6 +442,8 @@ static void refuse(int fd, unsigned conn_no, int err)
 /* Control connections on the same socket (backend/control.c). */
 static struct xs_control *control;
 
+static void policy_sync(void);
+
 struct handshake {
 	struct xs_engine *eng;
 	int fd;
@@ -386,6 +468,7 @@ static void *handshake_main(void *arg)
 		xs_engine_unreserve(h->eng);
 		snprintf(name, sizeof(name), "local.%u", h->conn_no);
 		xs_control_serve(control, ctl_fd, name);
+		policy_sync();
 	} else {
 		xs_engine_add(h->eng, t);
 	}
@@ -423,60 +506,544 @@ static void start_handshake(struct xs_engine *eng, int fd, unsigned conn_no)
 	}
 }
 
-/* Returns the signal that ended the loop. */
-static int accept_loop(struct xs_engine *eng, int lfd, int sfd)
+/* ---- the worker: one process serving the export ---------------------- */
+
+/* The worker's end of the channel to the supervisor, and what policy
+ * changes made over control connections are read from. */
+static int worker_chan = -1;
+static struct xs_export *worker_exp;
+static pthread_mutex_t policy_sync_lock = PTHREAD_MUTEX_INITIALIZER;
+
+struct policy_msg {
+	struct xs_wmsg m;
+	struct xs_policy pol;
+};
+
+/* Tell the supervisor the policy in force, so that a restarted worker
+ * starts with what the administrator set live. */
+static void policy_sync(void)
 {
-	struct pollfd pfd[2] = {
-		{ .fd = lfd, .events = POLLIN },
-		{ .fd = sfd, .events = POLLIN },
+	struct policy_msg msg;
+
+	if (worker_chan < 0 || !worker_exp)
+		return;
+	memset(&msg, 0, sizeof(msg));
+	msg.m.type = XS_WMSG_POLICY;
+	pthread_mutex_lock(&policy_sync_lock);
+	xs_export_get_policy(worker_exp, &msg.pol);
+	(void)send(worker_chan, &msg, sizeof(msg), MSG_NOSIGNAL);
+	pthread_mutex_unlock(&policy_sync_lock);
+}
+
+/* One connection from the supervisor; -1 when it hung up. */
+static int worker_recv(struct xs_engine *eng, int chan)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} cbuf;
+	struct xs_wmsg m;
+	struct iovec iov = { .iov_base = &m, .iov_len = sizeof(m) };
+	struct msghdr mh = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf.buf, .msg_controllen = sizeof(cbuf.buf),
 	};
-	struct signalfd_siginfo si;
-	unsigned conn_no = 0;
-	int fd;
+	struct cmsghdr *cm;
+	ssize_t n;
+	int fd = -1;
+
+	n = recvmsg(chan, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR ? 0 : -1;
+	if (n == 0)
+		return -1;
+	for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
+		if (cm->cmsg_level == SOL_SOCKET &&
+		    cm->cmsg_type == SCM_RIGHTS &&
+		    cm->cmsg_len == CMSG_LEN(sizeof(int)))
+			memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	if (fd < 0)
+		return 0;
+	if (n != sizeof(m) || m.type != XS_WMSG_CONN) {
+		close(fd);
+		return 0;
+	}
+	start_handshake(eng, fd, m.arg);
+	return 0;
+}
+
+struct worker_args {
+	const struct opts *o;
+	const char *export_abs;		/* canonical host path */
+	int export_fd;			/* O_PATH, the supervisor's */
+	int close_fds[3];		/* the supervisor's, -1 if none */
+	const struct xs_policy *pol;
+	const uint8_t *handle_key;	/* NULL: a random one */
+	bool pidns;
+};
+
+/* The worker process: sandbox, export, engine; serves until the
+ * supervisor hangs up or a signal arrives on sfd.  Returns an exit
+ * status. */
+static int worker_main(const struct worker_args *a, int chan, int sfd)
+{
+	const struct opts *o = a->o;
+	struct xs_sandbox_opts sb = {
+		.path = a->export_abs,
+		.allow_mknod = a->pol->allow_devices,
+		.report_fd = chan,
+	};
+	struct xs_wmsg ready = { .type = XS_WMSG_READY };
+	struct xs_export *exp;
+	struct xs_engine *eng;
+	const char *st;
+	unsigned i;
+	int rc;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	for (i = 0; i < 3; i++)
+		if (a->close_fds[i] >= 0)
+			close(a->close_fds[i]);
+	worker_chan = chan;
+	/* What glibc would otherwise open lazily, outside the sandbox. */
+	if (!o->foreground)
+		openlog("xenshare-back", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	tzset();
+
+	if (o->no_sandbox) {
+		close(a->export_fd);
+	} else {
+		st = getenv("XS_SANDBOX_SELFTEST");
+		if (st && *st)
+			sb.selftest = st[0] == '/' ? st : "/etc/passwd";
+		st = getenv("XS_SANDBOX_SELFTEST_REFUSE");
+		sb.selftest_refused = st && *st;
+		if (!a->pidns)
+			xs_engine_log(LOG_WARNING, "worker: no PID namespace of its own: its /proc shows other processes");
+		rc = xs_sandbox_enter(a->export_fd, &sb);
+		if (rc) {
+			xs_engine_log(LOG_ERR, "worker: cannot enter the sandbox: %s (--no-sandbox runs without it)",
+				      strerror(-rc));
+			return 1;
+		}
+	}
+	rc = xs_export_open(a->export_abs, a->pol, &exp);
+	if (rc) {
+		xs_engine_log(LOG_ERR, "cannot export %s: %s", a->export_abs,
+			      strerror(-rc));
+		return 1;
+	}
+	if (a->handle_key)
+		xs_export_set_handle_key(exp, a->handle_key);
+	worker_exp = exp;
+	rc = xs_control_new(exp, a->export_abs, &control);
+	if (!rc)
+		rc = xs_engine_new(exp, &o->eng, &eng);
+	if (rc) {
+		xs_engine_log(LOG_ERR, "starting: %s", strerror(-rc));
+		return 1;
+	}
+	if (send(chan, &ready, sizeof(ready), MSG_NOSIGNAL) < 0)
+		return 1;
 
 	for (;;) {
+		struct pollfd pfd[2] = {
+			{ .fd = chan, .events = POLLIN },
+			{ .fd = sfd, .events = POLLIN },
+		};
+
 		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (pfd[1].revents)
+			break;
+		if (pfd[0].revents && worker_recv(eng, chan) < 0)
+			break;
+	}
+	xs_engine_shutdown(eng);
+	return 0;
+}
+
+/* ---- the supervisor --------------------------------------------------- */
+
+#define QUICK_DEATH_MS		10000	/* a worker dying sooner "loops" */
+#define RESTART_MIN_MS		250
+#define RESTART_MAX_MS		30000
+#define WORKER_STOP_MS		8000
+
+struct sup {
+	struct worker_args wa;
+	int lfd;
+	int sfd;			/* SIGTERM, SIGINT, SIGHUP */
+	int cfd;			/* SIGCHLD */
+	int ready_fd;			/* daemon's parent waits on it, or -1 */
+	struct xs_policy pol;		/* what the next worker starts with */
+	pid_t pid;			/* the worker, 0 if none */
+	int chan;			/* to the worker, -1 if none */
+	bool ready;			/* the worker takes connections */
+	bool ever_ready;
+	long started_ms;
+	long restart_at_ms;		/* when pid is 0 */
+	unsigned quick_deaths;
+	unsigned conn_no;
+};
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static int spawn_worker(struct sup *s)
+{
+	int sv[2];
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv))
+		return -errno;
+	s->wa.pol = &s->pol;
+	s->wa.close_fds[0] = s->lfd;
+	s->wa.close_fds[1] = s->cfd;
+	s->wa.close_fds[2] = s->ready_fd;
+	if (s->wa.o->no_sandbox) {
+		s->wa.pidns = false;
+		pid = fork();
+	} else {
+		pid = xs_sandbox_fork(&s->wa.pidns);
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		exit(worker_main(&s->wa, sv[1], s->sfd));
+	}
+	close(sv[1]);
+	if (pid < 0) {
+		close(sv[0]);
+		return -errno;
+	}
+	s->pid = pid;
+	s->chan = sv[0];
+	s->ready = false;
+	s->started_ms = now_ms();
+	xs_engine_log(LOG_DEBUG, "worker %d started", (int)pid);
+	return 0;
+}
+
+/* Only the keys that can be changed live; the rest stays the command
+ * line's whatever a (possibly compromised) worker says. */
+static void adopt_policy(struct sup *s, const struct xs_policy *p)
+{
+	if ((unsigned)p->idmap > XS_IDMAP_RANGE ||
+	    p->quota_soft_percent > 100)
+		return;
+	s->pol.read_only = p->read_only;
+	s->pol.idmap = p->idmap;
+	s->pol.squash_uid = p->squash_uid;
+	s->pol.squash_gid = p->squash_gid;
+	s->pol.range_base = p->range_base;
+	s->pol.range_count = p->range_count;
+	s->pol.quota_bytes = p->quota_bytes;
+	s->pol.quota_inodes = p->quota_inodes;
+	s->pol.quota_soft_percent = p->quota_soft_percent;
+}
+
+/* One message from the worker: 1, 0 if there was none, -1 once the
+ * worker's end is closed. */
+static int worker_said(struct sup *s)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int) * 4)];
+	} cbuf;
+	struct policy_msg msg;
+	struct iovec iov = { .iov_base = &msg, .iov_len = sizeof(msg) };
+	struct msghdr mh = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf.buf, .msg_controllen = sizeof(cbuf.buf),
+	};
+	struct cmsghdr *cm;
+	char *name;
+	ssize_t n;
+
+	n = recvmsg(s->chan, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	for (cm = CMSG_FIRSTHDR(&mh); n > 0 && cm; cm = CMSG_NXTHDR(&mh, cm)) {
+		size_t k, nfd = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		int fd;
+
+		for (k = 0; cm->cmsg_type == SCM_RIGHTS && k < nfd; k++) {
+			memcpy(&fd, CMSG_DATA(cm) + k * sizeof(int), sizeof(fd));
+			close(fd);
+		}
+	}
+	if (n <= 0) {
+		/* Exiting: its end is closed; SIGCHLD follows. */
+		close(s->chan);
+		s->chan = -1;
+		s->ready = false;
+		return -1;
+	}
+	if ((size_t)n < sizeof(msg.m))
+		return 1;
+	switch (msg.m.type) {
+	case XS_WMSG_READY:
+		s->ready = true;
+		xs_engine_log(LOG_INFO, "worker %d serving %s (%s)", (int)s->pid,
+			      s->wa.export_abs, s->wa.o->no_sandbox ?
+			      "no sandbox" : "sandboxed");
+		if (!s->ever_ready && s->ready_fd >= 0) {
+			(void)write(s->ready_fd, "", 1);
+			close(s->ready_fd);
+			s->ready_fd = -1;
+		}
+		s->ever_ready = true;
+		break;
+	case XS_WMSG_SYSCALL:
+		name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE,
+							(int)msg.m.arg);
+		xs_engine_log(LOG_ERR, "worker %d: the sandbox refused system call %u (%s); the worker stops",
+			      (int)s->pid, msg.m.arg, name ? name : "unknown");
+		free(name);
+		break;
+	case XS_WMSG_POLICY:
+		if ((size_t)n == sizeof(msg))
+			adopt_policy(s, &msg.pol);
+		break;
+	}
+	return 1;
+}
+
+/* Reap children; -1 when the first worker died before serving. */
+static int reap(struct sup *s)
+{
+	struct signalfd_siginfo si;
+	long lived, delay;
+	pid_t pid;
+	int st;
+
+	while (read(s->cfd, &si, sizeof(si)) == sizeof(si))
+		;
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		if (pid != s->pid)
+			continue;
+		/* What it said last (a refused system call) comes first. */
+		while (s->chan >= 0 && worker_said(s) > 0)
+			;
+		if (WIFSIGNALED(st))
+			xs_engine_log(LOG_ERR, "worker %d killed by signal %d (%s)",
+				      (int)pid, WTERMSIG(st),
+				      strsignal(WTERMSIG(st)));
+		else if (WEXITSTATUS(st) == XS_SANDBOX_EXIT_SYSCALL)
+			xs_engine_log(LOG_ERR, "worker %d stopped by the sandbox's system call filter",
+				      (int)pid);
+		else
+			xs_engine_log(LOG_ERR, "worker %d exited with status %d",
+				      (int)pid, WEXITSTATUS(st));
+		if (s->chan >= 0)
+			close(s->chan);
+		s->chan = -1;
+		s->pid = 0;
+		s->ready = false;
+		if (!s->ever_ready)
+			return -1;
+		lived = now_ms() - s->started_ms;
+		s->quick_deaths = lived < QUICK_DEATH_MS ? s->quick_deaths + 1 : 1;
+		delay = 0;
+		if (s->quick_deaths > 1) {
+			delay = RESTART_MIN_MS << (s->quick_deaths > 10 ? 8 :
+						   s->quick_deaths - 2);
+			if (delay > RESTART_MAX_MS)
+				delay = RESTART_MAX_MS;
+		}
+		if (delay)
+			xs_engine_log(LOG_WARNING, "the worker keeps dying: restarting it in %ld ms",
+				      delay);
+		else
+			xs_engine_log(LOG_WARNING, "restarting the worker");
+		s->restart_at_ms = now_ms() + delay;
+	}
+	return 0;
+}
+
+/* Hand an accepted socket to the worker, which does the handshake. */
+static void pass_conn(struct sup *s, int fd)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} cbuf;
+	struct xs_wmsg m = { .type = XS_WMSG_CONN, .arg = ++s->conn_no };
+	struct iovec iov = { .iov_base = &m, .iov_len = sizeof(m) };
+	struct msghdr mh = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf.buf, .msg_controllen = sizeof(cbuf.buf),
+	};
+	struct cmsghdr *cm;
+
+	memset(&cbuf, 0, sizeof(cbuf));
+	cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	if (sendmsg(s->chan, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		xs_engine_log(LOG_WARNING, "local.%u: cannot hand to the worker: %s",
+			      m.arg, strerror(errno));
+	close(fd);
+}
+
+static void stop_worker(struct sup *s)
+{
+	long deadline = now_ms() + WORKER_STOP_MS;
+	bool killed = false;
+	int st;
+
+	if (!s->pid)
+		return;
+	if (s->chan >= 0)
+		close(s->chan);
+	s->chan = -1;
+	kill(s->pid, SIGTERM);
+	while (waitpid(s->pid, &st, WNOHANG) == 0) {
+		if (!killed && now_ms() > deadline) {
+			xs_engine_log(LOG_ERR, "worker %d ignored SIGTERM: killing it",
+				      (int)s->pid);
+			kill(s->pid, SIGKILL);
+			killed = true;
+		}
+		poll(NULL, 0, 20);
+	}
+	s->pid = 0;
+}
+
+/* Returns the signal that ended the loop, or 0 on a fatal error. */
+static int supervise(struct sup *s)
+{
+	struct signalfd_siginfo si;
+	int fd;
+
+	int rc = spawn_worker(s);
+
+	if (rc) {
+		xs_engine_log(LOG_ERR, "starting the worker: %s", strerror(-rc));
+		return 0;
+	}
+	for (;;) {
+		struct pollfd pfd[4];
+		int n = 0, i_chan = -1, i_lfd = -1, timeout = -1;
+
+		pfd[n++] = (struct pollfd){ .fd = s->sfd, .events = POLLIN };
+		pfd[n++] = (struct pollfd){ .fd = s->cfd, .events = POLLIN };
+		if (s->chan >= 0) {
+			i_chan = n;
+			pfd[n++] = (struct pollfd){ .fd = s->chan, .events = POLLIN };
+		}
+		if (s->ready) {
+			i_lfd = n;
+			pfd[n++] = (struct pollfd){ .fd = s->lfd, .events = POLLIN };
+		}
+		if (!s->pid) {
+			long d = s->restart_at_ms - now_ms();
+
+			timeout = d < 0 ? 0 : (int)d;
+		}
+		if (poll(pfd, n, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			xs_engine_log(LOG_ERR, "poll: %s", strerror(errno));
 			return 0;
 		}
-		if (pfd[1].revents) {
-			if (read(sfd, &si, sizeof(si)) == sizeof(si))
-				return (int)si.ssi_signo;
-			continue;
+		if (pfd[0].revents &&
+		    read(s->sfd, &si, sizeof(si)) == sizeof(si))
+			return (int)si.ssi_signo;
+		if (pfd[1].revents && reap(s))
+			return 0;
+		if (i_chan >= 0 && pfd[i_chan].revents && s->chan >= 0)
+			(void)worker_said(s);
+		if (i_lfd >= 0 && pfd[i_lfd].revents && s->ready) {
+			fd = accept4(s->lfd, NULL, NULL, SOCK_CLOEXEC);
+			if (fd >= 0) {
+				pass_conn(s, fd);
+			} else if (errno != EINTR && errno != EAGAIN &&
+				   errno != ECONNABORTED) {
+				/* EMFILE and friends: back off, don't spin. */
+				xs_engine_log(LOG_ERR, "accept: %s",
+					      strerror(errno));
+				poll(NULL, 0, 100);
+			}
 		}
-		if (!pfd[0].revents)
-			continue;
-		fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-		if (fd < 0) {
-			if (errno == EINTR || errno == EAGAIN ||
-			    errno == ECONNABORTED)
-				continue;
-			/* EMFILE and friends: back off instead of spinning. */
-			xs_engine_log(LOG_ERR, "accept: %s", strerror(errno));
-			poll(NULL, 0, 100);
-			continue;
+		if (!s->pid && now_ms() >= s->restart_at_ms) {
+			rc = spawn_worker(s);
+			if (rc) {
+				xs_engine_log(LOG_ERR, "starting the worker: %s",
+					      strerror(-rc));
+				s->restart_at_ms = now_ms() + RESTART_MAX_MS;
+			}
 		}
-		start_handshake(eng, fd, ++conn_no);
 	}
+}
+
+/* Xen: every device xenstore names, until a signal (backend/xenbus.c). */
+static int xen_main(const struct opts *o)
+{
+	struct xs_xenbus_params xp;
+	sigset_t set;
+	int sfd, rc, ready_fd = -1;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (pthread_sigmask(SIG_BLOCK, &set, NULL))
+		return 1;
+	sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	if (sfd < 0) {
+		fprintf(stderr, "xenshare-back: signalfd: %s\n", strerror(errno));
+		return 1;
+	}
+	if (!o->foreground) {
+		rc = daemonize(&ready_fd);
+		if (rc) {
+			fprintf(stderr, "xenshare-back: daemonizing: %s\n",
+				strerror(-rc));
+			return 1;
+		}
+	}
+	xs_engine_log_setup(!o->foreground, o->debug);
+	xs_xenbus_params_default(&xp);
+	xp.eng = o->eng;
+	xp.base = o->pol;
+	xp.state_dir = o->state_dir;
+	xp.ready_fd = ready_fd;
+	rc = xs_xenbus_serve(&xp, sfd);
+	if (rc > 0)
+		xs_engine_log(LOG_INFO, "signal %d (%s): shut down", rc,
+			      strsignal(rc));
+	return rc < 0 ? 1 : 0;
 }
 
 int main(int argc, char **argv)
 {
-	struct xs_export *exp;
-	struct xs_engine *eng;
+	uint8_t handle_key[XS_SIPHASH_KEY_LEN];
 	struct stat sock_st;
+	struct sup sup;
 	struct opts o;
 	sigset_t set;
-	char *sock_abs;
-	int lfd, sfd, rc, sig;
+	char *sock_abs, *export_abs;
+	bool have_key;
+	int lfd, sfd, cfd, rc, sig, export_fd, ready_fd = -1;
 
 	if (argc > 1 && !strcmp(argv[1], "--ctl"))
 		return xs_control_client_main(argc - 1, argv + 1);
 	parse_args(argc, argv, &o);
 	signal(SIGPIPE, SIG_IGN);
 	raise_nofile();
+	if (o.xen)
+		return xen_main(&o);
 
 	/* SIGTERM and SIGINT arrive through a signalfd in the accept loop;
 	 * every thread inherits the mask. */
@@ -492,18 +1059,17 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	rc = xs_export_open(o.export_dir, &o.pol, &exp);
-	if (rc) {
+	export_fd = open(o.export_dir, O_PATH | O_DIRECTORY | O_NOFOLLOW |
+			 O_CLOEXEC);
+	export_abs = export_fd >= 0 ? realpath(o.export_dir, NULL) : NULL;
+	if (!export_abs) {
 		fprintf(stderr, "xenshare-back: cannot export %s: %s\n",
-			o.export_dir, rc == -ENOTDIR || rc == -ELOOP ?
-			"not a directory" : strerror(-rc));
+			o.export_dir, errno == ENOTDIR || errno == ELOOP ?
+			"not a directory" : strerror(errno));
 		return 1;
 	}
-	rc = xs_control_new(exp, o.export_dir, &control);
-	if (rc) {
-		fprintf(stderr, "xenshare-back: %s\n", strerror(-rc));
+	if (load_handle_key(&o, handle_key, &have_key))
 		return 1;
-	}
 	sock_abs = absolute_path(o.socket);
 	if (!sock_abs) {
 		fprintf(stderr, "xenshare-back: %s: %s\n", o.socket,
@@ -525,7 +1091,7 @@ int main(int argc, char **argv)
 	}
 
 	if (!o.foreground) {
-		rc = daemonize();
+		rc = daemonize(&ready_fd);
 		if (rc) {
 			fprintf(stderr, "xenshare-back: daemonizing: %s\n",
 				strerror(-rc));
@@ -535,17 +1101,36 @@ int main(int argc, char **argv)
 	}
 	xs_engine_log_setup(!o.foreground, o.debug);
 
-	rc = xs_engine_new(exp, &o.eng, &eng);
-	if (rc) {
-		xs_engine_log(LOG_ERR, "starting: %s", strerror(-rc));
+	/* Worker deaths, for the supervisor only. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	if (pthread_sigmask(SIG_BLOCK, &set, NULL))
+		return 1;
+	cfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (cfd < 0) {
+		xs_engine_log(LOG_ERR, "signalfd: %s", strerror(errno));
 		unlink(sock_abs);
 		return 1;
 	}
+	sup = (struct sup){
+		.wa = {
+			.o = &o,
+			.export_abs = export_abs,
+			.export_fd = export_fd,
+			.handle_key = have_key ? handle_key : NULL,
+		},
+		.lfd = lfd,
+		.sfd = sfd,
+		.cfd = cfd,
+		.ready_fd = ready_fd,
+		.pol = o.pol,
+		.chan = -1,
+	};
 	xs_engine_log(LOG_DEBUG, "serving %s on %s (%s, %u workers per connection, at most %u connections)",
 		      o.export_dir, o.socket, o.pol.read_only ? "ro" : "rw",
 		      o.eng.nr_workers, o.eng.max_conns);
 
-	sig = accept_loop(eng, lfd, sfd);
+	sig = supervise(&sup);
 	close(lfd);
 	/* Unlink only the socket we bound: a newer daemon may own the path. */
 	{
@@ -558,7 +1143,8 @@ int main(int argc, char **argv)
 	if (sig)
 		xs_engine_log(LOG_INFO, "signal %d (%s): shutting down", sig,
 			      strsignal(sig));
-	xs_engine_shutdown(eng);
+	stop_worker(&sup);
 	free(sock_abs);
+	free(export_abs);
 	return sig ? 0 : 1;
 }

@@ -3,14 +3,17 @@
  * The per-session node table (backend/node.h): index + generation ids the
  * guest holds, lookup counts that saturate at zero, and an identity hash so
  * one host file is one node however it was reached; the node fd cache
- * (node fds closed past a budget, reopened by file handle).
+ * (node fds closed past a budget, reopened by file handle); nodes put back
+ * at the ids a guest held before a restart (xs_node_restore()).
  *
  * Trust: ids and counts come from the guest and are only used as table
  * keys after bounds and generation checks; identities come from the host
  * kernel.  open_by_handle_at() skips every path check, so the only handles
  * it is given are those name_to_handle_at() produced here for fds the file
- * service opened under the export, and the only mount fds are directories
- * reached the same way.
+ * service opened under the export, or such handles a previous backend of
+ * this export signed and the caller of xs_node_restore() verified
+ * (backend/phandle.h); the only mount fds are directories reached under
+ * the export.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,11 +31,17 @@
 #define INITIAL_BUCKETS	64u
 #define MAX_MOUNTS	16u
 #define MIN_FD_BUDGET	8u
+/* Highest index a restore may ask for (XS_OP_REOPEN): bounds the slot
+ * array a guest can make us allocate. */
+#define RESTORE_MAX_INDEX	(1u << 22)
 
+/* A free slot is on the free list (listed) or was taken by a restore
+ * while still listed: allocation skips listed slots that hold a node. */
 struct slot {
 	struct xs_node *node;	/* NULL when free */
 	uint32_t gen;		/* generation of the next/current node */
 	uint32_t next_free;
+	bool listed;		/* on the free list */
 };
 
 /* A mount the table has seen: fd is an O_RDONLY directory on it (an O_PATH
@@ -190,29 +199,73 @@ static void hash_remove(struct xs_node_table *t, struct xs_node *n)
 
 /* ---- slots (table lock held) ------------------------------------------- */
 
+static int slots_grow(struct xs_node_table *t, uint32_t want)
+{
+	struct slot *s;
+	uint32_t cap = t->cap_slots;
+
+	while (cap < want) {
+		if (cap > UINT32_MAX / 2)
+			return -ENFILE;
+		cap *= 2;
+	}
+	if (cap == t->cap_slots)
+		return 0;
+	s = realloc(t->slots, (size_t)cap * sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	memset(s + t->cap_slots, 0, (size_t)(cap - t->cap_slots) * sizeof(*s));
+	t->slots = s;
+	t->cap_slots = cap;
+	return 0;
+}
+
+static void slot_free(struct xs_node_table *t, uint32_t index)
+{
+	struct slot *s = &t->slots[index];
+
+	if (s->listed)
+		return;
+	s->next_free = t->free_head;
+	s->listed = true;
+	t->free_head = index;
+}
+
 static int slot_alloc(struct xs_node_table *t, uint32_t *index)
 {
 	struct slot *s;
-	uint32_t cap;
+	uint32_t i;
+	int rc;
 
-	if (t->free_head) {
-		*index = t->free_head;
-		t->free_head = t->slots[*index].next_free;
-		return 0;
+	while (t->free_head) {
+		i = t->free_head;
+		s = &t->slots[i];
+		t->free_head = s->next_free;
+		s->listed = false;
+		if (!s->node) {
+			*index = i;
+			return 0;
+		}
 	}
-	if (t->nr_slots == t->cap_slots) {
-		if (t->cap_slots > UINT32_MAX / 2)
-			return -ENFILE;
-		cap = t->cap_slots * 2;
-		s = realloc(t->slots, (size_t)cap * sizeof(*s));
-		if (!s)
-			return -ENOMEM;
-		memset(s + t->cap_slots, 0,
-		       (size_t)(cap - t->cap_slots) * sizeof(*s));
-		t->slots = s;
-		t->cap_slots = cap;
-	}
+	rc = slots_grow(t, t->nr_slots + 1);
+	if (rc)
+		return rc;
 	*index = t->nr_slots++;
+	return 0;
+}
+
+/* Make slot index exist; the new ones before it go on the free list. */
+static int slot_reach(struct xs_node_table *t, uint32_t index)
+{
+	int rc;
+
+	if (index < t->nr_slots)
+		return 0;
+	rc = slots_grow(t, index + 1);
+	if (rc)
+		return rc;
+	while (t->nr_slots <= index)
+		slot_free(t, t->nr_slots++);
 	return 0;
 }
 
@@ -672,8 +725,7 @@ void xs_node_forget(struct xs_node_table *t, uint64_t id, uint64_t nlookup)
 	hash_remove(t, n);
 	t->slots[index].node = NULL;
 	t->slots[index].gen++;
-	t->slots[index].next_free = t->free_head;
-	t->free_head = index;
+	slot_free(t, index);
 	t->count--;
 	if (--n->refs == 0)
 		dead = n;
@@ -691,4 +743,140 @@ uint32_t xs_nodes_count(struct xs_node_table *t)
 	c = t->count;
 	pthread_mutex_unlock(&t->lock);
 	return c;
+}
+
+/* ---- restoring a session (XS_OP_REOPEN) -------------------------------- */
+
+static bool restorable_index(uint32_t index, uint32_t max_nodes)
+{
+	uint32_t top = max_nodes < RESTORE_MAX_INDEX ? max_nodes :
+		       RESTORE_MAX_INDEX;
+
+	return index > ROOT_INDEX && index <= top + 1;
+}
+
+int xs_node_restore(struct xs_node_table *t, const struct xs_nkey *k,
+		    uint64_t id, uint64_t nlookup, uint32_t max_nodes,
+		    struct stat *st)
+{
+	uint32_t index = (uint32_t)id, gen = (uint32_t)(id >> 32);
+	struct xs_node *fresh;
+	const struct mount *m;
+	struct slot *s;
+	int fd, rc;
+
+	if (!restorable_index(index, max_nodes) || !nlookup ||
+	    k->kind != XS_NKEY_HANDLE || k->hlen > XS_HANDLE_MAX)
+		return -EINVAL;
+	fresh = calloc(1, sizeof(*fresh));
+	if (!fresh)
+		return -ENOMEM;
+	fresh->key = *k;
+	pthread_mutex_lock(&t->lock);
+	m = mount_find(t, k->mnt_id);
+	fresh->mount_fd = m ? m->fd : -1;
+	pthread_mutex_unlock(&t->lock);
+	if (fresh->mount_fd < 0) {
+		free(fresh);
+		return -ESTALE;
+	}
+	fd = reopen_by_handle(fresh);
+	if (fd < 0) {
+		free(fresh);
+		return fd == -ENOMEM || fd == -EMFILE || fd == -ENFILE ? fd :
+									 -ESTALE;
+	}
+	if (fstatat(fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW)) {
+		rc = -ESTALE;
+		goto fail;
+	}
+	/* What the handle opens must be what it names. */
+	make_key(fd, st, &fresh->key);
+	if (!key_eq(&fresh->key, k)) {
+		rc = -ESTALE;
+		goto fail;
+	}
+	fresh->hash = key_hash(t, &fresh->key);
+
+	pthread_mutex_lock(&t->lock);
+	rc = -EEXIST;
+	if (hash_find(t, &fresh->key, fresh->hash))
+		goto fail_locked;
+	rc = -ENFILE;
+	if (t->count >= max_nodes)
+		goto fail_locked;
+	rc = slot_reach(t, index);
+	if (rc)
+		goto fail_locked;
+	s = &t->slots[index];
+	rc = -EEXIST;
+	if (s->node || s->gen > gen)
+		goto fail_locked;
+	s->gen = gen;
+	s->node = fresh;
+	fresh->fd = fd;
+	fresh->type = st->st_mode & S_IFMT;
+	fresh->index = index;
+	fresh->gen = gen;
+	fresh->nlookup = nlookup;
+	fresh->refs = 1;
+	hash_insert(t, fresh);
+	t->count++;
+	node_fd_opened(fresh);
+	pthread_mutex_unlock(&t->lock);
+	return 0;
+
+fail_locked:
+	pthread_mutex_unlock(&t->lock);
+fail:
+	close(fd);
+	free(fresh);
+	return rc;
+}
+
+void xs_node_retire(struct xs_node_table *t, uint64_t id, uint32_t max_nodes)
+{
+	uint32_t index = (uint32_t)id, gen = (uint32_t)(id >> 32);
+	struct slot *s;
+
+	if (!restorable_index(index, max_nodes) || gen == UINT32_MAX)
+		return;
+	pthread_mutex_lock(&t->lock);
+	if (!slot_reach(t, index)) {
+		s = &t->slots[index];
+		if (!s->node && s->gen <= gen)
+			s->gen = gen + 1;
+	}
+	pthread_mutex_unlock(&t->lock);
+}
+
+int xs_node_key(struct xs_node_table *t, uint64_t id, struct xs_nkey *k)
+{
+	uint32_t index = (uint32_t)id, gen = (uint32_t)(id >> 32);
+	struct xs_node *n;
+
+	pthread_mutex_lock(&t->lock);
+	if (index == 0 || index >= t->nr_slots ||
+	    !(n = t->slots[index].node) || n->gen != gen) {
+		pthread_mutex_unlock(&t->lock);
+		return -ESTALE;
+	}
+	*k = n->key;
+	pthread_mutex_unlock(&t->lock);
+	return 0;
+}
+
+int xs_nodes_root_mnt(struct xs_node_table *t)
+{
+	const struct xs_nkey *k;
+	const struct mount *m;
+	int id = -1;
+
+	pthread_mutex_lock(&t->lock);
+	k = &t->slots[ROOT_INDEX].node->key;
+	m = k->kind == XS_NKEY_HANDLE ? mount_find(t, k->mnt_id) : NULL;
+	if (m && m->fd >= 0)
+		id = k->mnt_id;
+	pthread_mutex_unlock(&t->lock);
+	return id;
 }

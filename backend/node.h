@@ -108,6 +108,25 @@ uint32_t xs_nodes_fd_budget(void);
  * use and those that are never evicted). */
 uint32_t xs_nodes_fds_open(void);
 
+/* Restoring a session after a restart (XS_OP_REOPEN).  Put the file of
+ * key k, which the caller verified came from this export (a signed
+ * persistent handle), back at exactly id with nlookup lookups; st gets its
+ * attributes.  The file is opened by handle on a mount the table knows.
+ * -EINVAL an index outside 2 .. min(max_nodes, 2^22) + 1 or a key that is
+ * not a file handle; -EEXIST the slot is taken, its generation is already
+ * past id's, or the file has a node; -ESTALE the file is gone or its
+ * mount unknown; -ENFILE max_nodes reached. */
+int xs_node_restore(struct xs_node_table *t, const struct xs_nkey *k,
+		    uint64_t id, uint64_t nlookup, uint32_t max_nodes,
+		    struct stat *st);
+/* A restore of id failed: make sure the table never hands it out (its
+ * free slot's generation moves past it). */
+void xs_node_retire(struct xs_node_table *t, uint64_t id, uint32_t max_nodes);
+/* Copy the key of live node id (no fd needed); -ESTALE if unknown. */
+int xs_node_key(struct xs_node_table *t, uint64_t id, struct xs_nkey *k);
+/* Mount id of the export root when its handles can be reopened, else -1. */
+int xs_nodes_root_mnt(struct xs_node_table *t);
+
 static inline uint64_t xs_node_id(const struct xs_node *n)
 {
 	return ((uint64_t)n->gen << 32) | n->index;

@@ -8,6 +8,7 @@
 
 #include <pthread.h>
 #include <stddef.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "../protocol/codec.h"
@@ -25,6 +26,8 @@ struct xs_export {
 	pthread_mutex_t pol_lock;
 	struct xs_policy pol;	/* pol_lock */
 	struct xs_quota *quota;	/* immutable pointer; limits follow pol */
+	uint8_t handle_key[16];	/* set before sessions start, then
+				 * immutable */
 };
 
 struct xs_sess {
@@ -80,5 +83,23 @@ int xs_fs_fallocate(struct xs_ctx *c);
 int xs_fs_lseek(struct xs_ctx *c);
 int xs_fs_copy_file_range(struct xs_ctx *c);
 int xs_fs_reopen(struct xs_ctx *c);
+
+/* fs.c, for reopen.c: attributes as the guest sees them; the open flags
+ * passed to the host; n's file opened again with flags (O_NOATIME dropped
+ * when not allowed), an fd or -errno. */
+void xs_fs_fill_attr(const struct xs_ctx *c, const struct stat *st,
+		     struct xs_attr *a);
+int xs_fs_host_flags(uint32_t wire);
+int xs_fs_reopen_node(struct xs_ctx *c, struct xs_node *n, int flags);
+
+/* reopen.c: the persistent handle of node nodeid (written to out, cap
+ * bytes; its length, or 0 when it has none or it does not fit); the same
+ * put at the start of the reply's buffer (out_len) for replies with an
+ * entry; a resent request's answer given the error rc of doing it again
+ * (rc, or 0 / the entry when a first execution explains rc). */
+int xs_fs_node_handle(struct xs_ctx *c, uint64_t nodeid, void *out,
+		      uint32_t cap);
+void xs_fs_put_handle(struct xs_ctx *c);
+int xs_fs_resend_fixup(struct xs_ctx *c, int rc);
 
 #endif /* XS_SERVICE_INTERNAL_H */

@@ -18,10 +18,25 @@
  * acknowledges the notification and checks the ring once more before it
  * sleeps (no lost wake-ups).
  *
- * Reconnect seam: each in-flight waiter keeps its request (w->req) and
- * its caller's input (w->call) in private memory, so a later reconnect can
- * re-share the rings, copy the input again and put the same requests back
- * on the new rings.  Today a lost backend fails every call with -EIO.
+ * Reconnect.  A hang-up of the connection moves the client from UP to
+ * RECONNECTING and wakes the reconnect thread; callers keep waiting.  That
+ * thread:
+ *   1. stops the completion threads and takes the responses the old
+ *      backend had already put on the rings (it is gone: nothing writes
+ *      there any more);
+ *   2. calls the transport's reconnect (same shared memory, ring headers
+ *      reset) until a backend answers or reconnect_ms have passed;
+ *   3. restores the session from the restore table (frontend/restore.h):
+ *      REOPEN of every node, then of every open handle, in batches on ring
+ *      0, with inputs in the restore page;
+ *   4. under every ring lock, puts each in-flight waiter's request back on
+ *      its ring (input copied again from the caller, which still waits;
+ *      XS_REQ_RESENT set), completes in-flight FORGET/RELEASE locally (the
+ *      restore already reflects them), goes back to UP and opens the gate
+ *      for callers that arrived meanwhile;
+ *   5. restarts the completion threads.
+ * A hang-up during 3 goes back to 2 within the same deadline.  When the
+ * deadline passes, the client is lost as before.
  *
  * Trust: the backend's ring indices (ring.c), response ids, lengths and
  * error values (xs_codec_check_rsp, out_len) are checked before use; a
@@ -33,18 +48,29 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../protocol/codec.h"
 #include "../protocol/ring.h"
 #include "../protocol/transport.h"
 #include "client.h"
+#include "restore.h"
 
 #define LARGE_SIZE	XS_MAX_IO
+/* REOPENs in flight at once: one input of XS_HANDLE_MAX per slice of the
+ * restore page. */
+#define RESTORE_BATCH	(XS_PAGE_SIZE / XS_HANDLE_MAX)
+/* The tag field of restore request ids: above every real tag. */
+#define RESTORE_TAG	0xffffull
+#define RETRY_MS	100
+#define ATTEMPT_MS	1000
 
 enum wstate {
 	W_FREE,		/* on the ring's free list */
@@ -52,6 +78,11 @@ enum wstate {
 	W_INFLIGHT,	/* on the ring, response not consumed */
 	W_DONE,		/* response in w->rsp, caller not yet woken */
 	W_HELD,		/* caller reads the output */
+};
+
+enum cstate {
+	C_UP,
+	C_RECONNECTING,	/* calls wait at the gate; in-flight ones wait */
 };
 
 struct waiter {
@@ -73,13 +104,14 @@ struct cring {
 	unsigned idx;
 	pthread_mutex_t lock;	/* both sides of the ring, the waiters */
 	pthread_cond_t tag_free;
+	pthread_cond_t gate;	/* lock: the client is up again, or lost */
 	struct xs_ring ring;
 	struct waiter *w;	/* nr_slots */
 	uint32_t *free_tags;	/* stack of nr_free tags */
 	unsigned nr_free;	/* written under lock, read as a hint */
 	uint32_t seq;
 	pthread_t thread;
-	bool thread_started;
+	bool thread_started;	/* owned by whoever starts and joins */
 };
 
 struct xs_client {
@@ -89,6 +121,7 @@ struct xs_client {
 	unsigned nr_slots;
 	unsigned nr_large;
 	size_t large_off;	/* where the large buffers start */
+	size_t restore_off;	/* the restore page */
 	struct cring ring[XS_MAX_RINGS];
 
 	pthread_mutex_t large_lock;	/* large_free, nr_large_free */
@@ -98,10 +131,28 @@ struct xs_client {
 
 	int stop_fd;		/* eventfd: completion threads exit */
 	int lost;		/* atomic */
+	int state;		/* atomic, enum cstate; back to C_UP only
+				 * under every ring lock */
 	unsigned next_ring;	/* atomic, round robin fallback */
-	pthread_mutex_t lost_lock;	/* lost_fn, lost_arg */
+	pthread_mutex_t lost_lock;	/* lost_fn, lost_arg, log_fn, log_arg */
 	xs_client_lost_fn lost_fn;
 	void *lost_arg;
+	xs_client_log_fn log_fn;
+	void *log_arg;
+
+	struct xs_restore *rs;
+	int reconnect_ms;
+	uint32_t max_io;	/* of the first connection */
+	uint64_t features;
+
+	pthread_mutex_t rc_lock;	/* rc_*, stats */
+	pthread_cond_t rc_cond;
+	bool rc_kick;
+	bool rc_exit;
+	char rc_reason[96];
+	pthread_t rc_thread;
+	bool rc_started;
+	struct xs_client_stats stats;
 };
 
 unsigned xs_client_data_pages(unsigned nr_rings, unsigned ring_order,
@@ -110,7 +161,7 @@ unsigned xs_client_data_pages(unsigned nr_rings, unsigned ring_order,
 	size_t slots = xs_ring_nr_slots((size_t)XS_PAGE_SIZE << ring_order);
 
 	return (unsigned)(nr_rings * slots +
-			  (size_t)nr_large * (LARGE_SIZE / XS_PAGE_SIZE));
+			  (size_t)nr_large * (LARGE_SIZE / XS_PAGE_SIZE) + 1);
 }
 
 const struct xs_tport *xs_client_tport(const struct xs_client *c)
@@ -123,6 +174,11 @@ bool xs_client_lost(const struct xs_client *c)
 	return __atomic_load_n(&c->lost, __ATOMIC_ACQUIRE);
 }
 
+static int cstate(const struct xs_client *c)
+{
+	return __atomic_load_n(&c->state, __ATOMIC_ACQUIRE);
+}
+
 void xs_client_set_lost_handler(struct xs_client *c, xs_client_lost_fn fn,
 				void *arg)
 {
@@ -130,6 +186,41 @@ void xs_client_set_lost_handler(struct xs_client *c, xs_client_lost_fn fn,
 	c->lost_fn = fn;
 	c->lost_arg = arg;
 	pthread_mutex_unlock(&c->lost_lock);
+}
+
+void xs_client_set_log_handler(struct xs_client *c, xs_client_log_fn fn,
+			       void *arg)
+{
+	pthread_mutex_lock(&c->lost_lock);
+	c->log_fn = fn;
+	c->log_arg = arg;
+	pthread_mutex_unlock(&c->lost_lock);
+}
+
+static void client_log(struct xs_client *c, int prio, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void client_log(struct xs_client *c, int prio, const char *fmt, ...)
+{
+	char line[320];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	pthread_mutex_lock(&c->lost_lock);
+	if (c->log_fn)
+		c->log_fn(c->log_arg, prio, line);
+	else
+		fprintf(stderr, "xenshare-front: %s\n", line);
+	pthread_mutex_unlock(&c->lost_lock);
+}
+
+void xs_client_get_stats(struct xs_client *c, struct xs_client_stats *out)
+{
+	pthread_mutex_lock(&c->rc_lock);
+	*out = c->stats;
+	pthread_mutex_unlock(&c->rc_lock);
 }
 
 void xs_client_fail(struct xs_client *c, const char *reason)
@@ -146,6 +237,7 @@ void xs_client_fail(struct xs_client *c, const char *reason)
 
 		pthread_mutex_lock(&r->lock);
 		pthread_cond_broadcast(&r->tag_free);
+		pthread_cond_broadcast(&r->gate);
 		for (k = 0; k < c->nr_slots; k++)
 			pthread_cond_broadcast(&r->w[k].cond);
 		pthread_mutex_unlock(&r->lock);
@@ -164,6 +256,27 @@ void xs_client_fail(struct xs_client *c, const char *reason)
 		fprintf(stderr, "xenshare-front: lost connection to backend "
 			"at %s: %s\n", c->peer, reason);
 	pthread_mutex_unlock(&c->lost_lock);
+}
+
+/* The connection went away: reconnect if we may, else the backend is
+ * lost.  From a completion thread, which then exits. */
+static void conn_broken(struct xs_client *c, const char *reason)
+{
+	int up = C_UP;
+
+	if (!c->reconnect_ms || !c->t->ops->reconnect) {
+		xs_client_fail(c, reason);
+		return;
+	}
+	if (!__atomic_compare_exchange_n(&c->state, &up, C_RECONNECTING,
+					 false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE))
+		return;
+	pthread_mutex_lock(&c->rc_lock);
+	c->rc_kick = true;
+	snprintf(c->rc_reason, sizeof(c->rc_reason), "%s", reason);
+	pthread_cond_signal(&c->rc_cond);
+	pthread_mutex_unlock(&c->rc_lock);
 }
 
 /* ---- large buffers ----------------------------------------------------- */
@@ -266,13 +379,42 @@ void xs_client_release(struct xs_call *call)
 	call->out = NULL;
 }
 
+/* Replies that carry a persistent handle need room for it. */
+static uint32_t out_cap_for(const struct xs_call *call)
+{
+	switch (call->req.opcode) {
+	case XS_OP_LOOKUP:
+	case XS_OP_MKNOD:
+	case XS_OP_MKDIR:
+	case XS_OP_SYMLINK:
+	case XS_OP_LINK:
+	case XS_OP_CREATE:
+		return call->out_cap > XS_HANDLE_MAX ? call->out_cap :
+						       XS_HANDLE_MAX;
+	default:
+		return call->out_cap;
+	}
+}
+
+/* The caller's input, copied (again) into its buffer. */
+static void copy_input(struct xs_client *c, const struct waiter *w)
+{
+	uint8_t *buf = (uint8_t *)c->t->data + w->req.buf_off;
+	const struct xs_call *call = w->call;
+
+	if (call->in_len)
+		memcpy(buf, call->in, call->in_len);
+	if (call->in2_len)
+		memcpy(buf + call->in_len, call->in2, call->in2_len);
+}
+
 int xs_client_call(struct xs_client *c, struct xs_call *call)
 {
 	uint64_t in_total = (uint64_t)call->in_len + call->in2_len;
-	uint64_t need = in_total > call->out_cap ? in_total : call->out_cap;
+	uint32_t out_cap = out_cap_for(call);
+	uint64_t need = in_total > out_cap ? in_total : out_cap;
 	struct waiter *w;
 	struct cring *r;
-	uint8_t *buf;
 	uint32_t off, len, seq;
 	int large = -1;
 	bool notify;
@@ -302,14 +444,9 @@ int xs_client_call(struct xs_client *c, struct xs_call *call)
 		off = (r->idx * c->nr_slots + w->tag) * XS_PAGE_SIZE;
 		len = XS_PAGE_SIZE;
 	}
-	buf = (uint8_t *)c->t->data + off;
-	if (call->in_len)
-		memcpy(buf, call->in, call->in_len);
-	if (call->in2_len)
-		memcpy(buf + call->in_len, call->in2, call->in2_len);
 
 	w->large = large;
-	w->out_cap = call->out_cap;
+	w->out_cap = out_cap;
 	w->call = call;
 	w->req = call->req;
 	w->req.flags = 0;
@@ -317,8 +454,11 @@ int xs_client_call(struct xs_client *c, struct xs_call *call)
 	w->req.buf_off = off;
 	w->req.buf_len = len;
 	w->req.in_len = (uint32_t)in_total;
+	copy_input(c, w);
 
 	pthread_mutex_lock(&r->lock);
+	while (cstate(c) == C_RECONNECTING && !xs_client_lost(c))
+		pthread_cond_wait(&r->gate, &r->lock);
 	if (xs_client_lost(c)) {
 		w->large = -1;
 		tag_put(r, w);
@@ -331,6 +471,7 @@ int xs_client_call(struct xs_client *c, struct xs_call *call)
 	/* A taken tag implies a free slot (see the file comment). */
 	if (!xs_ring_front_free_slots(&r->ring))
 		abort();
+	xs_restore_note_send(c->rs, &w->req, call->in, call->in_len);
 	xs_ring_front_put_req(&r->ring, &w->req);
 	w->state = W_INFLIGHT;
 	notify = xs_ring_front_push(&r->ring);
@@ -358,11 +499,33 @@ int xs_client_call(struct xs_client *c, struct xs_call *call)
 		xs_client_release(call);
 		return -call->rsp.error;
 	}
-	call->out = buf;
+	call->out = (uint8_t *)c->t->data + off;
 	return 0;
 }
 
 /* ---- completion -------------------------------------------------------- */
+
+/* Account a successful reply in the restore table, from a private copy of
+ * its output.  Caller holds the ring's lock. */
+static void note_reply(struct xs_client *c, const struct waiter *w,
+		       const struct xs_rsp *rsp)
+{
+	uint8_t small[XS_HANDLE_MAX];
+	struct xs_rsp r = *rsp;
+	void *copy = NULL;
+
+	if (xs_restore_wants_output(w->req.opcode) && r.out_len) {
+		copy = r.out_len <= sizeof(small) ? small : malloc(r.out_len);
+		if (copy)
+			memcpy(copy, (const uint8_t *)c->t->data +
+			       w->req.buf_off, r.out_len);
+		else
+			r.out_len = 0;
+	}
+	xs_restore_note_reply(c->rs, &w->req, &r, copy);
+	if (copy != small)
+		free(copy);
+}
 
 /* Caller holds r->lock.  0, or -EPROTO with *why set. */
 static int complete_one(struct cring *r, const struct xs_rsp *rsp,
@@ -389,6 +552,8 @@ static int complete_one(struct cring *r, const struct xs_rsp *rsp,
 		*why = "response longer than asked for";
 		return -EPROTO;
 	}
+	if (rsp->error == 0)
+		note_reply(c, w, rsp);
 	w->rsp = *rsp;
 	w->state = W_DONE;
 	pthread_cond_signal(&w->cond);
@@ -466,7 +631,7 @@ static void *completion_main(void *arg)
 		if (pfd[2].revents)
 			break;
 		if (pfd[1].revents) {
-			xs_client_fail(c, "backend closed the connection");
+			conn_broken(c, "backend closed the connection");
 			break;
 		}
 		if (pfd[0].revents & (POLLERR | POLLHUP | POLLNVAL)) {
@@ -474,6 +639,414 @@ static void *completion_main(void *arg)
 			break;
 		}
 	}
+	return NULL;
+}
+
+static int start_completion(struct xs_client *c)
+{
+	unsigned i;
+	int rc;
+
+	for (i = 0; i < c->nr_rings; i++) {
+		struct cring *r = &c->ring[i];
+
+		rc = pthread_create(&r->thread, NULL, completion_main, r);
+		if (rc)
+			return -rc;
+		r->thread_started = true;
+	}
+	return 0;
+}
+
+static void stop_completion(struct xs_client *c)
+{
+	uint64_t v = 1;
+	unsigned i;
+
+	if (write(c->stop_fd, &v, sizeof(v)) < 0) {
+		/* Threads also stop when the transport is lost. */
+	}
+	for (i = 0; i < XS_MAX_RINGS; i++) {
+		if (!c->ring[i].thread_started)
+			continue;
+		pthread_join(c->ring[i].thread, NULL);
+		c->ring[i].thread_started = false;
+	}
+	/* Reset the eventfd, or new threads would stop at once. */
+	if (read(c->stop_fd, &v, sizeof(v)) < 0) {
+		/* Nothing was pending. */
+	}
+}
+
+/* ---- reconnect ----------------------------------------------------------- */
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
+}
+
+static bool rc_exiting(struct xs_client *c)
+{
+	bool e;
+
+	pthread_mutex_lock(&c->rc_lock);
+	e = c->rc_exit;
+	pthread_mutex_unlock(&c->rc_lock);
+	return e;
+}
+
+/* One REOPEN, its answer after reopen_batch(). */
+struct reop {
+	struct xs_req req;
+	const void *in;
+	struct xs_rsp rsp;
+	bool done;
+};
+
+/* Wait until ring 0 has a response, the connection hangs up or the
+ * deadline passes.  0, -EPIPE or -ETIMEDOUT. */
+static int wait_ring0(struct xs_client *c, long deadline)
+{
+	struct pollfd pfd[2] = {
+		{ .fd = c->t->ring_fd[0], .events = POLLIN },
+		{ .fd = c->t->conn_fd, .events = POLLIN | POLLRDHUP },
+	};
+	long left = deadline - now_ms();
+	int rc;
+
+	if (left <= 0)
+		return -ETIMEDOUT;
+	rc = poll(pfd, 2, left > INT_MAX ? INT_MAX : (int)left);
+	if (rc < 0)
+		return errno == EINTR ? 0 : -EPIPE;
+	if (rc == 0)
+		return -ETIMEDOUT;
+	if (pfd[1].revents || (pfd[0].revents & (POLLERR | POLLHUP | POLLNVAL)))
+		return -EPIPE;
+	return 0;
+}
+
+/* Put n (<= RESTORE_BATCH, <= nr_slots) REOPENs on the empty ring 0 and
+ * collect their answers.  0; -EPIPE the connection went away; -ETIMEDOUT;
+ * -EPROTO the backend broke the protocol. */
+static int reopen_batch(struct xs_client *c, struct reop *v, unsigned n,
+			long deadline)
+{
+	struct cring *r = &c->ring[0];
+	uint8_t *page = (uint8_t *)c->t->data + c->restore_off;
+	unsigned i, got = 0;
+	struct xs_rsp rsp;
+	bool notify, more;
+	int rc;
+
+	pthread_mutex_lock(&r->lock);
+	for (i = 0; i < n; i++) {
+		v[i].req.id = RESTORE_TAG << 32 | i;
+		v[i].req.buf_off = (uint32_t)(c->restore_off + i * XS_HANDLE_MAX);
+		v[i].req.buf_len = XS_HANDLE_MAX;
+		if (v[i].req.in_len)
+			memcpy(page + i * XS_HANDLE_MAX, v[i].in,
+			       v[i].req.in_len);
+		v[i].done = false;
+		xs_ring_front_put_req(&r->ring, &v[i].req);
+	}
+	notify = xs_ring_front_push(&r->ring);
+	pthread_mutex_unlock(&r->lock);
+	if (notify && xs_tport_notify(c->t, 0) < 0)
+		return -EPIPE;
+
+	for (;;) {
+		pthread_mutex_lock(&r->lock);
+		for (;;) {
+			rc = xs_ring_front_get_rsp(&r->ring, &rsp);
+			if (rc <= 0)
+				break;
+			i = (unsigned)(rsp.id & 0xffffffffu);
+			rc = -EPROTO;
+			if (rsp.id >> 32 != RESTORE_TAG || i >= n || v[i].done ||
+			    xs_codec_check_rsp(&v[i].req, &rsp))
+				break;
+			v[i].rsp = rsp;
+			v[i].done = true;
+			got++;
+		}
+		pthread_mutex_unlock(&r->lock);
+		if (rc < 0)
+			return -EPROTO;
+		if (got == n)
+			return 0;
+		/* Consume the notification, then look once more. */
+		if (xs_tport_ack(c->t, 0) < 0)
+			return -EPIPE;
+		pthread_mutex_lock(&r->lock);
+		more = xs_ring_front_final_check(&r->ring);
+		pthread_mutex_unlock(&r->lock);
+		if (more)
+			continue;
+		rc = wait_ring0(c, deadline);
+		if (rc)
+			return rc;
+	}
+}
+
+struct restore_result {
+	uint64_t nodes, handles, nodes_stale, handles_stale;
+};
+
+/* REOPEN everything in the restore table.  0, -EPIPE, -ETIMEDOUT,
+ * -EPROTO, -ENOMEM. */
+static int restore_session(struct xs_client *c, long deadline,
+			   struct restore_result *res)
+{
+	struct xs_restore_node *nodes = NULL;
+	struct xs_restore_fh *fhs = NULL;
+	struct reop v[RESTORE_BATCH];
+	unsigned batch = c->ring[0].ring.nr_slots, k;
+	long nn, nf, i, done;
+	int rc = 0;
+
+	if (batch > RESTORE_BATCH)
+		batch = RESTORE_BATCH;
+	memset(res, 0, sizeof(*res));
+	nn = xs_restore_nodes(c->rs, &nodes);
+	nf = xs_restore_fhs(c->rs, &fhs);
+	if (nn < 0 || nf < 0) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	/* Every node before any handle: a handle is reopened on its node,
+	 * and the backend serves a batch in any order. */
+	for (done = 0; done < nn + nf && !rc; done += k) {
+		long end = done < nn ? nn : nn + nf;
+
+		memset(v, 0, sizeof(v));
+		for (k = 0; k < batch && done + k < end; k++) {
+			struct xs_req *q = &v[k].req;
+
+			i = done + k;
+			q->opcode = XS_OP_REOPEN;
+			if (i < nn) {
+				q->a.reopen.kind = XS_REOPEN_NODE;
+				q->a.reopen.id = nodes[i].id;
+				q->a.reopen.nlookup = nodes[i].nlookup;
+				q->in_len = nodes[i].hlen;
+				v[k].in = nodes[i].h;
+			} else {
+				q->nodeid = fhs[i - nn].nodeid;
+				q->a.reopen.kind = fhs[i - nn].kind;
+				q->a.reopen.id = fhs[i - nn].fh;
+				q->a.reopen.flags = fhs[i - nn].flags;
+			}
+		}
+		rc = reopen_batch(c, v, k, deadline);
+		/* What did not come back stays in the table: the guest still
+		 * holds it, and every later session must refuse it too. */
+		for (i = 0; i < (long)k && !rc; i++) {
+			const struct xs_rsp *p = &v[i].rsp;
+			uint64_t want = v[i].req.a.reopen.id;
+
+			if (done + i < nn) {
+				if (!p->error && p->u.entry.nodeid == want)
+					res->nodes++;
+				else
+					res->nodes_stale++;
+			} else if (!p->error && p->u.entry.fh == want) {
+				res->handles++;
+			} else {
+				res->handles_stale++;
+			}
+		}
+	}
+out:
+	free(nodes);
+	free(fhs);
+	return rc;
+}
+
+static int cmp_seq(const void *a, const void *b)
+{
+	const struct waiter *x = *(struct waiter *const *)a;
+	const struct waiter *y = *(struct waiter *const *)b;
+	int32_t d = (int32_t)((uint32_t)x->req.id - (uint32_t)y->req.id);
+
+	return d < 0 ? -1 : d > 0;
+}
+
+/* Every ring lock held.  Put the in-flight requests of ring r back on it
+ * in the order they were sent; complete FORGET and RELEASE(DIR) at once.
+ * Returns the number resent; *notify if the backend must be told. */
+static unsigned resend_ring(struct cring *r, bool *notify)
+{
+	struct xs_client *c = r->c;
+	struct waiter *list[512];
+	unsigned k, n = 0, sent = 0;
+
+	for (k = 0; k < c->nr_slots && n < sizeof(list) / sizeof(list[0]);
+	     k++)
+		if (r->w[k].state == W_INFLIGHT)
+			list[n++] = &r->w[k];
+	qsort(list, n, sizeof(list[0]), cmp_seq);
+	for (k = 0; k < n; k++) {
+		struct waiter *w = list[k];
+
+		if (xs_restore_send_only(w->req.opcode)) {
+			xs_codec_rsp_init(&w->rsp, &w->req);
+			w->state = W_DONE;
+			pthread_cond_signal(&w->cond);
+			continue;
+		}
+		copy_input(c, w);
+		w->req.flags |= XS_REQ_RESENT;
+		xs_ring_front_put_req(&r->ring, &w->req);
+		sent++;
+	}
+	*notify = sent && xs_ring_front_push(&r->ring);
+	return sent;
+}
+
+/* The restored session is up: resend, open the gate, restart the
+ * completion threads.  Returns the number of requests resent. */
+static unsigned resume(struct xs_client *c)
+{
+	bool notify[XS_MAX_RINGS];
+	unsigned i, sent = 0;
+
+	for (i = 0; i < c->nr_rings; i++)
+		pthread_mutex_lock(&c->ring[i].lock);
+	for (i = 0; i < c->nr_rings; i++)
+		sent += resend_ring(&c->ring[i], &notify[i]);
+	__atomic_store_n(&c->state, C_UP, __ATOMIC_RELEASE);
+	for (i = 0; i < c->nr_rings; i++) {
+		pthread_cond_broadcast(&c->ring[i].gate);
+		pthread_mutex_unlock(&c->ring[i].lock);
+	}
+	for (i = 0; i < c->nr_rings; i++)
+		if (notify[i] && xs_tport_notify(c->t, i) < 0)
+			break;
+	if (start_completion(c))
+		xs_client_fail(c, "cannot restart completion threads");
+	return sent;
+}
+
+/* Take the responses the old backend left on the rings: those requests
+ * need no resend.  A malformed one ends the salvage of its ring. */
+static void salvage(struct xs_client *c)
+{
+	const char *why;
+	unsigned i;
+
+	for (i = 0; i < c->nr_rings; i++)
+		drain(&c->ring[i], &why);
+}
+
+static void reconnect_run(struct xs_client *c, const char *reason)
+{
+	long t0 = now_ms(), deadline = t0 + c->reconnect_ms, left;
+	struct restore_result res = { 0 };
+	const char *why = NULL;
+	char msg[128];
+	unsigned i, sent;
+	int rc;
+
+	client_log(c, LOG_WARNING, "lost connection to backend at %s: %s; "
+		   "reconnecting for up to %d s", c->peer, reason,
+		   (c->reconnect_ms + 999) / 1000);
+	stop_completion(c);
+	salvage(c);
+	for (;;) {
+		left = deadline - now_ms();
+		if (xs_client_lost(c))
+			return;
+		if (rc_exiting(c)) {
+			xs_client_fail(c, "shutting down while reconnecting");
+			return;
+		}
+		if (left <= 0) {
+			why = "no backend came back";
+			break;
+		}
+		rc = xs_tport_reconnect(c->t, left < ATTEMPT_MS ? (int)left :
+					ATTEMPT_MS);
+		if (rc == -ENOSYS) {
+			why = "the transport cannot reconnect";
+			break;
+		}
+		if (rc) {
+			if (rc != -ETIMEDOUT)
+				usleep(RETRY_MS * 1000);
+			continue;
+		}
+		if (c->t->max_io < c->max_io ||
+		    (c->t->features & c->features) != c->features) {
+			why = "the backend came back with fewer features";
+			break;
+		}
+		for (i = 0; i < c->nr_rings; i++) {
+			struct cring *r = &c->ring[i];
+
+			pthread_mutex_lock(&r->lock);
+			xs_ring_front_init(&r->ring, c->t->ring_mem[i],
+					   c->t->ring_bytes);
+			pthread_mutex_unlock(&r->lock);
+		}
+		rc = restore_session(c, deadline, &res);
+		if (rc == -EPIPE || rc == -ETIMEDOUT)
+			continue;
+		if (rc) {
+			why = rc == -EPROTO ? "the backend broke the protocol "
+					      "while restoring" :
+					      "out of memory while restoring";
+			break;
+		}
+		sent = resume(c);
+		pthread_mutex_lock(&c->rc_lock);
+		c->stats.reconnects++;
+		c->stats.nodes_restored = res.nodes;
+		c->stats.handles_restored = res.handles;
+		c->stats.nodes_stale = res.nodes_stale;
+		c->stats.handles_stale = res.handles_stale;
+		c->stats.resent = sent;
+		pthread_mutex_unlock(&c->rc_lock);
+		msg[0] = '\0';
+		if (res.nodes_stale || res.handles_stale)
+			snprintf(msg, sizeof(msg), " (%llu nodes and %llu "
+				 "open files gone: ESTALE)",
+				 (unsigned long long)res.nodes_stale,
+				 (unsigned long long)res.handles_stale);
+		client_log(c, LOG_NOTICE, "reconnected to backend at %s after "
+			   "%.1f s: %llu nodes and %llu open files restored, "
+			   "%u requests resent%s", c->peer,
+			   (now_ms() - t0) / 1000.0,
+			   (unsigned long long)res.nodes,
+			   (unsigned long long)res.handles, sent, msg);
+		return;
+	}
+	snprintf(msg, sizeof(msg), "%s within %d s (%s)", why,
+		 (c->reconnect_ms + 999) / 1000, reason);
+	xs_client_fail(c, msg);
+}
+
+static void *reconnect_main(void *arg)
+{
+	struct xs_client *c = arg;
+	char reason[sizeof(c->rc_reason)];
+
+	pthread_mutex_lock(&c->rc_lock);
+	for (;;) {
+		while (!c->rc_kick && !c->rc_exit)
+			pthread_cond_wait(&c->rc_cond, &c->rc_lock);
+		if (c->rc_exit)
+			break;
+		c->rc_kick = false;
+		memcpy(reason, c->rc_reason, sizeof(reason));
+		pthread_mutex_unlock(&c->rc_lock);
+		reconnect_run(c, reason);
+		pthread_mutex_lock(&c->rc_lock);
+	}
+	pthread_mutex_unlock(&c->rc_lock);
 	return NULL;
 }
 
@@ -489,6 +1062,7 @@ static int ring_setup(struct xs_client *c, unsigned i)
 	r->idx = i;
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_cond_init(&r->tag_free, NULL);
+	pthread_cond_init(&r->gate, NULL);
 	rc = xs_ring_front_init(&r->ring, c->t->ring_mem[i], c->t->ring_bytes);
 	if (rc)
 		return rc;
@@ -523,6 +1097,7 @@ static void ring_teardown(struct cring *r)
 			pthread_cond_destroy(&r->w[k].cond);
 	free(r->w);
 	free(r->free_tags);
+	pthread_cond_destroy(&r->gate);
 	pthread_cond_destroy(&r->tag_free);
 	pthread_mutex_destroy(&r->lock);
 }
@@ -536,7 +1111,8 @@ int xs_client_connect(const struct xs_client_params *p,
 	int rc;
 
 	if (p->nr_rings < 1 || p->nr_rings > XS_MAX_RINGS ||
-	    p->ring_order > XS_MAX_RING_ORDER || p->nr_large < 1)
+	    p->ring_order > XS_MAX_RING_ORDER || p->nr_large < 1 ||
+	    p->reconnect_ms < 0)
 		return -EINVAL;
 	slots = xs_ring_nr_slots((size_t)XS_PAGE_SIZE << p->ring_order);
 	if (!slots || slots > 0xffff)
@@ -556,13 +1132,17 @@ int xs_client_connect(const struct xs_client_params *p,
 	pthread_mutex_init(&c->large_lock, NULL);
 	pthread_cond_init(&c->large_cond, NULL);
 	pthread_mutex_init(&c->lost_lock, NULL);
+	pthread_mutex_init(&c->rc_lock, NULL);
+	pthread_cond_init(&c->rc_cond, NULL);
 	c->nr_rings = p->nr_rings;
 	c->nr_slots = slots;
 	c->nr_large = p->nr_large;
+	c->reconnect_ms = p->reconnect_ms;
 	c->large_off = (size_t)p->nr_rings * slots * XS_PAGE_SIZE;
+	c->restore_off = c->large_off + (size_t)p->nr_large * LARGE_SIZE;
 	c->large_free = calloc(p->nr_large, sizeof(*c->large_free));
 	rc = -ENOMEM;
-	if (!c->large_free)
+	if (!c->large_free || xs_restore_new(&c->rs))
 		goto fail;
 	for (i = 0; i < p->nr_large; i++)
 		c->large_free[i] = (int)(p->nr_large - 1 - i);
@@ -589,6 +1169,8 @@ int xs_client_connect(const struct xs_client_params *p,
 	if (c->t->nr_rings != p->nr_rings ||
 	    c->t->data_bytes < (size_t)fp.data_pages * XS_PAGE_SIZE)
 		goto fail;
+	c->max_io = c->t->max_io;
+	c->features = c->t->features;
 	for (i = 0; i < c->nr_rings; i++) {
 		rc = ring_setup(c, i);
 		if (rc)
@@ -604,40 +1186,42 @@ fail:
 
 int xs_client_start(struct xs_client *c)
 {
-	unsigned i;
 	int rc;
 
-	for (i = 0; i < c->nr_rings; i++) {
-		struct cring *r = &c->ring[i];
-
-		rc = pthread_create(&r->thread, NULL, completion_main, r);
+	if (c->reconnect_ms) {
+		rc = pthread_create(&c->rc_thread, NULL, reconnect_main, c);
 		if (rc)
 			return -rc;
-		r->thread_started = true;
+		c->rc_started = true;
 	}
-	return 0;
+	return start_completion(c);
 }
 
 void xs_client_close(struct xs_client *c)
 {
-	uint64_t one = 1;
 	unsigned i;
 
 	if (!c)
 		return;
-	if (c->stop_fd >= 0 && write(c->stop_fd, &one, sizeof(one)) < 0) {
-		/* Threads also stop when the transport is lost. */
+	if (c->rc_started) {
+		pthread_mutex_lock(&c->rc_lock);
+		c->rc_exit = true;
+		pthread_cond_signal(&c->rc_cond);
+		pthread_mutex_unlock(&c->rc_lock);
+		pthread_join(c->rc_thread, NULL);
 	}
-	for (i = 0; i < XS_MAX_RINGS; i++)
-		if (c->ring[i].thread_started)
-			pthread_join(c->ring[i].thread, NULL);
+	if (c->stop_fd >= 0)
+		stop_completion(c);
 	for (i = 0; i < XS_MAX_RINGS; i++)
 		ring_teardown(&c->ring[i]);
 	xs_tport_close(c->t);
 	if (c->stop_fd >= 0)
 		close(c->stop_fd);
+	xs_restore_free(c->rs);
 	free(c->large_free);
 	free(c->peer);
+	pthread_cond_destroy(&c->rc_cond);
+	pthread_mutex_destroy(&c->rc_lock);
 	pthread_cond_destroy(&c->large_cond);
 	pthread_mutex_destroy(&c->large_lock);
 	pthread_mutex_destroy(&c->lost_lock);

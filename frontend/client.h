@@ -9,16 +9,25 @@
  *
  *   [ small buffers: one page per ring slot, nr_rings * nr_slots pages ]
  *   [ large buffers: nr_large buffers of XS_MAX_IO bytes each          ]
+ *   [ restore page: REOPEN inputs while reconnecting                   ]
  *
  * A request whose input or output fits one page uses the page that
  * belongs to its slot; anything larger (READ, WRITE, big READDIR, xattr
  * values, long symlinks) first takes a large buffer from a shared pool
  * and waits while none is free.
  *
+ * Reconnect (params.reconnect_ms > 0 and a transport that can): when the
+ * backend's connection goes away, calls wait instead of failing; the
+ * client handshakes again over the same shared memory, restores the
+ * session's nodes and open handles with XS_OP_REOPEN
+ * (frontend/restore.h), puts the requests that were in flight back on
+ * the rings with XS_REQ_RESENT, and only then lets new requests through.
+ * If no backend comes back within reconnect_ms, the backend is lost.
+ *
  * Trust: the backend's indices, ids and lengths are checked (ring.c,
  * xs_codec_check_rsp, and out_len against the capacity asked for); a
- * backend that breaks the protocol, or whose connection goes away, is
- * treated as lost: every waiting and later call fails with -EIO.
+ * backend that breaks the protocol is treated as lost at once: every
+ * waiting and later call fails with -EIO.
  */
 #ifndef XS_FRONT_CLIENT_H
 #define XS_FRONT_CLIENT_H
@@ -42,6 +51,8 @@ struct xs_client_params {
 	unsigned ring_order;		/* 0..XS_MAX_RING_ORDER */
 	unsigned nr_large;		/* large buffers, >= 1 */
 	uint64_t features;		/* wanted */
+	int reconnect_ms;		/* wait this long for a lost backend
+					 * to come back; 0: it is lost */
 };
 
 /* Data pages the layout above needs. */
@@ -75,6 +86,23 @@ typedef void (*xs_client_lost_fn)(void *arg, const char *reason);
 void xs_client_set_lost_handler(struct xs_client *c, xs_client_lost_fn fn,
 				void *arg);
 
+/* Where the client's own lines go (backend lost, reconnected), prio a
+ * syslog level; default stderr with a "xenshare-front: " prefix. */
+typedef void (*xs_client_log_fn)(void *arg, int prio, const char *line);
+void xs_client_set_log_handler(struct xs_client *c, xs_client_log_fn fn,
+			       void *arg);
+
+/* Reconnects so far, and what the last one restored. */
+struct xs_client_stats {
+	uint64_t reconnects;
+	uint64_t nodes_restored;	/* last reconnect */
+	uint64_t handles_restored;
+	uint64_t nodes_stale;
+	uint64_t handles_stale;
+	uint64_t resent;
+};
+void xs_client_get_stats(struct xs_client *c, struct xs_client_stats *out);
+
 /* Start one completion thread per ring.  0 or -errno. */
 int xs_client_start(struct xs_client *c);
 
@@ -94,8 +122,8 @@ bool xs_client_lost(const struct xs_client *c);
 /* Declare the backend lost (also used by tests). */
 void xs_client_fail(struct xs_client *c, const char *reason);
 
-/* Stop completion threads, close the transport, free everything.  No
- * call may be in progress. */
+/* Stop completion threads (and a reconnect in progress), close the
+ * transport, free everything.  No call may be in progress. */
 void xs_client_close(struct xs_client *c);
 
 #endif /* XS_FRONT_CLIENT_H */

@@ -6,9 +6,12 @@
  *
  * Connects to the backend first (no backend, no mount), then mounts with
  * libfuse's low-level API and serves until unmounted, signalled, or the
- * backend goes away.  A lost backend is reported once, every call fails
- * with EIO, the session ends and the mount is removed (lazily, so busy
- * files do not keep a dead mount around); the exit status is then 1.
+ * backend goes away for good.  When its connection goes away the client
+ * waits up to --reconnect-timeout for a backend on the same socket and
+ * carries on (client.c); requests wait meanwhile.  A backend that does not
+ * come back is reported once, every call fails with EIO, the session ends
+ * and the mount is removed (lazily, so busy files do not keep a dead
+ * mount around); the exit status is then 1.
  *
  * Trust: command line and the local user only; the backend's answers are
  * checked in client.c and fuse_ops.c.
@@ -28,6 +31,7 @@
 #include "../protocol/ring.h"
 #include "../protocol/transport.h"
 #include "front.h"
+#include "xenbus_front.h"
 
 #define DEFAULT_LARGE_BUFS	8u
 #define DEFAULT_RING_ORDER	1u
@@ -35,6 +39,9 @@
 #define MIN_THREADS		8u
 #define MAX_THREADS		64u
 #define KICK_INTERVAL_US	50000
+#define DEFAULT_RECONNECT_S	60.0
+#define MAX_RECONNECT_S		86400.0
+#define UNSET			UINT_MAX
 
 struct conf {
 	char *socket_path;
@@ -42,6 +49,9 @@ struct conf {
 	unsigned ring_order;
 	unsigned nr_large;
 	double timeout;
+	double reconnect_timeout;
+	char *nonopt[2];	/* TAG MOUNTPOINT (xen), or MOUNTPOINT */
+	unsigned nr_nonopt;
 };
 
 #define CONF_OPT(t, p) { t, offsetof(struct conf, p), 0 }
@@ -54,12 +64,42 @@ static const struct fuse_opt conf_opts[] = {
 	CONF_OPT("--rings=%u", nr_rings),
 	CONF_OPT("--ring-order=%u", ring_order),
 	CONF_OPT("--io-buffers=%u", nr_large),
+	CONF_OPT("--reconnect-timeout=%lf", reconnect_timeout),
 	CONF_OPT("xs_timeout=%lf", timeout),
+	/* What mount(8) may pass on from an fstab line. */
+	FUSE_OPT_KEY("defaults", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("auto", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("noauto", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("nofail", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("_netdev", FUSE_OPT_KEY_DISCARD),
 	FUSE_OPT_END
 };
 
+/* Non-options are taken out here (fuse_parse_cmdline() accepts one) and
+ * the mount point is given back afterwards. */
+static int conf_proc(void *data, const char *arg, int key,
+		     struct fuse_args *outargs)
+{
+	struct conf *conf = data;
+
+	(void)outargs;
+	if (key != FUSE_OPT_KEY_NONOPT)
+		return 1;
+	if (conf->nr_nonopt >= 2) {
+		fprintf(stderr, "xenshare-front: too many arguments: %s\n",
+			arg);
+		return -1;
+	}
+	conf->nonopt[conf->nr_nonopt] = strdup(arg);
+	if (!conf->nonopt[conf->nr_nonopt])
+		return -1;
+	conf->nr_nonopt++;
+	return 0;
+}
+
 static const char *const long_opts[] = {
 	"--local", "--rings", "--ring-order", "--io-buffers",
+	"--reconnect-timeout",
 };
 
 /* Build args from argv with our "--opt VALUE" pairs joined.  0 or -1. */
@@ -113,15 +153,24 @@ void xs_front_log(int prio, const char *fmt, ...)
 
 static void usage(const char *prog)
 {
-	printf("usage: %s --local SOCKET MOUNTPOINT [options]\n"
+	printf("usage: %s TAG MOUNTPOINT [options]\n"
+	       "       %s --local SOCKET MOUNTPOINT [options]\n"
 	       "\n"
-	       "Mount the directory a xenshare backend serves.\n"
+	       "Mount the directory a xenshare backend serves: the Xen device of\n"
+	       "this domain whose tag is TAG, or the backend listening on SOCKET\n"
+	       "(local transport).  In /etc/fstab, with this program on PATH as\n"
+	       "\"xenshare\" (docs/xen.md):\n"
+	       "    TAG  /mnt  fuse.xenshare  defaults  0 0\n"
 	       "\n"
 	       "xenshare options:\n"
 	       "    --local SOCKET         backend's unix socket (local transport)\n"
-	       "    --rings N              request rings, 1..%u (default: CPUs, at most 4)\n"
+	       "    --rings N              request rings, 1..%u (default: CPUs, at most 4;\n"
+	       "                           on Xen at most 2)\n"
 	       "    --ring-order N         ring size 2^N pages, 0..%u (default %u: %u slots)\n"
-	       "    --io-buffers N         1 MiB buffers for large requests (default %u)\n"
+	       "    --io-buffers N         1 MiB buffers for large requests (default %u;\n"
+	       "                           on Xen 2, fewer if the grant limit needs it)\n"
+	       "    --reconnect-timeout SEC  wait this long for a lost backend to come\n"
+	       "                           back (default %.0f; 0: unmount at once)\n"
 	       "    -o xs_timeout=SEC      entry and attribute cache timeout (default %.1f)\n"
 	       "\n"
 	       "Worker threads: one per ring slot (%u..%u) unless -o max_threads is given;\n"
@@ -130,9 +179,10 @@ static void usage(const char *prog)
 	       "Always added: -o default_permissions,fsname=xenshare,subtype=xenshare\n"
 	       "(and allow_other when run as root).\n"
 	       "\n",
-	       prog, XS_MAX_RINGS, XS_MAX_RING_ORDER, DEFAULT_RING_ORDER,
+	       prog, prog, XS_MAX_RINGS, XS_MAX_RING_ORDER, DEFAULT_RING_ORDER,
 	       xs_ring_nr_slots((size_t)XS_PAGE_SIZE << DEFAULT_RING_ORDER),
-	       DEFAULT_LARGE_BUFS, XS_FRONT_TIMEOUT, MIN_THREADS, MAX_THREADS,
+	       DEFAULT_LARGE_BUFS, DEFAULT_RECONNECT_S, XS_FRONT_TIMEOUT,
+	       MIN_THREADS, MAX_THREADS,
 	       MAX_IDLE_THREADS);
 	printf("FUSE options:\n");
 	fuse_cmdline_help();
@@ -179,6 +229,12 @@ static void on_lost(void *arg, const char *reason)
 	if (pthread_create(&th, &attr, kick_main, f))
 		pthread_kill(f->main_thread, SIGUSR1);
 	pthread_attr_destroy(&attr);
+}
+
+static void on_client_log(void *arg, int prio, const char *line)
+{
+	(void)arg;
+	xs_front_log(prio, "%s", line);
 }
 
 static int set_wake_handler(void)
@@ -236,11 +292,16 @@ int main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	struct conf conf = {
-		.nr_rings = default_rings(),
-		.ring_order = DEFAULT_RING_ORDER,
-		.nr_large = DEFAULT_LARGE_BUFS,
+		.nr_rings = UNSET,
+		.ring_order = UNSET,
+		.nr_large = UNSET,
 		.timeout = XS_FRONT_TIMEOUT,
+		.reconnect_timeout = DEFAULT_RECONNECT_S,
 	};
+	struct xs_front_xen_sizes xsz = { 0 };
+	struct xs_front_xen xen;
+	const char *tag = NULL;
+	int ready_fd = -1;
 	struct fuse_cmdline_opts opts;
 	struct xs_client_params cp = { 0 };
 	struct xs_front *fs = &front_state;
@@ -251,8 +312,23 @@ int main(int argc, char *argv[])
 
 	memset(&opts, 0, sizeof(opts));
 	if (join_long_opts(argc, argv, &args) ||
-	    fuse_opt_parse(&args, &conf, conf_opts, NULL) < 0)
+	    fuse_opt_parse(&args, &conf, conf_opts, conf_proc) < 0)
 		goto out_args;
+	/* TAG MOUNTPOINT (xen), or --local SOCKET MOUNTPOINT. */
+	if (conf.nr_nonopt == 2 && !conf.socket_path)
+		tag = conf.nonopt[0];
+	if (conf.nr_nonopt >= 1 &&
+	    fuse_opt_add_arg(&args, conf.nonopt[conf.nr_nonopt - 1]) < 0)
+		goto out_args;
+	xsz.rings_given = conf.nr_rings != UNSET;
+	xsz.order_given = conf.ring_order != UNSET;
+	xsz.large_given = conf.nr_large != UNSET;
+	if (conf.nr_rings == UNSET)
+		conf.nr_rings = default_rings();
+	if (conf.ring_order == UNSET)
+		conf.ring_order = DEFAULT_RING_ORDER;
+	if (conf.nr_large == UNSET)
+		conf.nr_large = DEFAULT_LARGE_BUFS;
 	/* Before fuse_parse_cmdline(), which would add its own subtype. */
 	if (fuse_opt_add_arg(&args, "-odefault_permissions,fsname=xenshare,"
 			     "subtype=xenshare") < 0 ||
@@ -273,33 +349,61 @@ int main(int argc, char *argv[])
 		status = 0;
 		goto out_args;
 	}
-	if (!conf.socket_path || !opts.mountpoint) {
-		fprintf(stderr, "usage: %s --local SOCKET MOUNTPOINT "
-			"[options]  (--help for more)\n", argv[0]);
+	if ((!conf.socket_path && !tag) || !opts.mountpoint ||
+	    (conf.socket_path && conf.nr_nonopt != 1)) {
+		fprintf(stderr, "usage: %s TAG MOUNTPOINT [options]\n"
+			"       %s --local SOCKET MOUNTPOINT [options]  "
+			"(--help for more)\n", argv[0], argv[0]);
 		goto out_args;
 	}
 	if (conf.nr_rings < 1 || conf.nr_rings > XS_MAX_RINGS ||
 	    conf.ring_order > XS_MAX_RING_ORDER || conf.nr_large < 1 ||
-	    !(conf.timeout >= 0.0)) {
+	    !(conf.timeout >= 0.0) || !(conf.reconnect_timeout >= 0.0) ||
+	    conf.reconnect_timeout > MAX_RECONNECT_S) {
 		fprintf(stderr, "xenshare-front: --rings must be 1..%u, "
 			"--ring-order 0..%u, --io-buffers >= 1, "
-			"xs_timeout >= 0\n", XS_MAX_RINGS, XS_MAX_RING_ORDER);
+			"--reconnect-timeout 0..%.0f, xs_timeout >= 0\n",
+			XS_MAX_RINGS, XS_MAX_RING_ORDER, MAX_RECONNECT_S);
 		goto out_args;
 	}
 
-	cp.socket_path = conf.socket_path;
+	if (tag) {
+		/* Xen: daemonize now, before libxenstore starts threads. */
+		if (!opts.foreground) {
+			rc = xs_front_daemon_start(&ready_fd);
+			if (rc) {
+				fprintf(stderr, "xenshare-front: fork: %s\n",
+					strerror(-rc));
+				goto out_args;
+			}
+		}
+		xsz.nr_rings = conf.nr_rings;
+		xsz.ring_order = conf.ring_order;
+		xsz.nr_large = conf.nr_large;
+		if (xs_front_xen_setup(&xen, tag, &xsz))
+			goto out_args;
+		conf.nr_rings = xsz.nr_rings;
+		conf.ring_order = xsz.ring_order;
+		conf.nr_large = xsz.nr_large;
+		cp.connect = xs_front_xen_connect;
+		cp.connect_arg = &xen;
+		cp.socket_path = xen.name;
+	} else {
+		cp.socket_path = conf.socket_path;
+	}
 	cp.nr_rings = conf.nr_rings;
 	cp.ring_order = conf.ring_order;
 	cp.nr_large = conf.nr_large;
 	cp.features = XS_FEAT_ALL;
+	cp.reconnect_ms = (int)(conf.reconnect_timeout * 1000.0);
 	rc = xs_client_connect(&cp, &fs->client);
 	if (rc) {
 		fprintf(stderr, "xenshare-front: cannot connect to backend "
-			"at %s: %s\n", conf.socket_path, strerror(-rc));
+			"at %s: %s\n", cp.socket_path, strerror(-rc));
 		goto out_args;
 	}
 	t = xs_client_tport(fs->client);
-	fs->socket_path = conf.socket_path;
+	fs->socket_path = cp.socket_path;
 	fs->timeout = conf.timeout;
 	fs->features = t->features;
 	fs->max_io = t->max_io;
@@ -314,8 +418,9 @@ int main(int argc, char *argv[])
 		goto out_session;
 	if (fuse_session_mount(se, opts.mountpoint))
 		goto out_signals;
-	if (fuse_daemonize(opts.foreground))
+	if (fuse_daemonize(opts.foreground || tag))
 		goto out_unmount;
+	xs_front_daemon_ready(ready_fd, 0);
 	if (!opts.foreground) {
 		openlog("xenshare-front", LOG_PID, LOG_DAEMON);
 		log_to_syslog = true;
@@ -324,6 +429,7 @@ int main(int argc, char *argv[])
 	/* Threads only now: fuse_daemonize() forks. */
 	fs->main_thread = pthread_self();
 	xs_client_set_lost_handler(fs->client, on_lost, fs);
+	xs_client_set_log_handler(fs->client, on_client_log, NULL);
 	rc = xs_client_start(fs->client);
 	if (rc) {
 		xs_front_log(LOG_ERR, "cannot start: %s", strerror(-rc));
@@ -348,6 +454,8 @@ out_client:
 out_args:
 	free(opts.mountpoint);
 	free(conf.socket_path);
+	free(conf.nonopt[0]);
+	free(conf.nonopt[1]);
 	fuse_opt_free_args(&args);
 	return status;
 }

@@ -12,6 +12,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -227,6 +229,28 @@ static int check_fallocate(const struct xs_args_fallocate *a)
 	return 0;
 }
 
+/* Ids are (generation << 32 | index) with index 0 never used. */
+static int check_reopen(const struct xs_req *r)
+{
+	const struct xs_args_reopen *a = &r->a.reopen;
+
+	if (r->in_len > XS_HANDLE_MAX || (uint32_t)a->id == 0)
+		return -EINVAL;
+	switch (a->kind) {
+	case XS_REOPEN_NODE:
+		if (a->id == XS_ROOT_NODEID || a->nlookup == 0 || a->flags)
+			return -EINVAL;
+		return 0;
+	case XS_REOPEN_FILE:
+	case XS_REOPEN_DIR:
+		if (r->in_len || a->nlookup)
+			return -EINVAL;
+		return check_open_flags(a->flags, 1);
+	default:
+		return -EINVAL;
+	}
+}
+
 /* Argument checks that need no input bytes. */
 static int check_args(const struct xs_req *r)
 {
@@ -306,9 +330,7 @@ static int check_args(const struct xs_req *r)
 			return -EINVAL;
 		return 0;
 	case XS_OP_REOPEN:
-		if (r->in_len > XS_HANDLE_MAX)
-			return -EINVAL;
-		return 0;
+		return check_reopen(r);
 	default:
 		return 0;
 	}
@@ -448,9 +470,11 @@ static uint32_t pad8(uint32_t n)
 
 static int put_record(void *buf, uint32_t cap, uint32_t *len,
 		      const void *hdr, uint32_t hdr_len,
-		      const char *name, uint16_t namelen)
+		      const char *name, uint16_t namelen,
+		      const void *tail, uint32_t tail_len)
 {
-	uint32_t rec = pad8(hdr_len + namelen);
+	uint32_t used = hdr_len + namelen + tail_len;
+	uint32_t rec = pad8(used);
 	uint8_t *p;
 
 	if (*len > cap || rec > cap - *len)
@@ -458,7 +482,9 @@ static int put_record(void *buf, uint32_t cap, uint32_t *len,
 	p = (uint8_t *)buf + *len;
 	memcpy(p, hdr, hdr_len);
 	memcpy(p + hdr_len, name, namelen);
-	memset(p + hdr_len + namelen, 0, rec - hdr_len - namelen);
+	if (tail_len)
+		memcpy(p + hdr_len + namelen, tail, tail_len);
+	memset(p + used, 0, rec - used);
 	*len += rec;
 	return 0;
 }
@@ -474,27 +500,40 @@ int xs_codec_put_dirent(void *buf, uint32_t cap, uint32_t *len,
 	d.off = off;
 	d.namelen = namelen;
 	d.type = type;
-	return put_record(buf, cap, len, &d, sizeof(d), name, namelen);
+	return put_record(buf, cap, len, &d, sizeof(d), name, namelen, NULL, 0);
 }
 
-int xs_codec_put_direntplus(void *buf, uint32_t cap, uint32_t *len,
-			    const struct xs_rsp_entry *e, uint64_t off,
-			    uint8_t type, const char *name, uint16_t namelen)
+int xs_codec_put_direntplus_h(void *buf, uint32_t cap, uint32_t *len,
+			      const struct xs_rsp_entry *e, uint64_t off,
+			      uint8_t type, const char *name, uint16_t namelen,
+			      const void *handle, uint32_t handle_len)
 {
 	struct xs_direntplus d;
 
+	if (handle_len > XS_HANDLE_MAX)
+		return -EINVAL;
 	memset(&d, 0, sizeof(d));
 	d.entry = *e;
 	d.dirent.ino = e->attr.ino;
 	d.dirent.off = off;
 	d.dirent.namelen = namelen;
 	d.dirent.type = type;
-	return put_record(buf, cap, len, &d, sizeof(d), name, namelen);
+	d.dirent.handle_len = (uint8_t)handle_len;
+	return put_record(buf, cap, len, &d, sizeof(d), name, namelen, handle,
+			  handle_len);
+}
+
+int xs_codec_put_direntplus(void *buf, uint32_t cap, uint32_t *len,
+			    const struct xs_rsp_entry *e, uint64_t off,
+			    uint8_t type, const char *name, uint16_t namelen)
+{
+	return xs_codec_put_direntplus_h(buf, cap, len, e, off, type, name,
+					 namelen, NULL, 0);
 }
 
 /* A record at pos: header of hdr_len whose dirent sits at dirent_off. */
 static int next_record(const void *buf, uint32_t len, uint32_t pos,
-		       uint32_t hdr_len, uint32_t dirent_off,
+		       uint32_t hdr_len, uint32_t dirent_off, bool plus,
 		       const void **rec, const char **name)
 {
 	const uint8_t *p;
@@ -511,7 +550,9 @@ static int next_record(const void *buf, uint32_t len, uint32_t pos,
 	memcpy(&d, p + dirent_off, sizeof(d));
 	if (d.namelen == 0 || d.namelen > XS_NAME_MAX)
 		return -EPROTO;
-	reclen = pad8(hdr_len + d.namelen);
+	if (d.handle_len > (plus ? XS_HANDLE_MAX : 0))
+		return -EPROTO;
+	reclen = pad8(hdr_len + d.namelen + d.handle_len);
 	if (reclen > len - pos)
 		return -EPROTO;
 	if (memchr(p + hdr_len, '\0', d.namelen) ||
@@ -528,8 +569,8 @@ int xs_codec_next_dirent(const void *buf, uint32_t len, uint32_t pos,
 	const void *rec = NULL;
 	int rc;
 
-	rc = next_record(buf, len, pos, sizeof(struct xs_dirent), 0, &rec,
-			 name);
+	rc = next_record(buf, len, pos, sizeof(struct xs_dirent), 0, false,
+			 &rec, name);
 	if (rc > 0)
 		*d = rec;
 	return rc;
@@ -543,7 +584,8 @@ int xs_codec_next_direntplus(const void *buf, uint32_t len, uint32_t pos,
 	int rc;
 
 	rc = next_record(buf, len, pos, sizeof(struct xs_direntplus),
-			 offsetof(struct xs_direntplus, dirent), &rec, name);
+			 offsetof(struct xs_direntplus, dirent), true, &rec,
+			 name);
 	if (rc > 0)
 		*d = rec;
 	return rc;

@@ -68,9 +68,17 @@ int xs_codec_put_dirent(void *buf, uint32_t cap, uint32_t *len,
 int xs_codec_put_direntplus(void *buf, uint32_t cap, uint32_t *len,
 			    const struct xs_rsp_entry *e, uint64_t off,
 			    uint8_t type, const char *name, uint16_t namelen);
+/* As above, with the node's persistent handle after the name
+ * (handle_len <= XS_HANDLE_MAX, else -EINVAL). */
+int xs_codec_put_direntplus_h(void *buf, uint32_t cap, uint32_t *len,
+			      const struct xs_rsp_entry *e, uint64_t off,
+			      uint8_t type, const char *name, uint16_t namelen,
+			      const void *handle, uint32_t handle_len);
 
 /* Frontend side: iterate records written by the put functions.  Returns
- * the record length, 0 at the end, -EPROTO on a malformed record. */
+ * the record length, 0 at the end, -EPROTO on a malformed record.  A
+ * READDIRPLUS record's handle is the d->dirent.handle_len bytes at
+ * name + d->dirent.namelen, inside the record. */
 int xs_codec_next_dirent(const void *buf, uint32_t len, uint32_t pos,
 			 const struct xs_dirent **d, const char **name);
 int xs_codec_next_direntplus(const void *buf, uint32_t len, uint32_t pos,

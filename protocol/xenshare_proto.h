@@ -122,7 +122,7 @@ enum xs_op {
 	XS_OP_FALLOCATE = 31,	/* nodeid, fh, a.fallocate */
 	XS_OP_LSEEK = 32,	/* nodeid, fh, a.lseek */
 	XS_OP_COPY_FILE_RANGE = 33, /* nodeid, fh (source), a.copy */
-	XS_OP_REOPEN = 34,	/* reserved: node by persistent handle */
+	XS_OP_REOPEN = 34,	/* a.reopen, in: persistent handle (see below) */
 	XS_OP_MAX		/* one past the last opcode */
 };
 
@@ -239,10 +239,103 @@ struct xs_args_copy {
 	uint32_t pad;
 };
 
+/*
+ * Persistent node handles and XS_OP_REOPEN: restoring a session after the
+ * backend restarted.
+ *
+ * Node ids and file handles belong to one backend session.  So that a
+ * frontend can carry on over a new session (the backend was killed or
+ * upgraded), every reply that counts a lookup (LOOKUP, MKNOD, MKDIR,
+ * SYMLINK, LINK, CREATE) also writes the node's persistent handle to the
+ * start of the request's buffer, out_len = its length (1..XS_HANDLE_MAX;
+ * a frontend makes the buffer at least XS_HANDLE_MAX long).  out_len is 0
+ * when the buffer is too short or the file has no handle (its file system
+ * cannot make file handles, or it lies on another mount than the export
+ * root).  READDIRPLUS records carry the handle after the name
+ * (xs_dirent.handle_len).
+ *
+ * The handle is opaque to the frontend, which keeps it with the node id
+ * and gives it back unchanged.  The backend makes it from the host's file
+ * handle and signs it with a key of its export that survives restarts, so
+ * a guest cannot forge one to reach a file outside its export
+ * (docs/backend.md).
+ *
+ * After reconnecting, before any other request, the frontend sends one
+ * REOPEN per node it holds a lookup count on, then one per open file and
+ * directory handle:
+ *
+ *   kind NODE  nodeid 0, a.reopen.id = the node id wanted, nlookup = the
+ *              lookups the frontend holds (>= 1), in: the handle.  The
+ *              node is re-created at exactly that id (index and
+ *              generation) with that count.
+ *   kind FILE  nodeid = its node (already restored), a.reopen.id = the fh
+ *   kind DIR   wanted, flags = the flags it was opened with (FILE: the
+ *              open rules of xs_args_open; O_CREAT, O_EXCL and O_TRUNC are
+ *              dropped), no input.  The file is opened again at exactly
+ *              that fh.
+ *
+ * A successful reply fills u.entry: nodeid, generation, attr, and fh for
+ * FILE and DIR.  Errors: EPERM the handle is not one this export's backend
+ * made (forged, altered, another export's); ESTALE the file no longer
+ * exists (deleted while the backend was down and nothing held it open),
+ * the handle is empty, or the node of a FILE/DIR is unknown; EEXIST the
+ * wanted id is taken by another node or handle; EINVAL a malformed id
+ * (index 0, the root, an index beyond the session's node or handle limit
+ * or beyond 2^22 nodes / 2^20 handles, a bad kind or count).  After any
+ * error but EINVAL and EEXIST the wanted id is never handed out later in
+ * the session, so a guest still holding it gets ESTALE (EBADF for an fh),
+ * never another file.  XS_ROOT_NODEID needs no REOPEN: it always exists.
+ *
+ * Resent requests.  Then the frontend puts every request that was in
+ * flight when the connection was lost back on the rings, with
+ * XS_REQ_RESENT in req.flags, and only after that lets new requests
+ * through.  The backend cannot know whether the old one applied a resent
+ * request before it died; for operations that are not idempotent it looks
+ * at the result of doing it again:
+ *
+ *   MKDIR, MKNOD, SYMLINK, CREATE with O_EXCL  EEXIST, and the name is of
+ *       the expected type, owned by the caller (SYMLINK: the same target;
+ *       CREATE: an empty regular file): success, with its entry (a lookup
+ *       counted; CREATE opens it)
+ *   UNLINK, RMDIR                              ENOENT: success
+ *   RENAME                                     ENOENT and newname exists:
+ *                                              success
+ *   LINK                                       EEXIST and newname is the
+ *                                              same file: success, entry
+ *   SETXATTR with XATTR_CREATE                 EEXIST and the same value:
+ *                                              success
+ *   REMOVEXATTR                                ENODATA: success
+ *   WRITE on a file opened with O_APPEND       written at the request's
+ *                                              offset (the end of file the
+ *                                              guest saw), not appended
+ *                                              again
+ *
+ * Reads, writes, SETATTR, FALLOCATE and the rest are idempotent and are
+ * simply served again.  FORGET, RELEASE and RELEASEDIR in flight are not
+ * resent: the REOPENs already reflect them.  The reasoning holds because
+ * nothing new is let through before the resent requests are on the rings:
+ * only requests that were concurrently in flight in the guest, which the
+ * guest could not order anyway, can interleave with them.  What stays
+ * ambiguous: a RENAME_EXCHANGE that was applied is applied again (undone),
+ * and a name created by someone else in that window counts as created.
+ */
+#define XS_REQ_RESENT		(1u << 0)	/* req.flags */
+
+#define XS_REOPEN_NODE		1u
+#define XS_REOPEN_FILE		2u
+#define XS_REOPEN_DIR		3u
+
+struct xs_args_reopen {
+	uint64_t id;		/* node id or fh wanted */
+	uint64_t nlookup;	/* NODE: >= 1; else 0 */
+	uint32_t kind;		/* XS_REOPEN_* */
+	uint32_t flags;		/* FILE, DIR: open flags; NODE: 0 */
+};
+
 struct xs_req {
 	uint64_t id;		/* chosen by frontend, echoed in response */
 	uint16_t opcode;	/* enum xs_op */
-	uint16_t flags;		/* reserved, 0 */
+	uint16_t flags;		/* XS_REQ_RESENT; other bits 0, ignored */
 	uint32_t uid;		/* caller, guest ids */
 	uint32_t gid;
 	uint32_t pid;
@@ -266,6 +359,7 @@ struct xs_req {
 		struct xs_args_fallocate fallocate;
 		struct xs_args_lseek lseek;
 		struct xs_args_copy copy;
+		struct xs_args_reopen reopen;
 		uint8_t raw[72];
 	} a;
 };
@@ -295,8 +389,11 @@ struct xs_attr {
 _Static_assert(sizeof(struct xs_attr) == 88, "attr size");
 
 /* LOOKUP, MKNOD, MKDIR, SYMLINK, LINK, CREATE: a successful reply counts
- * one lookup of nodeid, which the frontend returns with XS_OP_FORGET; fh is
- * set by CREATE.  GETATTR and SETATTR fill only attr (no lookup counted). */
+ * one lookup of nodeid, which the frontend returns with XS_OP_FORGET, and
+ * writes the node's persistent handle to the buffer (out_len bytes, see
+ * "Persistent node handles"); fh is set by CREATE.  GETATTR and SETATTR
+ * fill only attr (no lookup counted).  REOPEN fills it as described
+ * there. */
 struct xs_rsp_entry {
 	uint64_t nodeid;
 	uint64_t fh;
@@ -341,14 +438,16 @@ struct xs_dirent {
 	uint64_t off;
 	uint16_t namelen;
 	uint8_t type;		/* DT_* */
-	uint8_t pad[5];
-	/* char name[namelen], then zero padding */
+	uint8_t handle_len;	/* READDIRPLUS only, <= XS_HANDLE_MAX; else 0 */
+	uint8_t pad[4];
+	/* char name[namelen], handle[handle_len], then zero padding */
 };
 _Static_assert(sizeof(struct xs_dirent) == 24, "dirent size");
 
-/* READDIRPLUS output: struct xs_direntplus + name, padded to 8.  Each
+/* READDIRPLUS output: struct xs_direntplus + name + the node's persistent
+ * handle (dirent.handle_len bytes, 0 when it has none), padded to 8.  Each
  * record with entry.nodeid != 0 counts one lookup of that node; "." and
- * ".." come with nodeid 0. */
+ * ".." come with nodeid 0 and no handle. */
 struct xs_direntplus {
 	struct xs_rsp_entry entry;
 	struct xs_dirent dirent;
@@ -438,33 +537,50 @@ _Static_assert(sizeof(struct xs_local_welcome) == 32, "welcome size");
 /* Xen transport: xenstore nodes (device type "xenshare").                 */
 /*
  * Backend directory  /local/domain/<backend-domid>/backend/xenshare/<domid>/<devid>/
- * written by dom0 tools (xenshare-ctl) and the backend; the guest may read
- * it and never write it.  Policy is read only from here.
+ * written by dom0 tools (xenshare-ctl) and the backend; owned by the
+ * backend domain, readable by the guest (n0 r<domid>), never writable by
+ * it.  Policy is read only from here.  Numbers are plain decimal (no sign,
+ * no leading zero, no spaces); sizes may end in K, M, G or T (powers of
+ * 1024).
  *
- *   frontend            path of the frontend directory          (tools)
- *   frontend-id         guest domid                             (tools)
- *   online              1 while the device should exist         (tools)
+ *   frontend            path of the frontend directory; must be exactly
+ *                       /local/domain/<domid>/device/xenshare/<devid>  (tools)
+ *   frontend-id         guest domid, must be <domid>                (tools)
+ *   online              1 while the device should be served; 0 makes the
+ *                       backend disconnect and go to Closed         (tools)
  *   state               XenbusState of the backend              (backend)
- *   path                host directory exported                 (tools)
- *   tag                 name the guest mounts it by, [A-Za-z0-9._-]{1,63}
- *   mode                "rw" or "ro"                            (tools)
- *   id-map              passthrough | squash-root | squash-all | range:BASE
+ *   path                host directory exported, absolute; read when a
+ *                       connection starts                           (tools)
+ *   tag                 name the guest mounts it by, [A-Za-z0-9._-]{1,63},
+ *                       unique per domain                           (tools)
+ *   mode                "rw" or "ro"; watched                       (tools)
+ *   id-map              passthrough | squash-root | squash-all | range:BASE;
+ *                       watched                                     (tools)
  *   quota-bytes         bytes of allocated storage, 0 = none; watched
  *   quota-inodes        inodes, 0 = none; watched
- *   template            optional read-only template directory   (tools)
+ *   quota-soft-percent  0..100, status "soft-limit" from there; watched
+ *   template            reserved: read-only template directory
  *   versions            protocol versions spoken, e.g. "1"      (backend)
  *   max-rings           most rings the backend accepts          (backend)
  *   max-ring-page-order largest ring_order accepted             (backend)
  *   max-data-pages      largest data area accepted              (backend)
  *   max-io              largest read/write payload              (backend)
  *   feature-flags       XS_FEAT_* the backend offers, decimal   (backend)
- *   usage-bytes         bytes in use                            (backend)
+ *   usage-bytes         bytes in use, published when it changes (backend)
  *   usage-inodes        inodes in use                           (backend)
  *   status              "ok", "soft-limit", "hard-limit"        (backend)
- *   error               why the device was closed               (backend)
+ *   error               why the device was closed; removed on Connected
  *
- * Frontend directory /local/domain/<domid>/device/xenshare/<devid>/
- * written by the guest (hostile: every node is parsed and bounded):
+ * The tools' nodes are read when a connection starts: a bad one
+ * (frontend, frontend-id, path, tag, mode, id-map, a quota) refuses the
+ * device like a bad frontend node does.  A bad value written to a
+ * watched node later is logged and the policy in force is kept.
+ *
+ * Frontend directory /local/domain/<domid>/device/xenshare/<devid>/,
+ * owned by the guest, readable by the backend domain (n<domid> r0), inside
+ * device/xenshare/, which the tools keep (n0 r<domid>).  Written by the
+ * guest, so hostile: the backend reads each node once, accepts only a
+ * plain decimal number in range, and takes no path from here.
  *
  *   backend             path of the backend directory           (tools)
  *   backend-id          backend domid                           (tools)
@@ -472,22 +588,50 @@ _Static_assert(sizeof(struct xs_local_welcome) == 32, "welcome size");
  *   version             protocol version chosen, from "versions"
  *   num-rings           1..max-rings
  *   ring-page-order     0..max-ring-page-order
- *   ring-ref<i>-<j>     grant ref of page j of ring i
- *   event-channel-<i>   event channel port of ring i (one per ring, both
- *                       directions)
- *   data-pages          size of the data area in pages
- *   data-ref-dir-<k>    grant refs of pages holding the data area's grant
- *                       refs (1024 uint32 refs per page, in order)
- *   feature-flags       XS_FEAT_* wanted, decimal
+ *   ring-ref<i>-<j>     grant ref of page j (0..2^ring-page-order - 1) of
+ *                       ring i (0..num-rings - 1); the ring's pages are
+ *                       contiguous in that order
+ *   event-channel-<i>   unbound event channel port of ring i, allocated
+ *                       for the backend domain (one per ring, both
+ *                       directions; no two rings share one)
+ *   data-pages          size of the data area in pages, 1..max-data-pages
+ *   data-ref-dir-<k>    for k < ceil(data-pages / 1024): grant ref of a
+ *                       page holding 1024 little-endian uint32 grant refs
+ *                       of the data area, in order (the last page is
+ *                       filled up to data-pages).  The backend maps these
+ *                       read-only, copies the refs once and unmaps them.
+ *   feature-flags       XS_FEAT_* wanted, decimal; the connection uses the
+ *                       intersection with the backend's
  *
- * Handshake: the backend writes its limits and goes to InitWait; the
- * frontend, only after seeing InitWait, grants its rings and data area,
- * writes its nodes and goes to Initialised; the backend maps everything,
- * checks it and goes to Connected; the frontend goes to Connected.  A
- * frontend whose nodes are malformed gets "error" written and the backend
- * goes to Closing for that device only.  Either side may restart: the
- * backend resets to InitWait when the frontend goes to Initialising or
- * Closed, and the frontend starts over when the backend leaves Connected.
+ * Every page is granted once, by gntalloc in the guest; a frontend that
+ * reconnects publishes the same refs and ports again.  The data area is
+ * data-pages pages contiguous in the backend's mapping, in ref order.
+ *
+ * Handshake (XenbusState: 1 Initialising, 2 InitWait, 3 Initialised,
+ * 4 Connected, 5 Closing, 6 Closed):
+ *   - the backend writes its limits, then state 2;
+ *   - the frontend writes state 1 unless it is 1 already, waits for the
+ *     backend's state 2 (never grants or publishes before), writes every
+ *     node above and state 3 in one transaction;
+ *   - the backend, on the frontend's 3, reads and checks every node,
+ *     maps, binds and writes state 4 (removing "error"); on anything
+ *     malformed or unmappable it writes "error" and state 5 for that
+ *     device only;
+ *   - the frontend, on the backend's 4, writes state 4; on 5 or 6 it
+ *     reports "error".
+ * After that:
+ *   - the frontend leaving 3/4 (to 1, 5, 6, anything else, or its
+ *     directory removed): the backend disconnects, unmaps and goes back to
+ *     2 (or 6 when online is 0; the directory is forgotten when removed);
+ *   - a backend in 5 returns to 2 when the frontend writes 1 or 6;
+ *   - any change of the backend's state after 4 means the connection is
+ *     gone for the frontend: it starts over at "writes state 1";
+ *   - a backend that stops cleanly writes 6; one that crashed leaves 4,
+ *     and its successor writes 2 on start, which the frontend sees;
+ *   - a frontend that exits writes 6; one that crashed leaves 3 or 4, and
+ *     its successor writes 1 first, which the backend sees;
+ *   - the backend removes the backend directories of domains that no
+ *     longer exist (@releaseDomain).
  */
 
 #endif /* XENSHARE_PROTO_H */

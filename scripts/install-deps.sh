@@ -3,7 +3,7 @@
 # Idempotent: packages already present are left alone.
 set -euo pipefail
 
-PKGS=(build-essential pkg-config libfuse3-dev fuse3 libxen-dev
+PKGS=(build-essential pkg-config libfuse3-dev fuse3 libxen-dev libseccomp-dev
       clang libclang-rt-14-dev valgrind attr acl rsync git fio
       e2fsprogs xfsprogs util-linux procps psmisc python3)
 

@@ -248,11 +248,13 @@ xs_pair_dirs() {
 }
 
 # xs_start_back [ARGS...]: backend in the foreground on XS_SOCK, logging
-# to XS_BACK_LOG; waits until the socket accepts.
+# to XS_BACK_LOG; waits until the socket accepts.  Its state directory
+# (handle keys) is XS_TMP/state unless ARGS name another.
 xs_start_back() {
 	local i
 	# shellcheck disable=SC2086
-	$XS_WRAP "$XS_BACK_BIN" --local "$XS_SOCK" "$XS_EXPORT" -f "$@" \
+	$XS_WRAP "$XS_BACK_BIN" --local "$XS_SOCK" "$XS_EXPORT" -f \
+		${XS_TMP:+--state-dir "$XS_TMP/state"} "$@" \
 		>>"$XS_BACK_LOG" 2>&1 &
 	XS_BACK_PID=$!
 	XS_PIDS+=("$XS_BACK_PID")

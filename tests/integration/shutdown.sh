@@ -10,10 +10,12 @@
 #      frontend
 #   c  SIGKILL to the frontend: the dead mount can be removed, the backend
 #      closes the connection and serves a new frontend
-#   d  SIGKILL to the backend while a reader loops on the mount: the
-#      frontend reports the lost backend and exits, the mount goes, the
-#      reader gets an error instead of hanging
+#   d  SIGKILL to the backend while a reader loops on the mount, and no
+#      backend comes back within the frontend's --reconnect-timeout (2 s
+#      here): the frontend reports the lost backend and exits, the mount
+#      goes, the reader gets an error instead of hanging
 #   e  SIGTERM to the backend while mounted: the same
+#   (A backend that comes back: tests/integration/restart.sh.)
 #
 # Environment: BUILD, XS_WRAP (see tests/lib.sh).
 # Output: ok / not ok / skip lines, then "N passed, N failed, N skipped".
@@ -191,6 +193,7 @@ scenario_c() {
 # lose_backend LABEL SIGNAL
 lose_backend() {
 	local s=$1 sig=$2 label=$3 fails=$XS_FAIL reader errf
+	local -a XS_FRONT_ARGS=(--reconnect-timeout 2)
 	start_pair "$label" || return
 	errf=$XS_TMP/$label/reader.err
 	(

@@ -344,8 +344,33 @@ static const struct dcase cases[] = {
 	{ "fsync datasync", XS_OP_FSYNC, .a.fsync = { .datasync = 1 },
 	  .expect = 0 },
 	{ "reopen 128-byte handle", XS_OP_REOPEN, .in_len = XS_HANDLE_MAX,
+	  .a.reopen = { .kind = XS_REOPEN_NODE, .id = 2, .nlookup = 1 },
 	  .expect = 0 },
 	{ "reopen 129-byte handle", XS_OP_REOPEN, .in_len = XS_HANDLE_MAX + 1,
+	  .a.reopen = { .kind = XS_REOPEN_NODE, .id = 2, .nlookup = 1 },
+	  .expect = -EINVAL },
+	{ "reopen kind 0", XS_OP_REOPEN, .in_len = 8,
+	  .a.reopen = { .id = 2, .nlookup = 1 }, .expect = -EINVAL },
+	{ "reopen kind 4", XS_OP_REOPEN, .in_len = 8,
+	  .a.reopen = { .kind = 4, .id = 2, .nlookup = 1 }, .expect = -EINVAL },
+	{ "reopen node with nlookup 0", XS_OP_REOPEN, .in_len = 8,
+	  .a.reopen = { .kind = XS_REOPEN_NODE, .id = 2 }, .expect = -EINVAL },
+	{ "reopen node index 0", XS_OP_REOPEN, .in_len = 8,
+	  .a.reopen = { .kind = XS_REOPEN_NODE, .id = 5ull << 32,
+			.nlookup = 1 }, .expect = -EINVAL },
+	{ "reopen the root", XS_OP_REOPEN, .in_len = 8,
+	  .a.reopen = { .kind = XS_REOPEN_NODE, .id = XS_ROOT_NODEID,
+			.nlookup = 1 }, .expect = -EINVAL },
+	{ "reopen file O_RDWR|O_CREAT|O_EXCL", XS_OP_REOPEN,
+	  .a.reopen = { .kind = XS_REOPEN_FILE, .id = 3,
+			.flags = O_RDWR | O_CREAT | O_EXCL }, .expect = 0 },
+	{ "reopen file with input", XS_OP_REOPEN, .in_len = 8,
+	  .a.reopen = { .kind = XS_REOPEN_FILE, .id = 3 }, .expect = -EINVAL },
+	{ "reopen file O_ACCMODE", XS_OP_REOPEN,
+	  .a.reopen = { .kind = XS_REOPEN_FILE, .id = 3, .flags = 3 },
+	  .expect = -EINVAL },
+	{ "reopen dir with nlookup", XS_OP_REOPEN,
+	  .a.reopen = { .kind = XS_REOPEN_DIR, .id = 3, .nlookup = 1 },
 	  .expect = -EINVAL },
 };
 
@@ -600,6 +625,52 @@ static void test_dirents(void)
 	rc = xs_codec_put_direntplus(buf, 200, &len, &e, 77, 8, "g", 1);
 	result(rc == -ENOSPC && len == 144, "put_direntplus -ENOSPC",
 	       "rc %d len %u", rc, len);
+
+	{
+		static const uint8_t h[20] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+					       11, 12, 13, 14, 15, 16, 17, 18,
+					       19, 20 };
+		const uint8_t *hp;
+
+		len = 0;
+		rc = xs_codec_put_direntplus_h(buf, sizeof(buf), &len, &e, 5, 8,
+					       "abc", 3, h, sizeof(h));
+		if (!rc)
+			rc = xs_codec_put_direntplus(buf, sizeof(buf), &len,
+						     &e, 6, 8, "z", 1);
+		pos = 0;
+		if (!rc)
+			rc = xs_codec_next_direntplus(buf, len, pos, &dp,
+						      &name);
+		hp = (const uint8_t *)name + 3;
+		result(rc == 136 + 24 && dp->dirent.handle_len == 20 &&
+			       !memcmp(hp, h, 20) && len == 160 + 144 &&
+			       xs_codec_next_direntplus(buf, len, 160, &dp,
+							&name) == 144 &&
+			       dp->dirent.handle_len == 0 && name[0] == 'z',
+		       "direntplus with a handle round trip", "rc %d len %u",
+		       rc, len);
+		rc = xs_codec_put_direntplus_h(buf, sizeof(buf), &len, &e, 5,
+					       8, "abc", 3, h,
+					       XS_HANDLE_MAX + 1);
+		result(rc == -EINVAL, "put_direntplus_h: handle too long",
+		       "rc %d", rc);
+		/* a handle length that runs past the buffer, or on a plain
+		 * READDIR record */
+		len = 0;
+		xs_codec_put_direntplus_h(buf, sizeof(buf), &len, &e, 5, 8,
+					  "abc", 3, h, sizeof(h));
+		((struct xs_direntplus *)buf)->dirent.handle_len = 200;
+		result(xs_codec_next_direntplus(buf, len, 0, &dp, &name) ==
+			       -EPROTO,
+		       "next_direntplus: handle_len past the end", "not -EPROTO");
+		len = 0;
+		xs_codec_put_dirent(buf, sizeof(buf), &len, 1, 1, 0, "abc", 3);
+		((struct xs_dirent *)buf)->handle_len = 1;
+		result(xs_codec_next_dirent(buf, len, 0, &d, &name) == -EPROTO,
+		       "next_dirent: handle_len on a READDIR record",
+		       "not -EPROTO");
+	}
 
 	/* malformed records for the frontend's iterator */
 	result(xs_codec_next_dirent(buf, 0, 0, &d, &name) == 0,

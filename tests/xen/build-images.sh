@@ -40,7 +40,7 @@ log() { printf 'build-images: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
 # Modules each kernel loads, by module name; their dependencies come along.
-DOM0_MODULES="xenfs xen-evtchn xen-gntdev xen-gntalloc xen-privcmd fuse overlay loop 9p 9pnet_xen"
+DOM0_MODULES="xenfs xen-evtchn xen-gntdev xen-gntalloc xen-privcmd fuse overlay loop ext4 9p 9pnet_xen"
 DOMU_MODULES="xen-evtchn xen-gntalloc xen-gntdev fuse"
 # Packages of dom0's root beyond minbase.
 DOM0_PACKAGES="xen-utils-4.17,xenstore-utils,fuse3,kmod,busybox,libfuse3-3,\

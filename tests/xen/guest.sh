@@ -55,35 +55,254 @@ guest_fuse_probe() {
 	rig_check "fuse unmounts" fusermount3 -u /mnt/probe
 }
 
-# xenshare end to end (scenario.sh scenario_xenshare is dom0's side).
+# --- xenshare end to end (scenario.sh scenario_xenshare is dom0's side) ------
+
+FRONT_PID=
+
+# xs_mount TAG MOUNTPOINT: xenshare-front in the foreground (its log on
+# the console at the end), in the background; waits for the mount.
+xs_mount() {
+	mkdir -p "$2"
+	# shellcheck disable=SC2086
+	xenshare-front -f ${XENSHARE_FRONT_ARGS:-} "$1" "$2" \
+		>>"/tmp/front-$1.log" 2>&1 &
+	FRONT_PID=$!
+	_i=0
+	until grep -q " $2 fuse" /proc/mounts; do
+		_i=$((_i + 1))
+		if [ $_i -gt 120 ] || ! kill -0 "$FRONT_PID" 2>/dev/null; then
+			return 1
+		fi
+		sleep 0.5
+	done
+}
+
+xs_umount() { # MOUNTPOINT
+	fusermount3 -u "$1" || return 1
+	_i=0
+	while [ -n "$FRONT_PID" ] && kill -0 "$FRONT_PID" 2>/dev/null; do
+		_i=$((_i + 1))
+		[ $_i -gt 40 ] && return 1
+		sleep 0.25
+	done
+}
+
+xs_front_logs() {
+	for _l in /tmp/front-*.log; do
+		[ -f "$_l" ] && sed "s|^|guest: ${_l##*/}: |" "$_l"
+	done
+}
+
+# As scenario.sh's.
+xs_tree_sums() { # DIR
+	(cd "$1" && find . -type f | LC_ALL=C sort | while IFS= read -r _f; do
+		sha256sum "$_f"
+	done)
+}
+
+# Works with the mount: read what dom0 wrote, write a file, read it back.
+xs_mount_works() { # MOUNTPOINT FILE
+	[ "$(cat "$1/from-dom0")" = "from dom0" ] &&
+		echo "$2" >"$1/$2" && [ "$(cat "$1/$2")" = "$2" ]
+}
+
 test_xenshare() {
 	guest_devices
 	if ! command -v xenshare-front >/dev/null 2>&1; then
 		rig_not_ok "xenshare-front not injected"
 		return 1
 	fi
+	m=/mnt/share
+	if ! xs_mount "$XS_TAG" $m; then
+		rig_not_ok "xenshare-front mounts $XS_TAG on $m"
+		xs_front_logs
+		return 1
+	fi
+	rig_ok "xenshare-front mounts $XS_TAG on $m (found by tag)"
+	rig_signal mounted
+	rig_check_eq "guest reads a file dom0 wrote" "from dom0" \
+		"$(cat $m/from-dom0 2>&1)"
+	rig_check "guest writes a file" sh -c "echo 'from domU' >$m/from-domu"
+
+	# A tree copied out of the share, and one copied in.
+	rm -rf /tmp/tree-in /tmp/gtree
+	rig_check "tar copies dom0's tree out of the share" \
+		sh -c "tar -C $m -cf - tree-in | tar -C /tmp -xf -"
+	rig_check_eq "tree copied out has dom0's checksums" \
+		"$(cat $m/tree-in.sha256 2>&1)" "$(xs_tree_sums /tmp/tree-in 2>&1)"
+	rig_check_eq "symlink copied with its target" "../f3" \
+		"$(readlink /tmp/tree-in/a/b/link 2>&1)"
+	rig_check "empty directory copied" test -d /tmp/tree-in/empty
+	rig_check "the same tree copied back in" cp -a /tmp/tree-in $m/tree-back
+	mkdir -p /tmp/gtree/x/y
+	for n in 1 2 3 4 5 6 7 8; do
+		head -c $((n * n * 37813)) /dev/urandom >/tmp/gtree/x/y/g$n
+	done
+	head -c 2097152 /dev/urandom >/tmp/gtree/big
+	: >/tmp/gtree/empty-file
+	rig_check "tar copies the guest's tree into the share" \
+		sh -c "tar -C /tmp/gtree -cf - . | (mkdir -p $m/tree-out && tar -C $m/tree-out -xf -)"
+	xs_tree_sums /tmp/gtree >/tmp/gtree.sha256
+	cp /tmp/gtree.sha256 $m/tree-out.sha256
+	rig_check_eq "tree copied in reads back with the guest's checksums" \
+		"$(cat /tmp/gtree.sha256)" "$(xs_tree_sums $m/tree-out 2>&1)"
+
+	# Every op kind, and data integrity.
+	if [ -x /rig/bin/posix_ops ]; then
+		rig_run_tap posix_ops /rig/bin/posix_ops $m
+	else
+		rig_not_ok "posix_ops not injected (build/tests/integration/posix_ops)"
+	fi
+	if [ -x /rig/bin/fsx ]; then
+		rig_run_tap "fsx -N 3000" /rig/bin/fsx -N 3000 -S 1 $m
+		rig_run_tap "fsx -N 2000 -P 2" /rig/bin/fsx -N 2000 -P 2 -S 2 $m
+	else
+		rig_not_ok "fsx not injected (build/tests/tools/fsx)"
+	fi
+
+	# Policy is dom0's: the guest cannot write its backend nodes.
 	be=$(xenstore-read device/xenshare/0/backend 2>/dev/null)
-	tag=$(xenstore-read "$be/tag" 2>/dev/null)
-	tag=${tag:-$XS_TAG}
-	mkdir -p /mnt/share
-	# Whether it daemonizes or not, the mount appearing is what counts.
-	# shellcheck disable=SC2086
-	xenshare-front ${XENSHARE_FRONT_ARGS:-} "$tag" /mnt/share &
-	i=0
-	until grep -q ' /mnt/share fuse' /proc/mounts; do
-		i=$((i + 1))
-		if [ $i -gt 120 ]; then
-			rig_not_ok "xenshare-front mounts $tag on /mnt/share (not mounted after 60 s)"
+	rig_check_fails "guest cannot write its backend quota-bytes" \
+		xenstore-write "$be/quota-bytes" 0
+	rig_check_fails "guest cannot write its backend path" \
+		xenstore-write "$be/path" /
+	rig_check_fails "guest cannot write its backend mode" \
+		xenstore-write "$be/mode" rw
+
+	# A quota dom0 sets on the mounted device applies at once.
+	rig_signal quota-now
+	if rig_wait quota-set 300 >/dev/null; then
+		rig_check_fails "write beyond a quota set live fails" \
+			sh -c "head -c 8388608 /dev/zero >$m/over-quota && sync"
+		rm -f $m/over-quota
+		rig_signal quota-done
+		rig_wait quota-off 300 >/dev/null
+		rig_check "write succeeds once the quota is lifted" \
+			sh -c "head -c 8388608 /dev/zero >$m/over-quota"
+		rm -f $m/over-quota
+	else
+		rig_not_ok "dom0 set the quota (no signal)"
+	fi
+
+	# /etc/fstab: mount(8) runs mount.fuse.xenshare -> xenshare.
+	echo "fstab0 /mnt/fstab fuse.xenshare defaults 0 0" >>/etc/fstab
+	mkdir -p /mnt/fstab
+	rig_check "fstab line 'fstab0 /mnt/fstab fuse.xenshare defaults 0 0' mounts" \
+		mount /mnt/fstab
+	rig_check_eq "read through the fstab mount" "read-only via fstab" \
+		"$(cat /mnt/fstab/hello 2>&1)"
+	rig_check_fails "the read-only device refuses writes" \
+		sh -c 'echo x >/mnt/fstab/nope'
+	rig_check "fstab mount unmounts" umount /mnt/fstab
+
+	# Backend restart while mounted: dom0 kills xenshare-back, starts a
+	# new one; the mount must come back.
+	rig_signal restart-now
+	if rig_wait restarted 300 >/dev/null; then
+		rig_check "mount works after the backend restart" \
+			xs_mount_works $m after-restart
+	else
+		rig_not_ok "dom0 restarted the backend (no signal)"
+	fi
+
+	# Hot-unplug and re-attach while mounted.
+	rig_signal unplug-now
+	if rig_wait replugged 300 >/dev/null; then
+		rig_check "mount works after hot-unplug and re-attach" \
+			xs_mount_works $m after-replug
+	else
+		rig_not_ok "dom0 re-attached the device (no signal)"
+	fi
+
+	rig_check "xenshare-front unmounts" xs_umount $m
+	xs_front_logs
+}
+
+# Two guests at once (alpha, beta); then beta turns hostile.
+test_pair() {
+	name=$(xenstore-read name 2>/dev/null)
+	name=${name#rig-}
+	m=/mnt/data
+	if ! xs_mount data $m; then
+		rig_not_ok "$name mounts its device"
+		xs_front_logs
+		return 1
+	fi
+	rig_ok "$name mounts its device"
+	rig_check_eq "$name sees its own directory" "$name" "$(cat $m/owner 2>&1)"
+	rig_check "$name writes" sh -c "echo $name >$m/$name-was-here"
+	rig_check_eq "$name sees nothing of the other guest" \
+		"$name-was-here owner" "$(ls $m | tr '\n' ' ' | sed 's/ $//')"
+	rig_signal paired
+	if [ "$name" = beta ]; then
+		rig_wait go-hostile 300 >/dev/null
+		rig_check "beta unmounts" xs_umount $m
+		pair_hostile
+		rig_signal hostile-done
+	else
+		rig_wait go-on 600 >/dev/null
+		rig_check "alpha's mount still works after beta's garbage" \
+			sh -c "echo again >$m/again && test \"\$(cat $m/again)\" = again && rm $m/again"
+		if [ -x /rig/bin/fsx ]; then
+			rig_run_tap "alpha fsx -N 1000" /rig/bin/fsx -N 1000 -S 3 $m
+		fi
+		rig_check "alpha unmounts" xs_umount $m
+	fi
+	xs_front_logs
+}
+
+# fe_garbage NAME NODE=VALUE...: a plausible node set with the given
+# nodes replaced, then Initialised; the backend must refuse it (Closing,
+# an error node) and reset to InitWait when told Initialising.
+fe_garbage() {
+	_name=$1
+	shift
+	fe=device/xenshare/0
+	be=$(xenstore-read $fe/backend)
+	xenstore-write $fe/version 1 $fe/num-rings 1 $fe/ring-page-order 0 \
+		$fe/ring-ref0-0 8 $fe/event-channel-0 5 $fe/data-pages 1 \
+		$fe/data-ref-dir-0 9 $fe/feature-flags 0
+	for _kv in "$@"; do
+		xenstore-write "$fe/${_kv%%=*}" "${_kv#*=}"
+	done
+	xenstore-write $fe/state 3
+	_i=0
+	until [ "$(xenstore-read "$be/state" 2>/dev/null)" = 5 ]; do
+		_i=$((_i + 1))
+		if [ $_i -gt 120 ]; then
+			rig_not_ok "backend refuses $_name (state $(xenstore-read "$be/state" 2>&1))"
 			return 1
 		fi
-		sleep 0.5
+		sleep 0.25
 	done
-	rig_ok "xenshare-front mounts $tag on /mnt/share"
-	rig_check_eq "guest reads a file dom0 wrote" "from dom0" \
-		"$(cat /mnt/share/from-dom0 2>&1)"
-	rig_check "guest writes a file" sh -c 'echo "from domU" >/mnt/share/from-domu'
-	for t in /rig/tests/*; do
-		[ -f "$t" ] && [ -x "$t" ] && rig_run_tap "${t##*/}" "$t" /mnt/share
+	rig_ok "backend refuses $_name: $(xenstore-read "$be/error" 2>&1)"
+	xenstore-write $fe/state 1
+	_i=0
+	until [ "$(xenstore-read "$be/state" 2>/dev/null)" = 2 ]; do
+		_i=$((_i + 1))
+		if [ $_i -gt 120 ]; then
+			rig_not_ok "backend back to InitWait after $_name"
+			return 1
+		fi
+		sleep 0.25
 	done
-	rig_check "xenshare-front unmounts" fusermount3 -u /mnt/share
+}
+
+pair_hostile() {
+	fe_garbage "999 rings" num-rings=999
+	fe_garbage "a ring ref with junk" ring-ref0-0=12abc
+	fe_garbage "a padded version" "version= 1"
+	fe_garbage "a data area of 2^32 pages" data-pages=4294967296
+	fe_garbage "a missing event channel" event-channel-0=
+	fe_garbage "grant refs it never granted" ring-ref0-0=40000 \
+		data-ref-dir-0=40001 event-channel-0=60
+	# The last refusal stays: dom0 checks Closing and the error node.
+	fe=device/xenshare/0
+	be=$(xenstore-read $fe/backend)
+	xenstore-write $fe/num-rings 0 $fe/state 3
+	_i=0
+	until [ "$(xenstore-read "$be/state" 2>/dev/null)" = 5 ] || [ $_i -gt 120 ]; do
+		_i=$((_i + 1))
+		sleep 0.25
+	done
 }

@@ -172,12 +172,15 @@ rig_domu_destroy() { xl destroy "rig-$1" >/dev/null 2>&1 || true; }
 rig_signal() { xenstore-write "/local/domain/$1/data/rig/go/$2" "${3:-1}"; }
 
 # rig_wait_guest DOMID KEY [TIMEOUT_S]: wait for the guest's rig_signal KEY;
-# prints its value.
+# prints its value.  Fails at once when the guest has finished without
+# sending it.
 rig_wait_guest() {
 	_i=0
 	until xenstore-read "/local/domain/$1/data/rig/sig/$2" 2>/dev/null; do
 		_i=$((_i + 1))
 		[ "$_i" -gt $((${3:-120} * 2)) ] && return 1
+		xenstore-exists "/local/domain/$1/data/rig/status" 2>/dev/null &&
+			return 1
 		sleep 0.5
 	done
 }
@@ -203,6 +206,52 @@ rig_domu_run() {
 	rig_domu_collect "$_rd" "$_rn"
 	[ -n "$_check" ] && "$_check" "$_rd"
 	rig_domu_destroy "$_rn"
+	return 0
+}
+
+# rig_console_follow NAME: the guest's console, live on dom0's console
+# (so in serial.log while the rig runs) as "CON NAME| line".
+rig_console_follow() {
+	_cf=/var/log/xen/console/guest-rig-$1.log
+	(
+		_ci=0
+		while [ ! -f "$_cf" ] && [ $_ci -lt 300 ]; do
+			sleep 0.2
+			_ci=$((_ci + 1))
+		done
+		exec tail -n +1 -F "$_cf" 2>/dev/null | sed -u "s/\r\$//; s/^/CON $1| /"
+	) </dev/null &
+}
+
+# rig_domu_start NAME TEST SETUP_FN: the first half of rig_domu_run (create
+# paused, SETUP_FN DOMID, unpause), for scenarios that act while the guest
+# runs.  Sets RIG_DOMID.
+rig_domu_start() {
+	_sn=$1 _st=$2 _ssetup=$3
+	RIG_DOMID=
+	if ! _sd=$(rig_domu_create "$_sn" "$_st"); then
+		rig_not_ok "domU $_sn: xl create"
+		return 1
+	fi
+	rig_log "domU $_sn is domain $_sd"
+	if [ -n "$_ssetup" ] && ! "$_ssetup" "$_sd"; then
+		rig_not_ok "domU $_sn: setup $_ssetup"
+		rig_domu_destroy "$_sn"
+		return 1
+	fi
+	xl unpause "rig-$_sn"
+	rig_console_follow "$_sn"
+	# shellcheck disable=SC2034 # for the scenario that called us
+	RIG_DOMID=$_sd
+}
+
+# rig_domu_finish DOMID NAME TIMEOUT [CHECK_FN]: the second half: wait for
+# the guest, collect its results, CHECK_FN DOMID, destroy.
+rig_domu_finish() {
+	rig_domu_wait "$1" "$2" "$3"
+	rig_domu_collect "$1" "$2"
+	[ -n "${4:-}" ] && "$4" "$1"
+	rig_domu_destroy "$2"
 	return 0
 }
 

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The sandbox a device's worker process serves its export in
+ * (docs/security.md says what it does and what it does not stop):
+ *
+ *   - a PID namespace of its own (xs_sandbox_fork()): the worker sees and
+ *     can signal no other process;
+ *   - a mount namespace whose root is a small read-only tmpfs holding only
+ *     the export, bound at its host path, and a read-only procfs of the
+ *     worker's PID namespace limited to process directories
+ *     (subset=pid), for the /proc/self/fd reopening the file service does;
+ *     the host's tree is detached (pivot_root; chroot where pivot_root
+ *     fails);
+ *   - no capabilities but those the file service uses, in the effective,
+ *     permitted and bounding sets; nothing inheritable or ambient;
+ *     NO_NEW_PRIVS; not dumpable;
+ *   - a seccomp filter allowing the system calls the worker makes, some
+ *     only with the arguments it uses.  Any other call stops the worker:
+ *     it reports the call's number to its supervisor and exits with
+ *     XS_SANDBOX_EXIT_SYSCALL.
+ *
+ * Trust: the export path and the options are the administrator's.  After
+ * xs_sandbox_enter() the process is assumed hostile: nothing it could do
+ * reaches outside its export except through what it already holds (its
+ * sockets, and file handles; see docs/security.md).
+ */
+#ifndef XS_SANDBOX_H
+#define XS_SANDBOX_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Exit status of a worker stopped by the system call filter. */
+#define XS_SANDBOX_EXIT_SYSCALL	159
+
+/* Messages between the supervisor and a worker (SOCK_SEQPACKET, one
+ * struct per message). */
+enum {
+	XS_WMSG_CONN = 1,	/* sup -> worker: arg conn_no, one fd */
+	XS_WMSG_READY,		/* worker -> sup: serving */
+	XS_WMSG_SYSCALL,	/* worker -> sup: arg refused system call */
+	XS_WMSG_POLICY,		/* worker -> sup: a struct xs_policy follows
+				 * in the same message */
+};
+
+struct xs_wmsg {
+	uint32_t type;
+	uint32_t arg;
+};
+
+struct xs_sandbox_opts {
+	/* Where the export appears inside the sandbox: its absolute host
+	 * path, without "." or ".." components ("/" and /proc refused). */
+	const char *path;
+	bool allow_mknod;	/* keep CAP_MKNOD (policy allows devices) */
+	bool no_seccomp;	/* everything but the system call filter */
+	/* Where a refused system call is reported (a struct xs_wmsg), or -1
+	 * for a line on stderr. */
+	int report_fd;
+	/* Test hook: after entering, try to reach this host file (absolute
+	 * path) every way the worker could, and print one line per attempt
+	 * to stderr ("sandbox selftest: HOW: refused (ERROR)" or "...:
+	 * OPENED").  NULL: no probes. */
+	const char *selftest;
+	/* Test hook: then make a call the filter refuses (ptrace). */
+	bool selftest_refused;
+};
+
+/* fork() into a new PID namespace (a plain fork() where the kernel does
+ * not allow one, *pidns then false).  Returns as fork() does. */
+pid_t xs_sandbox_fork(bool *pidns);
+
+/* Enter the sandbox.  export_fd: the export directory (any kind of fd;
+ * closed on return, whatever the outcome: it reaches outside).  Call it
+ * before the process starts threads (capabilities are per thread) and
+ * before it opens the export by o->path.  0 or -errno; on error the
+ * process is in an unknown state and must exit. */
+int xs_sandbox_enter(int export_fd, const struct xs_sandbox_opts *o);
+
+#endif /* XS_SANDBOX_H */

@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * SipHash-2-4 (Aumasson and Bernstein, 2012): a keyed 64-bit PRF, used to
+ * sign the persistent node handles the backend gives to guests
+ * (backend/phandle.c).  Trusts nothing: any key, any bytes.
+ */
+#ifndef XS_SIPHASH_H
+#define XS_SIPHASH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define XS_SIPHASH_KEY_LEN	16u
+
+uint64_t xs_siphash24(const uint8_t key[XS_SIPHASH_KEY_LEN], const void *msg,
+		      size_t len);
+
+#endif /* XS_SIPHASH_H */

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The backend's xenbus device manager: serves every xenshare device of
+ * every domain that xenstore names under
+ * /local/domain/<self>/backend/xenshare/<domid>/<devid>/ (the nodes are
+ * documented in protocol/xenshare_proto.h).  Devices appear and disappear
+ * by xenstore watch; each connected device is served by the ring engine
+ * (engine.h) on its own export, under the policy its backend nodes give.
+ */
+#ifndef XS_XENBUS_H
+#define XS_XENBUS_H
+
+#include "engine.h"
+#include "policy.h"
+
+struct xs_xenbus_params {
+	struct xs_engine_params eng;	/* per device (max_conns is 1) */
+	struct xs_policy base;		/* what the backend nodes override */
+	unsigned max_rings;		/* published as max-rings */
+	unsigned max_ring_order;	/* max-ring-page-order */
+	unsigned max_data_pages;	/* max-data-pages */
+	const char *state_dir;		/* export handle keys (state.h);
+					 * NULL: XS_STATE_DIR */
+	int ready_fd;			/* one byte once serving, or -1 */
+};
+
+void xs_xenbus_params_default(struct xs_xenbus_params *p);
+
+/* Serve until a signal can be read from sig_fd (a signalfd).  Returns
+ * the signal's number, or -errno when xenstore cannot be used (-ENOSYS
+ * when built without Xen). */
+int xs_xenbus_serve(const struct xs_xenbus_params *p, int sig_fd);
+
+#endif /* XS_XENBUS_H */

@@ -1,0 +1,453 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+#
+# restart.sh - the backend dies or is upgraded under load and the guest
+# sees no error: the frontend reconnects, restores its nodes and open
+# files (XS_OP_REOPEN) and resends what was in flight (XS_REQ_RESENT).
+#
+#   load      a workload runs on the mount: two writers (4 KiB records,
+#             each fsync'ed, one at explicit offsets, one O_APPEND) that
+#             keep one descriptor open throughout and check every record
+#             at the end, a tree untarred again and again (each copy
+#             compared with the source by sha256 and by its shape, then
+#             removed), a git commit loop (at least 20 commits, then git
+#             fsck and the commit count).  Meanwhile the backend is killed
+#             with SIGKILL and started again (same socket, export and
+#             --state-dir) XS_RESTART_KILLS times (default 5), 1 to 3 s
+#             apart.  Every workload must finish with zero errors, every
+#             byte checked, also on the host's side.
+#   upgrade   the same with SIGTERM, a writer running and a descriptor
+#             held open across the restart (written and read after it).
+#   timeout   with --reconnect-timeout 3 and no backend coming back, a
+#             reader gets EIO within seconds (no hang), the frontend
+#             exits non-zero and the mount goes away.
+#   release   kill -9 of the frontend: the backend's processes are back to
+#             the descriptors they had before it connected.
+#
+# Environment: BUILD, XS_WRAP (see tests/lib.sh), XS_RESTART_KILLS,
+# XS_RESTART_BACK_ARGS (extra backend options, e.g. --no-sandbox),
+# XS_RESTART_ONLY (scenarios to run, e.g. "load timeout").
+# Output: ok / not ok / skip lines, then "N passed, N failed, N skipped".
+
+set -u
+. "$(dirname "$0")/../lib.sh"
+
+IO=$XS_BUILD/tests/integration/restart_io
+KILLS=${XS_RESTART_KILLS:-5}
+WAIT=20
+
+for bin in "$XS_BACK_BIN" "$XS_FRONT_BIN" "$IO"; do
+	if [ ! -x "$bin" ]; then
+		not_ok "restart suite" "$bin is missing (run make first)"
+		xs_summary
+		exit 1
+	fi
+done
+if [ ! -e /dev/fuse ]; then
+	skip "restart suite" "/dev/fuse is missing"
+	xs_summary
+	exit 0
+fi
+for tool in git tar sha256sum; do
+	if ! command -v "$tool" >/dev/null; then
+		skip "restart suite" "$tool is missing"
+		xs_summary
+		exit 0
+	fi
+done
+
+xs_init
+# bash reports the daemons this suite kills on stderr: keep such lines
+# comments.
+exec 2> >(sed -u 's/^/# /' >&2)
+
+STATE=$XS_TMP/state
+read -r -a EXTRA <<<"${XS_RESTART_BACK_ARGS:-}"
+XS_BACK_ARGS=(--state-dir "$STATE" "${EXTRA[@]}")
+XS_FRONT_ARGS=(--reconnect-timeout 30)
+
+# ---- helpers ---------------------------------------------------------------
+
+# back_pids PID: PID and all its descendants (the supervisor and its
+# worker).
+back_pids() {
+	local c
+	echo "$1"
+	for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+		back_pids "$c"
+	done
+}
+
+# gone PID...: wait until none of them exists (they need not be ours).
+gone() {
+	local i p left
+	for ((i = 0; i < WAIT * 10; i++)); do
+		left=0
+		for p in "$@"; do
+			xs_alive "$p" && left=1
+		done
+		[ $left -eq 0 ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# restart_back SIGNAL: stop every process of the backend with SIGNAL, wait
+# until all are gone, start a new one on the same socket, export and
+# state directory.
+restart_back() {
+	local pids
+	pids=$(back_pids "$XS_BACK_PID")
+	# shellcheck disable=SC2086
+	kill "-$1" $pids 2>/dev/null
+	wait "$XS_BACK_PID" 2>/dev/null
+	# shellcheck disable=SC2086
+	gone $pids || return 1
+	xs_start_back "${XS_BACK_ARGS[@]}"
+}
+
+# fd_count: descriptors held by all processes of the backend.
+fd_count() {
+	local p n=0
+	for p in $(back_pids "$XS_BACK_PID"); do
+		n=$((n + $(ls /proc/"$p"/fd 2>/dev/null | wc -l)))
+	done
+	echo "$n"
+}
+
+# reconnected N: wait until the frontend logged its N-th reconnect.
+reconnected() {
+	local i
+	for ((i = 0; i < WAIT * 10; i++)); do
+		[ "$(grep -c 'reconnected to backend' "$XS_FRONT_LOG")" -ge "$1" ] &&
+			return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+log_has() {
+	local i n=$(( ${3:-$WAIT} * 10 ))
+	for ((i = 0; i < n; i++)); do
+		grep -qE -- "$2" "$1" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+show_logs() {
+	diag "$1: backend log:"
+	sed 's/^/#   /' "$XS_BACK_LOG"
+	diag "$1: frontend log:"
+	sed 's/^/#   /' "$XS_FRONT_LOG"
+}
+
+# wait_job PID SECONDS: 0 once the job exited (status in XS_EXIT_STATUS).
+wait_job() {
+	xs_wait_exit "$1" "$2" && return 0
+	kill -KILL "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	XS_EXIT_STATUS=timeout
+	return 1
+}
+
+# ---- workloads ---------------------------------------------------------------
+
+# A shape listing that is the same for equal trees.
+shape() {
+	(cd "$1" && find . -printf '%y %m %p %l\n' | LC_ALL=C sort)
+}
+
+sums() {
+	(cd "$1" && find . -type f -print0 | LC_ALL=C sort -z |
+		xargs -0 sha256sum)
+}
+
+# untar_loop OUT: extract the source again and again until $STOP exists;
+# each copy is checked and removed.  Writes "trees N" or the error to OUT.
+untar_loop() {
+	local out=$1 i=0 d
+	while :; do
+		i=$((i + 1))
+		d=$XS_MNT/tree.$i
+		if ! mkdir "$d" 2>>"$out.err" ||
+		   ! tar -xf "$TARBALL" -C "$d" 2>>"$out.err"; then
+			echo "extracting copy $i failed" >"$out"
+			return 1
+		fi
+		if ! sums "$d" >"$XS_TMP/sums.$i" 2>>"$out.err" ||
+		   ! cmp -s "$XS_TMP/src.sums" "$XS_TMP/sums.$i"; then
+			echo "copy $i: contents differ from the source" >"$out"
+			return 1
+		fi
+		if ! shape "$d" >"$XS_TMP/shape.$i" 2>>"$out.err" ||
+		   ! cmp -s "$XS_TMP/src.shape" "$XS_TMP/shape.$i"; then
+			echo "copy $i: shape differs from the source" >"$out"
+			return 1
+		fi
+		if ! rm -rf "$d" 2>>"$out.err" || [ -e "$d" ]; then
+			echo "removing copy $i failed" >"$out"
+			return 1
+		fi
+		rm -f "$XS_TMP/sums.$i" "$XS_TMP/shape.$i"
+		[ -e "$STOP" ] && break
+	done
+	if [ -s "$out.err" ]; then
+		echo "errors: $(head -c 300 "$out.err" | tr '\n' ' ')" >"$out"
+		return 1
+	fi
+	echo "trees $i" >"$out"
+}
+
+# git_loop OUT: commit until $STOP exists and at least 20 commits are
+# made, then git fsck and count the commits.
+git_loop() {
+	local out=$1 repo=$XS_MNT/repo n=0 count
+	export GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@example.com \
+		GIT_COMMITTER_NAME=t GIT_COMMITTER_EMAIL=t@example.com
+	if ! git init -q "$repo" 2>>"$out.err"; then
+		echo "git init failed" >"$out"
+		return 1
+	fi
+	while [ $n -lt 20 ] || [ ! -e "$STOP" ]; do
+		n=$((n + 1))
+		echo "line $n" >>"$repo/log.txt" &&
+			head -c $((n * 977)) /dev/urandom >"$repo/blob.$((n % 7))" &&
+			git -C "$repo" add -A 2>>"$out.err" &&
+			git -C "$repo" commit -q -m "commit $n" 2>>"$out.err" ||
+			{ echo "commit $n failed" >"$out"; return 1; }
+	done
+	if ! git -C "$repo" fsck --full --strict >>"$out.err" 2>&1; then
+		echo "git fsck failed" >"$out"
+		return 1
+	fi
+	count=$(git -C "$repo" rev-list --count HEAD 2>>"$out.err")
+	if [ "$count" != "$n" ]; then
+		echo "$n commits made, $count in the log" >"$out"
+		return 1
+	fi
+	if [ -s "$out.err" ]; then
+		echo "errors: $(head -c 300 "$out.err" | tr '\n' ' ')" >"$out"
+		return 1
+	fi
+	echo "commits $n" >"$out"
+}
+
+# check_writer NAME OUT FILE: the writer's result, and the host's copy.
+check_writer() {
+	local s=$1 out=$2 file=$3 n err
+	n=$(sed -n 's/^records //p' "$out")
+	err=$(grep -v '^records ' "$out" | head -c 300 | tr '\n' ' ')
+	if [ "$XS_EXIT_STATUS" = 0 ] && [ -n "$n" ]; then
+		ok "$s: $n records written, fsync'ed and read back"
+		check "$s: the host's copy holds every record" \
+			"$("$IO" check "$XS_EXPORT/$file" "$n" 2>&1)" \
+			"$IO" check "$XS_EXPORT/$file" "$n"
+	else
+		not_ok "$s: records written, fsync'ed and read back" \
+			"status $XS_EXIT_STATUS: $err"
+	fi
+}
+
+# ---- load: SIGKILL under a workload -------------------------------------------
+
+scenario_load() {
+	local s="load (SIGKILL x$KILLS)" fails=$XS_FAIL k ms w1 w2 ut gl
+	local reconnects
+	STOP=$XS_TMP/load.stop
+	mkdir -p "$XS_TMP/src"
+	cp -a /usr/include/linux "$XS_TMP/src/" 2>/dev/null ||
+		cp -a /etc "$XS_TMP/src/" 2>/dev/null
+	ln -s linux/types.h "$XS_TMP/src/a-symlink"
+	TARBALL=$XS_TMP/src.tar
+	tar -cf "$TARBALL" -C "$XS_TMP/src" .
+	sums "$XS_TMP/src" >"$XS_TMP/src.sums"
+	shape "$XS_TMP/src" >"$XS_TMP/src.shape"
+	diag "$s: source tree of $(wc -l <"$XS_TMP/src.sums") files"
+
+	if ! xs_pair_start load; then
+		not_ok "$s: pair mounts" "see logs above"
+		return
+	fi
+	"$IO" writer "$XS_MNT/records" "$STOP" 50 >"$XS_TMP/w1.out" 2>&1 &
+	w1=$!
+	"$IO" writer "$XS_MNT/appended" "$STOP" 50 append \
+		>"$XS_TMP/w2.out" 2>&1 &
+	w2=$!
+	untar_loop "$XS_TMP/untar.out" &
+	ut=$!
+	git_loop "$XS_TMP/git.out" &
+	gl=$!
+	XS_PIDS+=("$w1" "$w2" "$ut" "$gl")
+
+	# Each kill 1 to 3 s after the frontend is back from the last one.
+	for ((k = 1; k <= KILLS; k++)); do
+		ms=$((1000 + RANDOM % 2001))
+		sleep "$((ms / 1000)).$(printf %03d $((ms % 1000)))"
+		if ! restart_back KILL; then
+			not_ok "$s: backend restarted ($k)" "see the backend log"
+			break
+		fi
+		reconnected "$k"
+	done
+	reconnects=$(grep -c 'reconnected to backend' "$XS_FRONT_LOG")
+	check "$s: frontend reconnected after each of the $KILLS kills" \
+		"$reconnects times" test "$reconnects" -eq "$KILLS"
+	touch "$STOP"
+
+	wait_job "$w1" 120
+	check_writer "$s: writer (offsets)" "$XS_TMP/w1.out" records
+	wait_job "$w2" 120
+	check_writer "$s: writer (O_APPEND)" "$XS_TMP/w2.out" appended
+	wait_job "$ut" 300
+	check "$s: untarred trees match the source" \
+		"status $XS_EXIT_STATUS: $(cat "$XS_TMP/untar.out" 2>/dev/null)" \
+		test "$XS_EXIT_STATUS" = 0
+	diag "$s: $(cat "$XS_TMP/untar.out" 2>/dev/null)"
+	wait_job "$gl" 300
+	check "$s: git commit loop, fsck and commit count" \
+		"status $XS_EXIT_STATUS: $(cat "$XS_TMP/git.out" 2>/dev/null)" \
+		test "$XS_EXIT_STATUS" = 0
+	diag "$s: $(cat "$XS_TMP/git.out" 2>/dev/null)"
+	grep 'reconnected to backend' "$XS_FRONT_LOG" | sed 's/^/# /'
+	check "$s: no request failed for the guest" "the frontend gave up" \
+		sh -c '! grep -q unmounting "$1"' sh "$XS_FRONT_LOG"
+	check "$s: frontend still serving" "it exited" xs_alive "$XS_FRONT_PID"
+	xs_pair_stop
+	[ $? -eq 1 ] && not_ok "$s: final stop is clean" "$XS_STOP_WHY"
+	[ "$XS_FAIL" -eq "$fails" ] || show_logs "$s"
+}
+
+# ---- upgrade: SIGTERM, an open descriptor across it ------------------------------
+
+scenario_upgrade() {
+	local s="upgrade (SIGTERM)" fails=$XS_FAIL w h fifo=$XS_TMP/hold.fifo
+	STOP=$XS_TMP/upgrade.stop
+	if ! xs_pair_start upgrade; then
+		not_ok "$s: pair mounts" "see logs above"
+		return
+	fi
+	mkfifo "$fifo"
+	"$IO" hold "$XS_MNT/held" "$fifo" >"$XS_TMP/hold.out" 2>&1 &
+	h=$!
+	"$IO" writer "$XS_MNT/records" "$STOP" 20 >"$XS_TMP/w3.out" 2>&1 &
+	w=$!
+	XS_PIDS+=("$h" "$w")
+	log_has "$XS_TMP/hold.out" '^ready' 10
+	sleep 1
+	if restart_back TERM; then
+		ok "$s: backend stopped with SIGTERM and started again"
+	else
+		not_ok "$s: backend stopped with SIGTERM and started again" \
+			"see the backend log"
+	fi
+	check "$s: frontend reconnected" "no reconnected line" \
+		log_has "$XS_FRONT_LOG" 'reconnected to backend'
+	sleep 1
+	echo go >"$fifo"
+	wait_job "$h" 60
+	check "$s: a descriptor held across the restart writes and reads" \
+		"status $XS_EXIT_STATUS: $(head -c 300 "$XS_TMP/hold.out")" \
+		test "$XS_EXIT_STATUS" = 0
+	touch "$STOP"
+	wait_job "$w" 60
+	check_writer "$s: writer" "$XS_TMP/w3.out" records
+	check "$s: the host sees both lines of the held file" \
+		"$(head -c 200 "$XS_EXPORT/held")" \
+		test "$(cat "$XS_EXPORT/held")" = \
+		"$(printf 'before the restart\nafter the restart')"
+	xs_pair_stop
+	[ $? -eq 1 ] && not_ok "$s: final stop is clean" "$XS_STOP_WHY"
+	[ "$XS_FAIL" -eq "$fails" ] || show_logs "$s"
+}
+
+# ---- timeout: no backend comes back -------------------------------------------
+
+scenario_timeout() {
+	local s="timeout (backend gone for good)" fails=$XS_FAIL r t0 t1 pids
+	local -a XS_FRONT_ARGS=(--reconnect-timeout 3)
+	if ! xs_pair_start timeout; then
+		not_ok "$s: pair mounts" "see logs above"
+		return
+	fi
+	echo data >"$XS_MNT/data"
+	pids=$(back_pids "$XS_BACK_PID")
+	# shellcheck disable=SC2086
+	kill -KILL $pids
+	wait "$XS_BACK_PID" 2>/dev/null
+	sleep 0.5
+	t0=$(date +%s%N)
+	timeout 30 cat "$XS_MNT/data" >/dev/null 2>"$XS_TMP/cat.err"
+	r=$?
+	t1=$(date +%s%N)
+	diag "$s: cat: status $r after $(( (t1 - t0) / 1000000 )) ms: $(head -c 100 "$XS_TMP/cat.err")"
+	check "$s: a reader gets EIO, not a hang" \
+		"status $r: $(head -c 100 "$XS_TMP/cat.err")" \
+		sh -c '[ "$1" -ne 0 ] && [ "$1" -ne 124 ] &&
+			grep -q "Input/output error" "$2"' sh "$r" "$XS_TMP/cat.err"
+	check "$s: EIO comes after the timeout, within seconds" \
+		"after $(( (t1 - t0) / 1000000 )) ms" \
+		test $(( (t1 - t0) / 1000000 )) -lt 10000
+	check "$s: frontend logs that it gave up" "no such line" \
+		log_has "$XS_FRONT_LOG" 'no backend came back within 3 s.*unmounting'
+	if xs_wait_exit "$XS_FRONT_PID" $WAIT; then
+		ok "$s: frontend exits"
+		check "$s: frontend exit status is non-zero" "status 0" \
+			test "$XS_EXIT_STATUS" -ne 0
+	else
+		not_ok "$s: frontend exits" "still running ${WAIT}s later"
+	fi
+	check "$s: mount gone" "still mounted" xs_wait_unmount "$XS_MNT" $WAIT
+	[ "$XS_FAIL" -eq "$fails" ] || show_logs "$s"
+}
+
+# ---- release: kill -9 of the frontend -------------------------------------------
+
+scenario_release() {
+	local s="release (SIGKILL frontend)" fails=$XS_FAIL base during after
+	local h i fifo=$XS_TMP/release.fifo
+	xs_pair_dirs release
+	if ! xs_start_back "${XS_BACK_ARGS[@]}"; then
+		not_ok "$s: backend starts" "see the log"
+		return
+	fi
+	sleep 0.5
+	base=$(fd_count)
+	if ! xs_start_front "${XS_FRONT_ARGS[@]}"; then
+		not_ok "$s: frontend mounts" "see the log"
+		return
+	fi
+	mkdir "$XS_MNT/many"
+	for ((i = 0; i < 200; i++)); do
+		echo "$i" >"$XS_MNT/many/f$i"
+	done
+	ls -l "$XS_MNT/many" >/dev/null
+	mkfifo "$fifo"
+	"$IO" hold "$XS_MNT/held" "$fifo" >/dev/null 2>&1 &
+	h=$!
+	XS_PIDS+=("$h")
+	sleep 0.5
+	during=$(fd_count)
+	kill -KILL "$XS_FRONT_PID"
+	wait "$XS_FRONT_PID" 2>/dev/null
+	kill -KILL "$h" 2>/dev/null
+	wait "$h" 2>/dev/null
+	check "$s: backend closes the connection" "no closing line" \
+		log_has "$XS_BACK_LOG" 'closing: '
+	sleep 0.5
+	after=$(fd_count)
+	diag "$s: backend descriptors: $base before, $during while mounted, $after after"
+	check "$s: the frontend held backend descriptors" "$during <= $base" \
+		test "$during" -gt "$base"
+	check "$s: every descriptor of the connection is released" \
+		"$after after, $base before" test "$after" -eq "$base"
+	xs_unmount "$XS_MNT"
+	check "$s: dead mount removed" "still mounted" xs_wait_unmount "$XS_MNT" 5
+	xs_kill "$XS_BACK_PID"
+	[ "$XS_FAIL" -eq "$fails" ] || show_logs "$s"
+}
+
+for sc in ${XS_RESTART_ONLY:-load upgrade timeout release}; do
+	"scenario_$sc"
+done
+xs_summary

@@ -1,0 +1,178 @@
+// SPDX-License-Identifier: MIT
+/*
+ * restart_io - file workloads for tests/integration/restart.sh, run on a
+ * xenshare mount while the backend is killed and restarted under them.
+ * Every system call error is a failure: the guest must see none.
+ *
+ *   restart_io writer FILE STOPFILE MIN [append]
+ *       Writes 4 KiB records, each fsync'ed, through one descriptor kept
+ *       open the whole time (at explicit offsets, or with O_APPEND), until
+ *       STOPFILE exists and at least MIN records are written; then checks
+ *       every record through that descriptor and through a new one.
+ *       Prints "records N".
+ *
+ *   restart_io check FILE N
+ *       Checks that FILE holds exactly the N records a writer wrote (run
+ *       on the host's copy).
+ *
+ *   restart_io hold FILE FIFO
+ *       Opens FILE, writes a first line, says "ready", blocks reading FIFO
+ *       (on the host, outside the mount) until the test writes to it, then
+ *       writes a second line and reads both back through the same
+ *       descriptor.
+ *
+ * Exit status 0 when everything was right; otherwise one line on stderr
+ * saying what went wrong and status 1.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define REC	4096u
+
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2),
+						     noreturn));
+
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("restart_io: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+static void fill(char *b, unsigned i)
+{
+	unsigned k;
+	int n = snprintf(b, REC, "record %08u\n", i);
+
+	for (k = (unsigned)n; k < REC - 1; k++)
+		b[k] = (char)('a' + (i * 31 + k * 7) % 26);
+	b[REC - 1] = '\n';
+}
+
+static void check_all(int fd, unsigned n, const char *how)
+{
+	char want[REC], got[REC];
+	struct stat st;
+	unsigned i;
+	ssize_t r;
+
+	if (fstat(fd, &st))
+		die("fstat (%s): %s", how, strerror(errno));
+	if ((unsigned long long)st.st_size != (unsigned long long)n * REC)
+		die("%s: size %lld, want %llu", how, (long long)st.st_size,
+		    (unsigned long long)n * REC);
+	for (i = 0; i < n; i++) {
+		fill(want, i);
+		r = pread(fd, got, REC, (off_t)i * REC);
+		if (r != (ssize_t)REC)
+			die("%s: read of record %u: %s", how, i,
+			    r < 0 ? strerror(errno) : "short");
+		if (memcmp(want, got, REC))
+			die("%s: record %u differs", how, i);
+	}
+}
+
+static int writer(const char *path, const char *stop, unsigned min,
+		  bool append)
+{
+	char b[REC];
+	unsigned n = 0;
+	ssize_t r;
+	int fd, fd2;
+
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | (append ? O_APPEND : 0),
+		  0644);
+	if (fd < 0)
+		die("open %s: %s", path, strerror(errno));
+	while (n < min || access(stop, F_OK)) {
+		fill(b, n);
+		if (append)
+			r = write(fd, b, REC);
+		else
+			r = pwrite(fd, b, REC, (off_t)n * REC);
+		if (r != (ssize_t)REC)
+			die("write of record %u: %s", n,
+			    r < 0 ? strerror(errno) : "short");
+		if (fsync(fd))
+			die("fsync after record %u: %s", n, strerror(errno));
+		n++;
+	}
+	check_all(fd, n, "same descriptor");
+	if (close(fd))
+		die("close: %s", strerror(errno));
+	fd2 = open(path, O_RDONLY);
+	if (fd2 < 0)
+		die("reopen %s: %s", path, strerror(errno));
+	check_all(fd2, n, "new descriptor");
+	close(fd2);
+	printf("records %u\n", n);
+	return 0;
+}
+
+static int hold(const char *path, const char *fifo)
+{
+	static const char first[] = "before the restart\n";
+	static const char second[] = "after the restart\n";
+	char buf[128], c;
+	ssize_t r;
+	int fd, ff;
+
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0)
+		die("open %s: %s", path, strerror(errno));
+	if (write(fd, first, sizeof(first) - 1) != (ssize_t)sizeof(first) - 1)
+		die("first write: %s", strerror(errno));
+	printf("ready\n");
+	fflush(stdout);
+	ff = open(fifo, O_RDONLY);
+	if (ff < 0 || read(ff, &c, 1) != 1)
+		die("waiting on %s: %s", fifo, strerror(errno));
+	close(ff);
+	if (write(fd, second, sizeof(second) - 1) != (ssize_t)sizeof(second) - 1)
+		die("write after the restart: %s", strerror(errno));
+	r = pread(fd, buf, sizeof(buf), 0);
+	if (r < 0)
+		die("read after the restart: %s", strerror(errno));
+	if ((size_t)r != sizeof(first) + sizeof(second) - 2 ||
+	    memcmp(buf, first, sizeof(first) - 1) ||
+	    memcmp(buf + sizeof(first) - 1, second, sizeof(second) - 1))
+		die("read back %zd bytes that differ", r);
+	if (close(fd))
+		die("close: %s", strerror(errno));
+	printf("ok\n");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 5 && !strcmp(argv[1], "writer"))
+		return writer(argv[2], argv[3], (unsigned)atoi(argv[4]),
+			      argc > 5 && !strcmp(argv[5], "append"));
+	if (argc == 4 && !strcmp(argv[1], "hold"))
+		return hold(argv[2], argv[3]);
+	if (argc == 4 && !strcmp(argv[1], "check")) {
+		int fd = open(argv[2], O_RDONLY);
+
+		if (fd < 0)
+			die("open %s: %s", argv[2], strerror(errno));
+		check_all(fd, (unsigned)atoi(argv[3]), argv[2]);
+		close(fd);
+		return 0;
+	}
+	fprintf(stderr, "usage: restart_io writer FILE STOPFILE MIN [append]\n"
+		"       restart_io check FILE N\n"
+		"       restart_io hold FILE FIFO\n");
+	return 2;
+}

@@ -1,0 +1,1136 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The xen transport (see xen.h and the xenstore section of
+ * protocol/xenshare_proto.h).
+ *
+ * Frontend: every ring (2^ring_order pages) and the data area are granted
+ * once with gntalloc, plus "ref directory" pages holding the data area's
+ * grant refs, granted read-only; each ring gets its own event channel
+ * handle, so each ring has its own fd.  Reconnects reuse all of it: only
+ * the ring headers restart.  conn_fd is the fd of a xenstore watch on the
+ * backend's state: it becomes readable when the backend writes a new
+ * state (after Connected, that means it left Connected).
+ *
+ * Backend: maps what the (already validated) frontend nodes name.  The
+ * ref directory is mapped read-only, its refs are copied out once and it
+ * is unmapped before the data area is mapped with the copy.  conn_fd is
+ * one end of a socketpair whose other end the device manager holds:
+ * closing it makes the ring engine drop the connection.
+ *
+ * Trust: on the backend side, numbers come from backend/xenbus.c, which
+ * parsed and bounded them; grant refs and ports are the guest's and may
+ * be wrong, in which case mapping or binding fails and the device is
+ * refused.  Grants a guest made cannot be revoked while mapped, so the
+ * mappings cannot fault under the ring engine.  On the frontend side the
+ * backend's nodes (limits, state, error) are parsed and bounded too.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <xenevtchn.h>
+#include <xengnttab.h>
+#include <xenstore.h>
+#include <xentoollog.h>
+
+#include "../protocol/ring.h"
+#include "xen.h"
+
+#define PATH_LEN	256
+#define VALUE_MAX	256	/* longest node value we accept */
+#define WATCH_TOKEN	"xenshare-be-state"
+
+struct xen_tport {
+	struct xs_tport t;
+	bool backend;
+	xenevtchn_handle *evh[XS_MAX_RINGS];
+	evtchn_port_t lport[XS_MAX_RINGS];
+	unsigned ring_pages;
+
+	/* frontend */
+	struct xs_front_params p;
+	unsigned devid;
+	unsigned be_domid;
+	char fe[PATH_LEN];
+	char be[PATH_LEN];
+	struct xs_handle *xsh;
+	bool watching;
+	bool published;			/* our nodes are out, state 3 */
+	xengntshr_handle *gs;
+	uint32_t ring_ref[XS_MAX_RINGS][1u << XS_MAX_RING_ORDER];
+	uint32_t *data_ref;
+	void *refdir;
+	unsigned nr_refdir;
+	uint32_t refdir_ref[XS_XEN_MAX_REFDIR];
+
+	/* backend */
+	xengnttab_handle *gt;
+	void (*on_close)(void *arg);
+	void *close_arg;
+};
+
+static __thread char why_buf[256];
+
+/* The libraries' own error lines would only repeat what xs_xen_why()
+ * says better. */
+static void quiet_vmessage(struct xentoollog_logger *l, xentoollog_level lv,
+			   int errnoval, const char *context,
+			   const char *format, va_list al)
+{
+}
+
+static struct xentoollog_logger quiet_logger = {
+	.vmessage = quiet_vmessage,
+};
+
+const char *xs_xen_why(void)
+{
+	return why_buf[0] ? why_buf : "no details";
+}
+
+static void set_why(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void set_why(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why_buf, sizeof(why_buf), fmt, ap);
+	va_end(ap);
+}
+
+static struct xen_tport *to_xen(struct xs_tport *t)
+{
+	return (struct xen_tport *)t;
+}
+
+unsigned xs_xen_pages_needed(const struct xs_front_params *p)
+{
+	return (p->nr_rings << p->ring_order) + p->data_pages +
+	       (p->data_pages + XS_XEN_REFS_PER_PAGE - 1) / XS_XEN_REFS_PER_PAGE;
+}
+
+long xs_xen_gntalloc_limit(void)
+{
+	char buf[32];
+	long v;
+	ssize_t n;
+	int fd;
+
+	fd = open(XS_XEN_GNTALLOC_LIMIT, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -EIO;
+	buf[n] = '\0';
+	v = strtol(buf, NULL, 10);
+	return v > 0 ? v : -EIO;
+}
+
+int xs_xen_gntalloc_probe(unsigned domid, unsigned pages)
+{
+	xengntshr_handle *gs;
+	uint32_t *refs;
+	void *mem;
+	int rc = 0;
+
+	refs = calloc(pages ? pages : 1, sizeof(*refs));
+	if (!refs)
+		return -ENOMEM;
+	gs = xengntshr_open(&quiet_logger, 0);
+	if (!gs) {
+		rc = errno ? -errno : -EIO;
+		free(refs);
+		return rc;
+	}
+	mem = xengntshr_share_pages(gs, domid, pages, refs, 0);
+	if (mem)
+		xengntshr_unshare(gs, mem, pages);
+	else
+		rc = errno ? -errno : -ENOSPC;
+	xengntshr_close(gs);
+	free(refs);
+	return rc;
+}
+
+/* ---- notifications (both sides) ---------------------------------------- */
+
+static int xen_notify(struct xs_tport *t, unsigned ring)
+{
+	struct xen_tport *x = to_xen(t);
+
+	if (ring >= t->nr_rings)
+		return -EINVAL;
+	if (xenevtchn_notify(x->evh[ring], x->lport[ring]) < 0)
+		return -errno;
+	return 0;
+}
+
+/* The event channel driver masks a port when it fires: consume every
+ * pending port (only ours) and unmask it. */
+static int xen_ack(struct xs_tport *t, unsigned ring)
+{
+	struct xen_tport *x = to_xen(t);
+	xenevtchn_port_or_error_t port;
+
+	if (ring >= t->nr_rings)
+		return -EINVAL;
+	for (;;) {
+		port = xenevtchn_pending(x->evh[ring]);
+		if (port < 0)
+			return errno == EAGAIN ? 0 : -errno;
+		if (xenevtchn_unmask(x->evh[ring], (evtchn_port_t)port) < 0)
+			return -errno;
+	}
+}
+
+static int open_evtchn(struct xen_tport *x, unsigned i)
+{
+	int fd, fl;
+
+	x->evh[i] = xenevtchn_open(&quiet_logger, 0);
+	if (!x->evh[i])
+		return -errno;
+	fd = xenevtchn_fd(x->evh[i]);
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return -errno;
+	x->t.ring_fd[i] = fd;
+	return 0;
+}
+
+static void close_evtchns(struct xen_tport *x)
+{
+	unsigned i;
+
+	for (i = 0; i < XS_MAX_RINGS; i++) {
+		if (!x->evh[i])
+			continue;
+		if (x->lport[i])
+			xenevtchn_unbind(x->evh[i], x->lport[i]);
+		xenevtchn_close(x->evh[i]);
+		x->evh[i] = NULL;
+		x->lport[i] = 0;
+		x->t.ring_fd[i] = -1;
+	}
+}
+
+static struct xen_tport *xen_alloc(void)
+{
+	struct xen_tport *x = calloc(1, sizeof(*x));
+	unsigned i;
+
+	if (!x)
+		return NULL;
+	x->t.conn_fd = -1;
+	for (i = 0; i < XS_MAX_RINGS; i++)
+		x->t.ring_fd[i] = -1;
+	return x;
+}
+
+/* ---- strict parsing of node values -------------------------------------- */
+
+static int parse_u64(const char *s, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+	const char *c;
+
+	if (!s || !*s || (s[0] == '0' && s[1]))
+		return -EINVAL;
+	for (c = s; *c; c++) {
+		if (*c < '0' || *c > '9')
+			return -EINVAL;
+		if (v > (UINT64_MAX - (uint64_t)(*c - '0')) / 10)
+			return -ERANGE;
+		v = v * 10 + (uint64_t)(*c - '0');
+	}
+	if (v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+/* Read dir/node as a string; NULL (errno set) if missing or too long. */
+static char *read_node(struct xs_handle *h, const char *dir, const char *node)
+{
+	char path[PATH_LEN + 64];
+	unsigned len;
+	char *v;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, node);
+	v = xs_read(h, XBT_NULL, path, &len);
+	if (!v)
+		return NULL;
+	if (len > VALUE_MAX || strlen(v) != len) {
+		free(v);
+		errno = EINVAL;
+		return NULL;
+	}
+	return v;
+}
+
+static int read_u64(struct xs_handle *h, const char *dir, const char *node,
+		    uint64_t max, uint64_t *out)
+{
+	char *v = read_node(h, dir, node);
+	int rc;
+
+	if (!v)
+		return -errno;
+	rc = parse_u64(v, max, out);
+	free(v);
+	return rc;
+}
+
+static int write_node(struct xs_handle *h, xs_transaction_t xt,
+		      const char *dir, const char *node, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+static int write_node(struct xs_handle *h, xs_transaction_t xt,
+		      const char *dir, const char *node, const char *fmt, ...)
+{
+	char path[PATH_LEN + 64], val[64];
+	va_list ap;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, node);
+	va_start(ap, fmt);
+	vsnprintf(val, sizeof(val), fmt, ap);
+	va_end(ap);
+	if (!xs_write(h, xt, path, val, strlen(val)))
+		return -errno;
+	return 0;
+}
+
+/* ---- frontend: finding the device --------------------------------------- */
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
+}
+
+static int my_domid(struct xs_handle *h, unsigned *domid)
+{
+	uint64_t v;
+	char *s;
+	int rc;
+
+	s = xs_read(h, XBT_NULL, "domid", NULL);
+	if (!s) {
+		set_why("cannot read this domain's id from xenstore: %s",
+			strerror(errno));
+		return -errno;
+	}
+	rc = parse_u64(s, 0x7fef, &v);
+	free(s);
+	if (rc)
+		return rc;
+	*domid = (unsigned)v;
+	return 0;
+}
+
+static int front_paths(struct xen_tport *x)
+{
+	unsigned dom = 0;
+	uint64_t v;
+	char *be;
+	int rc;
+
+	rc = my_domid(x->xsh, &dom);
+	if (rc)
+		return rc;
+	snprintf(x->fe, sizeof(x->fe), "/local/domain/%u/device/%s/%u", dom,
+		 XS_XEN_DEVICE_TYPE, x->devid);
+	be = read_node(x->xsh, x->fe, "backend");
+	if (!be) {
+		rc = -errno;
+		set_why("device %u: no %s/backend: %s", x->devid, x->fe,
+			strerror(errno));
+		return rc;
+	}
+	if (be[0] != '/' || strlen(be) >= sizeof(x->be)) {
+		set_why("device %u: malformed backend path", x->devid);
+		free(be);
+		return -EINVAL;
+	}
+	strcpy(x->be, be);
+	free(be);
+	rc = read_u64(x->xsh, x->fe, "backend-id", 0x7fef, &v);
+	if (rc) {
+		set_why("device %u: malformed or missing backend-id", x->devid);
+		return rc;
+	}
+	x->be_domid = (unsigned)v;
+	return 0;
+}
+
+int xs_xen_find_tag(const char *tag, unsigned *devid)
+{
+	char dir[64];
+	struct xs_handle *h;
+	unsigned n, i;
+	char **ents;
+	int rc = -ENOENT;
+
+	why_buf[0] = '\0';
+	h = xs_open(0);
+	if (!h) {
+		rc = errno ? -errno : -EIO;
+		set_why("cannot open xenstore: %s", strerror(-rc));
+		return rc;
+	}
+	snprintf(dir, sizeof(dir), "device/%s", XS_XEN_DEVICE_TYPE);
+	ents = xs_directory(h, XBT_NULL, dir, &n);
+	set_why("no %s device has the tag '%s'", XS_XEN_DEVICE_TYPE, tag);
+	for (i = 0; ents && i < n; i++) {
+		char fe[96], *be, *t;
+		uint64_t id;
+
+		if (parse_u64(ents[i], 0xffff, &id))
+			continue;
+		snprintf(fe, sizeof(fe), "%s/%s", dir, ents[i]);
+		be = read_node(h, fe, "backend");
+		if (!be)
+			continue;
+		t = read_node(h, be, "tag");
+		free(be);
+		if (t && !strcmp(t, tag)) {
+			*devid = (unsigned)id;
+			rc = 0;
+			free(t);
+			break;
+		}
+		free(t);
+	}
+	free(ents);
+	xs_close(h);
+	return rc;
+}
+
+/* ---- frontend: waiting on the backend's state ---------------------------- */
+
+static void drain_watch(struct xs_handle *h)
+{
+	char **ev;
+
+	while ((ev = xs_check_watch(h)))
+		free(ev);
+}
+
+static int be_state(struct xen_tport *x)
+{
+	uint64_t v;
+
+	if (read_u64(x->xsh, x->be, "state", XS_XB_CLOSED, &v))
+		return XS_XB_UNKNOWN;
+	return (int)v;
+}
+
+static int watch_be(struct xen_tport *x)
+{
+	char path[PATH_LEN + 8];
+
+	if (x->watching)
+		return 0;
+	snprintf(path, sizeof(path), "%s/state", x->be);
+	if (!xs_watch(x->xsh, path, WATCH_TOKEN)) {
+		set_why("cannot watch %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	x->watching = true;
+	x->t.conn_fd = xs_fileno(x->xsh);
+	return 0;
+}
+
+/* Wait until the backend's state is one of the bits in want (1 << state);
+ * deadline < 0: forever.  The state seen, or -ETIMEDOUT / -errno. */
+static int wait_be(struct xen_tport *x, unsigned want, long deadline)
+{
+	struct pollfd pfd = { .fd = x->t.conn_fd, .events = POLLIN };
+	long left;
+	int st, rc;
+
+	for (;;) {
+		drain_watch(x->xsh);
+		st = be_state(x);
+		if (want & (1u << st))
+			return st;
+		left = deadline < 0 ? -1 : deadline - now_ms();
+		if (deadline >= 0 && left <= 0)
+			return -ETIMEDOUT;
+		rc = poll(&pfd, 1, deadline < 0 ? 1000 : (int)(left < 1000 ?
+							       left : 1000));
+		if (rc < 0 && errno != EINTR)
+			return -errno;
+	}
+}
+
+/* Until our frontend directory and the backend's state exist. */
+static int wait_device(struct xen_tport *x, long deadline)
+{
+	struct pollfd pfd = { .fd = x->t.conn_fd, .events = POLLIN };
+	char path[PATH_LEN + 8];
+	long left;
+	char *v;
+
+	for (;;) {
+		drain_watch(x->xsh);
+		v = read_node(x->xsh, x->fe, "backend");
+		if (v) {
+			free(v);
+			snprintf(path, sizeof(path), "%s/state", x->be);
+			v = xs_read(x->xsh, XBT_NULL, path, NULL);
+			if (v) {
+				free(v);
+				return 0;
+			}
+		}
+		left = deadline < 0 ? 1000 : deadline - now_ms();
+		if (left <= 0) {
+			set_why("device %u is gone (%s)", x->devid, x->fe);
+			return -ENODEV;
+		}
+		if (poll(&pfd, 1, left < 1000 ? (int)left : 1000) < 0 &&
+		    errno != EINTR)
+			return -errno;
+	}
+}
+
+static bool version_offered(const char *list)
+{
+	const char *c = list;
+
+	while (*c) {
+		char *end;
+		unsigned long v;
+
+		while (*c == ' ' || *c == ',')
+			c++;
+		if (!*c)
+			break;
+		errno = 0;
+		v = strtoul(c, &end, 10);
+		if (end == c)
+			return false;
+		if (!errno && v == XS_PROTO_VERSION)
+			return true;
+		c = end;
+	}
+	return false;
+}
+
+static int read_limits(struct xs_handle *h, const char *be,
+		       struct xs_xen_limits *l)
+{
+	uint64_t v;
+	char *vers;
+	int rc;
+
+	vers = read_node(h, be, "versions");
+	if (!vers)
+		return -errno;
+	rc = version_offered(vers) ? 0 : -EPROTONOSUPPORT;
+	free(vers);
+	if (rc) {
+		set_why("the backend does not speak protocol version %u",
+			XS_PROTO_VERSION);
+		return rc;
+	}
+	if ((rc = read_u64(h, be, "max-rings", 0xffffffffu, &v)))
+		return rc;
+	l->max_rings = v > XS_MAX_RINGS ? XS_MAX_RINGS : (unsigned)v;
+	if ((rc = read_u64(h, be, "max-ring-page-order", 0xffffffffu, &v)))
+		return rc;
+	l->max_ring_order = v > XS_MAX_RING_ORDER ? XS_MAX_RING_ORDER :
+			    (unsigned)v;
+	if ((rc = read_u64(h, be, "max-data-pages", 0xffffffffu, &v)))
+		return rc;
+	l->max_data_pages = v > XS_MAX_DATA_PAGES ? XS_MAX_DATA_PAGES :
+			    (unsigned)v;
+	if ((rc = read_u64(h, be, "max-io", 0xffffffffu, &v)))
+		return rc;
+	l->max_io = v > XS_MAX_IO ? XS_MAX_IO : (uint32_t)v;
+	if ((rc = read_u64(h, be, "feature-flags", UINT64_MAX, &v)))
+		return rc;
+	l->features = v;
+	if (l->max_rings < 1 || l->max_data_pages < 1 ||
+	    l->max_io < XS_PAGE_SIZE) {
+		set_why("the backend's limits allow no connection");
+		return -EPROTO;
+	}
+	return 0;
+}
+
+int xs_xen_read_limits(unsigned devid, int timeout_ms,
+		       struct xs_xen_limits *out)
+{
+	long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	struct xen_tport *x;
+	int rc;
+
+	why_buf[0] = '\0';
+	x = xen_alloc();
+	if (!x)
+		return -ENOMEM;
+	x->devid = devid;
+	x->xsh = xs_open(0);
+	if (!x->xsh) {
+		rc = errno ? -errno : -EIO;
+		set_why("cannot open xenstore: %s", strerror(-rc));
+		goto out;
+	}
+	rc = front_paths(x);
+	if (rc)
+		goto out;
+	rc = watch_be(x);
+	if (rc)
+		goto out;
+	/* Limits are there once a backend reached InitWait. */
+	rc = wait_be(x, 1u << XS_XB_INITWAIT | 1u << XS_XB_CONNECTED |
+		     1u << XS_XB_CLOSING | 1u << XS_XB_CLOSED, deadline);
+	if (rc < 0) {
+		set_why("no backend for device %u (%s/state)%s", devid, x->be,
+			rc == -ETIMEDOUT ? ": is xenshare-back running in the backend domain?" : "");
+		goto out;
+	}
+	rc = read_limits(x->xsh, x->be, out);
+	out->backend_id = x->be_domid;
+	if (rc && why_buf[0] == '\0')
+		set_why("malformed backend limits under %s", x->be);
+out:
+	if (x->xsh)
+		xs_close(x->xsh);
+	free(x);
+	return rc;
+}
+
+/* ---- frontend: grants ---------------------------------------------------- */
+
+static void front_ungrant(struct xen_tport *x)
+{
+	unsigned i;
+
+	close_evtchns(x);
+	if (!x->gs)
+		return;
+	for (i = 0; i < XS_MAX_RINGS; i++)
+		if (x->t.ring_mem[i])
+			xengntshr_unshare(x->gs, x->t.ring_mem[i], x->ring_pages);
+	if (x->t.data)
+		xengntshr_unshare(x->gs, x->t.data, x->p.data_pages);
+	if (x->refdir)
+		xengntshr_unshare(x->gs, x->refdir, x->nr_refdir);
+	xengntshr_close(x->gs);
+	x->gs = NULL;
+}
+
+static int share_failed(struct xen_tport *x, const char *what)
+{
+	int err = errno ? errno : ENOMEM;
+	long limit = xs_xen_gntalloc_limit();
+
+	if (err == ENOSPC || err == ENOMEM)
+		set_why("cannot grant the %s: %s; this device needs %u pages "
+			"and the domain's grant limit is %ld pages in all "
+			"(%s): raise it or ask for fewer or smaller buffers",
+			what, strerror(err), xs_xen_pages_needed(&x->p), limit,
+			XS_XEN_GNTALLOC_LIMIT);
+	else
+		set_why("cannot grant the %s: %s", what, strerror(err));
+	return -err;
+}
+
+static int front_grant(struct xen_tport *x)
+{
+	const struct xs_front_params *p = &x->p;
+	unsigned i;
+	int rc;
+
+	x->gs = xengntshr_open(&quiet_logger, 0);
+	if (!x->gs) {
+		rc = errno ? -errno : -EIO;
+		set_why("cannot open /dev/xen/gntalloc: %s (is xen_gntalloc loaded?)",
+			strerror(-rc));
+		return rc;
+	}
+	x->ring_pages = 1u << p->ring_order;
+	for (i = 0; i < p->nr_rings; i++) {
+		x->t.ring_mem[i] = xengntshr_share_pages(x->gs, x->be_domid,
+							 x->ring_pages,
+							 x->ring_ref[i], 1);
+		if (!x->t.ring_mem[i])
+			return share_failed(x, "rings");
+	}
+	x->data_ref = calloc(p->data_pages, sizeof(uint32_t));
+	if (!x->data_ref)
+		return -ENOMEM;
+	x->t.data = xengntshr_share_pages(x->gs, x->be_domid, p->data_pages,
+					  x->data_ref, 1);
+	if (!x->t.data)
+		return share_failed(x, "data area");
+	x->nr_refdir = (p->data_pages + XS_XEN_REFS_PER_PAGE - 1) /
+		       XS_XEN_REFS_PER_PAGE;
+	x->refdir = xengntshr_share_pages(x->gs, x->be_domid, x->nr_refdir,
+					  x->refdir_ref, 0);
+	if (!x->refdir)
+		return share_failed(x, "ref directory");
+	memcpy(x->refdir, x->data_ref, p->data_pages * sizeof(uint32_t));
+
+	for (i = 0; i < p->nr_rings; i++) {
+		xenevtchn_port_or_error_t port;
+
+		rc = open_evtchn(x, i);
+		if (rc) {
+			set_why("cannot open /dev/xen/evtchn: %s",
+				strerror(-rc));
+			return rc;
+		}
+		port = xenevtchn_bind_unbound_port(x->evh[i], x->be_domid);
+		if (port < 0) {
+			rc = -errno;
+			set_why("cannot allocate an event channel: %s",
+				strerror(errno));
+			return rc;
+		}
+		x->lport[i] = (evtchn_port_t)port;
+	}
+	x->t.nr_rings = p->nr_rings;
+	x->t.ring_bytes = (size_t)XS_PAGE_SIZE << p->ring_order;
+	x->t.data_bytes = (size_t)p->data_pages * XS_PAGE_SIZE;
+	return 0;
+}
+
+/* ---- frontend: handshake ------------------------------------------------- */
+
+static int publish(struct xen_tport *x)
+{
+	const struct xs_front_params *p = &x->p;
+	xs_transaction_t xt;
+	unsigned i, j, tries;
+	char node[48];
+	int rc;
+
+	for (tries = 0; tries < 100; tries++) {
+		xt = xs_transaction_start(x->xsh);
+		if (xt == XBT_NULL)
+			return -errno;
+		rc = write_node(x->xsh, xt, x->fe, "version", "%u",
+				XS_PROTO_VERSION);
+		rc = rc ?: write_node(x->xsh, xt, x->fe, "num-rings", "%u",
+				      p->nr_rings);
+		rc = rc ?: write_node(x->xsh, xt, x->fe, "ring-page-order",
+				      "%u", p->ring_order);
+		for (i = 0; i < p->nr_rings && !rc; i++) {
+			for (j = 0; j < x->ring_pages && !rc; j++) {
+				snprintf(node, sizeof(node), "ring-ref%u-%u",
+					 i, j);
+				rc = write_node(x->xsh, xt, x->fe, node, "%u",
+						x->ring_ref[i][j]);
+			}
+			snprintf(node, sizeof(node), "event-channel-%u", i);
+			rc = rc ?: write_node(x->xsh, xt, x->fe, node, "%u",
+					      x->lport[i]);
+		}
+		rc = rc ?: write_node(x->xsh, xt, x->fe, "data-pages", "%u",
+				      p->data_pages);
+		for (i = 0; i < x->nr_refdir && !rc; i++) {
+			snprintf(node, sizeof(node), "data-ref-dir-%u", i);
+			rc = write_node(x->xsh, xt, x->fe, node, "%u",
+					x->refdir_ref[i]);
+		}
+		rc = rc ?: write_node(x->xsh, xt, x->fe, "feature-flags",
+				      "%llu", (unsigned long long)p->features);
+		rc = rc ?: write_node(x->xsh, xt, x->fe, "state", "%d",
+				      XS_XB_INITIALISED);
+		if (rc) {
+			xs_transaction_end(x->xsh, xt, true);
+			return rc;
+		}
+		if (xs_transaction_end(x->xsh, xt, false))
+			return 0;
+		if (errno != EAGAIN)
+			return -errno;
+	}
+	return -EAGAIN;
+}
+
+static void reset_rings(struct xen_tport *x)
+{
+	unsigned i;
+
+	for (i = 0; i < x->t.nr_rings; i++) {
+		struct xs_ring r;
+
+		xs_ring_front_init(&r, x->t.ring_mem[i], x->t.ring_bytes);
+		xen_ack(&x->t, i);
+	}
+}
+
+static int set_state(struct xen_tport *x, int st)
+{
+	return write_node(x->xsh, XBT_NULL, x->fe, "state", "%d", st);
+}
+
+static int refused(struct xen_tport *x, int st)
+{
+	char *err = read_node(x->xsh, x->be, "error");
+	size_t k;
+
+	if (err)
+		for (k = 0; err[k]; k++)
+			if (err[k] < ' ' || err[k] > '~')
+				err[k] = '?';
+	set_why("the backend refused the device (state %d): %s", st,
+		err ? err : "no reason given");
+	free(err);
+	return -ECONNREFUSED;
+}
+
+/* One handshake over the grants we hold.  0, -EAGAIN (start over), or
+ * an error. */
+static int handshake_once(struct xen_tport *x, long deadline)
+{
+	struct xs_xen_limits l;
+	uint64_t v;
+	int st, rc;
+
+	/* After a hot-unplug the device comes back under the same paths
+	 * (xenshare-ctl reuses the lowest free devid). */
+	rc = wait_device(x, deadline);
+	if (rc)
+		return rc;
+	x->t.version = 0;
+	/* An earlier attempt published and the backend has not answered
+	 * yet (its first connection to an export counts the export's
+	 * usage, which takes a while): wait on rather than start over. */
+	st = be_state(x);
+	if (x->published && !read_u64(x->xsh, x->fe, "state", XS_XB_CLOSED,
+				      &v) && v == XS_XB_INITIALISED &&
+	    (st == XS_XB_INITWAIT || st == XS_XB_CONNECTED)) {
+		rc = read_limits(x->xsh, x->be, &l);
+		if (rc)
+			return rc;
+		goto wait_connected;
+	}
+	/* Initialising makes a backend that is still connected to an
+	 * earlier frontend of this device (or to our own previous
+	 * connection), or that refused us, reset to InitWait. */
+	x->published = false;
+	if (read_u64(x->xsh, x->fe, "state", XS_XB_CLOSED, &v) ||
+	    v != XS_XB_INITIALISING) {
+		rc = set_state(x, XS_XB_INITIALISING);
+		if (rc)
+			return rc;
+	}
+	st = wait_be(x, 1u << XS_XB_INITWAIT, deadline);
+	if (st < 0) {
+		set_why("device %u: the backend did not reach InitWait (%s/state is %d)%s",
+			x->devid, x->be, be_state(x), st == -ETIMEDOUT ?
+			": is xenshare-back running in the backend domain?" : "");
+		return st;
+	}
+	rc = read_limits(x->xsh, x->be, &l);
+	if (rc)
+		return rc;
+	if (x->p.nr_rings > l.max_rings || x->p.ring_order > l.max_ring_order ||
+	    x->p.data_pages > l.max_data_pages) {
+		set_why("the backend allows %u rings of order %u and %u data pages; asked for %u of order %u and %u",
+			l.max_rings, l.max_ring_order, l.max_data_pages,
+			x->p.nr_rings, x->p.ring_order, x->p.data_pages);
+		return -E2BIG;
+	}
+	reset_rings(x);
+	rc = publish(x);
+	if (rc) {
+		set_why("cannot write %s: %s", x->fe, strerror(-rc));
+		return rc;
+	}
+	x->published = true;
+wait_connected:
+	st = wait_be(x, 1u << XS_XB_CONNECTED | 1u << XS_XB_CLOSING |
+		     1u << XS_XB_CLOSED, deadline);
+	if (st == -ETIMEDOUT) {
+		set_why("device %u: the backend did not connect", x->devid);
+		return st;
+	}
+	if (st < 0)
+		return st;
+	if (st != XS_XB_CONNECTED) {
+		x->published = false;
+		return refused(x, st);
+	}
+	x->published = false;
+	rc = set_state(x, XS_XB_CONNECTED);
+	if (rc)
+		return rc;
+	x->t.version = XS_PROTO_VERSION;
+	x->t.features = x->p.features & l.features;
+	x->t.max_io = l.max_io;
+	/* From here on, a new watch event means the backend moved. */
+	drain_watch(x->xsh);
+	if (be_state(x) != XS_XB_CONNECTED)
+		return -EAGAIN;
+	return 0;
+}
+
+static int handshake(struct xen_tport *x, long deadline)
+{
+	int rc;
+
+	do
+		rc = handshake_once(x, deadline);
+	while (rc == -EAGAIN && (deadline < 0 || now_ms() < deadline));
+	return rc;
+}
+
+static void xen_front_close(struct xs_tport *t)
+{
+	struct xen_tport *x = to_xen(t);
+
+	if (!t)
+		return;
+	if (x->xsh) {
+		if (x->fe[0])
+			set_state(x, XS_XB_CLOSED);
+		xs_close(x->xsh);
+	}
+	front_ungrant(x);
+	free(x->data_ref);
+	free(x);
+}
+
+static int xen_front_reconnect(struct xs_tport *t, int timeout_ms)
+{
+	struct xen_tport *x = to_xen(t);
+
+	return handshake(x, timeout_ms < 0 ? -1 : now_ms() + timeout_ms);
+}
+
+static const struct xs_tport_ops xen_front_ops = {
+	.name = "xen",
+	.notify = xen_notify,
+	.ack = xen_ack,
+	.reconnect = xen_front_reconnect,
+	.close = xen_front_close,
+};
+
+int xs_xen_connect(unsigned devid, const struct xs_front_params *p,
+		   int timeout_ms, struct xs_tport **out)
+{
+	long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	struct xen_tport *x;
+	long limit;
+	int rc;
+
+	why_buf[0] = '\0';
+	if (p->nr_rings < 1 || p->nr_rings > XS_MAX_RINGS ||
+	    p->ring_order > XS_MAX_RING_ORDER || p->data_pages < 1 ||
+	    p->data_pages > XS_MAX_DATA_PAGES) {
+		set_why("ring or data area size out of range");
+		return -EINVAL;
+	}
+	limit = xs_xen_gntalloc_limit();
+	if (limit > 0 && xs_xen_pages_needed(p) > (unsigned long)limit) {
+		set_why("this device needs %u granted pages (%u rings of %u pages, %u data pages, %u directory pages) but the domain's grant limit is %ld (%s): raise it or ask for fewer or smaller buffers",
+			xs_xen_pages_needed(p), p->nr_rings, 1u << p->ring_order,
+			p->data_pages, xs_xen_pages_needed(p) -
+			(p->nr_rings << p->ring_order) - p->data_pages, limit,
+			XS_XEN_GNTALLOC_LIMIT);
+		return -ENOSPC;
+	}
+
+	x = xen_alloc();
+	if (!x)
+		return -ENOMEM;
+	x->t.ops = &xen_front_ops;
+	x->p = *p;
+	x->devid = devid;
+	x->xsh = xs_open(0);
+	if (!x->xsh) {
+		rc = errno ? -errno : -EIO;
+		set_why("cannot open xenstore: %s", strerror(-rc));
+		goto fail;
+	}
+	rc = front_paths(x);
+	if (rc)
+		goto fail;
+	rc = watch_be(x);
+	if (rc)
+		goto fail;
+	rc = front_grant(x);
+	if (rc)
+		goto fail;
+	rc = handshake(x, deadline);
+	if (rc)
+		goto fail;
+	snprintf(x->t.name, sizeof(x->t.name), "xen:%u", devid);
+	*out = &x->t;
+	return 0;
+
+fail:
+	xen_front_close(&x->t);
+	return rc;
+}
+
+/* ---- backend ----------------------------------------------------------- */
+
+static void xen_back_close(struct xs_tport *t)
+{
+	struct xen_tport *x = to_xen(t);
+	void (*fn)(void *);
+	void *arg;
+	unsigned i;
+
+	if (!t)
+		return;
+	close_evtchns(x);
+	if (x->gt) {
+		for (i = 0; i < XS_MAX_RINGS; i++)
+			if (t->ring_mem[i])
+				xengnttab_unmap(x->gt, t->ring_mem[i],
+						x->ring_pages);
+		if (t->data)
+			xengnttab_unmap(x->gt, t->data,
+					t->data_bytes / XS_PAGE_SIZE);
+		xengnttab_close(x->gt);
+	}
+	if (t->conn_fd >= 0)
+		close(t->conn_fd);
+	fn = x->on_close;
+	arg = x->close_arg;
+	free(x);
+	if (fn)
+		fn(arg);
+}
+
+static const struct xs_tport_ops xen_back_ops = {
+	.name = "xen",
+	.notify = xen_notify,
+	.ack = xen_ack,
+	.close = xen_back_close,
+};
+
+int xs_xen_back_attach(const struct xs_xen_back_params *p, int *ctl_fd,
+		       struct xs_tport **out)
+{
+	struct xen_tport *x;
+	uint32_t *refs = NULL;
+	void *dir;
+	unsigned i;
+	int sv[2], rc;
+
+	why_buf[0] = '\0';
+	if (p->nr_rings < 1 || p->nr_rings > XS_MAX_RINGS ||
+	    p->ring_order > XS_MAX_RING_ORDER || p->data_pages < 1 ||
+	    p->data_pages > XS_MAX_DATA_PAGES ||
+	    p->nr_refdir != (p->data_pages + XS_XEN_REFS_PER_PAGE - 1) /
+			    XS_XEN_REFS_PER_PAGE) {
+		set_why("sizes out of range");
+		return -EINVAL;
+	}
+	x = xen_alloc();
+	if (!x)
+		return -ENOMEM;
+	x->t.ops = &xen_back_ops;
+	x->backend = true;
+	x->ring_pages = 1u << p->ring_order;
+	x->gt = xengnttab_open(&quiet_logger, 0);
+	if (!x->gt) {
+		rc = errno ? -errno : -EIO;
+		set_why("cannot open /dev/xen/gntdev: %s", strerror(-rc));
+		goto fail;
+	}
+
+	/* The directory: read-only, copied out once. */
+	dir = xengnttab_map_domain_grant_refs(x->gt, p->nr_refdir, p->domid,
+					      (uint32_t *)p->refdir_ref,
+					      PROT_READ);
+	if (!dir) {
+		rc = errno ? -errno : -EIO;
+		set_why("cannot map the data-ref-dir grants: %s",
+			strerror(-rc));
+		goto fail;
+	}
+	refs = malloc(p->data_pages * sizeof(uint32_t));
+	if (refs)
+		memcpy(refs, dir, p->data_pages * sizeof(uint32_t));
+	xengnttab_unmap(x->gt, dir, p->nr_refdir);
+	if (!refs) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	x->t.data = xengnttab_map_domain_grant_refs(x->gt, p->data_pages,
+						    p->domid, refs,
+						    PROT_READ | PROT_WRITE);
+	free(refs);
+	if (!x->t.data) {
+		rc = errno ? -errno : -EIO;
+		set_why("cannot map the %u data area grants: %s",
+			p->data_pages, strerror(-rc));
+		goto fail;
+	}
+	x->t.data_bytes = (size_t)p->data_pages * XS_PAGE_SIZE;
+
+	for (i = 0; i < p->nr_rings; i++) {
+		xenevtchn_port_or_error_t port;
+
+		x->t.ring_mem[i] = xengnttab_map_domain_grant_refs(
+			x->gt, x->ring_pages, p->domid,
+			(uint32_t *)p->ring_ref[i], PROT_READ | PROT_WRITE);
+		if (!x->t.ring_mem[i]) {
+			rc = errno ? -errno : -EIO;
+			set_why("cannot map the grants of ring %u: %s", i,
+				strerror(-rc));
+			goto fail;
+		}
+		rc = open_evtchn(x, i);
+		if (rc) {
+			set_why("cannot open /dev/xen/evtchn: %s",
+				strerror(-rc));
+			goto fail;
+		}
+		port = xenevtchn_bind_interdomain(x->evh[i], p->domid,
+						  p->port[i]);
+		if (port < 0) {
+			rc = errno ? -errno : -EIO;
+			set_why("cannot bind event-channel-%u (port %u): %s",
+				i, p->port[i], strerror(-rc));
+			goto fail;
+		}
+		x->lport[i] = (evtchn_port_t)port;
+	}
+	x->t.nr_rings = p->nr_rings;
+	x->t.ring_bytes = (size_t)XS_PAGE_SIZE << p->ring_order;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		rc = -errno;
+		set_why("socketpair: %s", strerror(errno));
+		goto fail;
+	}
+	x->t.conn_fd = sv[0];
+	x->t.version = p->version;
+	x->t.features = p->features;
+	x->t.max_io = p->max_io;
+	snprintf(x->t.name, sizeof(x->t.name), "%s", p->name);
+	x->on_close = p->on_close;
+	x->close_arg = p->close_arg;
+	*ctl_fd = sv[1];
+	*out = &x->t;
+	return 0;
+
+fail:
+	xen_back_close(&x->t);
+	return rc;
+}
