@@ -3,6 +3,7 @@
 #   make check      every test (unit, codec corpus, integration over the
 #                   local transport, hostile clients, sanitizer build)
 #   make check-xen  the real-Xen rig (boots Xen 4.17 under QEMU)
+#   make bench      benchmark harness, ratios against host and passthrough
 #   make fuzz       libFuzzer on codec + dispatch (clang), FUZZ_SECONDS=N
 #   make SAN=1      AddressSanitizer + UBSan build in build-san/
 
@@ -95,7 +96,12 @@ check-xen: all
 clean:
 	rm -rf build build-san build-fuzz
 
-.PHONY: all check check-xen clean fuzz
+# The benchmark harness (bench/run.sh): host vs FUSE passthrough vs xenshare.
+bench: all
+	$(MAKE) -C bench BUILD=../$(BUILD)
+	bench/run.sh --quick
+
+.PHONY: all check check-xen clean fuzz bench
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
