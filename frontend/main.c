@@ -23,6 +23,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <sys/mount.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
@@ -288,6 +289,29 @@ static int run_loop(struct fuse_session *se, struct fuse_cmdline_opts *opts,
 	return rc;
 }
 
+/* A read-only export: make the mount itself read-only, so the guest's
+ * statfs and /proc/mounts say so (the kernel fills f_flag from the mount,
+ * not from the file system's answer) and writes fail before a round trip.
+ * Needs root; without it the backend's EROFS answers still hold. */
+static void mark_read_only(struct xs_client *c, const char *mountpoint)
+{
+	struct xs_call call;
+
+	memset(&call, 0, sizeof(call));
+	call.req.opcode = XS_OP_STATFS;
+	call.req.nodeid = XS_ROOT_NODEID;
+	if (xs_client_call(c, &call))
+		return;
+	if (call.rsp.u.statfs.flags & XS_STATFS_RDONLY) {
+		if (mount(NULL, mountpoint, NULL, MS_REMOUNT | MS_BIND |
+			  MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0)
+			xs_front_log(LOG_WARNING, "read-only export, but the "
+				     "mount could not be made read-only: %s",
+				     strerror(errno));
+	}
+	xs_client_release(&call);
+}
+
 int main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
@@ -435,6 +459,7 @@ int main(int argc, char *argv[])
 		xs_front_log(LOG_ERR, "cannot start: %s", strerror(-rc));
 		goto out_loop_done;
 	}
+	mark_read_only(fs->client, opts.mountpoint);
 	rc = run_loop(se, &opts, total_slots);
 	status = rc < 0 ? 1 : 0;
 

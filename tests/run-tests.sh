@@ -25,6 +25,7 @@ SUITE_TABLE=(
 	"integration  fuse  $HERE/integration/run.sh"
 	"shutdown     fuse  $HERE/integration/shutdown.sh"
 	"quota        fuse  $HERE/integration/quota.sh"
+	"policy       fuse  $HERE/integration/policy.sh"
 	"sandbox      fuse  $HERE/integration/sandbox.sh"
 	"restart      fuse  $HERE/integration/restart.sh"
 	"fuzz-corpus  -     $XS_BUILD/tests/fuzz/replay $HERE/fuzz/corpus"
