@@ -26,6 +26,7 @@ SUITE_TABLE=(
 	"shutdown     fuse  $HERE/integration/shutdown.sh"
 	"quota        fuse  $HERE/integration/quota.sh"
 	"policy       fuse  $HERE/integration/policy.sh"
+	"sanitize     fuse  $HERE/integration/sanitize.sh"
 	"sandbox      fuse  $HERE/integration/sandbox.sh"
 	"restart      fuse  $HERE/integration/restart.sh"
 	"fuzz-corpus  -     $XS_BUILD/tests/fuzz/replay $HERE/fuzz/corpus"
