@@ -38,9 +38,11 @@ workload() {
 
 test_asan() {
 	local logs=$XS_TMP/asan reports
-	if ! make -C "$XS_ROOT" -j2 SAN=1 build-san/xenshare-back \
+	# make check exports BUILD and MAKEFLAGS: name the build dir here.
+	if ! env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS make -C "$XS_ROOT" -j2 \
+		SAN=1 BUILD=build-san build-san/xenshare-back \
 		build-san/xenshare-front >"$XS_TMP/san-build.log" 2>&1; then
-		not_ok "asan: build" "see $XS_TMP/san-build.log"
+		not_ok "asan: build" "$(grep -E 'error|No rule' "$XS_TMP/san-build.log" | head -2 | tr '\n' ' ')"
 		return
 	fi
 	mkdir -p "$logs"
