@@ -333,8 +333,8 @@ static const char *const policy_keys[] = {
 	"mode", "id-map", "quota-bytes", "quota-inodes", "quota-soft-percent",
 };
 
-/* The policy and export path from the backend nodes.  0, or -EINVAL with
- * why filled. */
+/* The policy and export path from the backend nodes.  0, or -EINVAL (or
+ * -EOPNOTSUPP for a template) with why filled. */
 static int read_policy(struct mgr *m, struct dev *d, struct xs_policy *pol,
 		       char **path, char *why, size_t whylen)
 {
@@ -355,6 +355,16 @@ static int read_policy(struct mgr *m, struct dev *d, struct xs_policy *pol,
 			return -EINVAL;
 		}
 	}
+	/* Templates are not built yet: refuse rather than serve the device
+	 * without the template the administrator asked for. */
+	s = xread(m, d->be, "template");
+	if (s && s[0]) {
+		snprintf(why, whylen, "backend node template: template "
+			 "directories are not supported yet");
+		free(s);
+		return -EOPNOTSUPP;
+	}
+	free(s);
 	s = xread(m, d->be, "tag");
 	if (s && !tag_ok(s)) {
 		snprintf(why, whylen, "backend node tag must be 1 to 63 of [A-Za-z0-9._-]");

@@ -559,7 +559,9 @@ _Static_assert(sizeof(struct xs_local_welcome) == 32, "welcome size");
  *   quota-bytes         bytes of allocated storage, 0 = none; watched
  *   quota-inodes        inodes, 0 = none; watched
  *   quota-soft-percent  0..100, status "soft-limit" from there; watched
- *   template            reserved: read-only template directory
+ *   template            reserved: read-only template directory; not
+ *                       built yet: a non-empty value gets the device
+ *                       an "error" node ("not supported yet") and Closing
  *   versions            protocol versions spoken, e.g. "1"      (backend)
  *   max-rings           most rings the backend accepts          (backend)
  *   max-ring-page-order largest ring_order accepted             (backend)
