@@ -13,27 +13,17 @@
 #include <unistd.h>
 
 #include "handle.h"
+#include "slots.h"
 
-#define INITIAL_SLOTS	16u
 #define MIN_FD_BUDGET	4u
 /* Highest index a restore may ask for (XS_OP_REOPEN). */
 #define RESTORE_MAX_INDEX	(1u << 20)
 
 /* As in node.c: a slot a restore took while it was on the free list stays
  * listed; allocation skips it. */
-struct hslot {
-	struct xs_handle *h;	/* NULL when free */
-	uint32_t gen;
-	uint32_t next_free;
-	bool listed;		/* on the free list */
-};
-
 struct xs_handle_table {
 	pthread_mutex_t lock;
-	struct hslot *slots;	/* lock */
-	uint32_t nr_slots;	/* lock */
-	uint32_t cap_slots;	/* lock */
-	uint32_t free_head;	/* lock: 0 = empty */
+	struct xs_slots slots;	/* lock */
 	uint32_t count;		/* lock */
 };
 
@@ -117,13 +107,10 @@ int xs_handles_new(struct xs_handle_table **out)
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
-	t->slots = calloc(INITIAL_SLOTS, sizeof(*t->slots));
-	if (!t->slots) {
+	if (xs_slots_init(&t->slots, 1, EMFILE)) {
 		free(t);
 		return -ENOMEM;
 	}
-	t->cap_slots = INITIAL_SLOTS;
-	t->nr_slots = 1;
 	pthread_mutex_init(&t->lock, NULL);
 	*out = t;
 	return 0;
@@ -135,82 +122,12 @@ void xs_handles_free(struct xs_handle_table *t)
 
 	if (!t)
 		return;
-	for (i = 1; i < t->nr_slots; i++)
-		if (t->slots[i].h)
-			handle_destroy(t->slots[i].h);
+	for (i = 1; i < t->slots.nr; i++)
+		if (xs_slots_get(&t->slots, i))
+			handle_destroy(xs_slots_get(&t->slots, i));
 	pthread_mutex_destroy(&t->lock);
-	free(t->slots);
+	xs_slots_fini(&t->slots);
 	free(t);
-}
-
-static int slots_grow(struct xs_handle_table *t, uint32_t want)
-{
-	struct hslot *s;
-	uint32_t cap = t->cap_slots;
-
-	while (cap < want) {
-		if (cap > UINT32_MAX / 2)
-			return -EMFILE;
-		cap *= 2;
-	}
-	if (cap == t->cap_slots)
-		return 0;
-	s = realloc(t->slots, (size_t)cap * sizeof(*s));
-	if (!s)
-		return -ENOMEM;
-	memset(s + t->cap_slots, 0, (size_t)(cap - t->cap_slots) * sizeof(*s));
-	t->slots = s;
-	t->cap_slots = cap;
-	return 0;
-}
-
-static void slot_free(struct xs_handle_table *t, uint32_t index)
-{
-	struct hslot *s = &t->slots[index];
-
-	if (s->listed)
-		return;
-	s->next_free = t->free_head;
-	s->listed = true;
-	t->free_head = index;
-}
-
-static int slot_alloc(struct xs_handle_table *t, uint32_t *index)
-{
-	struct hslot *s;
-	uint32_t i;
-	int rc;
-
-	while (t->free_head) {
-		i = t->free_head;
-		s = &t->slots[i];
-		t->free_head = s->next_free;
-		s->listed = false;
-		if (!s->h) {
-			*index = i;
-			return 0;
-		}
-	}
-	rc = slots_grow(t, t->nr_slots + 1);
-	if (rc)
-		return rc;
-	*index = t->nr_slots++;
-	return 0;
-}
-
-/* Make slot index exist; the new ones before it go on the free list. */
-static int slot_reach(struct xs_handle_table *t, uint32_t index)
-{
-	int rc;
-
-	if (index < t->nr_slots)
-		return 0;
-	rc = slots_grow(t, index + 1);
-	if (rc)
-		return rc;
-	while (t->nr_slots <= index)
-		slot_free(t, t->nr_slots++);
-	return 0;
 }
 
 int xs_handle_add(struct xs_handle_table *t, int fd, uint64_t nodeid,
@@ -236,14 +153,12 @@ int xs_handle_add(struct xs_handle_table *t, int fd, uint64_t nodeid,
 		rc = -EMFILE;
 		goto fail;
 	}
-	rc = slot_alloc(t, &index);
+	rc = xs_slots_alloc(&t->slots, h, &index, &h->gen);
 	if (rc) {
 		uncharge_fd();
 		goto fail;
 	}
 	h->index = index;
-	h->gen = t->slots[index].gen;
-	t->slots[index].h = h;
 	t->count++;
 	*fh = ((uint64_t)h->gen << 32) | index;
 	pthread_mutex_unlock(&t->lock);
@@ -262,9 +177,7 @@ static struct xs_handle *find(struct xs_handle_table *t, uint64_t fh,
 	uint32_t index = (uint32_t)fh, gen = (uint32_t)(fh >> 32);
 	struct xs_handle *h;
 
-	if (index == 0 || index >= t->nr_slots)
-		return NULL;
-	h = t->slots[index].h;
+	h = xs_slots_get(&t->slots, index);
 	if (!h || h->gen != gen || h->nodeid != nodeid || h->dir != dir)
 		return NULL;
 	return h;
@@ -308,9 +221,7 @@ int xs_handle_release(struct xs_handle_table *t, uint64_t fh, uint64_t nodeid,
 	pthread_mutex_lock(&t->lock);
 	h = find(t, fh, nodeid, dir);
 	if (h) {
-		t->slots[h->index].h = NULL;
-		t->slots[h->index].gen++;
-		slot_free(t, h->index);
+		xs_slots_release(&t->slots, h->index);
 		t->count--;
 		refs = --h->refs;
 	}
@@ -347,7 +258,6 @@ int xs_handle_restore(struct xs_handle_table *t, int fd, uint64_t nodeid,
 {
 	uint32_t index = (uint32_t)fh, gen = (uint32_t)(fh >> 32);
 	struct xs_handle *h;
-	struct hslot *s;
 	int rc;
 
 	if (!restorable_index(index, max_handles)) {
@@ -367,18 +277,13 @@ int xs_handle_restore(struct xs_handle_table *t, int fd, uint64_t nodeid,
 		pthread_mutex_init(&h->ds.lock, NULL);
 
 	pthread_mutex_lock(&t->lock);
-	rc = slot_reach(t, index);
+	rc = xs_slots_check(&t->slots, index, gen);
 	if (rc)
-		goto fail;
-	s = &t->slots[index];
-	rc = -EEXIST;
-	if (s->h || s->gen > gen)
 		goto fail;
 	rc = -EMFILE;
 	if (t->count >= max_handles || !charge_fd())
 		goto fail;
-	s->gen = gen;
-	s->h = h;
+	xs_slots_set(&t->slots, index, gen, h);
 	h->index = index;
 	h->gen = gen;
 	t->count++;
@@ -395,15 +300,10 @@ void xs_handle_retire(struct xs_handle_table *t, uint64_t fh,
 		      uint32_t max_handles)
 {
 	uint32_t index = (uint32_t)fh, gen = (uint32_t)(fh >> 32);
-	struct hslot *s;
 
 	if (!restorable_index(index, max_handles) || gen == UINT32_MAX)
 		return;
 	pthread_mutex_lock(&t->lock);
-	if (!slot_reach(t, index)) {
-		s = &t->slots[index];
-		if (!s->h && s->gen <= gen)
-			s->gen = gen + 1;
-	}
+	xs_slots_retire(&t->slots, index, gen);
 	pthread_mutex_unlock(&t->lock);
 }

@@ -25,9 +25,9 @@
 #include <unistd.h>
 
 #include "node.h"
+#include "slots.h"
 
 #define ROOT_INDEX	1u
-#define INITIAL_SLOTS	64u
 #define INITIAL_BUCKETS	64u
 #define MAX_MOUNTS	16u
 #define MIN_FD_BUDGET	8u
@@ -37,13 +37,6 @@
 
 /* A free slot is on the free list (listed) or was taken by a restore
  * while still listed: allocation skips listed slots that hold a node. */
-struct slot {
-	struct xs_node *node;	/* NULL when free */
-	uint32_t gen;		/* generation of the next/current node */
-	uint32_t next_free;
-	bool listed;		/* on the free list */
-};
-
 /* A mount the table has seen: fd is an O_RDONLY directory on it (an O_PATH
  * fd does not do for open_by_handle_at()), -1 if its handles cannot be
  * reopened. */
@@ -56,10 +49,7 @@ struct xs_node_table {
 	pthread_mutex_t lock;
 	struct mount mounts[MAX_MOUNTS];	/* lock: entries never change */
 	uint32_t nr_mounts;		/* lock */
-	struct slot *slots;		/* lock */
-	uint32_t nr_slots;		/* lock: slots in use or on the free list */
-	uint32_t cap_slots;		/* lock */
-	uint32_t free_head;		/* lock: 0 = empty */
+	struct xs_slots slots;		/* lock */
 	uint32_t count;			/* lock: live nodes besides the root */
 	struct xs_node **buckets;	/* lock */
 	uint32_t nr_buckets;		/* lock: power of two */
@@ -198,76 +188,6 @@ static void hash_remove(struct xs_node_table *t, struct xs_node *n)
 }
 
 /* ---- slots (table lock held) ------------------------------------------- */
-
-static int slots_grow(struct xs_node_table *t, uint32_t want)
-{
-	struct slot *s;
-	uint32_t cap = t->cap_slots;
-
-	while (cap < want) {
-		if (cap > UINT32_MAX / 2)
-			return -ENFILE;
-		cap *= 2;
-	}
-	if (cap == t->cap_slots)
-		return 0;
-	s = realloc(t->slots, (size_t)cap * sizeof(*s));
-	if (!s)
-		return -ENOMEM;
-	memset(s + t->cap_slots, 0, (size_t)(cap - t->cap_slots) * sizeof(*s));
-	t->slots = s;
-	t->cap_slots = cap;
-	return 0;
-}
-
-static void slot_free(struct xs_node_table *t, uint32_t index)
-{
-	struct slot *s = &t->slots[index];
-
-	if (s->listed)
-		return;
-	s->next_free = t->free_head;
-	s->listed = true;
-	t->free_head = index;
-}
-
-static int slot_alloc(struct xs_node_table *t, uint32_t *index)
-{
-	struct slot *s;
-	uint32_t i;
-	int rc;
-
-	while (t->free_head) {
-		i = t->free_head;
-		s = &t->slots[i];
-		t->free_head = s->next_free;
-		s->listed = false;
-		if (!s->node) {
-			*index = i;
-			return 0;
-		}
-	}
-	rc = slots_grow(t, t->nr_slots + 1);
-	if (rc)
-		return rc;
-	*index = t->nr_slots++;
-	return 0;
-}
-
-/* Make slot index exist; the new ones before it go on the free list. */
-static int slot_reach(struct xs_node_table *t, uint32_t index)
-{
-	int rc;
-
-	if (index < t->nr_slots)
-		return 0;
-	rc = slots_grow(t, index + 1);
-	if (rc)
-		return rc;
-	while (t->nr_slots <= index)
-		slot_free(t, t->nr_slots++);
-	return 0;
-}
 
 /* ---- fd cache (fd lock held) -------------------------------------------- */
 
@@ -538,12 +458,9 @@ int xs_nodes_new(int root_fd, struct xs_node_table **out)
 	root = calloc(1, sizeof(*root));
 	if (!t || !root)
 		goto fail_t;
-	t->slots = calloc(INITIAL_SLOTS, sizeof(*t->slots));
 	t->buckets = calloc(INITIAL_BUCKETS, sizeof(*t->buckets));
-	if (!t->slots || !t->buckets)
+	if (!t->buckets || xs_slots_init(&t->slots, ROOT_INDEX + 1, ENFILE))
 		goto fail_t;
-	t->cap_slots = INITIAL_SLOTS;
-	t->nr_slots = ROOT_INDEX + 1;
 	t->nr_buckets = INITIAL_BUCKETS;
 	if (getrandom(&t->seed, sizeof(t->seed), GRND_NONBLOCK) !=
 	    sizeof(t->seed))
@@ -559,7 +476,7 @@ int xs_nodes_new(int root_fd, struct xs_node_table **out)
 	root->refs = 1;
 	make_key(root_fd, &st, &root->key);
 	root->hash = key_hash(t, &root->key);
-	t->slots[ROOT_INDEX].node = root;
+	xs_slots_set(&t->slots, ROOT_INDEX, 0, root);
 	hash_insert(t, root);
 	node_fd_opened(root);
 	mount_fd_for(t, &root->key, root_fd, root->type);
@@ -568,7 +485,7 @@ int xs_nodes_new(int root_fd, struct xs_node_table **out)
 
 fail_t:
 	if (t) {
-		free(t->slots);
+		xs_slots_fini(&t->slots);
 		free(t->buckets);
 	}
 	free(t);
@@ -590,14 +507,14 @@ void xs_nodes_free(struct xs_node_table *t)
 
 	if (!t)
 		return;
-	for (i = 1; i < t->nr_slots; i++)
-		if (t->slots[i].node)
-			node_destroy(t->slots[i].node);
+	for (i = 1; i < t->slots.nr; i++)
+		if (xs_slots_get(&t->slots, i))
+			node_destroy(xs_slots_get(&t->slots, i));
 	for (i = 0; i < t->nr_mounts; i++)
 		if (t->mounts[i].fd >= 0)
 			close(t->mounts[i].fd);
 	pthread_mutex_destroy(&t->lock);
-	free(t->slots);
+	xs_slots_fini(&t->slots);
 	free(t->buckets);
 	free(t);
 }
@@ -620,8 +537,8 @@ int xs_node_get(struct xs_node_table *t, uint64_t id, struct xs_node **out)
 	int rc;
 
 	pthread_mutex_lock(&t->lock);
-	if (index == 0 || index >= t->nr_slots ||
-	    !(n = t->slots[index].node) || n->gen != gen) {
+	n = xs_slots_get(&t->slots, index);
+	if (!n || n->gen != gen) {
 		pthread_mutex_unlock(&t->lock);
 		return -ESTALE;
 	}
@@ -685,16 +602,14 @@ int xs_node_lookup_fd(struct xs_node_table *t, int fd, const struct stat *st,
 		rc = -ENFILE;
 		goto fail;
 	}
-	rc = slot_alloc(t, &index);
+	rc = xs_slots_alloc(&t->slots, fresh, &index, &fresh->gen);
 	if (rc)
 		goto fail;
 	fresh->fd = fd;
 	fresh->type = st->st_mode & S_IFMT;
 	fresh->index = index;
-	fresh->gen = t->slots[index].gen;
 	fresh->nlookup = 1;
 	fresh->refs = 1;
-	t->slots[index].node = fresh;
 	hash_insert(t, fresh);
 	t->count++;
 	*id = xs_node_id(fresh);
@@ -716,16 +631,14 @@ void xs_node_forget(struct xs_node_table *t, uint64_t id, uint64_t nlookup)
 	struct xs_node *n, *dead = NULL;
 
 	pthread_mutex_lock(&t->lock);
-	if (index <= ROOT_INDEX || index >= t->nr_slots ||
-	    !(n = t->slots[index].node) || n->gen != gen)
+	n = index > ROOT_INDEX ? xs_slots_get(&t->slots, index) : NULL;
+	if (!n || n->gen != gen)
 		goto out;
 	n->nlookup -= nlookup < n->nlookup ? nlookup : n->nlookup;
 	if (n->nlookup)
 		goto out;
 	hash_remove(t, n);
-	t->slots[index].node = NULL;
-	t->slots[index].gen++;
-	slot_free(t, index);
+	xs_slots_release(&t->slots, index);
 	t->count--;
 	if (--n->refs == 0)
 		dead = n;
@@ -762,7 +675,6 @@ int xs_node_restore(struct xs_node_table *t, const struct xs_nkey *k,
 	uint32_t index = (uint32_t)id, gen = (uint32_t)(id >> 32);
 	struct xs_node *fresh;
 	const struct mount *m;
-	struct slot *s;
 	int fd, rc;
 
 	if (!restorable_index(index, max_nodes) || !nlookup ||
@@ -805,15 +717,10 @@ int xs_node_restore(struct xs_node_table *t, const struct xs_nkey *k,
 	rc = -ENFILE;
 	if (t->count >= max_nodes)
 		goto fail_locked;
-	rc = slot_reach(t, index);
+	rc = xs_slots_check(&t->slots, index, gen);
 	if (rc)
 		goto fail_locked;
-	s = &t->slots[index];
-	rc = -EEXIST;
-	if (s->node || s->gen > gen)
-		goto fail_locked;
-	s->gen = gen;
-	s->node = fresh;
+	xs_slots_set(&t->slots, index, gen, fresh);
 	fresh->fd = fd;
 	fresh->type = st->st_mode & S_IFMT;
 	fresh->index = index;
@@ -837,16 +744,11 @@ fail:
 void xs_node_retire(struct xs_node_table *t, uint64_t id, uint32_t max_nodes)
 {
 	uint32_t index = (uint32_t)id, gen = (uint32_t)(id >> 32);
-	struct slot *s;
 
 	if (!restorable_index(index, max_nodes) || gen == UINT32_MAX)
 		return;
 	pthread_mutex_lock(&t->lock);
-	if (!slot_reach(t, index)) {
-		s = &t->slots[index];
-		if (!s->node && s->gen <= gen)
-			s->gen = gen + 1;
-	}
+	xs_slots_retire(&t->slots, index, gen);
 	pthread_mutex_unlock(&t->lock);
 }
 
@@ -856,8 +758,8 @@ int xs_node_key(struct xs_node_table *t, uint64_t id, struct xs_nkey *k)
 	struct xs_node *n;
 
 	pthread_mutex_lock(&t->lock);
-	if (index == 0 || index >= t->nr_slots ||
-	    !(n = t->slots[index].node) || n->gen != gen) {
+	n = xs_slots_get(&t->slots, index);
+	if (!n || n->gen != gen) {
 		pthread_mutex_unlock(&t->lock);
 		return -ESTALE;
 	}
@@ -873,7 +775,7 @@ int xs_nodes_root_mnt(struct xs_node_table *t)
 	int id = -1;
 
 	pthread_mutex_lock(&t->lock);
-	k = &t->slots[ROOT_INDEX].node->key;
+	k = &((struct xs_node *)xs_slots_get(&t->slots, ROOT_INDEX))->key;
 	m = k->kind == XS_NKEY_HANDLE ? mount_find(t, k->mnt_id) : NULL;
 	if (m && m->fd >= 0)
 		id = k->mnt_id;
