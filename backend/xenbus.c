@@ -70,6 +70,7 @@ int xs_xenbus_serve(const struct xs_xenbus_params *p, int sig_fd)
 #include <xenstore.h>
 
 #include "../transport/xen.h"
+#include "../protocol/codec.h"
 #include "policy.h"
 #include "quota.h"
 #include "service.h"
@@ -188,27 +189,6 @@ static bool be_exists(struct mgr *m, struct dev *d)
 	return s != NULL;
 }
 
-/* A plain decimal number (no sign, space, leading zero or junk) <= max. */
-static int parse_u64(const char *s, uint64_t max, uint64_t *out)
-{
-	uint64_t v = 0;
-	const char *c;
-
-	if (!s || !*s || (s[0] == '0' && s[1]))
-		return -EINVAL;
-	for (c = s; *c; c++) {
-		if (*c < '0' || *c > '9')
-			return -EINVAL;
-		if (v > (UINT64_MAX - (uint64_t)(*c - '0')) / 10)
-			return -ERANGE;
-		v = v * 10 + (uint64_t)(*c - '0');
-	}
-	if (v > max)
-		return -ERANGE;
-	*out = v;
-	return 0;
-}
-
 /* Read dir/node as a number in [min, max].  0, -ENOENT, -EINVAL, -ERANGE. */
 static int read_num(struct mgr *m, const char *dir, const char *node,
 		    uint64_t min, uint64_t max, uint64_t *out)
@@ -218,7 +198,7 @@ static int read_num(struct mgr *m, const char *dir, const char *node,
 
 	if (!v)
 		return errno == ENOENT ? -ENOENT : -EINVAL;
-	rc = parse_u64(v, max, out);
+	rc = xs_codec_parse_u64(v, max, out);
 	free(v);
 	if (!rc && *out < min)
 		rc = -ERANGE;
@@ -857,7 +837,7 @@ static bool parse_id(const char *s, unsigned max, unsigned *out)
 {
 	uint64_t v;
 
-	if (parse_u64(s, max, &v))
+	if (xs_codec_parse_u64(s, max, &v))
 		return false;
 	*out = (unsigned)v;
 	return true;
@@ -1064,7 +1044,7 @@ int xs_xenbus_serve(const struct xs_xenbus_params *p, int sig_fd)
 	{
 		char *s = xs_read(m.xsh, XBT_NULL, "domid", NULL);
 
-		m.self = s && !parse_u64(s, 0x7fef, &v) ? (unsigned)v : 0;
+		m.self = s && !xs_codec_parse_u64(s, 0x7fef, &v) ? (unsigned)v : 0;
 		free(s);
 	}
 	snprintf(m.root, sizeof(m.root), "/local/domain/%u/backend/%s",

@@ -590,3 +590,23 @@ int xs_codec_next_direntplus(const void *buf, uint32_t len, uint32_t pos,
 		*d = rec;
 	return rc;
 }
+
+int xs_codec_parse_u64(const char *s, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+	const char *c;
+
+	if (!s || !*s || (s[0] == '0' && s[1]))
+		return -EINVAL;
+	for (c = s; *c; c++) {
+		if (*c < '0' || *c > '9')
+			return -EINVAL;
+		if (v > (UINT64_MAX - (uint64_t)(*c - '0')) / 10)
+			return -ERANGE;
+		v = v * 10 + (uint64_t)(*c - '0');
+	}
+	if (v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}

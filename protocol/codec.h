@@ -85,4 +85,8 @@ int xs_codec_next_direntplus(const void *buf, uint32_t len, uint32_t pos,
 			     const struct xs_direntplus **d,
 			     const char **name);
 
+/* A xenstore node value from the guest: a plain decimal number (no sign,
+ * space, leading zero or junk) no larger than max.  0, -EINVAL, -ERANGE. */
+int xs_codec_parse_u64(const char *s, uint64_t max, uint64_t *out);
+
 #endif /* XS_CODEC_H */

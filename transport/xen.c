@@ -42,6 +42,7 @@
 #include <xentoollog.h>
 
 #include "../protocol/ring.h"
+#include "../protocol/codec.h"
 #include "xen.h"
 
 #define PATH_LEN	256
@@ -240,26 +241,6 @@ static struct xen_tport *xen_alloc(void)
 
 /* ---- strict parsing of node values -------------------------------------- */
 
-static int parse_u64(const char *s, uint64_t max, uint64_t *out)
-{
-	uint64_t v = 0;
-	const char *c;
-
-	if (!s || !*s || (s[0] == '0' && s[1]))
-		return -EINVAL;
-	for (c = s; *c; c++) {
-		if (*c < '0' || *c > '9')
-			return -EINVAL;
-		if (v > (UINT64_MAX - (uint64_t)(*c - '0')) / 10)
-			return -ERANGE;
-		v = v * 10 + (uint64_t)(*c - '0');
-	}
-	if (v > max)
-		return -ERANGE;
-	*out = v;
-	return 0;
-}
-
 /* Read dir/node as a string; NULL (errno set) if missing or too long. */
 static char *read_node(struct xs_handle *h, const char *dir, const char *node)
 {
@@ -287,7 +268,7 @@ static int read_u64(struct xs_handle *h, const char *dir, const char *node,
 
 	if (!v)
 		return -errno;
-	rc = parse_u64(v, max, out);
+	rc = xs_codec_parse_u64(v, max, out);
 	free(v);
 	return rc;
 }
@@ -333,7 +314,7 @@ static int my_domid(struct xs_handle *h, unsigned *domid)
 			strerror(errno));
 		return -errno;
 	}
-	rc = parse_u64(s, 0x7fef, &v);
+	rc = xs_codec_parse_u64(s, 0x7fef, &v);
 	free(s);
 	if (rc)
 		return rc;
@@ -398,7 +379,7 @@ int xs_xen_find_tag(const char *tag, unsigned *devid)
 		char fe[96], *be, *t;
 		uint64_t id;
 
-		if (parse_u64(ents[i], 0xffff, &id))
+		if (xs_codec_parse_u64(ents[i], 0xffff, &id))
 			continue;
 		snprintf(fe, sizeof(fe), "%s/%s", dir, ents[i]);
 		be = read_node(h, fe, "backend");

@@ -733,6 +733,42 @@ static void test_dirents(void)
 	       "next_direntplus: namelen 0", "not -EPROTO");
 }
 
+static void test_parse_u64(void)
+{
+	static const struct {
+		const char *s;
+		uint64_t max;
+		int rc;
+		uint64_t v;
+	} t[] = {
+		{ "0", 10, 0, 0 },
+		{ "42", 42, 0, 42 },
+		{ "18446744073709551615", UINT64_MAX, 0, UINT64_MAX },
+		{ "43", 42, -ERANGE, 0 },
+		{ "18446744073709551616", UINT64_MAX, -ERANGE, 0 },
+		{ "", 10, -EINVAL, 0 },
+		{ "01", 10, -EINVAL, 0 },
+		{ "-1", 10, -EINVAL, 0 },
+		{ " 1", 10, -EINVAL, 0 },
+		{ "1 ", 10, -EINVAL, 0 },
+		{ "1x", 10, -EINVAL, 0 },
+		{ "+1", 10, -EINVAL, 0 },
+	};
+	uint64_t v;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		v = 0;
+		rc = xs_codec_parse_u64(t[i].s, t[i].max, &v);
+		result(rc == t[i].rc && (rc || v == t[i].v),
+		       "parse_u64 of a node value", "\"%s\": rc %d v %llu",
+		       t[i].s, rc, (unsigned long long)v);
+	}
+	result(xs_codec_parse_u64(NULL, 1, &v) == -EINVAL,
+	       "parse_u64 of a missing value", "accepted");
+}
+
 int main(void)
 {
 	data = calloc(1, DATA_BYTES);
@@ -752,6 +788,7 @@ int main(void)
 	test_names();
 	test_rsp();
 	test_dirents();
+	test_parse_u64();
 
 	free(data);
 	free(scratch);
