@@ -30,6 +30,7 @@ SUITE_TABLE=(
 	"sandbox      fuse  $HERE/integration/sandbox.sh"
 	"restart      fuse  $HERE/integration/restart.sh"
 	"fuzz-corpus  -     $XS_BUILD/tests/fuzz/replay $HERE/fuzz/corpus"
+	"spec-nodes   -     $HERE/spec/check-nodes.sh"
 	"hostile      fuse  $HERE/hostile/run.sh"
 )
 
