@@ -30,7 +30,6 @@
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
-#include <seccomp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +51,7 @@
 #include "sandbox.h"
 #include "service.h"
 #include "state.h"
+#include "worker.h"
 #include "xenbus.h"
 
 #define XS_BACK_VERSION		"0.1"
@@ -80,7 +80,7 @@ static void usage(FILE *f)
 "xenstore names (xenshare-ctl attach creates them).  Devices come and go\n"
 "by xenstore watch; each device's policy is read from its backend nodes,\n"
 "and policy options given here are the defaults those nodes override\n"
-"(docs/xen.md).  The sandbox is not used for Xen devices yet.\n"
+"(docs/xen.md).  Each connection is served by a sandboxed worker.\n"
 "\n"
 "Serve EXPORT_DIR to xenshare frontends connecting on the unix socket\n"
 "SOCKET.\n"
@@ -512,59 +512,38 @@ static void start_handshake(struct xs_engine *eng, int fd, unsigned conn_no)
  * changes made over control connections are read from. */
 static int worker_chan = -1;
 static struct xs_export *worker_exp;
+/* Kept until exit: handshake threads may still hold it then. */
+static struct xs_engine *worker_eng;
 static pthread_mutex_t policy_sync_lock = PTHREAD_MUTEX_INITIALIZER;
-
-struct policy_msg {
-	struct xs_wmsg m;
-	struct xs_policy pol;
-};
 
 /* Tell the supervisor the policy in force, so that a restarted worker
  * starts with what the administrator set live. */
 static void policy_sync(void)
 {
-	struct policy_msg msg;
+	struct xs_policy pol;
 
 	if (worker_chan < 0 || !worker_exp)
 		return;
-	memset(&msg, 0, sizeof(msg));
-	msg.m.type = XS_WMSG_POLICY;
 	pthread_mutex_lock(&policy_sync_lock);
-	xs_export_get_policy(worker_exp, &msg.pol);
-	(void)send(worker_chan, &msg, sizeof(msg), MSG_NOSIGNAL);
+	xs_export_get_policy(worker_exp, &pol);
+	(void)xs_worker_send(worker_chan, XS_WMSG_POLICY, 0, &pol, sizeof(pol),
+			     -1);
 	pthread_mutex_unlock(&policy_sync_lock);
 }
 
 /* One connection from the supervisor; -1 when it hung up. */
 static int worker_recv(struct xs_engine *eng, int chan)
 {
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} cbuf;
 	struct xs_wmsg m;
-	struct iovec iov = { .iov_base = &m, .iov_len = sizeof(m) };
-	struct msghdr mh = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = cbuf.buf, .msg_controllen = sizeof(cbuf.buf),
-	};
-	struct cmsghdr *cm;
 	ssize_t n;
-	int fd = -1;
+	int fd;
 
-	n = recvmsg(chan, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-	if (n < 0)
-		return errno == EAGAIN || errno == EINTR ? 0 : -1;
-	if (n == 0)
+	n = xs_worker_recv(chan, &m, NULL, 0, &fd);
+	if (n == -EPIPE)
 		return -1;
-	for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
-		if (cm->cmsg_level == SOL_SOCKET &&
-		    cm->cmsg_type == SCM_RIGHTS &&
-		    cm->cmsg_len == CMSG_LEN(sizeof(int)))
-			memcpy(&fd, CMSG_DATA(cm), sizeof(int));
 	if (fd < 0)
 		return 0;
-	if (n != sizeof(m) || m.type != XS_WMSG_CONN) {
+	if (n != 0 || m.type != XS_WMSG_CONN) {
 		close(fd);
 		return 0;
 	}
@@ -588,62 +567,37 @@ struct worker_args {
 static int worker_main(const struct worker_args *a, int chan, int sfd)
 {
 	const struct opts *o = a->o;
-	struct xs_sandbox_opts sb = {
-		.path = a->export_abs,
-		.allow_mknod = a->pol->allow_devices,
-		.report_fd = chan,
+	struct xs_worker_args wa = {
+		.export_abs = a->export_abs,
+		.export_fd = a->export_fd,
+		.pol = a->pol,
+		.handle_key = a->handle_key,
+		.eng = &o->eng,
+		.chan = chan,
+		.no_sandbox = o->no_sandbox,
+		.pidns = a->pidns,
 	};
-	struct xs_wmsg ready = { .type = XS_WMSG_READY };
 	struct xs_export *exp;
 	struct xs_engine *eng;
-	const char *st;
+	char why[256];
 	unsigned i;
 	int rc;
 
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	for (i = 0; i < 3; i++)
 		if (a->close_fds[i] >= 0)
 			close(a->close_fds[i]);
 	worker_chan = chan;
-	/* What glibc would otherwise open lazily, outside the sandbox. */
-	if (!o->foreground)
-		openlog("xenshare-back", LOG_PID | LOG_NDELAY, LOG_DAEMON);
-	tzset();
-
-	if (o->no_sandbox) {
-		close(a->export_fd);
-	} else {
-		st = getenv("XS_SANDBOX_SELFTEST");
-		if (st && *st)
-			sb.selftest = st[0] == '/' ? st : "/etc/passwd";
-		st = getenv("XS_SANDBOX_SELFTEST_REFUSE");
-		sb.selftest_refused = st && *st;
-		if (!a->pidns)
-			xs_engine_log(LOG_WARNING, "worker: no PID namespace of its own: its /proc shows other processes");
-		rc = xs_sandbox_enter(a->export_fd, &sb);
-		if (rc) {
-			xs_engine_log(LOG_ERR, "worker: cannot enter the sandbox: %s (--no-sandbox runs without it)",
-				      strerror(-rc));
-			return 1;
-		}
-	}
-	rc = xs_export_open(a->export_abs, a->pol, &exp);
-	if (rc) {
-		xs_engine_log(LOG_ERR, "cannot export %s: %s", a->export_abs,
-			      strerror(-rc));
+	xs_worker_prepare(!o->foreground);
+	if (xs_worker_start(&wa, &exp, &eng, why, sizeof(why)))
 		return 1;
-	}
-	if (a->handle_key)
-		xs_export_set_handle_key(exp, a->handle_key);
 	worker_exp = exp;
+	worker_eng = eng;
 	rc = xs_control_new(exp, a->export_abs, &control);
-	if (!rc)
-		rc = xs_engine_new(exp, &o->eng, &eng);
 	if (rc) {
 		xs_engine_log(LOG_ERR, "starting: %s", strerror(-rc));
 		return 1;
 	}
-	if (send(chan, &ready, sizeof(ready), MSG_NOSIGNAL) < 0)
+	if (xs_worker_send(chan, XS_WMSG_READY, 0, NULL, 0, -1))
 		return 1;
 
 	for (;;) {
@@ -662,7 +616,7 @@ static int worker_main(const struct worker_args *a, int chan, int sfd)
 		if (pfd[0].revents && worker_recv(eng, chan) < 0)
 			break;
 	}
-	xs_engine_shutdown(eng);
+	xs_engine_shutdown(worker_eng);
 	return 0;
 }
 
@@ -700,32 +654,20 @@ static long now_ms(void)
 
 static int spawn_worker(struct sup *s)
 {
-	int sv[2];
 	pid_t pid;
+	int chan;
 
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv))
-		return -errno;
 	s->wa.pol = &s->pol;
 	s->wa.close_fds[0] = s->lfd;
 	s->wa.close_fds[1] = s->cfd;
 	s->wa.close_fds[2] = s->ready_fd;
-	if (s->wa.o->no_sandbox) {
-		s->wa.pidns = false;
-		pid = fork();
-	} else {
-		pid = xs_sandbox_fork(&s->wa.pidns);
-	}
-	if (pid == 0) {
-		close(sv[0]);
-		exit(worker_main(&s->wa, sv[1], s->sfd));
-	}
-	close(sv[1]);
-	if (pid < 0) {
-		close(sv[0]);
-		return -errno;
-	}
+	pid = xs_worker_fork(s->wa.o->no_sandbox, &s->wa.pidns, &chan);
+	if (pid == 0)
+		exit(worker_main(&s->wa, chan, s->sfd));
+	if (pid < 0)
+		return (int)pid;
 	s->pid = pid;
-	s->chan = sv[0];
+	s->chan = chan;
 	s->ready = false;
 	s->started_ms = now_ms();
 	xs_engine_log(LOG_DEBUG, "worker %d started", (int)pid);
@@ -754,42 +696,24 @@ static void adopt_policy(struct sup *s, const struct xs_policy *p)
  * worker's end is closed. */
 static int worker_said(struct sup *s)
 {
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(int) * 4)];
-	} cbuf;
-	struct policy_msg msg;
-	struct iovec iov = { .iov_base = &msg, .iov_len = sizeof(msg) };
-	struct msghdr mh = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = cbuf.buf, .msg_controllen = sizeof(cbuf.buf),
-	};
-	struct cmsghdr *cm;
-	char *name;
+	struct xs_policy pol;
+	struct xs_wmsg m;
+	char who[32];
 	ssize_t n;
 
-	n = recvmsg(s->chan, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+	n = xs_worker_recv(s->chan, &m, &pol, sizeof(pol), NULL);
+	if (n == -EAGAIN)
 		return 0;
-	for (cm = CMSG_FIRSTHDR(&mh); n > 0 && cm; cm = CMSG_NXTHDR(&mh, cm)) {
-		size_t k, nfd = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		int fd;
-
-		for (k = 0; cm->cmsg_type == SCM_RIGHTS && k < nfd; k++) {
-			memcpy(&fd, CMSG_DATA(cm) + k * sizeof(int), sizeof(fd));
-			close(fd);
-		}
-	}
-	if (n <= 0) {
+	if (n == -EPIPE) {
 		/* Exiting: its end is closed; SIGCHLD follows. */
 		close(s->chan);
 		s->chan = -1;
 		s->ready = false;
 		return -1;
 	}
-	if ((size_t)n < sizeof(msg.m))
+	if (n < 0)
 		return 1;
-	switch (msg.m.type) {
+	switch (m.type) {
 	case XS_WMSG_READY:
 		s->ready = true;
 		xs_engine_log(LOG_INFO, "worker %d serving %s (%s)", (int)s->pid,
@@ -803,15 +727,12 @@ static int worker_said(struct sup *s)
 		s->ever_ready = true;
 		break;
 	case XS_WMSG_SYSCALL:
-		name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE,
-							(int)msg.m.arg);
-		xs_engine_log(LOG_ERR, "worker %d: the sandbox refused system call %u (%s); the worker stops",
-			      (int)s->pid, msg.m.arg, name ? name : "unknown");
-		free(name);
+		snprintf(who, sizeof(who), "worker %d", (int)s->pid);
+		xs_worker_log_syscall(who, m.arg);
 		break;
 	case XS_WMSG_POLICY:
-		if ((size_t)n == sizeof(msg))
-			adopt_policy(s, &msg.pol);
+		if ((size_t)n == sizeof(pol))
+			adopt_policy(s, &pol);
 		break;
 	}
 	return 1;
@@ -872,27 +793,12 @@ static int reap(struct sup *s)
 /* Hand an accepted socket to the worker, which does the handshake. */
 static void pass_conn(struct sup *s, int fd)
 {
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} cbuf;
-	struct xs_wmsg m = { .type = XS_WMSG_CONN, .arg = ++s->conn_no };
-	struct iovec iov = { .iov_base = &m, .iov_len = sizeof(m) };
-	struct msghdr mh = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = cbuf.buf, .msg_controllen = sizeof(cbuf.buf),
-	};
-	struct cmsghdr *cm;
+	int rc = xs_worker_send(s->chan, XS_WMSG_CONN, ++s->conn_no, NULL, 0,
+				fd);
 
-	memset(&cbuf, 0, sizeof(cbuf));
-	cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	if (sendmsg(s->chan, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+	if (rc)
 		xs_engine_log(LOG_WARNING, "local.%u: cannot hand to the worker: %s",
-			      m.arg, strerror(errno));
+			      s->conn_no, strerror(-rc));
 	close(fd);
 }
 
@@ -992,16 +898,21 @@ static int xen_main(const struct opts *o)
 {
 	struct xs_xenbus_params xp;
 	sigset_t set;
-	int sfd, rc, ready_fd = -1;
+	int sfd, cfd, rc, ready_fd = -1;
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGCHLD);
 	if (pthread_sigmask(SIG_BLOCK, &set, NULL))
 		return 1;
+	sigdelset(&set, SIGCHLD);
 	sfd = signalfd(-1, &set, SFD_CLOEXEC);
-	if (sfd < 0) {
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	cfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd < 0 || cfd < 0) {
 		fprintf(stderr, "xenshare-back: signalfd: %s\n", strerror(errno));
 		return 1;
 	}
@@ -1019,6 +930,9 @@ static int xen_main(const struct opts *o)
 	xp.base = o->pol;
 	xp.state_dir = o->state_dir;
 	xp.ready_fd = ready_fd;
+	xp.chld_fd = cfd;
+	xp.no_sandbox = o->no_sandbox;
+	xp.use_syslog = !o->foreground;
 	rc = xs_xenbus_serve(&xp, sfd);
 	if (rc > 0)
 		xs_engine_log(LOG_INFO, "signal %d (%s): shut down", rc,

@@ -29,6 +29,9 @@
 
 #include "engine.h"
 #include "sandbox.h"
+#ifdef XS_HAVE_XEN
+#include "../transport/xen.h"
+#endif
 
 #ifdef __SANITIZE_ADDRESS__
 #define SANITIZER_BUILD	1
@@ -433,7 +436,28 @@ static int rule(scmp_filter_ctx ctx, uint32_t action, const char *name,
 	return rc;
 }
 
-static int load_filter(void)
+/* The ioctl requests of a Xen device's worker (sandbox.h). */
+static int allow_xen_ioctls(scmp_filter_ctx ctx)
+{
+#ifdef XS_HAVE_XEN
+	unsigned long req[8];
+	unsigned i, n = xs_xen_back_ioctls(req, 8);
+	int rc = 0;
+
+	for (i = 0; !rc && i < n; i++) {
+		const struct scmp_arg_cmp this =
+			SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, req[i]);
+
+		rc = rule(ctx, SCMP_ACT_ALLOW, "ioctl", 1, &this);
+	}
+	return rc;
+#else
+	(void)ctx;
+	return -ENOSYS;
+#endif
+}
+
+static int load_filter(const struct xs_sandbox_opts *o)
 {
 	const struct scmp_arg_cmp noexec =
 		SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0);
@@ -477,6 +501,8 @@ static int load_filter(void)
 		rc = rule(ctx, SCMP_ACT_ALLOW, "rt_sigaction", 1, &not_sigsys);
 	if (!rc)
 		rc = rule(ctx, SCMP_ACT_ALLOW, "tgkill", 1, &ourselves);
+	if (!rc && o->xen)
+		rc = allow_xen_ioctls(ctx);
 	if (!rc) {
 		rc = seccomp_load(ctx);
 		if (rc)
@@ -501,7 +527,7 @@ static int enter_seccomp(const struct xs_sandbox_opts *o)
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGSYS, &sa, NULL))
 		return fail("SIGSYS handler");
-	return load_filter();
+	return load_filter(o);
 }
 
 /* ---- the test hook ----------------------------------------------------- */

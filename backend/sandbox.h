@@ -40,8 +40,12 @@ enum {
 	XS_WMSG_CONN = 1,	/* sup -> worker: arg conn_no, one fd */
 	XS_WMSG_READY,		/* worker -> sup: serving */
 	XS_WMSG_SYSCALL,	/* worker -> sup: arg refused system call */
-	XS_WMSG_POLICY,		/* worker -> sup: a struct xs_policy follows
-				 * in the same message */
+	XS_WMSG_POLICY,		/* a struct xs_policy follows: the policy in
+				 * force (local worker -> sup), or the one to
+				 * apply (sup -> Xen device worker) */
+	XS_WMSG_USAGE,		/* worker -> sup: a struct xs_quota_usage */
+	XS_WMSG_FAILED,		/* worker -> sup: why it cannot serve, text
+				 * (not NUL-terminated); it exits next */
 };
 
 struct xs_wmsg {
@@ -54,6 +58,11 @@ struct xs_sandbox_opts {
 	 * path, without "." or ".." components ("/" and /proc refused). */
 	const char *path;
 	bool allow_mknod;	/* keep CAP_MKNOD (policy allows devices) */
+	/* The worker holds a Xen device's grant mappings and event
+	 * channels: the filter lets it notify, and unbind and unmap what
+	 * it holds (ioctl on /dev/xen/evtchn and gntdev, those requests
+	 * only); it maps and binds nothing new. */
+	bool xen;
 	bool no_seccomp;	/* everything but the system call filter */
 	/* Where a refused system call is reported (a struct xs_wmsg), or -1
 	 * for a line on stderr. */

@@ -5,19 +5,21 @@
  * one on @releaseDomain, and a state machine per device:
  *
  *   (new) --limits, InitWait--> INITWAIT --frontend Initialised,
- *         nodes valid, mapped--> CONNECTED (state Connected)
- *   CONNECTED --frontend leaves Initialised/Connected, offline, removed,
- *         policy broken--> STOPPING --transport closed--> INITWAIT /
+ *         nodes valid, worker forked--> STARTING --worker mapped the
+ *         rings and opened the export--> CONNECTED (state Connected)
+ *   STARTING, CONNECTED --frontend leaves Initialised/Connected, offline,
+ *         removed--> STOPPING --worker exited--> INITWAIT /
  *         OFFLINE (Closed) / freed
- *   CONNECTED --the ring engine dropped the connection on its own
- *         (protocol violation)--> CLOSING (error node, state Closing)
+ *   STARTING --the worker cannot serve--> CLOSING (error node, Closing)
+ *   CONNECTED --the worker exited on its own (the frontend broke the
+ *         protocol, a ring failed, the worker crashed)--> CLOSING
  *   INITWAIT --frontend nodes malformed--> CLOSING
  *   CLOSING --frontend Initialising, Closed or gone--> INITWAIT
  *
- * Everything here runs on the main thread, which alone uses the xenstore
- * handle; the only other entry is dev_closed(), called by whichever engine
- * thread closes a device's transport, which flags the device and wakes
- * the main loop.
+ * Each connection is served by a worker process of its own (xendev.h):
+ * this process never maps a guest's memory nor opens an export.  It runs
+ * one thread, which alone uses the xenstore handle, reaps the workers and
+ * reads what they say.
  *
  * Trust: the backend directory is written by dom0's tools and read as
  * the policy (still parsed strictly: a bad node refuses the device).
@@ -25,20 +27,22 @@
  * decimal number in range with no junk, and only then used; the paths
  * are our own (never taken from a node the guest can write).  A guest
  * that gets anything wrong loses its own device (error node, Closing);
- * nothing it writes stops the daemon or another device.
+ * nothing it writes stops the daemon or another device.  A worker may be
+ * running a guest's exploit: its messages are checked like guest input,
+ * and it is killed when it does not stop in time.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
+#include <signal.h>
 #include <sys/signalfd.h>
+#include <sys/wait.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -55,12 +59,15 @@ void xs_xenbus_params_default(struct xs_xenbus_params *p)
 	p->max_ring_order = XS_MAX_RING_ORDER;
 	p->max_data_pages = 16384;	/* 64 MiB mapped per device */
 	p->ready_fd = -1;
+	p->chld_fd = -1;
 }
 
 #ifndef XS_HAVE_XEN
 
 int xs_xenbus_serve(const struct xs_xenbus_params *p, int sig_fd)
 {
+	(void)p;
+	(void)sig_fd;
 	xs_engine_log(LOG_ERR, "built without Xen libraries: only --local works");
 	return -ENOSYS;
 }
@@ -75,10 +82,12 @@ int xs_xenbus_serve(const struct xs_xenbus_params *p, int sig_fd)
 #include "quota.h"
 #include "service.h"
 #include "state.h"
+#include "worker.h"
+#include "xendev.h"
 
 #define PATH_LEN	160
 #define VALUE_MAX	4096
-#define STOP_WAIT_MS	10000
+#define STOP_WAIT_MS	10000	/* a stopping worker is killed after this */
 #define USAGE_MS	2000	/* usage-* and status published this often */
 #define TOK_TREE	"xenshare-tree"
 #define TOK_FRONT	"xenshare-front"
@@ -87,6 +96,7 @@ int xs_xenbus_serve(const struct xs_xenbus_params *p, int sig_fd)
 enum dstate {
 	D_NEW,
 	D_INITWAIT,
+	D_STARTING,
 	D_CONNECTED,
 	D_STOPPING,
 	D_CLOSING,
@@ -98,7 +108,6 @@ enum after_stop {
 	AFTER_INITWAIT,
 	AFTER_OFFLINE,
 	AFTER_FREE,
-	AFTER_ERROR,
 };
 
 struct dev {
@@ -108,16 +117,17 @@ struct dev {
 	char fe[PATH_LEN];
 	enum dstate st;
 	enum after_stop after;
-	char after_error[200];
 	bool fe_watched;
-	int ctl_fd;			/* closing it stops the connection */
-	bool closed;			/* g_lock: transport closed */
+	pid_t pid;			/* the worker, 0 if none */
+	int chan;			/* to the worker; closing it stops it */
+	long stop_ms;			/* when it was asked to stop */
+	bool killed;
+	char fail_why[XS_WMSG_BODY_MAX + 1];	/* the worker's FAILED */
 	struct xs_policy pol;
 	bool pol_valid;
 	char pol_warned[160];		/* last bad-policy message logged */
-	char *exp_path;
-	struct xs_export *exp;
-	struct xs_engine *eng;
+	struct xs_quota_usage wusage;	/* the worker's last USAGE */
+	bool wusage_valid;
 	struct xs_quota_usage usage;	/* last published */
 	bool usage_valid;
 	struct dev *next;
@@ -128,12 +138,9 @@ struct mgr {
 	struct xs_handle *xsh;
 	unsigned self;
 	char root[96];
-	int wake_fd;
 	struct dev *devs;
+	bool shutting_down;		/* no new connections */
 };
-
-static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
-static int g_wake_fd = -1;
 
 /* ---- xenstore helpers --------------------------------------------------- */
 
@@ -227,6 +234,14 @@ static void set_state(struct mgr *m, struct dev *d, int st)
 	xwrite(m, d, "state", "%d", st);
 }
 
+static long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
+}
+
 /* ---- device list -------------------------------------------------------- */
 
 static struct dev *dev_find(struct mgr *m, unsigned domid, unsigned devid)
@@ -247,7 +262,7 @@ static struct dev *dev_new(struct mgr *m, unsigned domid, unsigned devid)
 		return NULL;
 	d->domid = domid;
 	d->devid = devid;
-	d->ctl_fd = -1;
+	d->chan = -1;
 	snprintf(d->name, sizeof(d->name), "%u.%u", domid, devid);
 	snprintf(d->be, sizeof(d->be), "%s/%u/%u", m->root, domid, devid);
 	snprintf(d->fe, sizeof(d->fe), "/local/domain/%u/device/%s/%u", domid,
@@ -258,20 +273,7 @@ static struct dev *dev_new(struct mgr *m, unsigned domid, unsigned devid)
 	return d;
 }
 
-static void dev_release_export(struct dev *d)
-{
-	if (d->eng) {
-		/* No connection is left; the engine refuses new ones. */
-		xs_engine_shutdown(d->eng);
-		d->eng = NULL;
-	}
-	if (d->exp)
-		xs_export_close(d->exp);
-	d->exp = NULL;
-	free(d->exp_path);
-	d->exp_path = NULL;
-}
-
+/* Only once its worker is reaped. */
 static void dev_free(struct mgr *m, struct dev *d)
 {
 	struct dev **pp;
@@ -287,7 +289,8 @@ static void dev_free(struct mgr *m, struct dev *d)
 		snprintf(path, sizeof(path), "%s/state", d->fe);
 		xs_unwatch(m->xsh, path, TOK_FRONT);
 	}
-	dev_release_export(d);
+	if (d->chan >= 0)
+		close(d->chan);
 	xs_engine_log(LOG_INFO, "%s: device removed", d->name);
 	free(d);
 }
@@ -398,10 +401,11 @@ static void policy_refresh(struct mgr *m, struct dev *d)
 	d->pol_warned[0] = '\0';
 	if (d->pol_valid && policy_equal(&pol, &d->pol))
 		return;
-	if (d->exp) {
-		rc = xs_export_set_policy(d->exp, &pol);
+	if (d->chan >= 0) {
+		rc = xs_worker_send(d->chan, XS_WMSG_POLICY, 0, &pol,
+				    sizeof(pol), -1);
 		if (rc) {
-			xs_engine_log(LOG_ERR, "%s: applying the new policy: %s",
+			xs_engine_log(LOG_ERR, "%s: passing the new policy to the worker: %s",
 				      d->name, strerror(-rc));
 			return;
 		}
@@ -458,28 +462,21 @@ static void to_initwait(struct mgr *m, struct dev *d)
 	d->st = D_INITWAIT;
 }
 
-/* Called by an engine thread (or by us, inside xs_engine_add()). */
-static void dev_closed(void *arg)
-{
-	struct dev *d = arg;
-	uint64_t one = 1;
-
-	pthread_mutex_lock(&g_lock);
-	d->closed = true;
-	pthread_mutex_unlock(&g_lock);
-	if (write(g_wake_fd, &one, sizeof(one)) < 0)
-		xs_engine_log(LOG_ERR, "%s: waking the device manager: %s",
-			      d->name, strerror(errno));
-}
-
+/* Ask the worker to stop: it drops the connection and exits; one still
+ * starting has nothing to finish and is killed. */
 static void stop(struct dev *d, enum after_stop after, const char *reason)
 {
 	xs_engine_log(LOG_INFO, "%s: disconnecting: %s", d->name, reason);
 	d->after = after;
+	if (d->st == D_STARTING && d->pid > 0 && !d->killed) {
+		kill(d->pid, SIGKILL);
+		d->killed = true;
+	}
 	d->st = D_STOPPING;
-	if (d->ctl_fd >= 0)
-		close(d->ctl_fd);
-	d->ctl_fd = -1;
+	d->stop_ms = mono_ms();
+	if (d->chan >= 0)
+		close(d->chan);
+	d->chan = -1;
 }
 
 /* Read and check every frontend node into p.  0, or -EINVAL with why. */
@@ -545,107 +542,59 @@ static int read_frontend(struct mgr *m, struct dev *d,
 	return 0;
 }
 
-static int ensure_export(struct mgr *m, struct dev *d, char *why, size_t wl)
-{
-	struct xs_engine_params ep = m->p->eng;
-	struct xs_policy pol;
-	char *path = NULL;
-	int rc;
-
-	if (read_policy(m, d, &pol, &path, why, wl))
-		return -EINVAL;
-	if (d->exp && !strcmp(d->exp_path, path)) {
-		free(path);
-		policy_refresh(m, d);
-		return 0;
-	}
-	dev_release_export(d);
-	rc = xs_export_open(path, &pol, &d->exp);
-	if (rc) {
-		snprintf(why, wl, "cannot export %s: %s", path,
-			 rc == -ENOTDIR || rc == -ELOOP ? "not a directory" :
-			 strerror(-rc));
-		free(path);
-		d->exp = NULL;
-		return rc;
-	}
-	/* Persistent node handles survive a restart of this daemon only
-	 * with the export's key from the state directory. */
-	{
-		uint8_t key[XS_SIPHASH_KEY_LEN];
-		char err[256];
-
-		if (xs_state_export_key(m->p->state_dir ? m->p->state_dir :
-					XS_STATE_DIR, path, key, err,
-					sizeof(err)))
-			xs_engine_log(LOG_WARNING, "%s: %s; node handles will not survive a restart",
-				      d->name, err);
-		else
-			xs_export_set_handle_key(d->exp, key);
-	}
-	ep.max_conns = 1;
-	rc = xs_engine_new(d->exp, &ep, &d->eng);
-	if (rc) {
-		snprintf(why, wl, "starting the ring engine: %s",
-			 strerror(-rc));
-		xs_export_close(d->exp);
-		d->exp = NULL;
-		free(path);
-		return rc;
-	}
-	d->exp_path = path;
-	d->pol = pol;
-	d->pol_valid = true;
-	xs_engine_log(LOG_INFO, "%s: exporting %s (%s, id-map %d, quota %" PRIu64
-		      " bytes / %" PRIu64 " inodes)", d->name, path,
-		      pol.read_only ? "ro" : "rw", (int)pol.idmap,
-		      pol.quota_bytes, pol.quota_inodes);
-	return 0;
-}
-
+/* Fork the worker that maps the frontend's rings and serves the export;
+ * Connected follows its READY. */
 static void dev_connect(struct mgr *m, struct dev *d)
 {
-	struct xs_xen_back_params p;
-	struct xs_tport *t;
-	char why[200];
-	int rc, ctl;
+	struct xs_xendev_args *a;
+	char why[200], err[256], *path = NULL;
+	pid_t pid;
+	int chan;
 
-	if (read_frontend(m, d, &p, why, sizeof(why))) {
+	a = calloc(1, sizeof(*a));
+	if (!a) {
+		refuse(m, d, "out of memory");
+		return;
+	}
+	if (read_frontend(m, d, &a->xp, why, sizeof(why)) ||
+	    read_policy(m, d, &a->pol, &path, why, sizeof(why))) {
 		refuse(m, d, "%s", why);
-		return;
+		goto out;
 	}
-	if (ensure_export(m, d, why, sizeof(why))) {
-		refuse(m, d, "%s", why);
-		return;
+	a->xp.name = d->name;
+	a->path = path;
+	a->eng = m->p->eng;
+	a->eng.max_conns = 1;
+	a->no_sandbox = m->p->no_sandbox;
+	a->use_syslog = m->p->use_syslog;
+	/* Persistent node handles survive a restart of this daemon only
+	 * with the export's key from the state directory. */
+	if (xs_state_export_key(m->p->state_dir ? m->p->state_dir :
+				XS_STATE_DIR, path, a->key, err, sizeof(err)))
+		xs_engine_log(LOG_WARNING, "%s: %s; node handles will not survive a restart",
+			      d->name, err);
+	else
+		a->have_key = true;
+	pid = xs_xendev_spawn(a, &chan);
+	if (pid < 0) {
+		refuse(m, d, "cannot start the device's worker: %s",
+		       strerror((int)-pid));
+		goto out;
 	}
-	rc = xs_engine_reserve(d->eng);
-	if (rc) {
-		refuse(m, d, "ring engine busy: %s", strerror(-rc));
-		return;
-	}
-	p.name = d->name;
-	p.on_close = dev_closed;
-	p.close_arg = d;
-	rc = xs_xen_back_attach(&p, &ctl, &t);
-	if (rc) {
-		xs_engine_unreserve(d->eng);
-		refuse(m, d, "%s", xs_xen_why());
-		return;
-	}
-	rc = xs_engine_add(d->eng, t);
-	if (rc) {
-		/* The engine closed t: not a stop we must react to. */
-		pthread_mutex_lock(&g_lock);
-		d->closed = false;
-		pthread_mutex_unlock(&g_lock);
-		close(ctl);
-		refuse(m, d, "rings refused: %s", strerror(-rc));
-		return;
-	}
-	d->ctl_fd = ctl;
-	d->st = D_CONNECTED;
-	xrm(m, d->be, "error");
-	set_state(m, d, XS_XB_CONNECTED);
+	d->pid = pid;
+	d->chan = chan;
+	d->killed = false;
+	d->fail_why[0] = '\0';
+	d->pol = a->pol;
+	d->pol_valid = true;
+	d->st = D_STARTING;
+	xs_engine_log(LOG_INFO, "%s: worker %d exporting %s (%s, id-map %d, quota %" PRIu64
+		      " bytes / %" PRIu64 " inodes)", d->name, (int)pid, path,
+		      a->pol.read_only ? "ro" : "rw", (int)a->pol.idmap,
+		      a->pol.quota_bytes, a->pol.quota_inodes);
+out:
+	free(path);
+	free(a);
 }
 
 static bool watch_front(struct mgr *m, struct dev *d)
@@ -719,7 +668,7 @@ static void reconcile(struct mgr *m, unsigned domid, unsigned devid)
 		xs_engine_log(LOG_INFO, "%s: new device", d->name);
 	}
 	if (!exists) {
-		if (d->st == D_CONNECTED)
+		if (d->pid)
 			stop(d, AFTER_FREE, "device removed");
 		else
 			dev_free(m, d);
@@ -727,7 +676,7 @@ static void reconcile(struct mgr *m, unsigned domid, unsigned devid)
 	}
 	online = !read_num(m, d->be, "online", 0, 1, &v) && v == 1;
 	if (!online) {
-		if (d->st == D_CONNECTED) {
+		if (d->pid) {
 			stop(d, AFTER_OFFLINE, "device set offline");
 		} else if (d->st != D_OFFLINE) {
 			set_state(m, d, XS_XB_CLOSED);
@@ -749,6 +698,7 @@ static void reconcile(struct mgr *m, unsigned domid, unsigned devid)
 		if (fst == XS_XB_INITIALISED)
 			dev_connect(m, d);
 		break;
+	case D_STARTING:
 	case D_CONNECTED:
 		if (fst != XS_XB_INITIALISED && fst != XS_XB_CONNECTED) {
 			char why[64];
@@ -774,30 +724,57 @@ static void reconcile(struct mgr *m, unsigned domid, unsigned devid)
 	}
 }
 
-/* A transport we or the engine closed. */
-static void handle_closed(struct mgr *m, struct dev *d)
+/* A worker's exit status, for messages. */
+static void exit_text(int status, char *buf, size_t len)
+{
+	if (WIFSIGNALED(status))
+		snprintf(buf, len, "killed by signal %d (%s)",
+			 WTERMSIG(status), strsignal(WTERMSIG(status)));
+	else if (WEXITSTATUS(status) == XS_SANDBOX_EXIT_SYSCALL)
+		snprintf(buf, len, "stopped by the sandbox's system call filter");
+	else if (WEXITSTATUS(status) == XS_XENDEV_EXIT_DROPPED)
+		snprintf(buf, len, "connection dropped (ring protocol violation or ring failure)");
+	else
+		snprintf(buf, len, "exited with status %d", WEXITSTATUS(status));
+}
+
+/* Its worker is gone: the device's next state. */
+static void worker_exited(struct mgr *m, struct dev *d, int status)
 {
 	unsigned domid = d->domid, devid = d->devid;
+	char how[96];
 
-	if (d->st == D_CONNECTED) {
-		/* The engine dropped it on its own: the frontend broke
-		 * the ring protocol or a ring failed. */
-		if (d->ctl_fd >= 0)
-			close(d->ctl_fd);
-		d->ctl_fd = -1;
-		d->st = D_STOPPING;
-		d->after = AFTER_ERROR;
-		snprintf(d->after_error, sizeof(d->after_error),
-			 "connection dropped (ring protocol violation or ring failure; see the backend's log)");
-	}
-	if (d->st != D_STOPPING)
+	exit_text(status, how, sizeof(how));
+	xs_engine_log(d->st == D_STOPPING && !WIFSIGNALED(status) &&
+		      WEXITSTATUS(status) == 0 ? LOG_INFO : LOG_WARNING,
+		      "%s: worker %d %s", d->name, (int)d->pid, how);
+	d->pid = 0;
+	if (d->chan >= 0)
+		close(d->chan);
+	d->chan = -1;
+	switch (d->st) {
+	case D_STARTING:
+		if (d->fail_why[0])
+			refuse(m, d, "%s", d->fail_why);
+		else
+			refuse(m, d, "the device's worker %s before serving; see the backend's log",
+			       how);
 		return;
+	case D_CONNECTED:
+		refuse(m, d, "the device's worker %s; see the backend's log",
+		       how);
+		return;
+	case D_STOPPING:
+		break;
+	default:
+		return;
+	}
 	if (d->after == AFTER_FREE || !be_exists(m, d)) {
 		dev_free(m, d);
 		return;
 	}
-	if (d->after == AFTER_ERROR) {
-		refuse(m, d, "%s", d->after_error);
+	if (m->shutting_down) {
+		d->st = D_OFFLINE;
 		return;
 	}
 	/* Start over from the nodes as they are now. */
@@ -805,29 +782,107 @@ static void handle_closed(struct mgr *m, struct dev *d)
 	reconcile(m, domid, devid);
 }
 
-static void handle_wake(struct mgr *m)
+static struct dev *dev_by_pid(struct mgr *m, pid_t pid)
 {
 	struct dev *d;
-	uint64_t n;
-	bool again = true;
 
-	if (read(m->wake_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
-		xs_engine_log(LOG_ERR, "wake: %s", strerror(errno));
-	while (again) {
-		again = false;
-		for (d = m->devs; d; d = d->next) {
-			bool c;
+	for (d = m->devs; d; d = d->next)
+		if (d->pid == pid)
+			return d;
+	return NULL;
+}
 
-			pthread_mutex_lock(&g_lock);
-			c = d->closed;
-			d->closed = false;
-			pthread_mutex_unlock(&g_lock);
-			if (c) {
-				handle_closed(m, d);
-				again = true;	/* the list may have changed */
-				break;
-			}
-		}
+/* A text from a worker, made printable and safe to store. */
+static void copy_text(char *dst, size_t cap, const char *src, size_t n)
+{
+	size_t i;
+
+	if (n > cap - 1)
+		n = cap - 1;
+	for (i = 0; i < n; i++)
+		dst[i] = src[i] >= ' ' && src[i] <= '~' ? src[i] : '?';
+	dst[n] = '\0';
+}
+
+/* What d's worker says; false once its channel is closed. */
+static bool worker_said(struct mgr *m, struct dev *d)
+{
+	union {
+		struct xs_quota_usage u;
+		char text[XS_WMSG_BODY_MAX];
+	} body;
+	struct xs_wmsg msg;
+	ssize_t n;
+
+	n = xs_worker_recv(d->chan, &msg, &body, sizeof(body), NULL);
+	if (n == -EAGAIN || n == -EBADMSG)
+		return n == -EBADMSG;
+	if (n < 0) {
+		/* Exiting: SIGCHLD follows. */
+		close(d->chan);
+		d->chan = -1;
+		return false;
+	}
+	switch (msg.type) {
+	case XS_WMSG_READY:
+		if (d->st != D_STARTING)
+			break;
+		d->st = D_CONNECTED;
+		xrm(m, d->be, "error");
+		set_state(m, d, XS_XB_CONNECTED);
+		xs_engine_log(LOG_INFO, "%s: connected", d->name);
+		break;
+	case XS_WMSG_FAILED:
+		copy_text(d->fail_why, sizeof(d->fail_why), body.text,
+			  (size_t)n);
+		break;
+	case XS_WMSG_USAGE:
+		if ((size_t)n != sizeof(body.u) ||
+		    (unsigned)body.u.level > XS_QUOTA_HARD)
+			break;
+		d->wusage = body.u;
+		d->wusage_valid = true;
+		break;
+	case XS_WMSG_SYSCALL:
+		xs_worker_log_syscall(d->name, msg.arg);
+		break;
+	}
+	return true;
+}
+
+/* Reap workers; what each said last comes first. */
+static void reap(struct mgr *m)
+{
+	struct signalfd_siginfo si;
+	struct dev *d;
+	pid_t pid;
+	int status;
+
+	while (read(m->p->chld_fd, &si, sizeof(si)) == sizeof(si))
+		;
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		d = dev_by_pid(m, pid);
+		if (!d)
+			continue;
+		while (d->chan >= 0 && worker_said(m, d))
+			;
+		worker_exited(m, d, status);
+	}
+}
+
+/* Workers that did not stop in time. */
+static void kill_late(struct mgr *m)
+{
+	struct dev *d;
+
+	for (d = m->devs; d; d = d->next) {
+		if (d->st != D_STOPPING || !d->pid || d->killed ||
+		    mono_ms() - d->stop_ms < STOP_WAIT_MS)
+			continue;
+		xs_engine_log(LOG_ERR, "%s: worker %d did not stop: killing it",
+			      d->name, (int)d->pid);
+		kill(d->pid, SIGKILL);
+		d->killed = true;
 	}
 }
 
@@ -966,9 +1021,10 @@ static void publish_usage(struct mgr *m)
 	struct dev *d;
 
 	for (d = m->devs; d; d = d->next) {
-		if (!d->exp || d->st == D_STOPPING || !be_exists(m, d))
+		if (!d->wusage_valid || d->st == D_STOPPING ||
+		    !be_exists(m, d))
 			continue;
-		xs_export_get_usage(d->exp, &u);
+		u = d->wusage;
 		if (!d->usage_valid || u.usage_bytes != d->usage.usage_bytes)
 			xwrite(m, d, "usage-bytes", "%" PRIu64, u.usage_bytes);
 		if (!d->usage_valid || u.usage_inodes != d->usage.usage_inodes)
@@ -984,56 +1040,98 @@ static void publish_usage(struct mgr *m)
 
 /* ---- main loop ---------------------------------------------------------- */
 
-static long mono_ms(void)
+static bool any_worker(struct mgr *m)
 {
-	struct timespec ts;
+	struct dev *d;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
+	for (d = m->devs; d; d = d->next)
+		if (d->pid)
+			return true;
+	return false;
 }
 
 static void shutdown_all(struct mgr *m)
 {
-	struct pollfd pfd = { .fd = m->wake_fd, .events = POLLIN };
+	struct pollfd pfd = { .fd = m->p->chld_fd, .events = POLLIN };
 	struct dev *d;
-	int waited = 0;
-	bool busy;
+	long deadline = mono_ms() + STOP_WAIT_MS;
 
+	m->shutting_down = true;
 	for (d = m->devs; d; d = d->next)
-		if (d->st == D_CONNECTED)
+		if (d->pid && d->st != D_STOPPING)
 			stop(d, AFTER_OFFLINE, "daemon shutting down");
-	for (;;) {
-		busy = false;
-		for (d = m->devs; d; d = d->next)
-			busy |= d->st == D_STOPPING;
-		if (!busy || waited >= STOP_WAIT_MS)
-			break;
+	while (any_worker(m) && mono_ms() < deadline) {
 		if (poll(&pfd, 1, 100) > 0)
-			handle_wake(m);
-		waited += 100;
+			reap(m);
+	}
+	for (d = m->devs; d; d = d->next) {
+		if (!d->pid)
+			continue;
+		xs_engine_log(LOG_ERR, "%s: worker %d did not stop: killing it",
+			      d->name, (int)d->pid);
+		kill(d->pid, SIGKILL);
+		waitpid(d->pid, NULL, 0);
+		d->pid = 0;
 	}
 	/* Nobody serves these devices now. */
 	for (d = m->devs; d; d = d->next)
 		if (be_exists(m, d))
 			set_state(m, d, XS_XB_CLOSED);
-	while (m->devs) {
-		d = m->devs;
-		if (d->st == D_STOPPING)
-			m->devs = d->next;	/* engine still busy: leave it */
-		else
-			dev_free(m, d);
+	while (m->devs)
+		dev_free(m, m->devs);
+}
+
+/* The poll set: xenstore, signals, workers' exits, every channel. */
+static struct pollfd *poll_set(struct mgr *m, int sig_fd, struct pollfd *pfd,
+			       unsigned *cap, unsigned *n)
+{
+	struct dev *d;
+	unsigned want = 3;
+
+	for (d = m->devs; d; d = d->next)
+		want += d->chan >= 0;
+	if (want > *cap) {
+		struct pollfd *p = realloc(pfd, want * 2 * sizeof(*p));
+
+		if (!p)
+			return pfd;	/* the channels wait for a later round */
+		pfd = p;
+		*cap = want * 2;
 	}
+	pfd[0] = (struct pollfd){ .fd = xs_fileno(m->xsh), .events = POLLIN };
+	pfd[1] = (struct pollfd){ .fd = sig_fd, .events = POLLIN };
+	pfd[2] = (struct pollfd){ .fd = m->p->chld_fd, .events = POLLIN };
+	*n = 3;
+	for (d = m->devs; d && *n < *cap; d = d->next)
+		if (d->chan >= 0)
+			pfd[(*n)++] = (struct pollfd){ .fd = d->chan,
+						       .events = POLLIN };
+	return pfd;
+}
+
+/* The device whose channel is fd, if any is still open. */
+static struct dev *dev_by_chan(struct mgr *m, int fd)
+{
+	struct dev *d;
+
+	for (d = m->devs; d; d = d->next)
+		if (d->chan == fd)
+			return d;
+	return NULL;
 }
 
 int xs_xenbus_serve(const struct xs_xenbus_params *p, int sig_fd)
 {
-	struct mgr m = { .p = p, .wake_fd = -1 };
+	struct mgr m = { .p = p };
 	struct signalfd_siginfo si;
-	struct pollfd pfd[3];
+	struct pollfd *pfd = NULL;
+	unsigned cap = 0, n, i;
 	long last_usage = 0;
 	uint64_t v;
 	int sig = 0, rc;
 
+	if (p->chld_fd < 0)
+		return -EINVAL;
 	m.xsh = xs_open(0);
 	if (!m.xsh) {
 		rc = errno ? -errno : -EIO;
@@ -1049,13 +1147,6 @@ int xs_xenbus_serve(const struct xs_xenbus_params *p, int sig_fd)
 	}
 	snprintf(m.root, sizeof(m.root), "/local/domain/%u/backend/%s",
 		 m.self, XS_XEN_DEVICE_TYPE);
-	m.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (m.wake_fd < 0) {
-		rc = -errno;
-		xs_close(m.xsh);
-		return rc;
-	}
-	g_wake_fd = m.wake_fd;
 	if (!xs_watch(m.xsh, m.root, TOK_TREE) ||
 	    !xs_watch(m.xsh, "@releaseDomain", TOK_RELEASE)) {
 		rc = errno ? -errno : -EIO;
@@ -1063,7 +1154,9 @@ int xs_xenbus_serve(const struct xs_xenbus_params *p, int sig_fd)
 			      strerror(-rc));
 		goto out;
 	}
-	xs_engine_log(LOG_INFO, "serving xenshare devices under %s", m.root);
+	xs_engine_log(LOG_INFO, "serving xenshare devices under %s (%s)",
+		      m.root, p->no_sandbox ? "no sandbox" :
+		      "a sandboxed worker per device");
 	reap_domains(&m);
 	scan_all(&m);
 	if (p->ready_fd >= 0) {
@@ -1073,15 +1166,20 @@ int xs_xenbus_serve(const struct xs_xenbus_params *p, int sig_fd)
 		close(p->ready_fd);
 	}
 
-	pfd[0] = (struct pollfd){ .fd = xs_fileno(m.xsh), .events = POLLIN };
-	pfd[1] = (struct pollfd){ .fd = m.wake_fd, .events = POLLIN };
-	pfd[2] = (struct pollfd){ .fd = sig_fd, .events = POLLIN };
 	for (;;) {
+		struct dev *d;
+
 		if (mono_ms() - last_usage >= USAGE_MS) {
 			publish_usage(&m);
 			last_usage = mono_ms();
 		}
-		rc = poll(pfd, 3, USAGE_MS);
+		kill_late(&m);
+		pfd = poll_set(&m, sig_fd, pfd, &cap, &n);
+		if (!pfd) {
+			rc = -ENOMEM;
+			break;
+		}
+		rc = poll(pfd, n, USAGE_MS);
 		if (rc < 0) {
 			if (errno == EINTR)
 				continue;
@@ -1089,23 +1187,34 @@ int xs_xenbus_serve(const struct xs_xenbus_params *p, int sig_fd)
 			xs_engine_log(LOG_ERR, "poll: %s", strerror(errno));
 			break;
 		}
-		if (pfd[2].revents) {
+		if (pfd[1].revents) {
 			if (read(sig_fd, &si, sizeof(si)) == sizeof(si)) {
 				sig = (int)si.ssi_signo;
 				break;
 			}
 		}
-		if (pfd[1].revents)
-			handle_wake(&m);
+		/* Messages before exits: a worker's last words explain its
+		 * exit.  The list may change under us; look each up. */
+		for (i = 3; i < n; i++) {
+			if (!pfd[i].revents)
+				continue;
+			unsigned k = 0;
+
+			d = dev_by_chan(&m, pfd[i].fd);
+			while (d && d->chan == pfd[i].fd && k++ < 16 &&
+			       worker_said(&m, d))
+				;
+		}
+		if (pfd[2].revents)
+			reap(&m);
 		if (pfd[0].revents)
 			handle_watches(&m);
 	}
 	rc = sig;
 out:
 	shutdown_all(&m);
+	free(pfd);
 	xs_close(m.xsh);
-	g_wake_fd = -1;
-	close(m.wake_fd);
 	return rc;
 }
 

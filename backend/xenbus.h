@@ -4,8 +4,9 @@
  * every domain that xenstore names under
  * /local/domain/<self>/backend/xenshare/<domid>/<devid>/ (the nodes are
  * documented in protocol/xenshare_proto.h).  Devices appear and disappear
- * by xenstore watch; each connected device is served by the ring engine
- * (engine.h) on its own export, under the policy its backend nodes give.
+ * by xenstore watch; each connection of a device is served by a
+ * sandboxed worker process of its own (xendev.h) on the device's export,
+ * under the policy its backend nodes give.
  */
 #ifndef XS_XENBUS_H
 #define XS_XENBUS_H
@@ -22,6 +23,9 @@ struct xs_xenbus_params {
 	const char *state_dir;		/* export handle keys (state.h);
 					 * NULL: XS_STATE_DIR */
 	int ready_fd;			/* one byte once serving, or -1 */
+	int chld_fd;			/* a signalfd for SIGCHLD (blocked) */
+	bool no_sandbox;		/* workers serve without the sandbox */
+	bool use_syslog;		/* workers log to syslog */
 };
 
 void xs_xenbus_params_default(struct xs_xenbus_params *p);

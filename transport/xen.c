@@ -31,6 +31,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/types.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -40,6 +42,9 @@
 #include <xengnttab.h>
 #include <xenstore.h>
 #include <xentoollog.h>
+#include <xen/xen.h>		/* domid_t, for the two below */
+#include <xen/sys/evtchn.h>
+#include <xen/sys/gntdev.h>
 
 #include "../protocol/ring.h"
 #include "../protocol/codec.h"
@@ -1114,4 +1119,20 @@ int xs_xen_back_attach(const struct xs_xen_back_params *p, int *ctl_fd,
 fail:
 	xen_back_close(&x->t);
 	return rc;
+}
+
+unsigned xs_xen_back_ioctls(unsigned long *req, unsigned max)
+{
+	/* xenevtchn_notify(), xenevtchn_unbind(), xengnttab_unmap(). */
+	static const unsigned long kept[] = {
+		IOCTL_EVTCHN_NOTIFY,
+		IOCTL_EVTCHN_UNBIND,
+		IOCTL_GNTDEV_GET_OFFSET_FOR_VADDR,
+		IOCTL_GNTDEV_UNMAP_GRANT_REF,
+	};
+	unsigned i, n = sizeof(kept) / sizeof(kept[0]);
+
+	for (i = 0; i < n && i < max; i++)
+		req[i] = kept[i];
+	return i;
 }

@@ -108,4 +108,9 @@ struct xs_xen_back_params {
 int xs_xen_back_attach(const struct xs_xen_back_params *p, int *ctl_fd,
 		       struct xs_tport **out);
 
+/* The ioctl requests a backend transport still makes once attached
+ * (notify; unbind and unmap at close), for a system call filter: up to
+ * max of them in req, and their number. */
+unsigned xs_xen_back_ioctls(unsigned long *req, unsigned max);
+
 #endif /* XS_TRANSPORT_XEN_H */

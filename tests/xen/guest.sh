@@ -172,6 +172,10 @@ test_xenshare() {
 	# A quota dom0 sets on the mounted device applies at once.
 	rig_signal quota-now
 	if rig_wait quota-set 300 >/dev/null; then
+		q=$(xenstore-read "$be/quota-bytes" 2>/dev/null)
+		rig_check_eq "df in the guest shows the quota set live as the size" \
+			"$((${q:-0} / 1024))" \
+			"$(df -Pk $m | tail -n 1 | awk '{ print $2 }')"
 		rig_check_fails "write beyond a quota set live fails" \
 			sh -c "head -c 8388608 /dev/zero >$m/over-quota && sync"
 		rm -f $m/over-quota
@@ -194,6 +198,13 @@ test_xenshare() {
 	rig_check_fails "the read-only device refuses writes" \
 		sh -c 'echo x >/mnt/fstab/nope'
 	rig_check "fstab mount unmounts" umount /mnt/fstab
+
+	# dom0 set a template on device tmpl0: not built yet, so refused.
+	mkdir -p /mnt/tmpl
+	rig_check "a device with a template is refused at mount, saying why" \
+		sh -c '! timeout 120 xenshare-front -f tmpl0 /mnt/tmpl >/tmp/tmpl.log 2>&1 && grep -q template /tmp/tmpl.log'
+	sed 's/^/guest: tmpl0: /' /tmp/tmpl.log
+	rig_signal template-done
 
 	# Backend restart while mounted: dom0 kills xenshare-back, starts a
 	# new one; the mount must come back.

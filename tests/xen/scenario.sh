@@ -73,8 +73,12 @@ xenshare_back_start() {
 	fi
 	# Set-id bits allowed, as the integration suite runs it (posix_ops
 	# checks that writes and chown clear them).
+	# Each device worker tries to reach a dom0 file outside its export
+	# once it is in its sandbox, and logs how each attempt ended.
+	echo "dom0 only" >/run/rig/dom0-secret
 	# shellcheck disable=SC2086
-	xenshare-back -f --allow-setid ${XENSHARE_BACK_ARGS:-} >>$XS_LOGS/xenshare-back.log 2>&1 &
+	XS_SANDBOX_SELFTEST=/run/rig/dom0-secret \
+		xenshare-back -f --allow-setid ${XENSHARE_BACK_ARGS:-} >>$XS_LOGS/xenshare-back.log 2>&1 &
 	XS_BACK_PID=$!
 	sleep 1
 	kill -0 "$XS_BACK_PID"
@@ -127,7 +131,38 @@ xs_tree_sums() { # DIR
 
 xenshare_setup() { # DOMID
 	ctl attach "$1" /srv/share &&
-		ctl attach "$1" /srv/fstab --tag fstab0 --ro
+		ctl attach "$1" /srv/fstab --tag fstab0 --ro &&
+		ctl attach "$1" /srv/fstab --tag tmpl0 &&
+		xenstore-write "$XS_BACKEND_ROOT/$1/2/template" /srv/share
+}
+
+# xenshare-back's children: the device workers.
+xs_workers() {
+	grep -l "^PPid:[[:space:]]*$XS_BACK_PID\$" /proc/[0-9]*/status 2>/dev/null |
+		cut -d/ -f3
+}
+
+# What dom0's administrator sees of a connected device's worker.
+xenshare_worker_check() {
+	_w=
+	for _p in $(xs_workers); do
+		[ -d "/proc/$_p/root/srv/share" ] && _w=$_p
+	done
+	if [ -z "$_w" ]; then
+		rig_not_ok "share0 is served by a worker process of its own (children: $(xs_workers | tr '\n' ' '))"
+		return 0
+	fi
+	rig_ok "share0 is served by a worker process of its own ($_w)"
+	rig_check_eq "the worker runs under a seccomp filter" 2 \
+		"$(sed -n 's/^Seccomp:[[:space:]]*//p' /proc/$_w/status)"
+	rig_check_eq "the worker has no_new_privs" 1 \
+		"$(sed -n 's/^NoNewPrivs:[[:space:]]*//p' /proc/$_w/status)"
+	rig_check_eq "the worker's root holds only its export and /proc" \
+		"proc srv" "$(ls /proc/$_w/root | tr '\n' ' ' | sed 's/ $//')"
+	rig_check_eq "the worker sees no other export" "share" \
+		"$(ls /proc/$_w/root/srv | tr '\n' ' ' | sed 's/ $//')"
+	rig_check "the worker could not reach a dom0 file outside its export" \
+		sh -c "grep -q 'sandbox selftest: done' $XS_LOGS/xenshare-back.log && grep -q 'sandbox selftest: raw SYS_openat(path): refused' $XS_LOGS/xenshare-back.log && ! grep -q 'sandbox selftest:.*OPENED' $XS_LOGS/xenshare-back.log"
 }
 
 # What dom0 does while test_xenshare runs in the guest.
@@ -140,6 +175,7 @@ xenshare_drive() { # DOMID
 	fi
 	rig_check_eq "backend Connected to the guest" 4 \
 		"$(xenstore-read "$_be/state" 2>&1)"
+	xenshare_worker_check
 	xenshare-ctl status >$XS_LOGS/xenshare-ctl-status.txt 2>&1
 	rig_check "xenshare-ctl status shows both devices, share0 Connected" \
 		sh -c "grep -q '^$_d  *0  *share0  */srv/share  *rw  *Connected  *Connected' $XS_LOGS/xenshare-ctl-status.txt && grep -q '^$_d  *1  *fstab0 ' $XS_LOGS/xenshare-ctl-status.txt"
@@ -162,6 +198,14 @@ xenshare_drive() { # DOMID
 		rig_signal "$_d" quota-off
 	else
 		rig_not_ok "guest reached the quota step"
+	fi
+
+	# A device built on a template is refused (not built yet).
+	if rig_wait_guest "$_d" template-done 600 >/dev/null; then
+		rig_check "a device with a template node is refused with a reason" \
+			sh -c "xenstore-read $XS_BACKEND_ROOT/$_d/2/error | grep -q template"
+	else
+		rig_not_ok "guest reached the template step"
 	fi
 
 	# Backend restart while the guest is mounted: a crash, then a new

@@ -1,0 +1,214 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Worker processes and their channel to the supervisor (worker.h).
+ *
+ * Trust: in xs_worker_start() the arguments are the administrator's (or
+ * the supervisor's, from nodes the guest cannot write).  xs_worker_recv()
+ * is used on both ends; what it returns is only sized, never interpreted:
+ * each caller checks the body of the types it accepts.
+ */
+#include <errno.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "worker.h"
+
+pid_t xs_worker_fork(bool no_sandbox, bool *pidns, int *chan)
+{
+	int sv[2], err;
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv))
+		return -errno;
+	if (no_sandbox) {
+		*pidns = false;
+		pid = fork();
+	} else {
+		pid = xs_sandbox_fork(pidns);
+	}
+	err = errno;
+	if (pid == 0) {
+		close(sv[0]);
+		*chan = sv[1];
+		return 0;
+	}
+	close(sv[1]);
+	if (pid < 0) {
+		close(sv[0]);
+		return -err;
+	}
+	*chan = sv[0];
+	return pid;
+}
+
+void xs_worker_prepare(bool use_syslog)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() == 1)
+		_exit(1);	/* the supervisor is already gone */
+	if (use_syslog)
+		openlog("xenshare-back", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	tzset();
+}
+
+static int failed(char *why, size_t why_len, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int failed(char *why, size_t why_len, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, why_len, fmt, ap);
+	va_end(ap);
+	xs_engine_log(LOG_ERR, "%s", why);
+	return rc;
+}
+
+int xs_worker_start(const struct xs_worker_args *a, struct xs_export **exp,
+		    struct xs_engine **eng, char *why, size_t why_len)
+{
+	struct xs_sandbox_opts sb = {
+		.path = a->export_abs,
+		.allow_mknod = a->pol->allow_devices,
+		.xen = a->xen,
+		.report_fd = a->chan,
+	};
+	const char *st;
+	int rc;
+
+	*exp = NULL;
+	*eng = NULL;
+	if (a->no_sandbox) {
+		close(a->export_fd);
+	} else {
+		st = getenv("XS_SANDBOX_SELFTEST");
+		if (st && *st)
+			sb.selftest = st[0] == '/' ? st : "/etc/passwd";
+		st = getenv("XS_SANDBOX_SELFTEST_REFUSE");
+		sb.selftest_refused = st && *st;
+		if (!a->pidns)
+			xs_engine_log(LOG_WARNING, "worker: no PID namespace of its own: its /proc shows other processes");
+		rc = xs_sandbox_enter(a->export_fd, &sb);
+		if (rc)
+			return failed(why, why_len, rc, "cannot enter the sandbox: %s (--no-sandbox runs without it)",
+				      strerror(-rc));
+	}
+	rc = xs_export_open(a->export_abs, a->pol, exp);
+	if (rc)
+		return failed(why, why_len, rc, "cannot export %s: %s",
+			      a->export_abs, strerror(-rc));
+	if (a->handle_key)
+		xs_export_set_handle_key(*exp, a->handle_key);
+	rc = xs_engine_new(*exp, a->eng, eng);
+	if (rc) {
+		xs_export_close(*exp);
+		*exp = NULL;
+		return failed(why, why_len, rc, "starting the ring engine: %s",
+			      strerror(-rc));
+	}
+	return 0;
+}
+
+void xs_worker_log_syscall(const char *who, uint32_t nr)
+{
+	char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE,
+						      (int)nr);
+
+	xs_engine_log(LOG_ERR, "%s: the sandbox refused system call %u (%s); the worker stops",
+		      who, nr, name ? name : "unknown");
+	free(name);
+}
+
+int xs_worker_send(int chan, uint32_t type, uint32_t arg, const void *body,
+		   size_t len, int fd)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} cbuf;
+	struct xs_wmsg m = { .type = type, .arg = arg };
+	struct iovec iov[2] = {
+		{ .iov_base = &m, .iov_len = sizeof(m) },
+		{ .iov_base = (void *)body, .iov_len = len },
+	};
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = len ? 2 : 1 };
+	struct cmsghdr *cm;
+
+	if (len > XS_WMSG_BODY_MAX)
+		return -EMSGSIZE;
+	if (fd >= 0) {
+		memset(&cbuf, 0, sizeof(cbuf));
+		mh.msg_control = cbuf.buf;
+		mh.msg_controllen = sizeof(cbuf.buf);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	}
+	if (sendmsg(chan, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		return -errno;
+	return 0;
+}
+
+ssize_t xs_worker_recv(int chan, struct xs_wmsg *m, void *body, size_t cap,
+		       int *fd)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int) * 4)];
+	} cbuf;
+	char spill[XS_WMSG_BODY_MAX];
+	struct iovec iov[2] = {
+		{ .iov_base = m, .iov_len = sizeof(*m) },
+		{ .iov_base = cap ? body : spill, .iov_len = cap ? cap : sizeof(spill) },
+	};
+	struct msghdr mh = {
+		.msg_iov = iov, .msg_iovlen = 2,
+		.msg_control = cbuf.buf, .msg_controllen = sizeof(cbuf.buf),
+	};
+	struct cmsghdr *cm;
+	ssize_t n;
+
+	if (fd)
+		*fd = -1;
+	n = recvmsg(chan, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR ? -EAGAIN : -EPIPE;
+	for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+		size_t k, nfd = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		int one;
+
+		for (k = 0; cm->cmsg_level == SOL_SOCKET &&
+			    cm->cmsg_type == SCM_RIGHTS && k < nfd; k++) {
+			memcpy(&one, CMSG_DATA(cm) + k * sizeof(int),
+			       sizeof(one));
+			if (fd && *fd < 0)
+				*fd = one;
+			else
+				close(one);
+		}
+	}
+	if (n == 0)
+		return -EPIPE;
+	if ((size_t)n < sizeof(*m)) {
+		if (fd && *fd >= 0)
+			close(*fd);
+		if (fd)
+			*fd = -1;
+		return -EBADMSG;
+	}
+	n -= (ssize_t)sizeof(*m);
+	return cap ? n : 0;
+}
