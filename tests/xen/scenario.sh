@@ -142,12 +142,16 @@ xs_workers() {
 		cut -d/ -f3
 }
 
+# The worker whose root holds /srv/share.
+xs_share_worker() {
+	for _p in $(xs_workers); do
+		[ -d "/proc/$_p/root/srv/share" ] && echo "$_p" && return 0
+	done
+}
+
 # What dom0's administrator sees of a connected device's worker.
 xenshare_worker_check() {
-	_w=
-	for _p in $(xs_workers); do
-		[ -d "/proc/$_p/root/srv/share" ] && _w=$_p
-	done
+	_w=$(xs_share_worker)
 	if [ -z "$_w" ]; then
 		rig_not_ok "share0 is served by a worker process of its own (children: $(xs_workers | tr '\n' ' '))"
 		return 0
@@ -211,6 +215,19 @@ xenshare_drive() { # DOMID
 	# Backend restart while the guest is mounted: a crash, then a new
 	# daemon.
 	if rig_wait_guest "$_d" restart-now 600 >/dev/null; then
+		# First the device's worker alone: the device gets an error
+		# node, the frontend reconnects to a new worker.
+		_w=$(xs_share_worker)
+		if [ -n "$_w" ] && kill -9 "$_w"; then
+			sleep 2
+			rig_check "device connected again after its worker was killed" \
+				xs_wait_node "$_be/state" 4 90
+			_w2=$(xs_share_worker)
+			rig_check "a new worker serves it" \
+				sh -c "test -n '$_w2' && test '$_w2' != '$_w'"
+		else
+			rig_not_ok "found share0's worker to kill"
+		fi
 		xenshare_back_stop KILL
 		rig_check_eq "a killed backend leaves its state behind" 4 \
 			"$(xenstore-read "$_be/state" 2>&1)"
