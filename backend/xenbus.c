@@ -88,6 +88,15 @@ int xs_xenbus_serve(const struct xs_xenbus_params *p, int sig_fd)
 #define PATH_LEN	160
 #define VALUE_MAX	4096
 #define STOP_WAIT_MS	10000	/* a stopping worker is killed after this */
+/* Reconnect pacing: a worker that lived less than QUICK_LIFE_MS is a
+ * quick one; after QUICK_FREE quick ones in a row each connection waits
+ * CONNECT_DELAY_MS, doubling, up to CONNECT_DELAY_MAX_MS (a guest that
+ * keeps breaking or cycling its connection costs a fork and an export
+ * scan each time). */
+#define QUICK_LIFE_MS		10000
+#define QUICK_FREE		3
+#define CONNECT_DELAY_MS	1000
+#define CONNECT_DELAY_MAX_MS	30000
 #define USAGE_MS	2000	/* usage-* and status published this often */
 #define TOK_TREE	"xenshare-tree"
 #define TOK_FRONT	"xenshare-front"
@@ -120,6 +129,10 @@ struct dev {
 	bool fe_watched;
 	pid_t pid;			/* the worker, 0 if none */
 	int chan;			/* to the worker; closing it stops it */
+	long started_ms;		/* when the worker was forked */
+	unsigned quick;			/* quick workers in a row */
+	long connect_at;		/* no connection before this */
+	bool connect_pending;		/* one waits for connect_at */
 	long stop_ms;			/* when it was asked to stop */
 	bool killed;
 	char fail_why[XS_WMSG_BODY_MAX + 1];	/* the worker's FAILED */
@@ -551,6 +564,11 @@ static void dev_connect(struct mgr *m, struct dev *d)
 	pid_t pid;
 	int chan;
 
+	if (mono_ms() < d->connect_at) {
+		d->connect_pending = true;	/* connect_due() comes back */
+		return;
+	}
+	d->connect_pending = false;
 	a = calloc(1, sizeof(*a));
 	if (!a) {
 		refuse(m, d, "out of memory");
@@ -588,6 +606,7 @@ static void dev_connect(struct mgr *m, struct dev *d)
 	d->pol = a->pol;
 	d->pol_valid = true;
 	d->st = D_STARTING;
+	d->started_ms = mono_ms();
 	xs_engine_log(LOG_INFO, "%s: worker %d exporting %s (%s, id-map %d, quota %" PRIu64
 		      " bytes / %" PRIu64 " inodes)", d->name, (int)pid, path,
 		      a->pol.read_only ? "ro" : "rw", (int)a->pol.idmap,
@@ -748,6 +767,18 @@ static void worker_exited(struct mgr *m, struct dev *d, int status)
 	xs_engine_log(d->st == D_STOPPING && !WIFSIGNALED(status) &&
 		      WEXITSTATUS(status) == 0 ? LOG_INFO : LOG_WARNING,
 		      "%s: worker %d %s", d->name, (int)d->pid, how);
+	d->quick = mono_ms() - d->started_ms < QUICK_LIFE_MS ? d->quick + 1 : 0;
+	d->connect_at = 0;
+	if (d->quick > QUICK_FREE) {
+		long delay = (long)CONNECT_DELAY_MS << (d->quick - QUICK_FREE > 6 ?
+						       6 : d->quick - QUICK_FREE - 1);
+
+		if (delay > CONNECT_DELAY_MAX_MS)
+			delay = CONNECT_DELAY_MAX_MS;
+		d->connect_at = mono_ms() + delay;
+		xs_engine_log(LOG_WARNING, "%s: %u connections in a row ended within %d s: the next one waits %ld ms",
+			      d->name, d->quick, QUICK_LIFE_MS / 1000, delay);
+	}
 	d->pid = 0;
 	if (d->chan >= 0)
 		close(d->chan);
@@ -868,6 +899,29 @@ static void reap(struct mgr *m)
 			;
 		worker_exited(m, d, status);
 	}
+}
+
+/* Connections held back by the pacing whose time has come; the poll
+ * timeout until the next one (at most max_ms). */
+static int connect_due(struct mgr *m, int max_ms)
+{
+	struct dev *d;
+	long next = max_ms, now;
+
+again:
+	now = mono_ms();
+	for (d = m->devs; d; d = d->next) {
+		if (!d->connect_pending)
+			continue;
+		if (now >= d->connect_at) {
+			d->connect_pending = false;
+			reconcile(m, d->domid, d->devid);
+			goto again;	/* the list may have changed */
+		}
+		if (d->connect_at - now < next)
+			next = d->connect_at - now;
+	}
+	return (int)next;
 }
 
 /* Workers that did not stop in time. */
@@ -1128,7 +1182,7 @@ int xs_xenbus_serve(const struct xs_xenbus_params *p, int sig_fd)
 	unsigned cap = 0, n, i;
 	long last_usage = 0;
 	uint64_t v;
-	int sig = 0, rc;
+	int sig = 0, rc, timeout;
 
 	if (p->chld_fd < 0)
 		return -EINVAL;
@@ -1174,12 +1228,13 @@ int xs_xenbus_serve(const struct xs_xenbus_params *p, int sig_fd)
 			last_usage = mono_ms();
 		}
 		kill_late(&m);
+		timeout = connect_due(&m, USAGE_MS);
 		pfd = poll_set(&m, sig_fd, pfd, &cap, &n);
 		if (!pfd) {
 			rc = -ENOMEM;
 			break;
 		}
-		rc = poll(pfd, n, USAGE_MS);
+		rc = poll(pfd, n, timeout);
 		if (rc < 0) {
 			if (errno == EINTR)
 				continue;

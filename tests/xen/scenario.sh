@@ -225,6 +225,17 @@ xenshare_drive() { # DOMID
 			_w2=$(xs_share_worker)
 			rig_check "a new worker serves it" \
 				sh -c "test -n '$_w2' && test '$_w2' != '$_w'"
+			# Connections that keep ending quickly are paced.
+			for _k in 1 2 3 4; do
+				_w=$(xs_share_worker)
+				[ -n "$_w" ] && kill -9 "$_w"
+				sleep 1
+				xs_wait_node "$_be/state" 4 90 || break
+			done
+			rig_check "connections that keep ending quickly are paced (log)" \
+				grep -q '[0-9]*\.0: 4 connections in a row ended within 10 s: the next one waits 1000 ms' $XS_LOGS/xenshare-back.log
+			rig_check "the paced device connected again" \
+				xs_wait_node "$_be/state" 4 90
 		else
 			rig_not_ok "found share0's worker to kill"
 		fi
