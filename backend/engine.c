@@ -5,7 +5,11 @@
  *   ring thread (one per ring)   polls the ring's notification fd (ring 0
  *                                also the connection fd), takes requests
  *                                off the ring, each copied once, and
- *                                queues them
+ *                                queues them; a request that arrives
+ *                                alone, finds no work queued and cannot
+ *                                wait long (inline_ok()) it serves itself,
+ *                                which saves a thread wake-up on the
+ *                                round trip of a lone caller
  *   work queue                   bounded by the total number of ring
  *                                slots: a ring never has more requests
  *                                outstanding than it has slots
@@ -195,12 +199,66 @@ static int dequeue(struct conn *c, struct work *w)
 
 /* ---- ring threads ------------------------------------------------------ */
 
+/* Requests the ring thread may serve itself when one arrives alone and
+ * no work is queued: those that do not wait for the disk by their nature
+ * (a cold cache may still make them).  Syncs, flushes, releases (the last
+ * close of an unlinked file frees its blocks), removals, truncation,
+ * preallocation, copies and transfers over INLINE_IO_MAX go to the
+ * workers, so that they never hold up the requests behind them on the
+ * ring.  req is the private copy; a guest that lies here only changes
+ * which thread serves its own request. */
+#define INLINE_IO_MAX	(128u * 1024)
+
+static bool inline_ok(const struct xs_req *req)
+{
+	switch (req->opcode) {
+	case XS_OP_LOOKUP:
+	case XS_OP_FORGET:
+	case XS_OP_GETATTR:
+	case XS_OP_READLINK:
+	case XS_OP_SYMLINK:
+	case XS_OP_MKNOD:
+	case XS_OP_MKDIR:
+	case XS_OP_LINK:
+	case XS_OP_OPEN:
+	case XS_OP_CREATE:
+	case XS_OP_OPENDIR:
+	case XS_OP_READDIR:
+	case XS_OP_READDIRPLUS:
+	case XS_OP_STATFS:
+	case XS_OP_GETXATTR:
+	case XS_OP_LISTXATTR:
+	case XS_OP_ACCESS:
+	case XS_OP_LSEEK:
+		return true;
+	case XS_OP_SETATTR:
+		return !(req->a.setattr.valid & XS_SETATTR_SIZE);
+	case XS_OP_READ:
+	case XS_OP_WRITE:
+		return req->a.io.size <= INLINE_IO_MAX;
+	default:
+		return false;
+	}
+}
+
+static bool queue_empty(struct conn *c)
+{
+	bool empty;
+
+	pthread_mutex_lock(&c->lock);
+	empty = c->q_len == 0;
+	pthread_mutex_unlock(&c->lock);
+	return empty;
+}
+
+static int serve_one(struct conn *c, const struct work *w);
+
 /* Take everything the ring holds, then ack and look once more. */
 static int drain(struct conn_ring *cr)
 {
 	struct conn *c = cr->c;
 	struct work w;
-	bool more;
+	bool more, alone;
 	int rc;
 
 	w.ring = cr->idx;
@@ -208,6 +266,7 @@ static int drain(struct conn_ring *cr)
 		for (;;) {
 			pthread_mutex_lock(&cr->lock);
 			rc = xs_ring_back_get_req(&cr->r, &w.req);
+			alone = rc == 1 && !xs_ring_back_pending(&cr->r);
 			pthread_mutex_unlock(&cr->lock);
 			if (rc == 0)
 				break;
@@ -216,6 +275,11 @@ static int drain(struct conn_ring *cr)
 					  "ring %u: producer index out of range (protocol violation)",
 					  cr->idx);
 				return rc;
+			}
+			if (alone && inline_ok(&w.req) && queue_empty(c)) {
+				if (serve_one(c, &w))
+					return -1;
+				continue;
 			}
 			rc = enqueue(c, &w);
 			if (rc)
@@ -273,6 +337,11 @@ static void *ring_main(void *arg)
 	nfds_t nfds = 2;
 	int rc;
 
+	rc = xs_service_thread_init();
+	if (rc) {
+		conn_stop(c, LOG_ERR, "ring %u setup: %s", cr->idx, strerror(-rc));
+		return NULL;
+	}
 	pfd[0] = (struct pollfd){ .fd = c->t->ring_fd[cr->idx], .events = POLLIN };
 	pfd[1] = (struct pollfd){ .fd = c->stop_efd, .events = POLLIN };
 	if (cr->idx == 0 && c->t->conn_fd >= 0)
@@ -307,13 +376,55 @@ static void *ring_main(void *arg)
 
 /* ---- workers ----------------------------------------------------------- */
 
+/* Serve one request and put its response on its ring.  0, or -1 when the
+ * connection must stop (already asked for). */
+static int serve_one(struct conn *c, const struct work *w)
+{
+	struct conn_ring *cr = &c->rings[w->ring];
+	struct xs_rsp rsp;
+	bool notify;
+	int rc;
+
+	rc = xs_dispatch(c->sess, &w->req, &rsp);
+	if (rc == XS_CODEC_FATAL) {
+		conn_stop(c, LOG_WARNING,
+			  "ring %u: malformed %s request id %" PRIu64
+			  " (protocol violation)", w->ring,
+			  xs_op_name(w->req.opcode), w->req.id);
+		return -1;
+	}
+	if (rc) {
+		/* Outside the service's contract: answer anyway. */
+		xs_engine_log(LOG_ERR, "%s: ring %u: %s id %" PRIu64
+			      ": dispatch returned %d", c->name, w->ring,
+			      xs_op_name(w->req.opcode), w->req.id, rc);
+		rsp.id = w->req.id;
+		if (!rsp.error)
+			rsp.error = EIO;
+	}
+	xs_engine_log(LOG_DEBUG, "%s: ring %u: %s id %" PRIu64
+		      " node %" PRIu64 ": error %d, %u bytes out",
+		      c->name, w->ring, xs_op_name(w->req.opcode),
+		      w->req.id, w->req.nodeid, rsp.error, rsp.out_len);
+	pthread_mutex_lock(&cr->lock);
+	xs_ring_back_put_rsp(&cr->r, &rsp);
+	notify = xs_ring_back_push(&cr->r);
+	pthread_mutex_unlock(&cr->lock);
+	if (notify) {
+		rc = xs_tport_notify(c->t, w->ring);
+		if (rc) {
+			conn_stop(c, LOG_ERR, "ring %u: notify: %s", w->ring,
+				  strerror(-rc));
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static void *worker_main(void *arg)
 {
 	struct conn *c = arg;
-	struct conn_ring *cr;
-	struct xs_rsp rsp;
 	struct work w;
-	bool notify;
 	int rc;
 
 	rc = xs_service_thread_init();
@@ -321,42 +432,9 @@ static void *worker_main(void *arg)
 		conn_stop(c, LOG_ERR, "worker setup: %s", strerror(-rc));
 		return NULL;
 	}
-	while (!dequeue(c, &w)) {
-		cr = &c->rings[w.ring];
-		rc = xs_dispatch(c->sess, &w.req, &rsp);
-		if (rc == XS_CODEC_FATAL) {
-			conn_stop(c, LOG_WARNING,
-				  "ring %u: malformed %s request id %" PRIu64
-				  " (protocol violation)", w.ring,
-				  xs_op_name(w.req.opcode), w.req.id);
+	while (!dequeue(c, &w))
+		if (serve_one(c, &w))
 			break;
-		}
-		if (rc) {
-			/* Outside the service's contract: answer anyway. */
-			xs_engine_log(LOG_ERR, "%s: ring %u: %s id %" PRIu64
-				      ": dispatch returned %d", c->name, w.ring,
-				      xs_op_name(w.req.opcode), w.req.id, rc);
-			rsp.id = w.req.id;
-			if (!rsp.error)
-				rsp.error = EIO;
-		}
-		xs_engine_log(LOG_DEBUG, "%s: ring %u: %s id %" PRIu64
-			      " node %" PRIu64 ": error %d, %u bytes out",
-			      c->name, w.ring, xs_op_name(w.req.opcode),
-			      w.req.id, w.req.nodeid, rsp.error, rsp.out_len);
-		pthread_mutex_lock(&cr->lock);
-		xs_ring_back_put_rsp(&cr->r, &rsp);
-		notify = xs_ring_back_push(&cr->r);
-		pthread_mutex_unlock(&cr->lock);
-		if (notify) {
-			rc = xs_tport_notify(c->t, w.ring);
-			if (rc) {
-				conn_stop(c, LOG_ERR, "ring %u: notify: %s",
-					  w.ring, strerror(-rc));
-				break;
-			}
-		}
-	}
 	return NULL;
 }
 

@@ -71,6 +71,11 @@
 #define RESTORE_TAG	0xffffull
 #define RETRY_MS	100
 #define ATTEMPT_MS	1000
+/* How long a caller watches its ring for the response before it sleeps
+ * (on machines with more than one CPU): an answer within it is taken by
+ * the caller itself, without the two wake-ups of the completion thread
+ * and of the caller. */
+#define SPIN_NS		50000L
 
 enum wstate {
 	W_FREE,		/* on the ring's free list */
@@ -129,6 +134,7 @@ struct xs_client {
 	int *large_free;
 	unsigned nr_large_free;
 
+	bool spin;		/* callers watch for their response */
 	int stop_fd;		/* eventfd: completion threads exit */
 	int lost;		/* atomic */
 	int state;		/* atomic, enum cstate; back to C_UP only
@@ -408,6 +414,58 @@ static void copy_input(struct xs_client *c, const struct waiter *w)
 		memcpy(buf + call->in_len, call->in2, call->in2_len);
 }
 
+static int drain_locked(struct cring *r, const char **why);
+
+static long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000L + ts.tv_nsec;
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
+/* Watch ring r for up to SPIN_NS and take what arrives (the same as the
+ * completion thread's drain; the completion thread still acknowledges
+ * the notification and re-arms rsp_event, so no wake-up is lost).  Only
+ * while the client is up: a reconnect owns the rings' responses. */
+static void spin_wait(struct cring *r, struct waiter *w)
+{
+	struct xs_client *c = r->c;
+	long deadline = now_ns() + SPIN_NS;
+	uint32_t seen = xs_ring_front_rsp_prod(&r->ring) - 1;
+	const char *why = NULL;
+	bool done;
+	int rc;
+
+	for (;;) {
+		uint32_t prod = xs_ring_front_rsp_prod(&r->ring);
+
+		if (prod != seen) {
+			seen = prod;
+			pthread_mutex_lock(&r->lock);
+			rc = cstate(c) == C_UP ? drain_locked(r, &why) : 0;
+			done = w->state != W_INFLIGHT || cstate(c) != C_UP;
+			pthread_mutex_unlock(&r->lock);
+			if (rc) {
+				xs_client_fail(c, why);
+				return;
+			}
+			if (done)
+				return;
+		}
+		if (now_ns() > deadline || xs_client_lost(c))
+			return;
+		cpu_relax();
+	}
+}
+
 int xs_client_call(struct xs_client *c, struct xs_call *call)
 {
 	uint64_t in_total = (uint64_t)call->in_len + call->in2_len;
@@ -479,6 +537,8 @@ int xs_client_call(struct xs_client *c, struct xs_call *call)
 
 	if (notify && xs_tport_notify(c->t, r->idx) < 0)
 		xs_client_fail(c, "cannot notify the backend");
+	if (c->spin)
+		spin_wait(r, w);
 
 	pthread_mutex_lock(&r->lock);
 	while (w->state == W_INFLIGHT && !xs_client_lost(c))
@@ -560,12 +620,12 @@ static int complete_one(struct cring *r, const struct xs_rsp *rsp,
 	return 0;
 }
 
-static int drain(struct cring *r, const char **why)
+/* Caller holds r->lock.  0, or an error with *why set. */
+static int drain_locked(struct cring *r, const char **why)
 {
 	struct xs_rsp rsp;
 	int rc = 0, got;
 
-	pthread_mutex_lock(&r->lock);
 	for (;;) {
 		got = xs_ring_front_get_rsp(&r->ring, &rsp);
 		if (got < 0) {
@@ -579,6 +639,15 @@ static int drain(struct cring *r, const char **why)
 		if (rc)
 			break;
 	}
+	return rc;
+}
+
+static int drain(struct cring *r, const char **why)
+{
+	int rc;
+
+	pthread_mutex_lock(&r->lock);
+	rc = drain_locked(r, why);
 	pthread_mutex_unlock(&r->lock);
 	return rc;
 }
@@ -1138,6 +1207,7 @@ int xs_client_connect(const struct xs_client_params *p,
 	c->nr_slots = slots;
 	c->nr_large = p->nr_large;
 	c->reconnect_ms = p->reconnect_ms;
+	c->spin = sysconf(_SC_NPROCESSORS_ONLN) > 1 && !getenv("XS_FRONT_NO_SPIN");
 	c->large_off = (size_t)p->nr_rings * slots * XS_PAGE_SIZE;
 	c->restore_off = c->large_off + (size_t)p->nr_large * LARGE_SIZE;
 	c->large_free = calloc(p->nr_large, sizeof(*c->large_free));

@@ -103,6 +103,11 @@ bool xs_ring_front_final_check(struct xs_ring *r)
 	return LOAD(&r->hdr->rsp_prod) != r->rsp_cons;
 }
 
+uint32_t xs_ring_front_rsp_prod(const struct xs_ring *r)
+{
+	return LOAD(&r->hdr->rsp_prod);
+}
+
 /* ---- backend ----------------------------------------------------------- */
 
 int xs_ring_back_attach(struct xs_ring *r, void *mem, size_t ring_bytes)
@@ -139,6 +144,11 @@ int xs_ring_back_get_req(struct xs_ring *r, struct xs_req *req)
 	memcpy(req, slot(r, r->req_cons), sizeof(*req));
 	r->req_cons++;
 	return 1;
+}
+
+bool xs_ring_back_pending(const struct xs_ring *r)
+{
+	return LOAD(&r->hdr->req_prod) != r->req_cons;
 }
 
 bool xs_ring_back_final_check(struct xs_ring *r)

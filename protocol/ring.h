@@ -50,6 +50,9 @@ bool xs_ring_front_push(struct xs_ring *r);
 int xs_ring_front_get_rsp(struct xs_ring *r, struct xs_rsp *rsp);
 /* After draining: re-arm rsp_event; true if more responses arrived. */
 bool xs_ring_front_final_check(struct xs_ring *r);
+/* The backend's published rsp_prod: a hint for a thread watching for
+ * responses without the lock (it changes when one arrives). */
+uint32_t xs_ring_front_rsp_prod(const struct xs_ring *r);
 
 /* Backend: take a ring whose header the frontend initialised.  Starts at
  * the published rsp_prod, so requests queued before the attach are
@@ -59,6 +62,8 @@ int xs_ring_back_attach(struct xs_ring *r, void *mem, size_t ring_bytes);
 int xs_ring_back_get_req(struct xs_ring *r, struct xs_req *req);
 /* After draining: re-arm req_event; true if more requests arrived. */
 bool xs_ring_back_final_check(struct xs_ring *r);
+/* Whether the frontend has published requests not yet taken (a hint). */
+bool xs_ring_back_pending(const struct xs_ring *r);
 /* Write a response into the next response slot. */
 void xs_ring_back_put_rsp(struct xs_ring *r, const struct xs_rsp *rsp);
 /* Publish responses; true if the frontend must be notified. */
