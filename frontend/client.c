@@ -134,7 +134,10 @@ struct xs_client {
 	int *large_free;
 	unsigned nr_large_free;
 
-	bool spin;		/* callers watch for their response */
+	int max_spinners;	/* callers watching for their response at
+				 * once: one CPU fewer than there are (the
+				 * backend needs one), 0 on one CPU */
+	int spinners;		/* atomic */
 	int stop_fd;		/* eventfd: completion threads exit */
 	int lost;		/* atomic */
 	int state;		/* atomic, enum cstate; back to C_UP only
@@ -537,8 +540,12 @@ int xs_client_call(struct xs_client *c, struct xs_call *call)
 
 	if (notify && xs_tport_notify(c->t, r->idx) < 0)
 		xs_client_fail(c, "cannot notify the backend");
-	if (c->spin)
-		spin_wait(r, w);
+	if (c->max_spinners > 0) {
+		if (__atomic_fetch_add(&c->spinners, 1, __ATOMIC_RELAXED) <
+		    c->max_spinners)
+			spin_wait(r, w);
+		__atomic_fetch_sub(&c->spinners, 1, __ATOMIC_RELAXED);
+	}
 
 	pthread_mutex_lock(&r->lock);
 	while (w->state == W_INFLIGHT && !xs_client_lost(c))
@@ -1207,7 +1214,8 @@ int xs_client_connect(const struct xs_client_params *p,
 	c->nr_slots = slots;
 	c->nr_large = p->nr_large;
 	c->reconnect_ms = p->reconnect_ms;
-	c->spin = sysconf(_SC_NPROCESSORS_ONLN) > 1 && !getenv("XS_FRONT_NO_SPIN");
+	c->max_spinners = getenv("XS_FRONT_NO_SPIN") ? 0 :
+			  (int)sysconf(_SC_NPROCESSORS_ONLN) - 1;
 	c->large_off = (size_t)p->nr_rings * slots * XS_PAGE_SIZE;
 	c->restore_off = c->large_off + (size_t)p->nr_large * LARGE_SIZE;
 	c->large_free = calloc(p->nr_large, sizeof(*c->large_free));
