@@ -201,26 +201,31 @@ static int dequeue(struct conn *c, struct work *w)
 
 /* Requests the ring thread may serve itself when one arrives alone and
  * no work is queued: those that do not wait for the disk by their nature
- * (a cold cache may still make them).  Syncs, flushes, releases (the last
- * close of an unlinked file frees its blocks), removals, truncation,
- * preallocation, copies and transfers over INLINE_IO_MAX go to the
- * workers, so that they never hold up the requests behind them on the
- * ring.  req is the private copy; a guest that lies here only changes
- * which thread serves its own request. */
+ * (a cold cache may still make them), and that a caller waits for.
+ * Syncs, truncation, preallocation, copies, transfers over INLINE_IO_MAX,
+ * and FORGET and RELEASE (nobody waits for them, and closing the last
+ * descriptor of an unlinked file frees its blocks) go to the workers, so
+ * that they never hold up the requests behind them on the ring.  An
+ * unlink usually leaves the freeing to that last close, as the node
+ * table holds the file's descriptor.  req is the private copy: a guest
+ * that lies here only changes which thread serves its own request. */
 #define INLINE_IO_MAX	(128u * 1024)
 
 static bool inline_ok(const struct xs_req *req)
 {
 	switch (req->opcode) {
 	case XS_OP_LOOKUP:
-	case XS_OP_FORGET:
 	case XS_OP_GETATTR:
 	case XS_OP_READLINK:
 	case XS_OP_SYMLINK:
 	case XS_OP_MKNOD:
 	case XS_OP_MKDIR:
 	case XS_OP_LINK:
+	case XS_OP_UNLINK:
+	case XS_OP_RMDIR:
+	case XS_OP_RENAME:
 	case XS_OP_OPEN:
+	case XS_OP_FLUSH:
 	case XS_OP_CREATE:
 	case XS_OP_OPENDIR:
 	case XS_OP_READDIR:
