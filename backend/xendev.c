@@ -86,7 +86,7 @@ static bool usage_changed(const struct xs_quota_usage *a,
 /* Serve until asked to stop (0) or the connection is dropped. */
 static int serve(int chan, int sfd, struct xs_export *exp, const char *name)
 {
-	struct xs_quota_usage u, last;
+	struct xs_quota_usage u, last = { 0 };
 	struct xs_policy pol;
 	struct xs_wmsg m;
 	bool sent = false;
