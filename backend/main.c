@@ -553,12 +553,9 @@ static int worker_recv(struct xs_engine *eng, int chan)
 
 struct worker_args {
 	const struct opts *o;
-	const char *export_abs;		/* canonical host path */
-	int export_fd;			/* O_PATH, the supervisor's */
 	int close_fds[3];		/* the supervisor's, -1 if none */
-	const struct xs_policy *pol;
-	const uint8_t *handle_key;	/* NULL: a random one */
-	bool pidns;
+	struct xs_worker_args w;	/* export_fd is the supervisor's; chan
+					 * set in the worker */
 };
 
 /* The worker process: sandbox, export, engine; serves until the
@@ -567,16 +564,7 @@ struct worker_args {
 static int worker_main(const struct worker_args *a, int chan, int sfd)
 {
 	const struct opts *o = a->o;
-	struct xs_worker_args wa = {
-		.export_abs = a->export_abs,
-		.export_fd = a->export_fd,
-		.pol = a->pol,
-		.handle_key = a->handle_key,
-		.eng = &o->eng,
-		.chan = chan,
-		.no_sandbox = o->no_sandbox,
-		.pidns = a->pidns,
-	};
+	struct xs_worker_args wa = a->w;
 	struct xs_export *exp;
 	struct xs_engine *eng;
 	char why[256];
@@ -587,12 +575,13 @@ static int worker_main(const struct worker_args *a, int chan, int sfd)
 		if (a->close_fds[i] >= 0)
 			close(a->close_fds[i]);
 	worker_chan = chan;
+	wa.chan = chan;
 	xs_worker_prepare(!o->foreground);
 	if (xs_worker_start(&wa, &exp, &eng, why, sizeof(why)))
 		return 1;
 	worker_exp = exp;
 	worker_eng = eng;
-	rc = xs_control_new(exp, a->export_abs, &control);
+	rc = xs_control_new(exp, wa.export_abs, &control);
 	if (rc) {
 		xs_engine_log(LOG_ERR, "starting: %s", strerror(-rc));
 		return 1;
@@ -657,11 +646,11 @@ static int spawn_worker(struct sup *s)
 	pid_t pid;
 	int chan;
 
-	s->wa.pol = &s->pol;
+	s->wa.w.pol = &s->pol;
 	s->wa.close_fds[0] = s->lfd;
 	s->wa.close_fds[1] = s->cfd;
 	s->wa.close_fds[2] = s->ready_fd;
-	pid = xs_worker_fork(s->wa.o->no_sandbox, &s->wa.pidns, &chan);
+	pid = xs_worker_fork(s->wa.o->no_sandbox, &s->wa.w.pidns, &chan);
 	if (pid == 0)
 		exit(worker_main(&s->wa, chan, s->sfd));
 	if (pid < 0)
@@ -717,7 +706,7 @@ static int worker_said(struct sup *s)
 	case XS_WMSG_READY:
 		s->ready = true;
 		xs_engine_log(LOG_INFO, "worker %d serving %s (%s)", (int)s->pid,
-			      s->wa.export_abs, s->wa.o->no_sandbox ?
+			      s->wa.w.export_abs, s->wa.o->no_sandbox ?
 			      "no sandbox" : "sandboxed");
 		if (!s->ever_ready && s->ready_fd >= 0) {
 			(void)write(s->ready_fd, "", 1);
@@ -1029,9 +1018,13 @@ int main(int argc, char **argv)
 	sup = (struct sup){
 		.wa = {
 			.o = &o,
-			.export_abs = export_abs,
-			.export_fd = export_fd,
-			.handle_key = have_key ? handle_key : NULL,
+			.w = {
+				.export_abs = export_abs,
+				.export_fd = export_fd,
+				.handle_key = have_key ? handle_key : NULL,
+				.eng = &o.eng,
+				.no_sandbox = o.no_sandbox,
+			},
 		},
 		.lfd = lfd,
 		.sfd = sfd,
