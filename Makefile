@@ -34,7 +34,7 @@ SECCOMP_LIBS := $(shell pkg-config --libs libseccomp)
 XEN_PKGS := xenstore xenevtchn xengnttab
 HAVE_XEN := $(shell pkg-config --exists $(XEN_PKGS) && echo 1)
 ifeq ($(HAVE_XEN),1)
-XEN_CFLAGS := $(shell pkg-config --cflags $(XEN_PKGS)) -DXS_HAVE_XEN=1
+XEN_CFLAGS := $(shell pkg-config --cflags $(XEN_PKGS)) -DXSH_HAVE_XEN=1
 XEN_LIBS := $(shell pkg-config --libs $(XEN_PKGS))
 TPORT_SRCS := $(wildcard transport/*.c)
 else

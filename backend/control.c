@@ -7,7 +7,7 @@
  *
  * Trust: a control peer can change the policy, so only root or the
  * backend's own user may use it (SO_PEERCRED, checked before any command
- * runs).  Command text is bounded (XS_CTL_MSG_MAX), split here, and every
+ * runs).  Command text is bounded (XSH_CTL_MSG_MAX), split here, and every
  * value is checked by policy.c before anything changes; a request with
  * one bad key or value changes nothing.
  */
@@ -32,8 +32,8 @@
 
 #define MAX_WORDS	32
 
-struct xs_control {
-	struct xs_export *exp;		/* immutable, not owned */
+struct xsh_control {
+	struct xsh_export *exp;		/* immutable, not owned */
 	char *path;			/* immutable, escaped for status */
 	pthread_mutex_t lock;		/* one policy change at a time */
 	unsigned nr_conns;		/* lock */
@@ -64,10 +64,10 @@ static char *escape_path(const char *p)
 	return out;
 }
 
-int xs_control_new(struct xs_export *e, const char *export_path,
-		   struct xs_control **out)
+int xsh_control_new(struct xsh_export *e, const char *export_path,
+		   struct xsh_control **out)
 {
-	struct xs_control *ctl = calloc(1, sizeof(*ctl));
+	struct xsh_control *ctl = calloc(1, sizeof(*ctl));
 	char *abs;
 
 	if (!ctl)
@@ -85,7 +85,7 @@ int xs_control_new(struct xs_export *e, const char *export_path,
 	return 0;
 }
 
-void xs_control_free(struct xs_control *ctl)
+void xsh_control_free(struct xsh_control *ctl)
 {
 	if (!ctl)
 		return;
@@ -138,15 +138,15 @@ static int reply_error(struct reply *r, const char *fmt, ...)
 	return -1;
 }
 
-static void put_status(struct xs_control *ctl, struct reply *r)
+static void put_status(struct xsh_control *ctl, struct reply *r)
 {
-	struct xs_quota_usage u;
-	struct xs_policy pol;
+	struct xsh_quota_usage u;
+	struct xsh_policy pol;
 	char idmap[32];
 
-	xs_export_get_policy(ctl->exp, &pol);
-	xs_export_get_usage(ctl->exp, &u);
-	xs_policy_format_idmap(&pol, idmap, sizeof(idmap));
+	xsh_export_get_policy(ctl->exp, &pol);
+	xsh_export_get_usage(ctl->exp, &u);
+	xsh_policy_format_idmap(&pol, idmap, sizeof(idmap));
 	put(r, "export=%s\n", ctl->path);
 	put(r, "mode=%s\n", pol.read_only ? "ro" : "rw");
 	put(r, "id-map=%s\n", idmap);
@@ -155,7 +155,7 @@ static void put_status(struct xs_control *ctl, struct reply *r)
 	put(r, "quota-inodes=%" PRIu64 "\n", u.quota_inodes);
 	put(r, "usage-inodes=%" PRIu64 "\n", u.usage_inodes);
 	put(r, "quota-soft-percent=%u\n", u.soft_percent);
-	put(r, "status=%s\n", xs_quota_level_name(u.level));
+	put(r, "status=%s\n", xsh_quota_level_name(u.level));
 }
 
 static bool is_live_key(const char *key)
@@ -177,17 +177,17 @@ static const char *value_help(const char *key)
 	return "a number with an optional K, M, G or T suffix, 0 = none";
 }
 
-static int cmd_set(struct xs_control *ctl, char **w, int nw, struct reply *r,
+static int cmd_set(struct xsh_control *ctl, char **w, int nw, struct reply *r,
 		   const char *who)
 {
-	struct xs_policy pol;
+	struct xsh_policy pol;
 	char *eq;
 	int i, rc;
 
 	if (nw < 2)
 		return reply_error(r, "set needs KEY=VALUE (keys: mode, quota-bytes, quota-inodes, quota-soft-percent)");
 	pthread_mutex_lock(&ctl->lock);
-	xs_export_get_policy(ctl->exp, &pol);
+	xsh_export_get_policy(ctl->exp, &pol);
 	for (i = 1; i < nw; i++) {
 		eq = strchr(w[i], '=');
 		if (!eq || eq == w[i]) {
@@ -205,7 +205,7 @@ static int cmd_set(struct xs_control *ctl, char **w, int nw, struct reply *r,
 			return reply_error(r, "unknown key '%s' (keys: mode, quota-bytes, quota-inodes, quota-soft-percent); nothing changed",
 				     w[i]);
 		}
-		rc = xs_policy_set_key(&pol, w[i], eq + 1);
+		rc = xsh_policy_set_key(&pol, w[i], eq + 1);
 		if (rc) {
 			pthread_mutex_unlock(&ctl->lock);
 			return reply_error(r, "bad value '%s' for %s (want %s); nothing changed",
@@ -213,27 +213,27 @@ static int cmd_set(struct xs_control *ctl, char **w, int nw, struct reply *r,
 		}
 		*eq = '=';
 	}
-	xs_export_set_policy(ctl->exp, &pol);
+	xsh_export_set_policy(ctl->exp, &pol);
 	pthread_mutex_unlock(&ctl->lock);
 	for (i = 1; i < nw; i++)
-		xs_engine_log(LOG_INFO, "%s: control: set %s", who, w[i]);
+		xsh_engine_log(LOG_INFO, "%s: control: set %s", who, w[i]);
 	put(r, "ok\n");
 	put_status(ctl, r);
 	return 0;
 }
 
-int xs_control_exec(struct xs_control *ctl, const char *cmd, size_t len,
+int xsh_control_exec(struct xsh_control *ctl, const char *cmd, size_t len,
 		    char *reply, size_t cap, const char *who)
 {
 	struct reply r = { .buf = reply, .cap = cap };
-	char buf[XS_CTL_MSG_MAX + 1];
+	char buf[XSH_CTL_MSG_MAX + 1];
 	char *w[MAX_WORDS], *save, *tok;
 	int nw = 0;
 	size_t i;
 
 	reply[0] = '\0';
-	if (len > XS_CTL_MSG_MAX)
-		return reply_error(&r, "command longer than %u bytes", XS_CTL_MSG_MAX);
+	if (len > XSH_CTL_MSG_MAX)
+		return reply_error(&r, "command longer than %u bytes", XSH_CTL_MSG_MAX);
 	memcpy(buf, cmd, len);
 	buf[len] = '\0';
 	for (i = 0; i < len; i++)
@@ -279,7 +279,7 @@ static void send_text(int fd, const char *s)
 	(void)send(fd, s, strlen(s), MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
-void xs_control_serve(struct xs_control *ctl, int fd, const char *name)
+void xsh_control_serve(struct xsh_control *ctl, int fd, const char *name)
 {
 	char *in = NULL, *out = NULL;
 	struct pollfd p = { .fd = fd, .events = POLLIN };
@@ -288,23 +288,23 @@ void xs_control_serve(struct xs_control *ctl, int fd, const char *name)
 	int rc;
 
 	pthread_mutex_lock(&ctl->lock);
-	busy = ctl->nr_conns >= XS_CONTROL_MAX_CONNS;
+	busy = ctl->nr_conns >= XSH_CONTROL_MAX_CONNS;
 	if (!busy)
 		ctl->nr_conns++;
 	pthread_mutex_unlock(&ctl->lock);
 	allowed = peer_allowed(fd);
 	if (!allowed)
-		xs_engine_log(LOG_WARNING, "%s: control connection refused: peer is neither root nor our user",
+		xsh_engine_log(LOG_WARNING, "%s: control connection refused: peer is neither root nor our user",
 			      name);
-	in = malloc(XS_CTL_MSG_MAX + 1);
-	out = malloc(XS_CTL_MSG_MAX);
+	in = malloc(XSH_CTL_MSG_MAX + 1);
+	out = malloc(XSH_CTL_MSG_MAX);
 	while (in && out) {
 		do
-			rc = poll(&p, 1, (int)XS_CTL_IDLE_S * 1000);
+			rc = poll(&p, 1, (int)XSH_CTL_IDLE_S * 1000);
 		while (rc < 0 && errno == EINTR);
 		if (rc <= 0 || !(p.revents & POLLIN))
 			break;
-		n = recv(fd, in, XS_CTL_MSG_MAX + 1, MSG_DONTWAIT);
+		n = recv(fd, in, XSH_CTL_MSG_MAX + 1, MSG_DONTWAIT);
 		if (n <= 0)
 			break;
 		if (busy) {
@@ -315,7 +315,7 @@ void xs_control_serve(struct xs_control *ctl, int fd, const char *name)
 			send_text(fd, "error: permission denied\n");
 			break;
 		}
-		xs_control_exec(ctl, in, (size_t)n, out, XS_CTL_MSG_MAX, name);
+		xsh_control_exec(ctl, in, (size_t)n, out, XSH_CTL_MSG_MAX, name);
 		send_text(fd, out);
 	}
 	free(in);
@@ -330,9 +330,9 @@ void xs_control_serve(struct xs_control *ctl, int fd, const char *name)
 
 /* ---- client -------------------------------------------------------------- */
 
-int xs_control_client_main(int argc, char **argv)
+int xsh_control_client_main(int argc, char **argv)
 {
-	char cmd[XS_CTL_MSG_MAX + 1], reply[XS_CTL_MSG_MAX + 1];
+	char cmd[XSH_CTL_MSG_MAX + 1], reply[XSH_CTL_MSG_MAX + 1];
 	struct pollfd p;
 	size_t len = 0, l;
 	ssize_t n;
@@ -345,7 +345,7 @@ int xs_control_client_main(int argc, char **argv)
 	}
 	for (i = 2; i < argc; i++) {
 		l = strlen(argv[i]);
-		if (len + l + 1 > XS_CTL_MSG_MAX) {
+		if (len + l + 1 > XSH_CTL_MSG_MAX) {
 			fprintf(stderr, "xenshare-back --ctl: command too long\n");
 			return 2;
 		}
@@ -354,7 +354,7 @@ int xs_control_client_main(int argc, char **argv)
 		memcpy(cmd + len, argv[i], l);
 		len += l;
 	}
-	fd = xs_local_control_connect(argv[1]);
+	fd = xsh_local_control_connect(argv[1]);
 	if (fd < 0) {
 		fprintf(stderr, "xenshare-back --ctl: cannot connect to backend at %s: %s\n",
 			argv[1], strerror(-fd));
@@ -368,7 +368,7 @@ int xs_control_client_main(int argc, char **argv)
 	}
 	p = (struct pollfd){ .fd = fd, .events = POLLIN };
 	if (poll(&p, 1, 10000) != 1 ||
-	    (n = recv(fd, reply, XS_CTL_MSG_MAX, 0)) <= 0) {
+	    (n = recv(fd, reply, XSH_CTL_MSG_MAX, 0)) <= 0) {
 		fprintf(stderr, "xenshare-back --ctl: %s: no reply from the backend\n",
 			argv[1]);
 		close(fd);

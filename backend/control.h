@@ -3,40 +3,40 @@
  * The local control channel (protocol/xenshare_proto.h, "Control
  * connections"): text commands that show the export's policy and usage
  * and change policy keys while the export is served.  Policy changes go
- * through xs_export_set_policy(), so they apply to the next request.
+ * through xsh_export_set_policy(), so they apply to the next request.
  *
  * Trust: the peer is checked (SO_PEERCRED: root or our own uid) before
  * any command runs; commands are parsed here, values by policy.c.
  */
-#ifndef XS_CONTROL_H
-#define XS_CONTROL_H
+#ifndef XSH_CONTROL_H
+#define XSH_CONTROL_H
 
 #include <stddef.h>
 
 #include "service.h"
 
-#define XS_CONTROL_MAX_CONNS	8u
+#define XSH_CONTROL_MAX_CONNS	8u
 
-struct xs_control;
+struct xsh_control;
 
 /* Control of export e (not owned), shown as export_path. */
-int xs_control_new(struct xs_export *e, const char *export_path,
-		   struct xs_control **out);
-void xs_control_free(struct xs_control *ctl);
+int xsh_control_new(struct xsh_export *e, const char *export_path,
+		   struct xsh_control **out);
+void xsh_control_free(struct xsh_control *ctl);
 
 /* Run one command (len bytes of text); the reply, NUL-terminated, goes to
  * reply (at most cap bytes, cap >= 64).  0 if the reply is "ok ...", -1 if
  * it is "error: ...". */
-int xs_control_exec(struct xs_control *ctl, const char *cmd, size_t len,
+int xsh_control_exec(struct xsh_control *ctl, const char *cmd, size_t len,
 		    char *reply, size_t cap, const char *who);
 
 /* Serve one control connection (fd, after the welcome; taken over) until
- * the peer hangs up or stays idle for XS_CTL_IDLE_S.  name: for logs. */
-void xs_control_serve(struct xs_control *ctl, int fd, const char *name);
+ * the peer hangs up or stays idle for XSH_CTL_IDLE_S.  name: for logs. */
+void xsh_control_serve(struct xsh_control *ctl, int fd, const char *name);
 
 /* The client: `xenshare-back --ctl SOCKET COMMAND...`.  argv[0] is
  * "--ctl".  Prints the reply; exit status 0 (ok), 1 (error reply or no
  * connection), 2 (usage). */
-int xs_control_client_main(int argc, char **argv);
+int xsh_control_client_main(int argc, char **argv);
 
-#endif /* XS_CONTROL_H */
+#endif /* XSH_CONTROL_H */

@@ -63,7 +63,7 @@ static void cap_restore(void)
 		cap_set(cap_base);
 }
 
-int xs_service_thread_init(void)
+int xsh_service_thread_init(void)
 {
 	if (unshare(CLONE_FS))
 		return -errno;
@@ -83,11 +83,11 @@ static int set_ids(uid_t uid, gid_t gid)
 		goto fail;
 	return 0;
 fail:
-	xs_creds_leave();
+	xsh_creds_leave();
 	return -EPERM;
 }
 
-int xs_creds_enter(uid_t uid, gid_t gid)
+int xsh_creds_enter(uid_t uid, gid_t gid)
 {
 	int rc;
 
@@ -100,21 +100,21 @@ int xs_creds_enter(uid_t uid, gid_t gid)
 	return 0;
 }
 
-int xs_creds_enter_strict(uid_t uid, gid_t gid)
+int xsh_creds_enter_strict(uid_t uid, gid_t gid)
 {
 	if (!cap_ready)
 		cap_init();
 	return set_ids(uid, gid);
 }
 
-void xs_creds_leave(void)
+void xsh_creds_leave(void)
 {
 	syscall(SYS_setfsuid, 0);
 	syscall(SYS_setfsgid, 0);
 	cap_restore();
 }
 
-void xs_creds_fsetid(bool on)
+void xsh_creds_fsetid(bool on)
 {
 	struct __user_cap_data_struct d[2];
 

@@ -13,21 +13,21 @@
  * permissions.  All changes are per thread (raw syscalls, never the glibc
  * wrappers that broadcast to every thread).
  */
-#ifndef XS_CREDS_H
-#define XS_CREDS_H
+#ifndef XSH_CREDS_H
+#define XSH_CREDS_H
 
 #include <stdbool.h>
 #include <sys/types.h>
 
 /* Creation ops: fsuid/fsgid = uid/gid, capabilities kept.  0 or -EPERM. */
-int xs_creds_enter(uid_t uid, gid_t gid);
+int xsh_creds_enter(uid_t uid, gid_t gid);
 /* Permission checks (ACCESS): fsuid/fsgid = uid/gid and the
  * capabilities the kernel leaves a non-root fsuid. */
-int xs_creds_enter_strict(uid_t uid, gid_t gid);
+int xsh_creds_enter_strict(uid_t uid, gid_t gid);
 /* Back to fsuid/fsgid 0 and the thread's base capabilities. */
-void xs_creds_leave(void);
+void xsh_creds_leave(void);
 /* Raise or drop CAP_FSETID in the effective set (chmod applies the mode
  * the guest asked for, set-id bits included). */
-void xs_creds_fsetid(bool on);
+void xsh_creds_fsetid(bool on);
 
-#endif /* XS_CREDS_H */
+#endif /* XSH_CREDS_H */

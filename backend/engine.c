@@ -13,7 +13,7 @@
  *   work queue                   bounded by the total number of ring
  *                                slots: a ring never has more requests
  *                                outstanding than it has slots
- *   workers                      xs_dispatch() each request and put the
+ *   workers                      xsh_dispatch() each request and put the
  *                                response on the ring it came from
  *   supervisor                   starts the others, waits for the
  *                                connection to stop, joins everything and
@@ -21,7 +21,7 @@
  *
  * Trust: shared ring indices go through protocol/ring.c, which refuses a
  * producer index that runs past the ring (-EPROTO); requests go through
- * xs_dispatch(), which tells us when one breaks the protocol.  Either
+ * xsh_dispatch(), which tells us when one breaks the protocol.  Either
  * closes this connection and nothing else.
  */
 #include <errno.h>
@@ -42,7 +42,7 @@
 #include "engine.h"
 
 struct work {
-	struct xs_req req;
+	struct xsh_req req;
 	unsigned ring;
 };
 
@@ -52,22 +52,22 @@ struct conn_ring {
 	struct conn *c;
 	unsigned idx;
 	/* Request side (req_cons) belongs to the ring thread; the response
-	 * side and xs_ring_back_get_req(), which reads rsp_prod_pvt, run
+	 * side and xsh_ring_back_get_req(), which reads rsp_prod_pvt, run
 	 * under lock. */
-	struct xs_ring r;
+	struct xsh_ring r;
 	pthread_mutex_t lock;
 	pthread_t thread;
 	bool started;
 };
 
 struct conn {
-	struct xs_engine *eng;
-	struct xs_tport *t;
-	struct xs_sess *sess;
-	char name[sizeof(((struct xs_tport *)0)->name)];
-	struct conn_ring rings[XS_MAX_RINGS];
+	struct xsh_engine *eng;
+	struct xsh_tport *t;
+	struct xsh_sess *sess;
+	char name[sizeof(((struct xsh_tport *)0)->name)];
+	struct conn_ring rings[XSH_MAX_RINGS];
 	unsigned nr_rings;
-	pthread_t workers[XS_ENGINE_MAX_WORKERS];
+	pthread_t workers[XSH_ENGINE_MAX_WORKERS];
 	unsigned nr_workers;		/* started */
 	int stop_efd;			/* readable once stopping */
 
@@ -84,9 +84,9 @@ struct conn {
 	struct conn *next;		/* eng->lock */
 };
 
-struct xs_engine {
-	struct xs_export *exp;
-	struct xs_engine_params p;
+struct xsh_engine {
+	struct xsh_export *exp;
+	struct xsh_engine_params p;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;		/* lock: nr_conns dropped */
 	bool stopping;			/* lock */
@@ -100,7 +100,7 @@ struct xs_engine {
 static bool log_to_syslog;
 static bool log_debug;
 
-void xs_engine_log_setup(bool use_syslog, bool debug)
+void xsh_engine_log_setup(bool use_syslog, bool debug)
 {
 	log_to_syslog = use_syslog;
 	log_debug = debug;
@@ -108,7 +108,7 @@ void xs_engine_log_setup(bool use_syslog, bool debug)
 		openlog("xenshare-back", LOG_PID, LOG_DAEMON);
 }
 
-void xs_engine_log(int prio, const char *fmt, ...)
+void xsh_engine_log(int prio, const char *fmt, ...)
 {
 	char line[768];
 	va_list ap;
@@ -158,7 +158,7 @@ static void conn_stop(struct conn *c, int prio, const char *fmt, ...)
 	pthread_cond_broadcast(&c->stop_cond);
 	pthread_mutex_unlock(&c->lock);
 	if (write(c->stop_efd, &one, sizeof(one)) < 0)
-		xs_engine_log(LOG_ERR, "%s: waking ring threads: %s", c->name,
+		xsh_engine_log(LOG_ERR, "%s: waking ring threads: %s", c->name,
 			      strerror(errno));
 }
 
@@ -211,35 +211,35 @@ static int dequeue(struct conn *c, struct work *w)
  * that lies here only changes which thread serves its own request. */
 #define INLINE_IO_MAX	(128u * 1024)
 
-static bool inline_ok(const struct xs_req *req)
+static bool inline_ok(const struct xsh_req *req)
 {
 	switch (req->opcode) {
-	case XS_OP_LOOKUP:
-	case XS_OP_GETATTR:
-	case XS_OP_READLINK:
-	case XS_OP_SYMLINK:
-	case XS_OP_MKNOD:
-	case XS_OP_MKDIR:
-	case XS_OP_LINK:
-	case XS_OP_UNLINK:
-	case XS_OP_RMDIR:
-	case XS_OP_RENAME:
-	case XS_OP_OPEN:
-	case XS_OP_FLUSH:
-	case XS_OP_CREATE:
-	case XS_OP_OPENDIR:
-	case XS_OP_READDIR:
-	case XS_OP_READDIRPLUS:
-	case XS_OP_STATFS:
-	case XS_OP_GETXATTR:
-	case XS_OP_LISTXATTR:
-	case XS_OP_ACCESS:
-	case XS_OP_LSEEK:
+	case XSH_OP_LOOKUP:
+	case XSH_OP_GETATTR:
+	case XSH_OP_READLINK:
+	case XSH_OP_SYMLINK:
+	case XSH_OP_MKNOD:
+	case XSH_OP_MKDIR:
+	case XSH_OP_LINK:
+	case XSH_OP_UNLINK:
+	case XSH_OP_RMDIR:
+	case XSH_OP_RENAME:
+	case XSH_OP_OPEN:
+	case XSH_OP_FLUSH:
+	case XSH_OP_CREATE:
+	case XSH_OP_OPENDIR:
+	case XSH_OP_READDIR:
+	case XSH_OP_READDIRPLUS:
+	case XSH_OP_STATFS:
+	case XSH_OP_GETXATTR:
+	case XSH_OP_LISTXATTR:
+	case XSH_OP_ACCESS:
+	case XSH_OP_LSEEK:
 		return true;
-	case XS_OP_SETATTR:
-		return !(req->a.setattr.valid & XS_SETATTR_SIZE);
-	case XS_OP_READ:
-	case XS_OP_WRITE:
+	case XSH_OP_SETATTR:
+		return !(req->a.setattr.valid & XSH_SETATTR_SIZE);
+	case XSH_OP_READ:
+	case XSH_OP_WRITE:
 		return req->a.io.size <= INLINE_IO_MAX;
 	default:
 		return false;
@@ -270,8 +270,8 @@ static int drain(struct conn_ring *cr)
 	do {
 		for (;;) {
 			pthread_mutex_lock(&cr->lock);
-			rc = xs_ring_back_get_req(&cr->r, &w.req);
-			alone = rc == 1 && !xs_ring_back_pending(&cr->r);
+			rc = xsh_ring_back_get_req(&cr->r, &w.req);
+			alone = rc == 1 && !xsh_ring_back_pending(&cr->r);
 			pthread_mutex_unlock(&cr->lock);
 			if (rc == 0)
 				break;
@@ -290,14 +290,14 @@ static int drain(struct conn_ring *cr)
 			if (rc)
 				return rc;
 		}
-		rc = xs_tport_ack(c->t, cr->idx);
+		rc = xsh_tport_ack(c->t, cr->idx);
 		if (rc) {
 			conn_stop(c, LOG_ERR, "ring %u: ack: %s", cr->idx,
 				  strerror(-rc));
 			return rc;
 		}
 		pthread_mutex_lock(&cr->lock);
-		more = xs_ring_back_final_check(&cr->r);
+		more = xsh_ring_back_final_check(&cr->r);
 		pthread_mutex_unlock(&cr->lock);
 	} while (more);
 	return 0;
@@ -342,7 +342,7 @@ static void *ring_main(void *arg)
 	nfds_t nfds = 2;
 	int rc;
 
-	rc = xs_service_thread_init();
+	rc = xsh_service_thread_init();
 	if (rc) {
 		conn_stop(c, LOG_ERR, "ring %u setup: %s", cr->idx, strerror(-rc));
 		return NULL;
@@ -386,37 +386,37 @@ static void *ring_main(void *arg)
 static int serve_one(struct conn *c, const struct work *w)
 {
 	struct conn_ring *cr = &c->rings[w->ring];
-	struct xs_rsp rsp;
+	struct xsh_rsp rsp;
 	bool notify;
 	int rc;
 
-	rc = xs_dispatch(c->sess, &w->req, &rsp);
-	if (rc == XS_CODEC_FATAL) {
+	rc = xsh_dispatch(c->sess, &w->req, &rsp);
+	if (rc == XSH_CODEC_FATAL) {
 		conn_stop(c, LOG_WARNING,
 			  "ring %u: malformed %s request id %" PRIu64
 			  " (protocol violation)", w->ring,
-			  xs_op_name(w->req.opcode), w->req.id);
+			  xsh_op_name(w->req.opcode), w->req.id);
 		return -1;
 	}
 	if (rc) {
 		/* Outside the service's contract: answer anyway. */
-		xs_engine_log(LOG_ERR, "%s: ring %u: %s id %" PRIu64
+		xsh_engine_log(LOG_ERR, "%s: ring %u: %s id %" PRIu64
 			      ": dispatch returned %d", c->name, w->ring,
-			      xs_op_name(w->req.opcode), w->req.id, rc);
+			      xsh_op_name(w->req.opcode), w->req.id, rc);
 		rsp.id = w->req.id;
 		if (!rsp.error)
 			rsp.error = EIO;
 	}
-	xs_engine_log(LOG_DEBUG, "%s: ring %u: %s id %" PRIu64
+	xsh_engine_log(LOG_DEBUG, "%s: ring %u: %s id %" PRIu64
 		      " node %" PRIu64 ": error %d, %u bytes out",
-		      c->name, w->ring, xs_op_name(w->req.opcode),
+		      c->name, w->ring, xsh_op_name(w->req.opcode),
 		      w->req.id, w->req.nodeid, rsp.error, rsp.out_len);
 	pthread_mutex_lock(&cr->lock);
-	xs_ring_back_put_rsp(&cr->r, &rsp);
-	notify = xs_ring_back_push(&cr->r);
+	xsh_ring_back_put_rsp(&cr->r, &rsp);
+	notify = xsh_ring_back_push(&cr->r);
 	pthread_mutex_unlock(&cr->lock);
 	if (notify) {
-		rc = xs_tport_notify(c->t, w->ring);
+		rc = xsh_tport_notify(c->t, w->ring);
 		if (rc) {
 			conn_stop(c, LOG_ERR, "ring %u: notify: %s", w->ring,
 				  strerror(-rc));
@@ -432,7 +432,7 @@ static void *worker_main(void *arg)
 	struct work w;
 	int rc;
 
-	rc = xs_service_thread_init();
+	rc = xsh_service_thread_init();
 	if (rc) {
 		conn_stop(c, LOG_ERR, "worker setup: %s", strerror(-rc));
 		return NULL;
@@ -450,8 +450,8 @@ static void conn_free(struct conn *c)
 	unsigned i;
 
 	if (c->sess)
-		xs_sess_free(c->sess);
-	xs_tport_close(c->t);
+		xsh_sess_free(c->sess);
+	xsh_tport_close(c->t);
 	for (i = 0; i < c->nr_rings; i++)
 		pthread_mutex_destroy(&c->rings[i].lock);
 	if (c->stop_efd >= 0)
@@ -465,8 +465,8 @@ static void conn_free(struct conn *c)
 }
 
 /* Take c off the list (shutdown stops waking it), free it, and only then
- * let xs_engine_shutdown() see the count drop. */
-static void engine_remove(struct xs_engine *eng, struct conn *c)
+ * let xsh_engine_shutdown() see the count drop. */
+static void engine_remove(struct xsh_engine *eng, struct conn *c)
 {
 	struct conn **pp;
 
@@ -488,7 +488,7 @@ static void engine_remove(struct xs_engine *eng, struct conn *c)
 static void *conn_main(void *arg)
 {
 	struct conn *c = arg;
-	struct xs_engine *eng = c->eng;
+	struct xsh_engine *eng = c->eng;
 	unsigned i;
 	int rc = 0;
 
@@ -515,25 +515,25 @@ static void *conn_main(void *arg)
 			pthread_join(c->rings[i].thread, NULL);
 	for (i = 0; i < c->nr_workers; i++)
 		pthread_join(c->workers[i], NULL);
-	xs_engine_log(c->reason_prio, "%s: closing: %s", c->name, c->reason);
+	xsh_engine_log(c->reason_prio, "%s: closing: %s", c->name, c->reason);
 	engine_remove(eng, c);
 	return NULL;
 }
 
-static int conn_setup(struct xs_engine *eng, struct conn *c)
+static int conn_setup(struct xsh_engine *eng, struct conn *c)
 {
-	struct xs_tport *t = c->t;
+	struct xsh_tport *t = c->t;
 	unsigned i;
 	int rc;
 
-	if (t->nr_rings < 1 || t->nr_rings > XS_MAX_RINGS)
+	if (t->nr_rings < 1 || t->nr_rings > XSH_MAX_RINGS)
 		return -EINVAL;
 	for (i = 0; i < t->nr_rings; i++) {
 		pthread_mutex_init(&c->rings[i].lock, NULL);
 		c->nr_rings++;
 		c->rings[i].c = c;
 		c->rings[i].idx = i;
-		rc = xs_ring_back_attach(&c->rings[i].r, t->ring_mem[i],
+		rc = xsh_ring_back_attach(&c->rings[i].r, t->ring_mem[i],
 					 t->ring_bytes);
 		if (rc)
 			return rc;
@@ -545,11 +545,11 @@ static int conn_setup(struct xs_engine *eng, struct conn *c)
 	c->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (c->stop_efd < 0)
 		return -errno;
-	return xs_sess_new(eng->exp, t->data, t->data_bytes, c->name,
+	return xsh_sess_new(eng->exp, t->data, t->data_bytes, c->name,
 			   &c->sess);
 }
 
-int xs_engine_add(struct xs_engine *eng, struct xs_tport *t)
+int xsh_engine_add(struct xsh_engine *eng, struct xsh_tport *t)
 {
 	pthread_attr_t attr;
 	pthread_t thr;
@@ -558,9 +558,9 @@ int xs_engine_add(struct xs_engine *eng, struct xs_tport *t)
 
 	c = calloc(1, sizeof(*c));
 	if (!c) {
-		xs_engine_log(LOG_ERR, "%s: refused: out of memory", t->name);
-		xs_tport_close(t);
-		xs_engine_unreserve(eng);
+		xsh_engine_log(LOG_ERR, "%s: refused: out of memory", t->name);
+		xsh_tport_close(t);
+		xsh_engine_unreserve(eng);
 		return -ENOMEM;
 	}
 	c->eng = eng;
@@ -574,10 +574,10 @@ int xs_engine_add(struct xs_engine *eng, struct xs_tport *t)
 
 	rc = conn_setup(eng, c);
 	if (rc) {
-		xs_engine_log(LOG_ERR, "%s: refused: %s", c->name,
+		xsh_engine_log(LOG_ERR, "%s: refused: %s", c->name,
 			      strerror(-rc));
 		conn_free(c);
-		xs_engine_unreserve(eng);
+		xsh_engine_unreserve(eng);
 		return rc;
 	}
 
@@ -585,7 +585,7 @@ int xs_engine_add(struct xs_engine *eng, struct xs_tport *t)
 	eng->nr_reserved--;
 	if (eng->stopping) {
 		pthread_mutex_unlock(&eng->lock);
-		xs_engine_log(LOG_INFO, "%s: refused: shutting down", c->name);
+		xsh_engine_log(LOG_INFO, "%s: refused: shutting down", c->name);
 		conn_free(c);
 		return -ESHUTDOWN;
 	}
@@ -594,7 +594,7 @@ int xs_engine_add(struct xs_engine *eng, struct xs_tport *t)
 	eng->nr_conns++;
 	pthread_mutex_unlock(&eng->lock);
 
-	xs_engine_log(LOG_INFO, "%s: connected: %u ring%s of %u slots, "
+	xsh_engine_log(LOG_INFO, "%s: connected: %u ring%s of %u slots, "
 		      "%zu KiB data, %u workers, features %#" PRIx64,
 		      c->name, c->nr_rings, c->nr_rings == 1 ? "" : "s",
 		      c->rings[0].r.nr_slots, t->data_bytes / 1024,
@@ -605,7 +605,7 @@ int xs_engine_add(struct xs_engine *eng, struct xs_tport *t)
 	rc = pthread_create(&thr, &attr, conn_main, c);
 	pthread_attr_destroy(&attr);
 	if (rc) {
-		xs_engine_log(LOG_ERR, "%s: closing: starting threads: %s",
+		xsh_engine_log(LOG_ERR, "%s: closing: starting threads: %s",
 			      c->name, strerror(rc));
 		engine_remove(eng, c);
 		return -rc;
@@ -615,19 +615,19 @@ int xs_engine_add(struct xs_engine *eng, struct xs_tport *t)
 
 /* ---- engine ------------------------------------------------------------ */
 
-void xs_engine_params_default(struct xs_engine_params *p)
+void xsh_engine_params_default(struct xsh_engine_params *p)
 {
 	memset(p, 0, sizeof(*p));
 	p->nr_workers = 4;
 	p->max_conns = 64;
 }
 
-int xs_engine_new(struct xs_export *e, const struct xs_engine_params *p,
-		  struct xs_engine **out)
+int xsh_engine_new(struct xsh_export *e, const struct xsh_engine_params *p,
+		  struct xsh_engine **out)
 {
-	struct xs_engine *eng;
+	struct xsh_engine *eng;
 
-	if (p->nr_workers < 1 || p->nr_workers > XS_ENGINE_MAX_WORKERS ||
+	if (p->nr_workers < 1 || p->nr_workers > XSH_ENGINE_MAX_WORKERS ||
 	    p->max_conns < 1)
 		return -EINVAL;
 	eng = calloc(1, sizeof(*eng));
@@ -641,7 +641,7 @@ int xs_engine_new(struct xs_export *e, const struct xs_engine_params *p,
 	return 0;
 }
 
-int xs_engine_reserve(struct xs_engine *eng)
+int xsh_engine_reserve(struct xsh_engine *eng)
 {
 	int rc = 0;
 
@@ -656,14 +656,14 @@ int xs_engine_reserve(struct xs_engine *eng)
 	return rc;
 }
 
-void xs_engine_unreserve(struct xs_engine *eng)
+void xsh_engine_unreserve(struct xsh_engine *eng)
 {
 	pthread_mutex_lock(&eng->lock);
 	eng->nr_reserved--;
 	pthread_mutex_unlock(&eng->lock);
 }
 
-unsigned xs_engine_nr_conns(struct xs_engine *eng)
+unsigned xsh_engine_nr_conns(struct xsh_engine *eng)
 {
 	unsigned n;
 
@@ -673,7 +673,7 @@ unsigned xs_engine_nr_conns(struct xs_engine *eng)
 	return n;
 }
 
-void xs_engine_shutdown(struct xs_engine *eng)
+void xsh_engine_shutdown(struct xsh_engine *eng)
 {
 	struct conn *c;
 

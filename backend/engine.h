@@ -1,61 +1,61 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The ring engine: serves connected transports (struct xs_tport) with the
+ * The ring engine: serves connected transports (struct xsh_tport) with the
  * file service.  Per connection: one session, one thread per ring that
  * drains requests, a bounded work queue and a pool of worker threads that
- * call xs_dispatch() and put each response on the ring its request came
+ * call xsh_dispatch() and put each response on the ring its request came
  * from.  A connection that breaks the protocol or hangs up is closed on
  * its own; nothing it does reaches another connection.
  *
  * Trust: ring indices and slots are the peer's (protocol/ring.c checks
- * them); request contents are checked by the codec inside xs_dispatch().
+ * them); request contents are checked by the codec inside xsh_dispatch().
  */
-#ifndef XS_ENGINE_H
-#define XS_ENGINE_H
+#ifndef XSH_ENGINE_H
+#define XSH_ENGINE_H
 
 #include <stdbool.h>
 
 #include "../protocol/transport.h"
 #include "service.h"
 
-#define XS_ENGINE_MAX_WORKERS	64u
+#define XSH_ENGINE_MAX_WORKERS	64u
 
-struct xs_engine_params {
-	unsigned nr_workers;	/* per connection, 1..XS_ENGINE_MAX_WORKERS */
+struct xsh_engine_params {
+	unsigned nr_workers;	/* per connection, 1..XSH_ENGINE_MAX_WORKERS */
 	unsigned max_conns;	/* connections served at once, >= 1 */
 	bool debug;		/* log every request */
 };
 
-struct xs_engine;
+struct xsh_engine;
 
-void xs_engine_params_default(struct xs_engine_params *p);
+void xsh_engine_params_default(struct xsh_engine_params *p);
 
 /* An engine serving export e (not owned). 0 or -errno. */
-int xs_engine_new(struct xs_export *e, const struct xs_engine_params *p,
-		  struct xs_engine **out);
+int xsh_engine_new(struct xsh_export *e, const struct xsh_engine_params *p,
+		  struct xsh_engine **out);
 
 /* Reserve room for one connection before its handshake: -EBUSY when
  * max_conns are served or being set up, -ESHUTDOWN after shutdown. */
-int xs_engine_reserve(struct xs_engine *eng);
+int xsh_engine_reserve(struct xsh_engine *eng);
 /* Give back a reservation whose handshake failed. */
-void xs_engine_unreserve(struct xs_engine *eng);
+void xsh_engine_unreserve(struct xsh_engine *eng);
 
 /* Serve t on a reservation (consumed whatever the outcome).  Takes
  * ownership of t: on error it is closed.  0 or -errno. */
-int xs_engine_add(struct xs_engine *eng, struct xs_tport *t);
+int xsh_engine_add(struct xsh_engine *eng, struct xsh_tport *t);
 
 /* Connections being served now. */
-unsigned xs_engine_nr_conns(struct xs_engine *eng);
+unsigned xsh_engine_nr_conns(struct xsh_engine *eng);
 
 /* Refuse new connections, close every connection and wait until all are
  * gone.  Reservations still in their handshake are not waited for; their
- * xs_engine_add() closes the transport.  The engine stays valid. */
-void xs_engine_shutdown(struct xs_engine *eng);
+ * xsh_engine_add() closes the transport.  The engine stays valid. */
+void xsh_engine_shutdown(struct xsh_engine *eng);
 
 /* Logging for the whole daemon: to stderr (prefixed "xenshare-back: ")
  * or to syslog.  LOG_DEBUG lines only when debug is set. */
-void xs_engine_log_setup(bool use_syslog, bool debug);
-void xs_engine_log(int prio, const char *fmt, ...)
+void xsh_engine_log_setup(bool use_syslog, bool debug);
+void xsh_engine_log(int prio, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-#endif /* XS_ENGINE_H */
+#endif /* XSH_ENGINE_H */

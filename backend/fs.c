@@ -52,17 +52,17 @@ static uint32_t limit(uint32_t v)
 	return v ? v : UINT32_MAX;
 }
 
-static int get_node(struct xs_ctx *c, uint64_t id, struct xs_node **n)
+static int get_node(struct xsh_ctx *c, uint64_t id, struct xsh_node **n)
 {
-	return xs_node_get(c->s->nodes, id, n);
+	return xsh_node_get(c->s->nodes, id, n);
 }
 
-static void put_node(struct xs_ctx *c, struct xs_node *n)
+static void put_node(struct xsh_ctx *c, struct xsh_node *n)
 {
-	xs_node_put(c->s->nodes, n);
+	xsh_node_put(c->s->nodes, n);
 }
 
-static int get_dir_node(struct xs_ctx *c, uint64_t id, struct xs_node **n)
+static int get_dir_node(struct xsh_ctx *c, uint64_t id, struct xsh_node **n)
 {
 	int rc = get_node(c, id, n);
 
@@ -76,25 +76,25 @@ static int get_dir_node(struct xs_ctx *c, uint64_t id, struct xs_node **n)
 	return 0;
 }
 
-static int get_file(struct xs_ctx *c, struct xs_handle **h)
+static int get_file(struct xsh_ctx *c, struct xsh_handle **h)
 {
-	return xs_handle_get(c->s->handles, c->m->req.fh, c->m->req.nodeid,
+	return xsh_handle_get(c->s->handles, c->m->req.fh, c->m->req.nodeid,
 			     false, h);
 }
 
-static int get_dir(struct xs_ctx *c, struct xs_handle **h)
+static int get_dir(struct xsh_ctx *c, struct xsh_handle **h)
 {
-	return xs_handle_get(c->s->handles, c->m->req.fh, c->m->req.nodeid,
+	return xsh_handle_get(c->s->handles, c->m->req.fh, c->m->req.nodeid,
 			     true, h);
 }
 
-static void put_handle(struct xs_ctx *c, struct xs_handle *h)
+static void put_handle(struct xsh_ctx *c, struct xsh_handle *h)
 {
-	xs_handle_put(c->s->handles, h);
+	xsh_handle_put(c->s->handles, h);
 }
 
 /* Reopen one of our own fds through /proc/self/fd. */
-static int reopen_fd(struct xs_ctx *c, int fd, int flags)
+static int reopen_fd(struct xsh_ctx *c, int fd, int flags)
 {
 	char p[16];
 	int r;
@@ -121,8 +121,8 @@ static dev_t decode_dev(uint32_t d)
 	return makedev((d & 0xfff00) >> 8, (d & 0xff) | ((d >> 12) & 0xfff00));
 }
 
-static void fill_attr(const struct xs_ctx *c, const struct stat *st,
-		      struct xs_attr *a)
+static void fill_attr(const struct xsh_ctx *c, const struct stat *st,
+		      struct xsh_attr *a)
 {
 	memset(a, 0, sizeof(*a));
 	a->ino = st->st_ino;
@@ -136,8 +136,8 @@ static void fill_attr(const struct xs_ctx *c, const struct stat *st,
 	a->ctime_nsec = (uint32_t)st->st_ctim.tv_nsec;
 	a->mode = st->st_mode;
 	a->nlink = st->st_nlink > UINT32_MAX ? UINT32_MAX : (uint32_t)st->st_nlink;
-	a->uid = xs_policy_uid_out(&c->pol, st->st_uid);
-	a->gid = xs_policy_gid_out(&c->pol, st->st_gid);
+	a->uid = xsh_policy_uid_out(&c->pol, st->st_uid);
+	a->gid = xsh_policy_gid_out(&c->pol, st->st_gid);
 	a->rdev = encode_dev(st->st_rdev);
 	a->blksize = (uint32_t)st->st_blksize;
 }
@@ -149,7 +149,7 @@ static int stat_fd(int fd, struct stat *st)
 }
 
 /* Count one lookup of the file at pathfd (O_PATH, consumed) and fill e. */
-static int entry_from_fd(struct xs_ctx *c, int pathfd, struct xs_rsp_entry *e)
+static int entry_from_fd(struct xsh_ctx *c, int pathfd, struct xsh_rsp_entry *e)
 {
 	struct stat st;
 	uint64_t id;
@@ -161,7 +161,7 @@ static int entry_from_fd(struct xs_ctx *c, int pathfd, struct xs_rsp_entry *e)
 		close(pathfd);
 		return rc;
 	}
-	rc = xs_node_lookup_fd(c->s->nodes, pathfd, &st,
+	rc = xsh_node_lookup_fd(c->s->nodes, pathfd, &st,
 			       limit(c->pol.max_nodes), &id, &gen);
 	if (rc)
 		return rc;
@@ -172,8 +172,8 @@ static int entry_from_fd(struct xs_ctx *c, int pathfd, struct xs_rsp_entry *e)
 	return 0;
 }
 
-static int lookup_at(struct xs_ctx *c, int dirfd, const char *name,
-		     struct xs_rsp_entry *e)
+static int lookup_at(struct xsh_ctx *c, int dirfd, const char *name,
+		     struct xsh_rsp_entry *e)
 {
 	int fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 
@@ -182,12 +182,12 @@ static int lookup_at(struct xs_ctx *c, int dirfd, const char *name,
 	return entry_from_fd(c, fd, e);
 }
 
-static int map_caller(struct xs_ctx *c, uid_t *uid, gid_t *gid)
+static int map_caller(struct xsh_ctx *c, uid_t *uid, gid_t *gid)
 {
 	uint32_t u, g;
 
-	if (xs_policy_uid_in(&c->pol, c->m->req.uid, &u) ||
-	    xs_policy_gid_in(&c->pol, c->m->req.gid, &g))
+	if (xsh_policy_uid_in(&c->pol, c->m->req.uid, &u) ||
+	    xsh_policy_gid_in(&c->pol, c->m->req.gid, &g))
 		return -EPERM;
 	*uid = u;
 	*gid = g;
@@ -195,7 +195,7 @@ static int map_caller(struct xs_ctx *c, uid_t *uid, gid_t *gid)
 }
 
 /* Set-id bits on non-directories only where the administrator allows. */
-static int check_setid(const struct xs_ctx *c, uint32_t mode, uint32_t type)
+static int check_setid(const struct xsh_ctx *c, uint32_t mode, uint32_t type)
 {
 	if (c->pol.allow_setid || type == S_IFDIR)
 		return 0;
@@ -213,34 +213,34 @@ static bool is_reg_or_dir(uint32_t type)
 
 /* ---- quota hooks -------------------------------------------------------- */
 
-static struct xs_quota *quota(const struct xs_ctx *c)
+static struct xsh_quota *quota(const struct xsh_ctx *c)
 {
 	return c->s->exp->quota;
 }
 
-static uint64_t qblock(const struct xs_ctx *c)
+static uint64_t qblock(const struct xsh_ctx *c)
 {
-	return xs_quota_block(quota(c));
+	return xsh_quota_block(quota(c));
 }
 
 /* Settle the inode at fd (counting a lookup of nothing): its st_blocks
  * change since it was last settled is charged. */
-static void settle_fd(struct xs_ctx *c, int fd, bool fresh)
+static void settle_fd(struct xsh_ctx *c, int fd, bool fresh)
 {
-	struct xs_qino *qi;
+	struct xsh_qino *qi;
 
-	if (xs_quota_ino_get(quota(c), fd, fresh, &qi))
+	if (xsh_quota_ino_get(quota(c), fd, fresh, &qi))
 		return;
-	xs_quota_ino_settle(quota(c), qi, fd, c->s->name);
-	xs_quota_ino_put(quota(c), qi);
+	xsh_quota_ino_settle(quota(c), qi, fd, c->s->name);
+	xsh_quota_ino_put(quota(c), qi);
 }
 
 /* Charge a file just created under dirfd: one inode and its blocks. */
-static void charge_new(struct xs_ctx *c, int dirfd, const char *name)
+static void charge_new(struct xsh_ctx *c, int dirfd, const char *name)
 {
 	int fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 
-	xs_quota_charge(quota(c), 0, 1, c->s->name);
+	xsh_quota_charge(quota(c), 0, 1, c->s->name);
 	if (fd < 0)
 		return;
 	settle_fd(c, fd, true);
@@ -264,7 +264,7 @@ static bool range_allocated(int fd, uint64_t off, uint64_t len)
 /* Reserve for writing *len bytes at off through fd: the whole write, else
  * the prefix that fits (*len shortened), else nothing at all when the
  * range is already allocated.  *resv: what to unreserve afterwards. */
-static int reserve_write(struct xs_ctx *c, int fd, uint64_t off,
+static int reserve_write(struct xsh_ctx *c, int fd, uint64_t off,
 			 uint64_t *len, uint64_t *resv)
 {
 	int fl = fcntl(fd, F_GETFL);
@@ -272,12 +272,12 @@ static int reserve_write(struct xs_ctx *c, int fd, uint64_t off,
 	uint64_t want = *len;
 	int rc;
 
-	rc = xs_quota_reserve_write(quota(c), append ? XS_QUOTA_OFF_ANY : off,
+	rc = xsh_quota_reserve_write(quota(c), append ? XSH_QUOTA_OFF_ANY : off,
 				    len, resv);
 	if ((!rc && *len == want) || append)
 		return rc;
 	if (range_allocated(fd, off, want)) {
-		xs_quota_unreserve(quota(c), *resv, 0);
+		xsh_quota_unreserve(quota(c), *resv, 0);
 		*resv = 0;
 		*len = want;
 		return 0;
@@ -288,24 +288,24 @@ static int reserve_write(struct xs_ctx *c, int fd, uint64_t off,
 /* Remove a name under dirfd with fn, uncharging the inode if that was its
  * last name.  The inode's entry stays locked across the removal so that
  * concurrent removals of its names uncharge it exactly once. */
-static int remove_charged(struct xs_ctx *c, int dirfd, const char *name,
-			  int (*fn)(struct xs_ctx *c, void *arg), void *arg)
+static int remove_charged(struct xsh_ctx *c, int dirfd, const char *name,
+			  int (*fn)(struct xsh_ctx *c, void *arg), void *arg)
 {
-	struct xs_qino *qi = NULL;
+	struct xsh_qino *qi = NULL;
 	int tfd, rc;
 
 	tfd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	if (tfd >= 0 && xs_quota_ino_get(quota(c), tfd, false, &qi))
+	if (tfd >= 0 && xsh_quota_ino_get(quota(c), tfd, false, &qi))
 		qi = NULL;
 	if (qi)
-		xs_quota_ino_lock(qi);
+		xsh_quota_ino_lock(qi);
 	rc = fn(c, arg);
 	if (qi) {
 		if (!rc)
-			xs_quota_ino_unlinked_locked(quota(c), qi, tfd,
+			xsh_quota_ino_unlinked_locked(quota(c), qi, tfd,
 						     c->s->name);
-		xs_quota_ino_unlock(qi);
-		xs_quota_ino_put(quota(c), qi);
+		xsh_quota_ino_unlock(qi);
+		xsh_quota_ino_put(quota(c), qi);
 	}
 	if (tfd >= 0)
 		close(tfd);
@@ -314,9 +314,9 @@ static int remove_charged(struct xs_ctx *c, int dirfd, const char *name,
 
 /* ---- lookup and attributes ---------------------------------------------- */
 
-int xs_fs_lookup(struct xs_ctx *c)
+int xsh_fs_lookup(struct xsh_ctx *c)
 {
-	struct xs_node *p;
+	struct xsh_node *p;
 	int rc;
 
 	rc = get_dir_node(c, c->m->req.nodeid, &p);
@@ -327,20 +327,20 @@ int xs_fs_lookup(struct xs_ctx *c)
 	return rc;
 }
 
-int xs_fs_forget(struct xs_ctx *c)
+int xsh_fs_forget(struct xsh_ctx *c)
 {
 	const uint8_t *p = c->m->data;
-	struct xs_forget_one f;
+	struct xsh_forget_one f;
 	uint32_t i, n = c->m->data_len / sizeof(f);
 
 	for (i = 0; i < n; i++) {
 		memcpy(&f, p + (size_t)i * sizeof(f), sizeof(f));
-		xs_node_forget(c->s->nodes, f.nodeid, f.nlookup);
+		xsh_node_forget(c->s->nodes, f.nodeid, f.nlookup);
 	}
 	return 0;
 }
 
-static int reply_attr(struct xs_ctx *c, struct xs_node *n)
+static int reply_attr(struct xsh_ctx *c, struct xsh_node *n)
 {
 	struct stat st;
 	int rc = stat_fd(n->fd, &st);
@@ -350,9 +350,9 @@ static int reply_attr(struct xs_ctx *c, struct xs_node *n)
 	return rc;
 }
 
-int xs_fs_getattr(struct xs_ctx *c)
+int xsh_fs_getattr(struct xsh_ctx *c)
 {
-	struct xs_node *n;
+	struct xsh_node *n;
 	int rc;
 
 	rc = get_node(c, c->m->req.nodeid, &n);
@@ -363,12 +363,12 @@ int xs_fs_getattr(struct xs_ctx *c)
 	return rc;
 }
 
-static int truncate_node(struct xs_ctx *c, struct xs_node *n, uint64_t size)
+static int truncate_node(struct xsh_ctx *c, struct xsh_node *n, uint64_t size)
 {
-	struct xs_handle *h = NULL;
+	struct xsh_handle *h = NULL;
 	int fd, rc = 0;
 
-	if (c->m->req.a.setattr.valid & XS_SETATTR_FH) {
+	if (c->m->req.a.setattr.valid & XSH_SETATTR_FH) {
 		rc = get_file(c, &h);
 		if (rc)
 			return rc;
@@ -390,9 +390,9 @@ static int truncate_node(struct xs_ctx *c, struct xs_node *n, uint64_t size)
 	return rc;
 }
 
-static int set_times(struct xs_ctx *c, struct xs_node *n)
+static int set_times(struct xsh_ctx *c, struct xsh_node *n)
 {
-	const struct xs_args_setattr *a = &c->m->req.a.setattr;
+	const struct xsh_args_setattr *a = &c->m->req.a.setattr;
 	struct timespec ts[2];
 	char p[16];
 	int r;
@@ -401,13 +401,13 @@ static int set_times(struct xs_ctx *c, struct xs_node *n)
 	ts[0].tv_nsec = a->atime_nsec;
 	ts[1].tv_sec = a->mtime;
 	ts[1].tv_nsec = a->mtime_nsec;
-	if (a->valid & XS_SETATTR_ATIME_NOW)
+	if (a->valid & XSH_SETATTR_ATIME_NOW)
 		ts[0].tv_nsec = UTIME_NOW;
-	else if (!(a->valid & XS_SETATTR_ATIME))
+	else if (!(a->valid & XSH_SETATTR_ATIME))
 		ts[0].tv_nsec = UTIME_OMIT;
-	if (a->valid & XS_SETATTR_MTIME_NOW)
+	if (a->valid & XSH_SETATTR_MTIME_NOW)
 		ts[1].tv_nsec = UTIME_NOW;
-	else if (!(a->valid & XS_SETATTR_MTIME))
+	else if (!(a->valid & XSH_SETATTR_MTIME))
 		ts[1].tv_nsec = UTIME_OMIT;
 
 	if (n->type == S_IFLNK) {
@@ -419,25 +419,25 @@ static int set_times(struct xs_ctx *c, struct xs_node *n)
 	return r ? -errno : 0;
 }
 
-int xs_fs_setattr(struct xs_ctx *c)
+int xsh_fs_setattr(struct xsh_ctx *c)
 {
-	const struct xs_args_setattr *a = &c->m->req.a.setattr;
+	const struct xsh_args_setattr *a = &c->m->req.a.setattr;
 	uint32_t v = a->valid, u = (uint32_t)-1, g = (uint32_t)-1;
-	struct xs_node *n;
+	struct xsh_node *n;
 	char p[16];
 	int rc;
 
 	rc = get_node(c, c->m->req.nodeid, &n);
 	if (rc)
 		return rc;
-	if (v & XS_SETATTR_MODE) {
+	if (v & XSH_SETATTR_MODE) {
 		rc = check_setid(c, a->mode, n->type);
 		if (!rc && n->type == S_IFLNK)
 			rc = -EOPNOTSUPP;
 		if (rc)
 			goto out;
 	}
-	if (v & XS_SETATTR_SIZE) {
+	if (v & XSH_SETATTR_SIZE) {
 		if (n->type == S_IFDIR)
 			rc = -EISDIR;
 		else if (n->type != S_IFREG)
@@ -445,47 +445,47 @@ int xs_fs_setattr(struct xs_ctx *c)
 		if (rc)
 			goto out;
 	}
-	if (((v & XS_SETATTR_UID) &&
-	     xs_policy_uid_in(&c->pol, a->uid, &u)) ||
-	    ((v & XS_SETATTR_GID) &&
-	     xs_policy_gid_in(&c->pol, a->gid, &g))) {
+	if (((v & XSH_SETATTR_UID) &&
+	     xsh_policy_uid_in(&c->pol, a->uid, &u)) ||
+	    ((v & XSH_SETATTR_GID) &&
+	     xsh_policy_gid_in(&c->pol, a->gid, &g))) {
 		rc = -EINVAL;
 		goto out;
 	}
 
 	/* chown, then truncate (both clear set-id bits), then the mode the
 	 * guest asked for, then times last since the others touch them. */
-	if (v & (XS_SETATTR_UID | XS_SETATTR_GID)) {
+	if (v & (XSH_SETATTR_UID | XSH_SETATTR_GID)) {
 		if (fchownat(n->fd, "", u, g,
 			     AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW)) {
 			rc = -errno;
 			goto out;
 		}
 	}
-	if (v & XS_SETATTR_SIZE) {
-		struct xs_qino *qi;
+	if (v & XSH_SETATTR_SIZE) {
+		struct xsh_qino *qi;
 
 		/* Truncating up is sparse: only the real change is charged. */
-		rc = xs_quota_ino_get(quota(c), n->fd, false, &qi);
+		rc = xsh_quota_ino_get(quota(c), n->fd, false, &qi);
 		if (rc)
 			goto out;
 		rc = truncate_node(c, n, a->size);
-		xs_quota_ino_settle(quota(c), qi, n->fd, c->s->name);
-		xs_quota_ino_put(quota(c), qi);
+		xsh_quota_ino_settle(quota(c), qi, n->fd, c->s->name);
+		xsh_quota_ino_put(quota(c), qi);
 		if (rc)
 			goto out;
 	}
-	if (v & XS_SETATTR_MODE) {
+	if (v & XSH_SETATTR_MODE) {
 		proc_name(p, n->fd);
-		xs_creds_fsetid(true);
+		xsh_creds_fsetid(true);
 		rc = fchmodat(c->s->exp->proc_fd, p, a->mode & 07777, 0) ?
 			     -errno : 0;
-		xs_creds_fsetid(false);
+		xsh_creds_fsetid(false);
 		if (rc)
 			goto out;
 	}
-	if (v & (XS_SETATTR_ATIME | XS_SETATTR_MTIME | XS_SETATTR_ATIME_NOW |
-		 XS_SETATTR_MTIME_NOW)) {
+	if (v & (XSH_SETATTR_ATIME | XSH_SETATTR_MTIME | XSH_SETATTR_ATIME_NOW |
+		 XSH_SETATTR_MTIME_NOW)) {
 		rc = set_times(c, n);
 		if (rc)
 			goto out;
@@ -496,10 +496,10 @@ out:
 	return rc;
 }
 
-int xs_fs_readlink(struct xs_ctx *c)
+int xsh_fs_readlink(struct xsh_ctx *c)
 {
-	char buf[XS_PATH_MAX + 1];
-	struct xs_node *n;
+	char buf[XSH_PATH_MAX + 1];
+	struct xsh_node *n;
 	ssize_t len;
 	int rc;
 
@@ -515,7 +515,7 @@ int xs_fs_readlink(struct xs_ctx *c)
 		rc = -errno;
 		goto out;
 	}
-	if ((size_t)len > XS_PATH_MAX) {
+	if ((size_t)len > XSH_PATH_MAX) {
 		rc = -ENAMETOOLONG;
 		goto out;
 	}
@@ -537,11 +537,11 @@ out:
  * lookup of the new name. */
 enum mk_kind { MK_NOD, MK_DIR, MK_SYMLINK };
 
-static int make_node(struct xs_ctx *c, enum mk_kind kind, uint32_t mode,
+static int make_node(struct xsh_ctx *c, enum mk_kind kind, uint32_t mode,
 		     dev_t rdev)
 {
-	const struct xs_msg *m = c->m;
-	struct xs_node *p;
+	const struct xsh_msg *m = c->m;
+	struct xsh_node *p;
 	uid_t uid;
 	gid_t gid;
 	int rc, r;
@@ -554,10 +554,10 @@ static int make_node(struct xs_ctx *c, enum mk_kind kind, uint32_t mode,
 		return rc;
 	/* One inode, a block for it (directory, long symlink) and one for
 	 * the parent directory's growth. */
-	rc = xs_quota_reserve(quota(c), 2 * qblock(c), 1);
+	rc = xsh_quota_reserve(quota(c), 2 * qblock(c), 1);
 	if (rc)
 		goto out;
-	rc = xs_creds_enter(uid, gid);
+	rc = xsh_creds_enter(uid, gid);
 	if (rc)
 		goto out_resv;
 	switch (kind) {
@@ -572,22 +572,22 @@ static int make_node(struct xs_ctx *c, enum mk_kind kind, uint32_t mode,
 		break;
 	}
 	rc = r ? -errno : 0;
-	xs_creds_leave();
+	xsh_creds_leave();
 	if (!rc) {
 		charge_new(c, p->fd, m->name);
 		settle_fd(c, p->fd, false);
 		rc = lookup_at(c, p->fd, m->name, &c->rsp->u.entry);
 	}
 out_resv:
-	xs_quota_unreserve(quota(c), 2 * qblock(c), 1);
+	xsh_quota_unreserve(quota(c), 2 * qblock(c), 1);
 out:
 	put_node(c, p);
 	return rc;
 }
 
-int xs_fs_mknod(struct xs_ctx *c)
+int xsh_fs_mknod(struct xsh_ctx *c)
 {
-	const struct xs_args_mknod *a = &c->m->req.a.mknod;
+	const struct xsh_args_mknod *a = &c->m->req.a.mknod;
 	uint32_t type = a->mode & S_IFMT;
 	uint32_t perm = a->mode & 07777 & ~a->umask;
 	int rc;
@@ -602,14 +602,14 @@ int xs_fs_mknod(struct xs_ctx *c)
 				 decode_dev(a->rdev) : 0);
 }
 
-int xs_fs_mkdir(struct xs_ctx *c)
+int xsh_fs_mkdir(struct xsh_ctx *c)
 {
-	const struct xs_args_mknod *a = &c->m->req.a.mknod;
+	const struct xsh_args_mknod *a = &c->m->req.a.mknod;
 
 	return make_node(c, MK_DIR, a->mode & 07777 & ~a->umask, 0);
 }
 
-int xs_fs_symlink(struct xs_ctx *c)
+int xsh_fs_symlink(struct xsh_ctx *c)
 {
 	return make_node(c, MK_SYMLINK, 0, 0);
 }
@@ -619,17 +619,17 @@ struct unlink_args {
 	int flags;
 };
 
-static int do_unlink(struct xs_ctx *c, void *arg)
+static int do_unlink(struct xsh_ctx *c, void *arg)
 {
 	struct unlink_args *u = arg;
 
 	return unlinkat(u->dirfd, c->m->name, u->flags) ? -errno : 0;
 }
 
-static int remove_name(struct xs_ctx *c, int flags)
+static int remove_name(struct xsh_ctx *c, int flags)
 {
 	struct unlink_args u = { .flags = flags };
-	struct xs_node *p;
+	struct xsh_node *p;
 	int rc;
 
 	rc = get_dir_node(c, c->m->req.nodeid, &p);
@@ -641,12 +641,12 @@ static int remove_name(struct xs_ctx *c, int flags)
 	return rc;
 }
 
-int xs_fs_unlink(struct xs_ctx *c)
+int xsh_fs_unlink(struct xsh_ctx *c)
 {
 	return remove_name(c, 0);
 }
 
-int xs_fs_rmdir(struct xs_ctx *c)
+int xsh_fs_rmdir(struct xsh_ctx *c)
 {
 	return remove_name(c, AT_REMOVEDIR);
 }
@@ -656,7 +656,7 @@ struct rename_args {
 	int newdirfd;
 };
 
-static int do_rename(struct xs_ctx *c, void *arg)
+static int do_rename(struct xsh_ctx *c, void *arg)
 {
 	struct rename_args *r = arg;
 
@@ -664,10 +664,10 @@ static int do_rename(struct xs_ctx *c, void *arg)
 			 c->m->req.a.rename.flags) ? -errno : 0;
 }
 
-int xs_fs_rename(struct xs_ctx *c)
+int xsh_fs_rename(struct xsh_ctx *c)
 {
 	struct rename_args r;
-	struct xs_node *p, *np;
+	struct xsh_node *p, *np;
 	int rc;
 
 	rc = get_dir_node(c, c->m->req.nodeid, &p);
@@ -678,7 +678,7 @@ int xs_fs_rename(struct xs_ctx *c)
 		goto out;
 	/* The new name may grow its directory by a block; a target it
 	 * replaces is uncharged if that was its last name. */
-	rc = xs_quota_reserve(quota(c), qblock(c), 0);
+	rc = xsh_quota_reserve(quota(c), qblock(c), 0);
 	if (rc)
 		goto out_np;
 	r.olddirfd = p->fd;
@@ -689,7 +689,7 @@ int xs_fs_rename(struct xs_ctx *c)
 		rc = remove_charged(c, np->fd, c->m->name2, do_rename, &r);
 	if (!rc)
 		settle_fd(c, np->fd, false);
-	xs_quota_unreserve(quota(c), qblock(c), 0);
+	xsh_quota_unreserve(quota(c), qblock(c), 0);
 out_np:
 	put_node(c, np);
 out:
@@ -697,9 +697,9 @@ out:
 	return rc;
 }
 
-int xs_fs_link(struct xs_ctx *c)
+int xsh_fs_link(struct xsh_ctx *c)
 {
-	struct xs_node *n, *np;
+	struct xsh_node *n, *np;
 	uid_t uid;
 	gid_t gid;
 	int rc;
@@ -718,20 +718,20 @@ int xs_fs_link(struct xs_ctx *c)
 		goto out_np;
 	}
 	/* No new inode; the directory may grow by a block. */
-	rc = xs_quota_reserve(quota(c), qblock(c), 0);
+	rc = xsh_quota_reserve(quota(c), qblock(c), 0);
 	if (rc)
 		goto out_np;
-	rc = xs_creds_enter(uid, gid);
+	rc = xsh_creds_enter(uid, gid);
 	if (!rc) {
 		rc = linkat(n->fd, "", np->fd, c->m->name, AT_EMPTY_PATH) ?
 			     -errno : 0;
-		xs_creds_leave();
+		xsh_creds_leave();
 	}
 	if (!rc) {
 		settle_fd(c, np->fd, false);
 		rc = lookup_at(c, np->fd, c->m->name, &c->rsp->u.entry);
 	}
-	xs_quota_unreserve(quota(c), qblock(c), 0);
+	xsh_quota_unreserve(quota(c), qblock(c), 0);
 out_np:
 	put_node(c, np);
 out:
@@ -756,7 +756,7 @@ static int openable(uint32_t type)
 	return 0;
 }
 
-static int reopen_node(struct xs_ctx *c, struct xs_node *n, int flags)
+static int reopen_node(struct xsh_ctx *c, struct xsh_node *n, int flags)
 {
 	int fd = reopen_fd(c, n->fd, flags);
 
@@ -765,10 +765,10 @@ static int reopen_node(struct xs_ctx *c, struct xs_node *n, int flags)
 	return fd;
 }
 
-int xs_fs_open(struct xs_ctx *c)
+int xsh_fs_open(struct xsh_ctx *c)
 {
-	struct xs_qino *qi = NULL;
-	struct xs_node *n;
+	struct xsh_qino *qi = NULL;
+	struct xsh_node *n;
 	int fd, rc;
 
 	rc = get_node(c, c->m->req.nodeid, &n);
@@ -778,20 +778,20 @@ int xs_fs_open(struct xs_ctx *c)
 	if (rc)
 		goto out;
 	if ((c->m->req.a.open.flags & O_TRUNC) && n->type == S_IFREG) {
-		rc = xs_quota_ino_get(quota(c), n->fd, false, &qi);
+		rc = xsh_quota_ino_get(quota(c), n->fd, false, &qi);
 		if (rc)
 			goto out;
 	}
 	fd = reopen_node(c, n, host_flags(c->m->req.a.open.flags));
 	if (qi) {
-		xs_quota_ino_settle(quota(c), qi, n->fd, c->s->name);
-		xs_quota_ino_put(quota(c), qi);
+		xsh_quota_ino_settle(quota(c), qi, n->fd, c->s->name);
+		xsh_quota_ino_put(quota(c), qi);
 	}
 	if (fd < 0) {
 		rc = fd;
 		goto out;
 	}
-	rc = xs_handle_add(c->s->handles, fd, xs_node_id(n), false,
+	rc = xsh_handle_add(c->s->handles, fd, xsh_node_id(n), false,
 			   limit(c->pol.max_handles), &c->rsp->u.fh);
 out:
 	put_node(c, n);
@@ -800,9 +800,9 @@ out:
 
 /* Open an existing name for CREATE without O_EXCL: only a regular file,
  * never a special file, never through a symlink.  -ENOENT if it went. */
-static int open_existing(struct xs_ctx *c, struct xs_node *p, int flags)
+static int open_existing(struct xsh_ctx *c, struct xsh_node *p, int flags)
 {
-	struct xs_qino *qi = NULL;
+	struct xsh_qino *qi = NULL;
 	struct stat st;
 	char name[16];
 	int pfd, fd, rc;
@@ -824,7 +824,7 @@ static int open_existing(struct xs_ctx *c, struct xs_node *p, int flags)
 		return rc;
 	}
 	if ((flags & O_TRUNC) &&
-	    xs_quota_ino_get(quota(c), pfd, false, &qi))
+	    xsh_quota_ino_get(quota(c), pfd, false, &qi))
 		qi = NULL;
 	proc_name(name, pfd);
 	fd = openat(c->s->exp->proc_fd, name, flags | O_CLOEXEC);
@@ -833,20 +833,20 @@ static int open_existing(struct xs_ctx *c, struct xs_node *p, int flags)
 			    (flags & ~O_NOATIME) | O_CLOEXEC);
 	rc = fd < 0 ? -errno : fd;
 	if (qi) {
-		xs_quota_ino_settle(quota(c), qi, pfd, c->s->name);
-		xs_quota_ino_put(quota(c), qi);
+		xsh_quota_ino_settle(quota(c), qi, pfd, c->s->name);
+		xsh_quota_ino_put(quota(c), qi);
 	}
 	close(pfd);
 	return rc;
 }
 
-int xs_fs_create(struct xs_ctx *c)
+int xsh_fs_create(struct xsh_ctx *c)
 {
-	const struct xs_args_open *a = &c->m->req.a.open;
-	struct xs_rsp_entry *e = &c->rsp->u.entry;
+	const struct xsh_args_open *a = &c->m->req.a.open;
+	struct xsh_rsp_entry *e = &c->rsp->u.entry;
 	uint32_t perm = a->mode & 07777 & ~a->umask;
 	int flags = host_flags(a->flags) & ~O_DIRECTORY;
-	struct xs_node *p;
+	struct xsh_node *p;
 	int fd = -1, pathfd, rc, qrc, tries;
 	bool created = false;
 	uid_t uid;
@@ -863,7 +863,7 @@ int xs_fs_create(struct xs_ctx *c)
 		return rc;
 	/* A new inode and the parent directory's growth.  Without room, an
 	 * existing file may still be opened. */
-	qrc = xs_quota_reserve(quota(c), qblock(c), 1);
+	qrc = xsh_quota_reserve(quota(c), qblock(c), 1);
 	for (tries = 0; tries < 8 && fd < 0; tries++) {
 		if (qrc) {
 			rc = qrc;
@@ -873,14 +873,14 @@ int xs_fs_create(struct xs_ctx *c)
 			rc = fd == -ENOENT ? qrc : fd < 0 ? fd : 0;
 			break;
 		}
-		rc = xs_creds_enter(uid, gid);
+		rc = xsh_creds_enter(uid, gid);
 		if (rc)
 			goto out;
 		fd = openat(p->fd, c->m->name,
 			    flags | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 			    perm);
 		rc = fd < 0 ? -errno : 0;
-		xs_creds_leave();
+		xsh_creds_leave();
 		if (fd == -1 && rc == -EPERM && (flags & O_NOATIME)) {
 			flags &= ~O_NOATIME;
 			continue;
@@ -894,12 +894,12 @@ int xs_fs_create(struct xs_ctx *c)
 			break;
 	}
 	if (created) {
-		xs_quota_charge(quota(c), 0, 1, c->s->name);
+		xsh_quota_charge(quota(c), 0, 1, c->s->name);
 		settle_fd(c, fd, true);
 		settle_fd(c, p->fd, false);
 	}
 	if (!qrc)
-		xs_quota_unreserve(quota(c), qblock(c), 1);
+		xsh_quota_unreserve(quota(c), qblock(c), 1);
 	if (fd < 0)
 		goto out;
 
@@ -914,10 +914,10 @@ int xs_fs_create(struct xs_ctx *c)
 		close(fd);
 		goto out;
 	}
-	rc = xs_handle_add(c->s->handles, fd, e->nodeid, false,
+	rc = xsh_handle_add(c->s->handles, fd, e->nodeid, false,
 			   limit(c->pol.max_handles), &e->fh);
 	if (rc) {
-		xs_node_forget(c->s->nodes, e->nodeid, 1);
+		xsh_node_forget(c->s->nodes, e->nodeid, 1);
 		memset(e, 0, sizeof(*e));
 	}
 out:
@@ -925,10 +925,10 @@ out:
 	return rc;
 }
 
-int xs_fs_read(struct xs_ctx *c)
+int xsh_fs_read(struct xsh_ctx *c)
 {
-	const struct xs_args_io *a = &c->m->req.a.io;
-	struct xs_handle *h;
+	const struct xsh_args_io *a = &c->m->req.a.io;
+	struct xsh_handle *h;
 	ssize_t r = 0;
 	int rc;
 
@@ -949,11 +949,11 @@ int xs_fs_read(struct xs_ctx *c)
  * (its end of file when it first sent it), so that a write the old backend
  * already applied is not appended twice: through a second descriptor
  * without O_APPEND (*tmp, closed by the caller).  Anything else: fd. */
-static int resent_append_fd(struct xs_ctx *c, int fd, int *tmp)
+static int resent_append_fd(struct xsh_ctx *c, int fd, int *tmp)
 {
 	int fl;
 
-	if (!(c->m->req.flags & XS_REQ_RESENT))
+	if (!(c->m->req.flags & XSH_REQ_RESENT))
 		return fd;
 	fl = fcntl(fd, F_GETFL);
 	if (fl < 0 || !(fl & O_APPEND))
@@ -966,11 +966,11 @@ static int resent_append_fd(struct xs_ctx *c, int fd, int *tmp)
 	return *tmp;
 }
 
-int xs_fs_write(struct xs_ctx *c)
+int xsh_fs_write(struct xsh_ctx *c)
 {
-	const struct xs_args_io *a = &c->m->req.a.io;
-	struct xs_qino *qi = NULL;
-	struct xs_handle *h;
+	const struct xsh_args_io *a = &c->m->req.a.io;
+	struct xsh_qino *qi = NULL;
+	struct xsh_handle *h;
 	uint64_t len = a->size, resv = 0;
 	ssize_t r = 0;
 	int rc, wfd = -1;
@@ -979,7 +979,7 @@ int xs_fs_write(struct xs_ctx *c)
 	if (rc)
 		return rc;
 	if (a->size) {
-		rc = xs_quota_ino_get(quota(c), h->fd, false, &qi);
+		rc = xsh_quota_ino_get(quota(c), h->fd, false, &qi);
 		if (!rc)
 			rc = reserve_write(c, h->fd, a->offset, &len, &resv);
 		if (rc)
@@ -990,20 +990,20 @@ int xs_fs_write(struct xs_ctx *c)
 			rc = -errno;
 		if (wfd >= 0)
 			close(wfd);
-		xs_quota_ino_settle(quota(c), qi, h->fd, c->s->name);
-		xs_quota_unreserve(quota(c), resv, 0);
+		xsh_quota_ino_settle(quota(c), qi, h->fd, c->s->name);
+		xsh_quota_unreserve(quota(c), resv, 0);
 	}
 	if (!rc)
 		c->rsp->u.count = (uint64_t)r;
 out:
-	xs_quota_ino_put(quota(c), qi);
+	xsh_quota_ino_put(quota(c), qi);
 	put_handle(c, h);
 	return rc;
 }
 
-int xs_fs_flush(struct xs_ctx *c)
+int xsh_fs_flush(struct xsh_ctx *c)
 {
-	struct xs_handle *h;
+	struct xsh_handle *h;
 	int rc = get_file(c, &h);
 
 	if (!rc)
@@ -1011,15 +1011,15 @@ int xs_fs_flush(struct xs_ctx *c)
 	return rc;
 }
 
-int xs_fs_release(struct xs_ctx *c)
+int xsh_fs_release(struct xsh_ctx *c)
 {
-	return xs_handle_release(c->s->handles, c->m->req.fh, c->m->req.nodeid,
+	return xsh_handle_release(c->s->handles, c->m->req.fh, c->m->req.nodeid,
 				 false);
 }
 
-static int do_fsync(struct xs_ctx *c, bool dir)
+static int do_fsync(struct xsh_ctx *c, bool dir)
 {
-	struct xs_handle *h;
+	struct xsh_handle *h;
 	int rc;
 
 	rc = dir ? get_dir(c, &h) : get_file(c, &h);
@@ -1033,16 +1033,16 @@ static int do_fsync(struct xs_ctx *c, bool dir)
 	return rc;
 }
 
-int xs_fs_fsync(struct xs_ctx *c)
+int xsh_fs_fsync(struct xsh_ctx *c)
 {
 	return do_fsync(c, false);
 }
 
 /* ---- directories -------------------------------------------------------- */
 
-int xs_fs_opendir(struct xs_ctx *c)
+int xsh_fs_opendir(struct xsh_ctx *c)
 {
-	struct xs_node *n;
+	struct xsh_node *n;
 	int fd, rc;
 
 	rc = get_dir_node(c, c->m->req.nodeid, &n);
@@ -1053,7 +1053,7 @@ int xs_fs_opendir(struct xs_ctx *c)
 		rc = fd;
 		goto out;
 	}
-	rc = xs_handle_add(c->s->handles, fd, xs_node_id(n), true,
+	rc = xsh_handle_add(c->s->handles, fd, xsh_node_id(n), true,
 			   limit(c->pol.max_handles), &c->rsp->u.fh);
 out:
 	put_node(c, n);
@@ -1073,16 +1073,16 @@ static uint32_t rec_size(uint32_t hdr, size_t namelen)
 
 /* Emit records from the stream until the output is full or the directory
  * ends.  ds.lock held.  Returns records written or -errno. */
-static int fill_dir(struct xs_ctx *c, struct xs_handle *h, bool plus,
+static int fill_dir(struct xsh_ctx *c, struct xsh_handle *h, bool plus,
 		    uint32_t cap, bool *full)
 {
-	struct xs_dirstream *ds = &h->ds;
-	struct xs_rsp_entry e;
+	struct xsh_dirstream *ds = &h->ds;
+	struct xsh_rsp_entry e;
 	struct dirent64 *d;
 	uint32_t *len = &c->rsp->out_len;
 	size_t namelen;
 	ssize_t n;
-	uint8_t handle[XS_HANDLE_MAX];
+	uint8_t handle[XSH_HANDLE_MAX];
 	int count = 0, rc, hlen;
 
 	for (;;) {
@@ -1104,11 +1104,11 @@ static int fill_dir(struct xs_ctx *c, struct xs_handle *h, bool plus,
 		}
 		namelen = strnlen(d->d_name,
 				  d->d_reclen - offsetof(struct dirent64, d_name));
-		if (namelen == 0 || namelen > XS_NAME_MAX)
+		if (namelen == 0 || namelen > XSH_NAME_MAX)
 			goto next;
 
 		if (!plus) {
-			if (xs_codec_put_dirent(c->m->out, cap, len, d->d_ino,
+			if (xsh_codec_put_dirent(c->m->out, cap, len, d->d_ino,
 						(uint64_t)d->d_off, d->d_type,
 						d->d_name, (uint16_t)namelen)) {
 				*full = true;
@@ -1118,8 +1118,8 @@ static int fill_dir(struct xs_ctx *c, struct xs_handle *h, bool plus,
 			/* Room for the longest handle, checked before the
 			 * lookup is counted. */
 			if (*len > cap ||
-			    rec_size(sizeof(struct xs_direntplus),
-				     namelen + XS_HANDLE_MAX) > cap - *len) {
+			    rec_size(sizeof(struct xsh_direntplus),
+				     namelen + XSH_HANDLE_MAX) > cap - *len) {
 				*full = true;
 				return count;
 			}
@@ -1133,10 +1133,10 @@ static int fill_dir(struct xs_ctx *c, struct xs_handle *h, bool plus,
 					goto next;
 				if (rc)
 					return count ? count : rc;
-				hlen = xs_fs_node_handle(c, e.nodeid, handle,
+				hlen = xsh_fs_node_handle(c, e.nodeid, handle,
 							 sizeof(handle));
 			}
-			xs_codec_put_direntplus_h(c->m->out, cap, len, &e,
+			xsh_codec_put_direntplus_h(c->m->out, cap, len, &e,
 						  (uint64_t)d->d_off, d->d_type,
 						  d->d_name, (uint16_t)namelen,
 						  handle, (uint32_t)hlen);
@@ -1148,12 +1148,12 @@ next:
 	}
 }
 
-int xs_fs_readdir(struct xs_ctx *c)
+int xsh_fs_readdir(struct xsh_ctx *c)
 {
-	const struct xs_args_io *a = &c->m->req.a.io;
-	bool plus = c->m->req.opcode == XS_OP_READDIRPLUS;
-	struct xs_dirstream *ds;
-	struct xs_handle *h;
+	const struct xsh_args_io *a = &c->m->req.a.io;
+	bool plus = c->m->req.opcode == XSH_OP_READDIRPLUS;
+	struct xsh_dirstream *ds;
+	struct xsh_handle *h;
 	bool full = false;
 	int rc;
 
@@ -1190,25 +1190,25 @@ out:
 	return rc;
 }
 
-int xs_fs_releasedir(struct xs_ctx *c)
+int xsh_fs_releasedir(struct xsh_ctx *c)
 {
-	return xs_handle_release(c->s->handles, c->m->req.fh, c->m->req.nodeid,
+	return xsh_handle_release(c->s->handles, c->m->req.fh, c->m->req.nodeid,
 				 true);
 }
 
-int xs_fs_fsyncdir(struct xs_ctx *c)
+int xsh_fs_fsyncdir(struct xsh_ctx *c)
 {
 	return do_fsync(c, true);
 }
 
 /* Under a quota the file system is as large as the quota and as full as
  * the usage, so that df in the guest tells the truth. */
-static void statfs_quota(struct xs_ctx *c, struct xs_statfs *o)
+static void statfs_quota(struct xsh_ctx *c, struct xsh_statfs *o)
 {
-	struct xs_quota_usage u;
+	struct xsh_quota_usage u;
 	uint64_t fr;
 
-	xs_quota_get(quota(c), &u);
+	xsh_quota_get(quota(c), &u);
 	if (u.quota_bytes) {
 		if (!o->frsize)
 			o->frsize = 4096;
@@ -1226,10 +1226,10 @@ static void statfs_quota(struct xs_ctx *c, struct xs_statfs *o)
 	}
 }
 
-int xs_fs_statfs(struct xs_ctx *c)
+int xsh_fs_statfs(struct xsh_ctx *c)
 {
-	struct xs_statfs *o = &c->rsp->u.statfs;
-	struct xs_node *n;
+	struct xsh_statfs *o = &c->rsp->u.statfs;
+	struct xsh_node *n;
 	struct statfs st;
 	int rc;
 
@@ -1248,10 +1248,10 @@ int xs_fs_statfs(struct xs_ctx *c)
 	o->favail = st.f_ffree;
 	o->bsize = (uint32_t)st.f_bsize;
 	o->frsize = (uint32_t)(st.f_frsize ? st.f_frsize : st.f_bsize);
-	o->namemax = st.f_namelen > (long)XS_NAME_MAX ? XS_NAME_MAX :
+	o->namemax = st.f_namelen > (long)XSH_NAME_MAX ? XSH_NAME_MAX :
 						       (uint32_t)st.f_namelen;
 	if (c->pol.read_only || (st.f_flags & ST_RDONLY))
-		o->flags |= XS_STATFS_RDONLY;
+		o->flags |= XSH_STATFS_RDONLY;
 	statfs_quota(c, o);
 out:
 	put_node(c, n);
@@ -1267,16 +1267,16 @@ static bool user_xattr(const char *name)
 
 /* An fd on which f*xattr() may be called; only regular files and
  * directories.  -ENODATA / -EPERM style refusals are the caller's. */
-static int xattr_fd(struct xs_ctx *c, struct xs_node *n)
+static int xattr_fd(struct xsh_ctx *c, struct xsh_node *n)
 {
 	return reopen_fd(c, n->fd,
 			 n->type == S_IFDIR ? O_RDONLY | O_DIRECTORY :
 					      O_RDONLY | O_NONBLOCK);
 }
 
-int xs_fs_setxattr(struct xs_ctx *c)
+int xsh_fs_setxattr(struct xsh_ctx *c)
 {
-	struct xs_node *n;
+	struct xsh_node *n;
 	uint64_t resv;
 	int fd, rc;
 
@@ -1290,10 +1290,10 @@ int xs_fs_setxattr(struct xs_ctx *c)
 		goto out;
 	}
 	/* The value may need a block of its own. */
-	resv = xs_quota_write_cost((uint32_t)qblock(c), 0, c->m->data_len);
+	resv = xsh_quota_write_cost((uint32_t)qblock(c), 0, c->m->data_len);
 	if (resv < qblock(c))
 		resv = qblock(c);
-	rc = xs_quota_reserve(quota(c), resv, 0);
+	rc = xsh_quota_reserve(quota(c), resv, 0);
 	if (rc)
 		goto out;
 	fd = xattr_fd(c, n);
@@ -1306,23 +1306,23 @@ int xs_fs_setxattr(struct xs_ctx *c)
 	settle_fd(c, fd, false);
 	close(fd);
 out_resv:
-	xs_quota_unreserve(quota(c), resv, 0);
+	xsh_quota_unreserve(quota(c), resv, 0);
 out:
 	put_node(c, n);
 	return rc;
 }
 
-int xs_fs_getxattr(struct xs_ctx *c)
+int xsh_fs_getxattr(struct xsh_ctx *c)
 {
 	uint32_t size = c->m->req.a.xattr.size;
-	struct xs_node *n;
+	struct xsh_node *n;
 	ssize_t r;
 	int fd, rc;
 
 	if (!user_xattr(c->m->name))
 		return -EOPNOTSUPP;
-	if (size > XS_XATTR_SIZE_MAX)
-		size = XS_XATTR_SIZE_MAX;
+	if (size > XSH_XATTR_SIZE_MAX)
+		size = XSH_XATTR_SIZE_MAX;
 	rc = get_node(c, c->m->req.nodeid, &n);
 	if (rc)
 		return rc;
@@ -1348,10 +1348,10 @@ out:
 	return rc;
 }
 
-int xs_fs_listxattr(struct xs_ctx *c)
+int xsh_fs_listxattr(struct xsh_ctx *c)
 {
 	uint32_t size = c->m->req.a.xattr.size, out = 0;
-	struct xs_node *n;
+	struct xsh_node *n;
 	char *list = NULL;
 	ssize_t r, i;
 	size_t l;
@@ -1403,9 +1403,9 @@ out:
 	return rc;
 }
 
-int xs_fs_removexattr(struct xs_ctx *c)
+int xsh_fs_removexattr(struct xsh_ctx *c)
 {
-	struct xs_node *n;
+	struct xsh_node *n;
 	int fd, rc;
 
 	if (!user_xattr(c->m->name))
@@ -1433,9 +1433,9 @@ out:
 
 /* ---- the rest ----------------------------------------------------------- */
 
-int xs_fs_access(struct xs_ctx *c)
+int xsh_fs_access(struct xsh_ctx *c)
 {
-	struct xs_node *n;
+	struct xsh_node *n;
 	char p[16];
 	uid_t uid;
 	gid_t gid;
@@ -1449,21 +1449,21 @@ int xs_fs_access(struct xs_ctx *c)
 	if (rc)
 		return rc;
 	proc_name(p, n->fd);
-	rc = xs_creds_enter_strict(uid, gid);
+	rc = xsh_creds_enter_strict(uid, gid);
 	if (!rc) {
 		rc = faccessat(c->s->exp->proc_fd, p, (int)c->m->req.a.access.mask,
 			       AT_EACCESS) ? -errno : 0;
-		xs_creds_leave();
+		xsh_creds_leave();
 	}
 	put_node(c, n);
 	return rc;
 }
 
-int xs_fs_fallocate(struct xs_ctx *c)
+int xsh_fs_fallocate(struct xsh_ctx *c)
 {
-	const struct xs_args_fallocate *a = &c->m->req.a.fallocate;
-	struct xs_qino *qi;
-	struct xs_handle *h;
+	const struct xsh_args_fallocate *a = &c->m->req.a.fallocate;
+	struct xsh_qino *qi;
+	struct xsh_handle *h;
 	uint64_t resv = 0;
 	int rc;
 
@@ -1472,28 +1472,28 @@ int xs_fs_fallocate(struct xs_ctx *c)
 		return rc;
 	/* Everything but punching a hole may allocate the whole range. */
 	if (!(a->mode & FALLOC_FL_PUNCH_HOLE))
-		resv = xs_quota_write_cost((uint32_t)qblock(c), a->offset,
+		resv = xsh_quota_write_cost((uint32_t)qblock(c), a->offset,
 					   a->length);
-	rc = xs_quota_reserve(quota(c), resv, 0);
+	rc = xsh_quota_reserve(quota(c), resv, 0);
 	if (rc)
 		goto out;
-	rc = xs_quota_ino_get(quota(c), h->fd, false, &qi);
+	rc = xsh_quota_ino_get(quota(c), h->fd, false, &qi);
 	if (!rc) {
 		rc = fallocate(h->fd, (int)a->mode, (off_t)a->offset,
 			       (off_t)a->length) ? -errno : 0;
-		xs_quota_ino_settle(quota(c), qi, h->fd, c->s->name);
-		xs_quota_ino_put(quota(c), qi);
+		xsh_quota_ino_settle(quota(c), qi, h->fd, c->s->name);
+		xsh_quota_ino_put(quota(c), qi);
 	}
-	xs_quota_unreserve(quota(c), resv, 0);
+	xsh_quota_unreserve(quota(c), resv, 0);
 out:
 	put_handle(c, h);
 	return rc;
 }
 
-int xs_fs_lseek(struct xs_ctx *c)
+int xsh_fs_lseek(struct xsh_ctx *c)
 {
-	const struct xs_args_lseek *a = &c->m->req.a.lseek;
-	struct xs_handle *h;
+	const struct xsh_args_lseek *a = &c->m->req.a.lseek;
+	struct xsh_handle *h;
 	off_t r;
 	int rc;
 
@@ -1509,25 +1509,25 @@ int xs_fs_lseek(struct xs_ctx *c)
 	return rc;
 }
 
-int xs_fs_copy_file_range(struct xs_ctx *c)
+int xsh_fs_copy_file_range(struct xsh_ctx *c)
 {
-	const struct xs_args_copy *a = &c->m->req.a.copy;
-	struct xs_handle *in, *out;
+	const struct xsh_args_copy *a = &c->m->req.a.copy;
+	struct xsh_handle *in, *out;
 	off_t off_in = (off_t)a->off_in, off_out = (off_t)a->off_out;
 	uint64_t len = a->len > COPY_MAX ? COPY_MAX : a->len, resv = 0;
-	struct xs_qino *qi = NULL;
+	struct xsh_qino *qi = NULL;
 	ssize_t r;
 	int rc;
 
 	rc = get_file(c, &in);
 	if (rc)
 		return rc;
-	rc = xs_handle_get(c->s->handles, a->fh_out, a->nodeid_out, false,
+	rc = xsh_handle_get(c->s->handles, a->fh_out, a->nodeid_out, false,
 			   &out);
 	if (rc)
 		goto out_in;
 	if (len) {
-		rc = xs_quota_ino_get(quota(c), out->fd, false, &qi);
+		rc = xsh_quota_ino_get(quota(c), out->fd, false, &qi);
 		if (!rc)
 			rc = reserve_write(c, out->fd, a->off_out, &len, &resv);
 		if (rc)
@@ -1540,10 +1540,10 @@ int xs_fs_copy_file_range(struct xs_ctx *c)
 	else
 		c->rsp->u.count = (uint64_t)r;
 	if (qi)
-		xs_quota_ino_settle(quota(c), qi, out->fd, c->s->name);
-	xs_quota_unreserve(quota(c), resv, 0);
+		xsh_quota_ino_settle(quota(c), qi, out->fd, c->s->name);
+	xsh_quota_unreserve(quota(c), resv, 0);
 out_out:
-	xs_quota_ino_put(quota(c), qi);
+	xsh_quota_ino_put(quota(c), qi);
 	put_handle(c, out);
 out_in:
 	put_handle(c, in);
@@ -1552,18 +1552,18 @@ out_in:
 
 /* ---- for backend/reopen.c ---------------------------------------------- */
 
-void xs_fs_fill_attr(const struct xs_ctx *c, const struct stat *st,
-		     struct xs_attr *a)
+void xsh_fs_fill_attr(const struct xsh_ctx *c, const struct stat *st,
+		     struct xsh_attr *a)
 {
 	fill_attr(c, st, a);
 }
 
-int xs_fs_host_flags(uint32_t wire)
+int xsh_fs_host_flags(uint32_t wire)
 {
 	return host_flags(wire);
 }
 
-int xs_fs_reopen_node(struct xs_ctx *c, struct xs_node *n, int flags)
+int xsh_fs_reopen_node(struct xsh_ctx *c, struct xsh_node *n, int flags)
 {
 	return reopen_node(c, n, flags);
 }

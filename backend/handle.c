@@ -16,14 +16,14 @@
 #include "slots.h"
 
 #define MIN_FD_BUDGET	4u
-/* Highest index a restore may ask for (XS_OP_REOPEN). */
+/* Highest index a restore may ask for (XSH_OP_REOPEN). */
 #define RESTORE_MAX_INDEX	(1u << 20)
 
 /* As in node.c: a slot a restore took while it was on the free list stays
  * listed; allocation skips it. */
-struct xs_handle_table {
+struct xsh_handle_table {
 	pthread_mutex_t lock;
-	struct xs_slots slots;	/* lock */
+	struct xsh_slots slots;	/* lock */
 	uint32_t count;		/* lock */
 };
 
@@ -46,18 +46,18 @@ static uint32_t default_budget(void)
 	return cur < MIN_FD_BUDGET ? MIN_FD_BUDGET : (uint32_t)cur;
 }
 
-void xs_handles_set_fd_budget(uint32_t n)
+void xsh_handles_set_fd_budget(uint32_t n)
 {
 	__atomic_store_n(&fd_budget, n ? n : default_budget(),
 			 __ATOMIC_RELAXED);
 }
 
-uint32_t xs_handles_fd_budget(void)
+uint32_t xsh_handles_fd_budget(void)
 {
 	return __atomic_load_n(&fd_budget, __ATOMIC_RELAXED);
 }
 
-uint32_t xs_handles_fds_open(void)
+uint32_t xsh_handles_fds_open(void)
 {
 	return __atomic_load_n(&fds_open, __ATOMIC_RELAXED);
 }
@@ -78,7 +78,7 @@ static void uncharge_fd(void)
 }
 
 /* A handle never added to a table. */
-static void handle_free(struct xs_handle *h)
+static void handle_free(struct xsh_handle *h)
 {
 	close(h->fd);
 	if (h->dir)
@@ -86,7 +86,7 @@ static void handle_free(struct xs_handle *h)
 	free(h);
 }
 
-static void handle_destroy(struct xs_handle *h)
+static void handle_destroy(struct xsh_handle *h)
 {
 	uncharge_fd();
 	close(h->fd);
@@ -97,9 +97,9 @@ static void handle_destroy(struct xs_handle *h)
 	free(h);
 }
 
-int xs_handles_new(struct xs_handle_table **out)
+int xsh_handles_new(struct xsh_handle_table **out)
 {
-	struct xs_handle_table *t;
+	struct xsh_handle_table *t;
 	uint32_t zero = 0;
 
 	__atomic_compare_exchange_n(&fd_budget, &zero, default_budget(), false,
@@ -107,7 +107,7 @@ int xs_handles_new(struct xs_handle_table **out)
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
-	if (xs_slots_init(&t->slots, 1, EMFILE)) {
+	if (xsh_slots_init(&t->slots, 1, EMFILE)) {
 		free(t);
 		return -ENOMEM;
 	}
@@ -116,24 +116,24 @@ int xs_handles_new(struct xs_handle_table **out)
 	return 0;
 }
 
-void xs_handles_free(struct xs_handle_table *t)
+void xsh_handles_free(struct xsh_handle_table *t)
 {
 	uint32_t i;
 
 	if (!t)
 		return;
 	for (i = 1; i < t->slots.nr; i++)
-		if (xs_slots_get(&t->slots, i))
-			handle_destroy(xs_slots_get(&t->slots, i));
+		if (xsh_slots_get(&t->slots, i))
+			handle_destroy(xsh_slots_get(&t->slots, i));
 	pthread_mutex_destroy(&t->lock);
-	xs_slots_fini(&t->slots);
+	xsh_slots_fini(&t->slots);
 	free(t);
 }
 
-int xs_handle_add(struct xs_handle_table *t, int fd, uint64_t nodeid,
+int xsh_handle_add(struct xsh_handle_table *t, int fd, uint64_t nodeid,
 		  bool dir, uint32_t max_handles, uint64_t *fh)
 {
-	struct xs_handle *h = calloc(1, sizeof(*h));
+	struct xsh_handle *h = calloc(1, sizeof(*h));
 	uint32_t index;
 	int rc;
 
@@ -153,7 +153,7 @@ int xs_handle_add(struct xs_handle_table *t, int fd, uint64_t nodeid,
 		rc = -EMFILE;
 		goto fail;
 	}
-	rc = xs_slots_alloc(&t->slots, h, &index, &h->gen);
+	rc = xsh_slots_alloc(&t->slots, h, &index, &h->gen);
 	if (rc) {
 		uncharge_fd();
 		goto fail;
@@ -171,22 +171,22 @@ fail:
 }
 
 /* Table lock held. */
-static struct xs_handle *find(struct xs_handle_table *t, uint64_t fh,
+static struct xsh_handle *find(struct xsh_handle_table *t, uint64_t fh,
 			      uint64_t nodeid, bool dir)
 {
 	uint32_t index = (uint32_t)fh, gen = (uint32_t)(fh >> 32);
-	struct xs_handle *h;
+	struct xsh_handle *h;
 
-	h = xs_slots_get(&t->slots, index);
+	h = xsh_slots_get(&t->slots, index);
 	if (!h || h->gen != gen || h->nodeid != nodeid || h->dir != dir)
 		return NULL;
 	return h;
 }
 
-int xs_handle_get(struct xs_handle_table *t, uint64_t fh, uint64_t nodeid,
-		  bool dir, struct xs_handle **out)
+int xsh_handle_get(struct xsh_handle_table *t, uint64_t fh, uint64_t nodeid,
+		  bool dir, struct xsh_handle **out)
 {
-	struct xs_handle *h;
+	struct xsh_handle *h;
 
 	pthread_mutex_lock(&t->lock);
 	h = find(t, fh, nodeid, dir);
@@ -199,7 +199,7 @@ int xs_handle_get(struct xs_handle_table *t, uint64_t fh, uint64_t nodeid,
 	return 0;
 }
 
-void xs_handle_put(struct xs_handle_table *t, struct xs_handle *h)
+void xsh_handle_put(struct xsh_handle_table *t, struct xsh_handle *h)
 {
 	uint32_t refs;
 
@@ -212,16 +212,16 @@ void xs_handle_put(struct xs_handle_table *t, struct xs_handle *h)
 		handle_destroy(h);
 }
 
-int xs_handle_release(struct xs_handle_table *t, uint64_t fh, uint64_t nodeid,
+int xsh_handle_release(struct xsh_handle_table *t, uint64_t fh, uint64_t nodeid,
 		      bool dir)
 {
-	struct xs_handle *h;
+	struct xsh_handle *h;
 	uint32_t refs = 1;
 
 	pthread_mutex_lock(&t->lock);
 	h = find(t, fh, nodeid, dir);
 	if (h) {
-		xs_slots_release(&t->slots, h->index);
+		xsh_slots_release(&t->slots, h->index);
 		t->count--;
 		refs = --h->refs;
 	}
@@ -233,7 +233,7 @@ int xs_handle_release(struct xs_handle_table *t, uint64_t fh, uint64_t nodeid,
 	return 0;
 }
 
-uint32_t xs_handles_count(struct xs_handle_table *t)
+uint32_t xsh_handles_count(struct xsh_handle_table *t)
 {
 	uint32_t c;
 
@@ -243,7 +243,7 @@ uint32_t xs_handles_count(struct xs_handle_table *t)
 	return c;
 }
 
-/* ---- restoring a session (XS_OP_REOPEN) -------------------------------- */
+/* ---- restoring a session (XSH_OP_REOPEN) -------------------------------- */
 
 static bool restorable_index(uint32_t index, uint32_t max_handles)
 {
@@ -253,11 +253,11 @@ static bool restorable_index(uint32_t index, uint32_t max_handles)
 	return index > 0 && index <= top;
 }
 
-int xs_handle_restore(struct xs_handle_table *t, int fd, uint64_t nodeid,
+int xsh_handle_restore(struct xsh_handle_table *t, int fd, uint64_t nodeid,
 		      bool dir, uint64_t fh, uint32_t max_handles)
 {
 	uint32_t index = (uint32_t)fh, gen = (uint32_t)(fh >> 32);
-	struct xs_handle *h;
+	struct xsh_handle *h;
 	int rc;
 
 	if (!restorable_index(index, max_handles)) {
@@ -277,13 +277,13 @@ int xs_handle_restore(struct xs_handle_table *t, int fd, uint64_t nodeid,
 		pthread_mutex_init(&h->ds.lock, NULL);
 
 	pthread_mutex_lock(&t->lock);
-	rc = xs_slots_check(&t->slots, index, gen);
+	rc = xsh_slots_check(&t->slots, index, gen);
 	if (rc)
 		goto fail;
 	rc = -EMFILE;
 	if (t->count >= max_handles || !charge_fd())
 		goto fail;
-	xs_slots_set(&t->slots, index, gen, h);
+	xsh_slots_set(&t->slots, index, gen, h);
 	h->index = index;
 	h->gen = gen;
 	t->count++;
@@ -296,7 +296,7 @@ fail:
 	return rc;
 }
 
-void xs_handle_retire(struct xs_handle_table *t, uint64_t fh,
+void xsh_handle_retire(struct xsh_handle_table *t, uint64_t fh,
 		      uint32_t max_handles)
 {
 	uint32_t index = (uint32_t)fh, gen = (uint32_t)(fh >> 32);
@@ -304,6 +304,6 @@ void xs_handle_retire(struct xs_handle_table *t, uint64_t fh,
 	if (!restorable_index(index, max_handles) || gen == UINT32_MAX)
 		return;
 	pthread_mutex_lock(&t->lock);
-	xs_slots_retire(&t->slots, index, gen);
+	xsh_slots_retire(&t->slots, index, gen);
 	pthread_mutex_unlock(&t->lock);
 }

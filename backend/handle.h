@@ -8,7 +8,7 @@
  * opened on and whether it is a directory; lookups check both.
  *
  * Each handle holds an fd of its own, so besides each table's max_handles
- * all tables of the process together hold at most xs_handles_fd_budget()
+ * all tables of the process together hold at most xsh_handles_fd_budget()
  * handles: past it opening answers EMFILE, what a process at its
  * RLIMIT_NOFILE gets from a local file system.  With the node fd budget
  * (node.h, half of the limit) that leaves a quarter of the process's
@@ -18,14 +18,14 @@
  * refs.  fd, nodeid and dir never change after creation.  A directory
  * handle's stream state has its own mutex (ds.lock).
  */
-#ifndef XS_HANDLE_H
-#define XS_HANDLE_H
+#ifndef XSH_HANDLE_H
+#define XSH_HANDLE_H
 
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
-struct xs_dirstream {
+struct xsh_dirstream {
 	pthread_mutex_t lock;
 	uint64_t pos;		/* ds.lock: cookie of the next entry */
 	char *buf;		/* ds.lock: getdents64 buffer */
@@ -33,56 +33,56 @@ struct xs_dirstream {
 	uint32_t off;		/* ds.lock: next record in buf */
 };
 
-struct xs_handle {
+struct xsh_handle {
 	int fd;			/* immutable */
 	bool dir;		/* immutable */
 	uint64_t nodeid;	/* immutable */
 	uint32_t index;		/* immutable */
 	uint32_t gen;		/* immutable */
 	uint32_t refs;		/* table lock: users + 1 while in the table */
-	struct xs_dirstream ds;	/* dir only */
+	struct xsh_dirstream ds;	/* dir only */
 };
 
-struct xs_handle_table;
+struct xsh_handle_table;
 
-int xs_handles_new(struct xs_handle_table **out);
+int xsh_handles_new(struct xsh_handle_table **out);
 /* Close everything; no operation may be running. */
-void xs_handles_free(struct xs_handle_table *t);
+void xsh_handles_free(struct xsh_handle_table *t);
 
 /* Add an open fd (ownership passes to the table whatever the outcome).
  * At most max_handles open in t, or the process's budget: -EMFILE. */
-int xs_handle_add(struct xs_handle_table *t, int fd, uint64_t nodeid,
+int xsh_handle_add(struct xsh_handle_table *t, int fd, uint64_t nodeid,
 		  bool dir, uint32_t max_handles, uint64_t *fh);
 
 /* A counted reference to handle fh, which must be of kind dir and opened
  * on nodeid; -EBADF otherwise. */
-int xs_handle_get(struct xs_handle_table *t, uint64_t fh, uint64_t nodeid,
-		  bool dir, struct xs_handle **out);
-void xs_handle_put(struct xs_handle_table *t, struct xs_handle *h);
+int xsh_handle_get(struct xsh_handle_table *t, uint64_t fh, uint64_t nodeid,
+		  bool dir, struct xsh_handle **out);
+void xsh_handle_put(struct xsh_handle_table *t, struct xsh_handle *h);
 
 /* Remove fh from the table (same checks as get); the fd is closed when
  * the last user puts it. */
-int xs_handle_release(struct xs_handle_table *t, uint64_t fh, uint64_t nodeid,
+int xsh_handle_release(struct xsh_handle_table *t, uint64_t fh, uint64_t nodeid,
 		      bool dir);
 
-uint32_t xs_handles_count(struct xs_handle_table *t);
+uint32_t xsh_handles_count(struct xsh_handle_table *t);
 
-/* Restoring a session after a restart (XS_OP_REOPEN): add fd (ownership
+/* Restoring a session after a restart (XSH_OP_REOPEN): add fd (ownership
  * passes whatever the outcome) at exactly fh.  -EINVAL an index outside
  * 1 .. min(max_handles, 2^20); -EEXIST the slot is taken or its
- * generation already past fh's; -EMFILE as for xs_handle_add(). */
-int xs_handle_restore(struct xs_handle_table *t, int fd, uint64_t nodeid,
+ * generation already past fh's; -EMFILE as for xsh_handle_add(). */
+int xsh_handle_restore(struct xsh_handle_table *t, int fd, uint64_t nodeid,
 		      bool dir, uint64_t fh, uint32_t max_handles);
 /* A restore of fh failed: the table never hands it out. */
-void xs_handle_retire(struct xs_handle_table *t, uint64_t fh,
+void xsh_handle_retire(struct xsh_handle_table *t, uint64_t fh,
 		      uint32_t max_handles);
 
 /* The process-wide handle budget: n, or with 0 a quarter of
  * RLIMIT_NOFILE's soft limit as it is when called (the default, taken
  * when the first table is made). */
-void xs_handles_set_fd_budget(uint32_t n);
-uint32_t xs_handles_fd_budget(void);
+void xsh_handles_set_fd_budget(uint32_t n);
+uint32_t xsh_handles_fd_budget(void);
 /* Handles open now in the process. */
-uint32_t xs_handles_fds_open(void);
+uint32_t xsh_handles_fds_open(void);
 
-#endif /* XS_HANDLE_H */
+#endif /* XSH_HANDLE_H */

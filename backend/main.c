@@ -54,7 +54,7 @@
 #include "worker.h"
 #include "xenbus.h"
 
-#define XS_BACK_VERSION		"0.1"
+#define XSH_BACK_VERSION		"0.1"
 #define REFUSE_TIMEOUT_MS	500
 #define EXIT_USAGE		2
 
@@ -62,12 +62,12 @@ struct opts {
 	bool xen;			/* no --local: every Xen device */
 	const char *socket;
 	const char *export_dir;
-	const char *state_dir;		/* NULL: XS_STATE_DIR */
+	const char *state_dir;		/* NULL: XSH_STATE_DIR */
 	bool foreground;
 	bool debug;
 	bool no_sandbox;
-	struct xs_policy pol;
-	struct xs_engine_params eng;
+	struct xsh_policy pol;
+	struct xsh_engine_params eng;
 };
 
 static void usage(FILE *f)
@@ -106,7 +106,7 @@ static void usage(FILE *f)
 "                        warn at P%% of a quota (0..100, default 90)\n"
 "  --state-dir DIR       keep what must survive a restart here, the key\n"
 "                        that signs guests' node handles (default\n"
-"                        " XS_STATE_DIR ")\n"
+"                        " XSH_STATE_DIR ")\n"
 "\n"
 "       xenshare-back --ctl SOCKET status | set KEY=VALUE...\n"
 "                        talk to a running backend (docs/quota.md)\n"
@@ -114,7 +114,7 @@ static void usage(FILE *f)
 "                        with gdb or valgrind; docs/security.md)\n"
 "  -h, --help            this text\n"
 "  -V, --version         version\n",
-		XS_ENGINE_MAX_WORKERS);
+		XSH_ENGINE_MAX_WORKERS);
 }
 
 static int parse_uint(const char *s, unsigned min, unsigned max,
@@ -169,8 +169,8 @@ static void parse_args(int argc, char **argv, struct opts *o)
 	int c;
 
 	memset(o, 0, sizeof(*o));
-	xs_policy_default(&o->pol);
-	xs_engine_params_default(&o->eng);
+	xsh_policy_default(&o->pol);
+	xsh_engine_params_default(&o->eng);
 	while ((c = getopt_long(argc, argv, "fdhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_LOCAL:
@@ -184,10 +184,10 @@ static void parse_args(int argc, char **argv, struct opts *o)
 			o->foreground = true;
 			break;
 		case OPT_THREADS:
-			if (parse_uint(optarg, 1, XS_ENGINE_MAX_WORKERS,
+			if (parse_uint(optarg, 1, XSH_ENGINE_MAX_WORKERS,
 				       &o->eng.nr_workers)) {
 				fprintf(stderr, "xenshare-back: --threads: want 1..%u, got '%s'\n",
-					XS_ENGINE_MAX_WORKERS, optarg);
+					XSH_ENGINE_MAX_WORKERS, optarg);
 				exit(EXIT_USAGE);
 			}
 			break;
@@ -210,7 +210,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 			}
 			break;
 		case OPT_IDMAP:
-			if (xs_policy_parse_idmap(&o->pol, optarg)) {
+			if (xsh_policy_parse_idmap(&o->pol, optarg)) {
 				fprintf(stderr, "xenshare-back: --id-map: want passthrough, squash-root, squash-all or range:BASE, got '%s'\n",
 					optarg);
 				exit(EXIT_USAGE);
@@ -235,7 +235,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 					  c == OPT_QUOTA_INODES ? "quota-inodes" :
 					  "quota-soft-percent";
 
-			if (xs_policy_set_key(&o->pol, key, optarg)) {
+			if (xsh_policy_set_key(&o->pol, key, optarg)) {
 				fprintf(stderr, "xenshare-back: --%s: want %s, got '%s'\n",
 					key, c == OPT_QUOTA_SOFT ? "0..100" :
 					"a number with an optional K, M, G or T suffix",
@@ -249,7 +249,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 			exit(0);
 		case 'V':
 			printf("xenshare-back %s (protocol version %u)\n",
-			       XS_BACK_VERSION, XS_PROTO_VERSION);
+			       XSH_BACK_VERSION, XSH_PROTO_VERSION);
 			exit(0);
 		default:
 			usage(stderr);
@@ -291,13 +291,13 @@ static void raise_nofile(void)
  * stale when this daemon is restarted.  That is an error when the
  * directory was asked for, a warning when it is only the default. */
 static int load_handle_key(const struct opts *o,
-			   uint8_t key[XS_SIPHASH_KEY_LEN], bool *have)
+			   uint8_t key[XSH_SIPHASH_KEY_LEN], bool *have)
 {
-	const char *dir = o->state_dir ? o->state_dir : XS_STATE_DIR;
+	const char *dir = o->state_dir ? o->state_dir : XSH_STATE_DIR;
 	char err[256];
 
 	*have = false;
-	if (xs_state_export_key(dir, o->export_dir, key, err, sizeof(err))) {
+	if (xsh_state_export_key(dir, o->export_dir, key, err, sizeof(err))) {
 		fprintf(stderr, "xenshare-back: %s%s\n", err, o->state_dir ? "" :
 			"; node handles will not survive a restart");
 		return o->state_dir ? -1 : 0;
@@ -402,11 +402,11 @@ static int daemonize(int *ready_fd)
  * that the frontend reads our answer, then answer EBUSY. */
 static void refuse(int fd, unsigned conn_no, int err)
 {
-	struct xs_local_welcome w = { .magic = XS_LOCAL_MAGIC, .error = err };
-	struct xs_local_hello hello;
+	struct xsh_local_welcome w = { .magic = XSH_LOCAL_MAGIC, .error = err };
+	struct xsh_local_hello hello;
 	union {
 		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(int) * (1 + 2 * XS_MAX_RINGS))];
+		char buf[CMSG_SPACE(sizeof(int) * (1 + 2 * XSH_MAX_RINGS))];
 	} cbuf;
 	struct iovec iov = { .iov_base = &hello, .iov_len = sizeof(hello) };
 	struct msghdr mh = {
@@ -416,7 +416,7 @@ static void refuse(int fd, unsigned conn_no, int err)
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 	struct cmsghdr *cm;
 
-	xs_engine_log(LOG_WARNING, "local.%u: refused: %s", conn_no,
+	xsh_engine_log(LOG_WARNING, "local.%u: refused: %s", conn_no,
 		      strerror(err));
 	if (poll(&pfd, 1, REFUSE_TIMEOUT_MS) == 1 &&
 	    recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) >= 0) {
@@ -440,12 +440,12 @@ static void refuse(int fd, unsigned conn_no, int err)
 }
 
 /* Control connections on the same socket (backend/control.c). */
-static struct xs_control *control;
+static struct xsh_control *control;
 
 static void policy_sync(void);
 
 struct handshake {
-	struct xs_engine *eng;
+	struct xsh_engine *eng;
 	int fd;
 	unsigned conn_no;
 };
@@ -453,44 +453,44 @@ struct handshake {
 static void *handshake_main(void *arg)
 {
 	struct handshake *h = arg;
-	struct xs_tport *t;
+	struct xsh_tport *t;
 	uint32_t kind;
 	char name[32];
 	int rc, ctl_fd;
 
-	rc = xs_local_accept_any(h->fd, XS_FEAT_ALL, XS_MAX_IO, h->conn_no,
+	rc = xsh_local_accept_any(h->fd, XSH_FEAT_ALL, XSH_MAX_IO, h->conn_no,
 				 &kind, &t, &ctl_fd);
 	if (rc) {
-		xs_engine_log(LOG_WARNING, "local.%u: handshake failed: %s",
+		xsh_engine_log(LOG_WARNING, "local.%u: handshake failed: %s",
 			      h->conn_no, strerror(-rc));
-		xs_engine_unreserve(h->eng);
-	} else if (kind == XS_LOCAL_KIND_CONTROL) {
-		xs_engine_unreserve(h->eng);
+		xsh_engine_unreserve(h->eng);
+	} else if (kind == XSH_LOCAL_KIND_CONTROL) {
+		xsh_engine_unreserve(h->eng);
 		snprintf(name, sizeof(name), "local.%u", h->conn_no);
-		xs_control_serve(control, ctl_fd, name);
+		xsh_control_serve(control, ctl_fd, name);
 		policy_sync();
 	} else {
-		xs_engine_add(h->eng, t);
+		xsh_engine_add(h->eng, t);
 	}
 	free(h);
 	return NULL;
 }
 
-static void start_handshake(struct xs_engine *eng, int fd, unsigned conn_no)
+static void start_handshake(struct xsh_engine *eng, int fd, unsigned conn_no)
 {
 	struct handshake *h;
 	pthread_attr_t attr;
 	pthread_t thr;
 	int rc;
 
-	rc = xs_engine_reserve(eng);
+	rc = xsh_engine_reserve(eng);
 	if (rc) {
 		refuse(fd, conn_no, -rc);
 		return;
 	}
 	h = malloc(sizeof(*h));
 	if (!h) {
-		xs_engine_unreserve(eng);
+		xsh_engine_unreserve(eng);
 		refuse(fd, conn_no, ENOMEM);
 		return;
 	}
@@ -501,7 +501,7 @@ static void start_handshake(struct xs_engine *eng, int fd, unsigned conn_no)
 	pthread_attr_destroy(&attr);
 	if (rc) {
 		free(h);
-		xs_engine_unreserve(eng);
+		xsh_engine_unreserve(eng);
 		refuse(fd, conn_no, rc);
 	}
 }
@@ -511,39 +511,39 @@ static void start_handshake(struct xs_engine *eng, int fd, unsigned conn_no)
 /* The worker's end of the channel to the supervisor, and what policy
  * changes made over control connections are read from. */
 static int worker_chan = -1;
-static struct xs_export *worker_exp;
+static struct xsh_export *worker_exp;
 /* Kept until exit: handshake threads may still hold it then. */
-static struct xs_engine *worker_eng;
+static struct xsh_engine *worker_eng;
 static pthread_mutex_t policy_sync_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* Tell the supervisor the policy in force, so that a restarted worker
  * starts with what the administrator set live. */
 static void policy_sync(void)
 {
-	struct xs_policy pol;
+	struct xsh_policy pol;
 
 	if (worker_chan < 0 || !worker_exp)
 		return;
 	pthread_mutex_lock(&policy_sync_lock);
-	xs_export_get_policy(worker_exp, &pol);
-	(void)xs_worker_send(worker_chan, XS_WMSG_POLICY, 0, &pol, sizeof(pol),
+	xsh_export_get_policy(worker_exp, &pol);
+	(void)xsh_worker_send(worker_chan, XSH_WMSG_POLICY, 0, &pol, sizeof(pol),
 			     -1);
 	pthread_mutex_unlock(&policy_sync_lock);
 }
 
 /* One connection from the supervisor; -1 when it hung up. */
-static int worker_recv(struct xs_engine *eng, int chan)
+static int worker_recv(struct xsh_engine *eng, int chan)
 {
-	struct xs_wmsg m;
+	struct xsh_wmsg m;
 	ssize_t n;
 	int fd;
 
-	n = xs_worker_recv(chan, &m, NULL, 0, &fd);
+	n = xsh_worker_recv(chan, &m, NULL, 0, &fd);
 	if (n == -EPIPE)
 		return -1;
 	if (fd < 0)
 		return 0;
-	if (n != 0 || m.type != XS_WMSG_CONN) {
+	if (n != 0 || m.type != XSH_WMSG_CONN) {
 		close(fd);
 		return 0;
 	}
@@ -554,7 +554,7 @@ static int worker_recv(struct xs_engine *eng, int chan)
 struct worker_args {
 	const struct opts *o;
 	int close_fds[3];		/* the supervisor's, -1 if none */
-	struct xs_worker_args w;	/* export_fd is the supervisor's; chan
+	struct xsh_worker_args w;	/* export_fd is the supervisor's; chan
 					 * set in the worker */
 };
 
@@ -564,9 +564,9 @@ struct worker_args {
 static int worker_main(const struct worker_args *a, int chan, int sfd)
 {
 	const struct opts *o = a->o;
-	struct xs_worker_args wa = a->w;
-	struct xs_export *exp;
-	struct xs_engine *eng;
+	struct xsh_worker_args wa = a->w;
+	struct xsh_export *exp;
+	struct xsh_engine *eng;
 	char why[256];
 	unsigned i;
 	int rc;
@@ -576,17 +576,17 @@ static int worker_main(const struct worker_args *a, int chan, int sfd)
 			close(a->close_fds[i]);
 	worker_chan = chan;
 	wa.chan = chan;
-	xs_worker_prepare(!o->foreground);
-	if (xs_worker_start(&wa, &exp, &eng, why, sizeof(why)))
+	xsh_worker_prepare(!o->foreground);
+	if (xsh_worker_start(&wa, &exp, &eng, why, sizeof(why)))
 		return 1;
 	worker_exp = exp;
 	worker_eng = eng;
-	rc = xs_control_new(exp, wa.export_abs, &control);
+	rc = xsh_control_new(exp, wa.export_abs, &control);
 	if (rc) {
-		xs_engine_log(LOG_ERR, "starting: %s", strerror(-rc));
+		xsh_engine_log(LOG_ERR, "starting: %s", strerror(-rc));
 		return 1;
 	}
-	if (xs_worker_send(chan, XS_WMSG_READY, 0, NULL, 0, -1))
+	if (xsh_worker_send(chan, XSH_WMSG_READY, 0, NULL, 0, -1))
 		return 1;
 
 	for (;;) {
@@ -605,7 +605,7 @@ static int worker_main(const struct worker_args *a, int chan, int sfd)
 		if (pfd[0].revents && worker_recv(eng, chan) < 0)
 			break;
 	}
-	xs_engine_shutdown(worker_eng);
+	xsh_engine_shutdown(worker_eng);
 	return 0;
 }
 
@@ -622,7 +622,7 @@ struct sup {
 	int sfd;			/* SIGTERM, SIGINT, SIGHUP */
 	int cfd;			/* SIGCHLD */
 	int ready_fd;			/* daemon's parent waits on it, or -1 */
-	struct xs_policy pol;		/* what the next worker starts with */
+	struct xsh_policy pol;		/* what the next worker starts with */
 	pid_t pid;			/* the worker, 0 if none */
 	int chan;			/* to the worker, -1 if none */
 	bool ready;			/* the worker takes connections */
@@ -650,7 +650,7 @@ static int spawn_worker(struct sup *s)
 	s->wa.close_fds[0] = s->lfd;
 	s->wa.close_fds[1] = s->cfd;
 	s->wa.close_fds[2] = s->ready_fd;
-	pid = xs_worker_fork(s->wa.o->no_sandbox, &s->wa.w.pidns, &chan);
+	pid = xsh_worker_fork(s->wa.o->no_sandbox, &s->wa.w.pidns, &chan);
 	if (pid == 0)
 		exit(worker_main(&s->wa, chan, s->sfd));
 	if (pid < 0)
@@ -659,15 +659,15 @@ static int spawn_worker(struct sup *s)
 	s->chan = chan;
 	s->ready = false;
 	s->started_ms = now_ms();
-	xs_engine_log(LOG_DEBUG, "worker %d started", (int)pid);
+	xsh_engine_log(LOG_DEBUG, "worker %d started", (int)pid);
 	return 0;
 }
 
 /* Only the keys that can be changed live; the rest stays the command
  * line's whatever a (possibly compromised) worker says. */
-static void adopt_policy(struct sup *s, const struct xs_policy *p)
+static void adopt_policy(struct sup *s, const struct xsh_policy *p)
 {
-	if ((unsigned)p->idmap > XS_IDMAP_RANGE ||
+	if ((unsigned)p->idmap > XSH_IDMAP_RANGE ||
 	    p->quota_soft_percent > 100)
 		return;
 	s->pol.read_only = p->read_only;
@@ -685,12 +685,12 @@ static void adopt_policy(struct sup *s, const struct xs_policy *p)
  * worker's end is closed. */
 static int worker_said(struct sup *s)
 {
-	struct xs_policy pol;
-	struct xs_wmsg m;
+	struct xsh_policy pol;
+	struct xsh_wmsg m;
 	char who[32];
 	ssize_t n;
 
-	n = xs_worker_recv(s->chan, &m, &pol, sizeof(pol), NULL);
+	n = xsh_worker_recv(s->chan, &m, &pol, sizeof(pol), NULL);
 	if (n == -EAGAIN)
 		return 0;
 	if (n == -EPIPE) {
@@ -703,9 +703,9 @@ static int worker_said(struct sup *s)
 	if (n < 0)
 		return 1;
 	switch (m.type) {
-	case XS_WMSG_READY:
+	case XSH_WMSG_READY:
 		s->ready = true;
-		xs_engine_log(LOG_INFO, "worker %d serving %s (%s)", (int)s->pid,
+		xsh_engine_log(LOG_INFO, "worker %d serving %s (%s)", (int)s->pid,
 			      s->wa.w.export_abs, s->wa.o->no_sandbox ?
 			      "no sandbox" : "sandboxed");
 		if (!s->ever_ready && s->ready_fd >= 0) {
@@ -715,11 +715,11 @@ static int worker_said(struct sup *s)
 		}
 		s->ever_ready = true;
 		break;
-	case XS_WMSG_SYSCALL:
+	case XSH_WMSG_SYSCALL:
 		snprintf(who, sizeof(who), "worker %d", (int)s->pid);
-		xs_worker_log_syscall(who, m.arg);
+		xsh_worker_log_syscall(who, m.arg);
 		break;
-	case XS_WMSG_POLICY:
+	case XSH_WMSG_POLICY:
 		if ((size_t)n == sizeof(pol))
 			adopt_policy(s, &pol);
 		break;
@@ -744,14 +744,14 @@ static int reap(struct sup *s)
 		while (s->chan >= 0 && worker_said(s) > 0)
 			;
 		if (WIFSIGNALED(st))
-			xs_engine_log(LOG_ERR, "worker %d killed by signal %d (%s)",
+			xsh_engine_log(LOG_ERR, "worker %d killed by signal %d (%s)",
 				      (int)pid, WTERMSIG(st),
 				      strsignal(WTERMSIG(st)));
-		else if (WEXITSTATUS(st) == XS_SANDBOX_EXIT_SYSCALL)
-			xs_engine_log(LOG_ERR, "worker %d stopped by the sandbox's system call filter",
+		else if (WEXITSTATUS(st) == XSH_SANDBOX_EXIT_SYSCALL)
+			xsh_engine_log(LOG_ERR, "worker %d stopped by the sandbox's system call filter",
 				      (int)pid);
 		else
-			xs_engine_log(LOG_ERR, "worker %d exited with status %d",
+			xsh_engine_log(LOG_ERR, "worker %d exited with status %d",
 				      (int)pid, WEXITSTATUS(st));
 		if (s->chan >= 0)
 			close(s->chan);
@@ -770,10 +770,10 @@ static int reap(struct sup *s)
 				delay = RESTART_MAX_MS;
 		}
 		if (delay)
-			xs_engine_log(LOG_WARNING, "the worker keeps dying: restarting it in %ld ms",
+			xsh_engine_log(LOG_WARNING, "the worker keeps dying: restarting it in %ld ms",
 				      delay);
 		else
-			xs_engine_log(LOG_WARNING, "restarting the worker");
+			xsh_engine_log(LOG_WARNING, "restarting the worker");
 		s->restart_at_ms = now_ms() + delay;
 	}
 	return 0;
@@ -782,11 +782,11 @@ static int reap(struct sup *s)
 /* Hand an accepted socket to the worker, which does the handshake. */
 static void pass_conn(struct sup *s, int fd)
 {
-	int rc = xs_worker_send(s->chan, XS_WMSG_CONN, ++s->conn_no, NULL, 0,
+	int rc = xsh_worker_send(s->chan, XSH_WMSG_CONN, ++s->conn_no, NULL, 0,
 				fd);
 
 	if (rc)
-		xs_engine_log(LOG_WARNING, "local.%u: cannot hand to the worker: %s",
+		xsh_engine_log(LOG_WARNING, "local.%u: cannot hand to the worker: %s",
 			      s->conn_no, strerror(-rc));
 	close(fd);
 }
@@ -805,7 +805,7 @@ static void stop_worker(struct sup *s)
 	kill(s->pid, SIGTERM);
 	while (waitpid(s->pid, &st, WNOHANG) == 0) {
 		if (!killed && now_ms() > deadline) {
-			xs_engine_log(LOG_ERR, "worker %d ignored SIGTERM: killing it",
+			xsh_engine_log(LOG_ERR, "worker %d ignored SIGTERM: killing it",
 				      (int)s->pid);
 			kill(s->pid, SIGKILL);
 			killed = true;
@@ -824,7 +824,7 @@ static int supervise(struct sup *s)
 	int rc = spawn_worker(s);
 
 	if (rc) {
-		xs_engine_log(LOG_ERR, "starting the worker: %s", strerror(-rc));
+		xsh_engine_log(LOG_ERR, "starting the worker: %s", strerror(-rc));
 		return 0;
 	}
 	for (;;) {
@@ -849,7 +849,7 @@ static int supervise(struct sup *s)
 		if (poll(pfd, n, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
-			xs_engine_log(LOG_ERR, "poll: %s", strerror(errno));
+			xsh_engine_log(LOG_ERR, "poll: %s", strerror(errno));
 			return 0;
 		}
 		if (pfd[0].revents &&
@@ -866,7 +866,7 @@ static int supervise(struct sup *s)
 			} else if (errno != EINTR && errno != EAGAIN &&
 				   errno != ECONNABORTED) {
 				/* EMFILE and friends: back off, don't spin. */
-				xs_engine_log(LOG_ERR, "accept: %s",
+				xsh_engine_log(LOG_ERR, "accept: %s",
 					      strerror(errno));
 				poll(NULL, 0, 100);
 			}
@@ -874,7 +874,7 @@ static int supervise(struct sup *s)
 		if (!s->pid && now_ms() >= s->restart_at_ms) {
 			rc = spawn_worker(s);
 			if (rc) {
-				xs_engine_log(LOG_ERR, "starting the worker: %s",
+				xsh_engine_log(LOG_ERR, "starting the worker: %s",
 					      strerror(-rc));
 				s->restart_at_ms = now_ms() + RESTART_MAX_MS;
 			}
@@ -885,7 +885,7 @@ static int supervise(struct sup *s)
 /* Xen: every device xenstore names, until a signal (backend/xenbus.c). */
 static int xen_main(const struct opts *o)
 {
-	struct xs_xenbus_params xp;
+	struct xsh_xenbus_params xp;
 	sigset_t set;
 	int sfd, cfd, rc, ready_fd = -1;
 
@@ -913,8 +913,8 @@ static int xen_main(const struct opts *o)
 			return 1;
 		}
 	}
-	xs_engine_log_setup(!o->foreground, o->debug);
-	xs_xenbus_params_default(&xp);
+	xsh_engine_log_setup(!o->foreground, o->debug);
+	xsh_xenbus_params_default(&xp);
 	xp.eng = o->eng;
 	xp.base = o->pol;
 	xp.state_dir = o->state_dir;
@@ -922,16 +922,16 @@ static int xen_main(const struct opts *o)
 	xp.chld_fd = cfd;
 	xp.no_sandbox = o->no_sandbox;
 	xp.use_syslog = !o->foreground;
-	rc = xs_xenbus_serve(&xp, sfd);
+	rc = xsh_xenbus_serve(&xp, sfd);
 	if (rc > 0)
-		xs_engine_log(LOG_INFO, "signal %d (%s): shut down", rc,
+		xsh_engine_log(LOG_INFO, "signal %d (%s): shut down", rc,
 			      strsignal(rc));
 	return rc < 0 ? 1 : 0;
 }
 
 int main(int argc, char **argv)
 {
-	uint8_t handle_key[XS_SIPHASH_KEY_LEN];
+	uint8_t handle_key[XSH_SIPHASH_KEY_LEN];
 	struct stat sock_st;
 	struct sup sup;
 	struct opts o;
@@ -941,7 +941,7 @@ int main(int argc, char **argv)
 	int lfd, sfd, cfd, rc, sig, export_fd, ready_fd = -1;
 
 	if (argc > 1 && !strcmp(argv[1], "--ctl"))
-		return xs_control_client_main(argc - 1, argv + 1);
+		return xsh_control_client_main(argc - 1, argv + 1);
 	parse_args(argc, argv, &o);
 	signal(SIGPIPE, SIG_IGN);
 	raise_nofile();
@@ -981,7 +981,7 @@ int main(int argc, char **argv)
 	}
 	if (clear_stale_socket(o.socket))
 		return 1;
-	lfd = xs_local_listen(o.socket);
+	lfd = xsh_local_listen(o.socket);
 	if (lfd < 0) {
 		fprintf(stderr, "xenshare-back: listening on %s: %s\n",
 			o.socket, strerror(-lfd));
@@ -1002,7 +1002,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	xs_engine_log_setup(!o.foreground, o.debug);
+	xsh_engine_log_setup(!o.foreground, o.debug);
 
 	/* Worker deaths, for the supervisor only. */
 	sigemptyset(&set);
@@ -1011,7 +1011,7 @@ int main(int argc, char **argv)
 		return 1;
 	cfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (cfd < 0) {
-		xs_engine_log(LOG_ERR, "signalfd: %s", strerror(errno));
+		xsh_engine_log(LOG_ERR, "signalfd: %s", strerror(errno));
 		unlink(sock_abs);
 		return 1;
 	}
@@ -1033,7 +1033,7 @@ int main(int argc, char **argv)
 		.pol = o.pol,
 		.chan = -1,
 	};
-	xs_engine_log(LOG_DEBUG, "serving %s on %s (%s, %u workers per connection, at most %u connections)",
+	xsh_engine_log(LOG_DEBUG, "serving %s on %s (%s, %u workers per connection, at most %u connections)",
 		      o.export_dir, o.socket, o.pol.read_only ? "ro" : "rw",
 		      o.eng.nr_workers, o.eng.max_conns);
 
@@ -1048,7 +1048,7 @@ int main(int argc, char **argv)
 			unlink(sock_abs);
 	}
 	if (sig)
-		xs_engine_log(LOG_INFO, "signal %d (%s): shutting down", sig,
+		xsh_engine_log(LOG_INFO, "signal %d (%s): shutting down", sig,
 			      strsignal(sig));
 	stop_worker(&sup);
 	free(sock_abs);

@@ -4,14 +4,14 @@
  * guest holds, lookup counts that saturate at zero, and an identity hash so
  * one host file is one node however it was reached; the node fd cache
  * (node fds closed past a budget, reopened by file handle); nodes put back
- * at the ids a guest held before a restart (xs_node_restore()).
+ * at the ids a guest held before a restart (xsh_node_restore()).
  *
  * Trust: ids and counts come from the guest and are only used as table
  * keys after bounds and generation checks; identities come from the host
  * kernel.  open_by_handle_at() skips every path check, so the only handles
  * it is given are those name_to_handle_at() produced here for fds the file
  * service opened under the export, or such handles a previous backend of
- * this export signed and the caller of xs_node_restore() verified
+ * this export signed and the caller of xsh_node_restore() verified
  * (backend/phandle.h); the only mount fds are directories reached under
  * the export.
  */
@@ -31,7 +31,7 @@
 #define INITIAL_BUCKETS	64u
 #define MAX_MOUNTS	16u
 #define MIN_FD_BUDGET	8u
-/* Highest index a restore may ask for (XS_OP_REOPEN): bounds the slot
+/* Highest index a restore may ask for (XSH_OP_REOPEN): bounds the slot
  * array a guest can make us allocate. */
 #define RESTORE_MAX_INDEX	(1u << 22)
 
@@ -45,20 +45,20 @@ struct mount {
 	int fd;
 };
 
-struct xs_node_table {
+struct xsh_node_table {
 	pthread_mutex_t lock;
 	struct mount mounts[MAX_MOUNTS];	/* lock: entries never change */
 	uint32_t nr_mounts;		/* lock */
-	struct xs_slots slots;		/* lock */
+	struct xsh_slots slots;		/* lock */
 	uint32_t count;			/* lock: live nodes besides the root */
-	struct xs_node **buckets;	/* lock */
+	struct xsh_node **buckets;	/* lock */
 	uint32_t nr_buckets;		/* lock: power of two */
 	uint64_t seed;			/* immutable */
 };
 
 /* The node fd cache, shared by every table of the process. */
 static pthread_mutex_t fd_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct xs_node lru = {		/* fd lock: next = most recent */
+static struct xsh_node lru = {		/* fd lock: next = most recent */
 	.lru_prev = &lru,
 	.lru_next = &lru,
 };
@@ -67,7 +67,7 @@ static uint32_t fd_budget;		/* fd lock: 0 until first set */
 
 /* ---- identity ---------------------------------------------------------- */
 
-static void make_key(int fd, const struct stat *st, struct xs_nkey *k)
+static void make_key(int fd, const struct stat *st, struct xsh_nkey *k)
 {
 	union {
 		struct file_handle fh;
@@ -78,15 +78,15 @@ static void make_key(int fd, const struct stat *st, struct xs_nkey *k)
 	memset(k, 0, sizeof(*k));
 	u.fh.handle_bytes = MAX_HANDLE_SZ;
 	if (name_to_handle_at(fd, "", &u.fh, &mnt_id, AT_EMPTY_PATH) == 0 &&
-	    u.fh.handle_bytes <= XS_HANDLE_MAX) {
-		k->kind = XS_NKEY_HANDLE;
+	    u.fh.handle_bytes <= XSH_HANDLE_MAX) {
+		k->kind = XSH_NKEY_HANDLE;
 		k->mnt_id = mnt_id;
 		k->htype = (uint32_t)u.fh.handle_type;
 		k->hlen = u.fh.handle_bytes;
 		memcpy(k->h, u.fh.f_handle, u.fh.handle_bytes);
 		return;
 	}
-	k->kind = XS_NKEY_INODE;
+	k->kind = XSH_NKEY_INODE;
 	k->dev = st->st_dev;
 	k->ino = st->st_ino;
 }
@@ -102,12 +102,12 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n)
 	return h;
 }
 
-static uint64_t key_hash(const struct xs_node_table *t, const struct xs_nkey *k)
+static uint64_t key_hash(const struct xsh_node_table *t, const struct xsh_nkey *k)
 {
 	uint64_t h = t->seed ^ 0xcbf29ce484222325ull;
 
 	h = fnv(h, &k->kind, sizeof(k->kind));
-	if (k->kind == XS_NKEY_HANDLE) {
+	if (k->kind == XSH_NKEY_HANDLE) {
 		h = fnv(h, &k->mnt_id, sizeof(k->mnt_id));
 		h = fnv(h, &k->htype, sizeof(k->htype));
 		h = fnv(h, k->h, k->hlen);
@@ -118,11 +118,11 @@ static uint64_t key_hash(const struct xs_node_table *t, const struct xs_nkey *k)
 	return h ^ (h >> 29);
 }
 
-static int key_eq(const struct xs_nkey *a, const struct xs_nkey *b)
+static int key_eq(const struct xsh_nkey *a, const struct xsh_nkey *b)
 {
 	if (a->kind != b->kind)
 		return 0;
-	if (a->kind == XS_NKEY_HANDLE)
+	if (a->kind == XSH_NKEY_HANDLE)
 		return a->mnt_id == b->mnt_id && a->htype == b->htype &&
 		       a->hlen == b->hlen && !memcmp(a->h, b->h, a->hlen);
 	return a->dev == b->dev && a->ino == b->ino;
@@ -130,10 +130,10 @@ static int key_eq(const struct xs_nkey *a, const struct xs_nkey *b)
 
 /* ---- hash (table lock held) ---------------------------------------------- */
 
-static struct xs_node *hash_find(struct xs_node_table *t,
-				 const struct xs_nkey *k, uint64_t h)
+static struct xsh_node *hash_find(struct xsh_node_table *t,
+				 const struct xsh_nkey *k, uint64_t h)
 {
-	struct xs_node *n;
+	struct xsh_node *n;
 
 	for (n = t->buckets[h & (t->nr_buckets - 1)]; n; n = n->hnext)
 		if (n->hash == h && key_eq(&n->key, k))
@@ -141,10 +141,10 @@ static struct xs_node *hash_find(struct xs_node_table *t,
 	return NULL;
 }
 
-static void hash_grow(struct xs_node_table *t)
+static void hash_grow(struct xsh_node_table *t)
 {
 	uint32_t nb = t->nr_buckets * 2, i;
-	struct xs_node **b, *n, *next;
+	struct xsh_node **b, *n, *next;
 
 	if (nb < t->nr_buckets)
 		return;
@@ -163,9 +163,9 @@ static void hash_grow(struct xs_node_table *t)
 	t->nr_buckets = nb;
 }
 
-static void hash_insert(struct xs_node_table *t, struct xs_node *n)
+static void hash_insert(struct xsh_node_table *t, struct xsh_node *n)
 {
-	struct xs_node **b;
+	struct xsh_node **b;
 
 	if (t->count + 1 > t->nr_buckets)
 		hash_grow(t);
@@ -174,9 +174,9 @@ static void hash_insert(struct xs_node_table *t, struct xs_node *n)
 	*b = n;
 }
 
-static void hash_remove(struct xs_node_table *t, struct xs_node *n)
+static void hash_remove(struct xsh_node_table *t, struct xsh_node *n)
 {
-	struct xs_node **p = &t->buckets[n->hash & (t->nr_buckets - 1)];
+	struct xsh_node **p = &t->buckets[n->hash & (t->nr_buckets - 1)];
 
 	for (; *p; p = &(*p)->hnext) {
 		if (*p == n) {
@@ -191,7 +191,7 @@ static void hash_remove(struct xs_node_table *t, struct xs_node *n)
 
 /* ---- fd cache (fd lock held) -------------------------------------------- */
 
-static void lru_del(struct xs_node *n)
+static void lru_del(struct xsh_node *n)
 {
 	n->lru_prev->lru_next = n->lru_next;
 	n->lru_next->lru_prev = n->lru_prev;
@@ -199,7 +199,7 @@ static void lru_del(struct xs_node *n)
 	n->on_lru = false;
 }
 
-static void lru_add(struct xs_node *n)
+static void lru_add(struct xsh_node *n)
 {
 	n->lru_next = lru.lru_next;
 	n->lru_prev = &lru;
@@ -209,7 +209,7 @@ static void lru_add(struct xs_node *n)
 }
 
 /* An unpinned node whose fd is open becomes the most recent candidate. */
-static void lru_touch(struct xs_node *n)
+static void lru_touch(struct xsh_node *n)
 {
 	if (n->on_lru)
 		lru_del(n);
@@ -234,7 +234,7 @@ static uint32_t default_budget(void)
 
 static void evict(void)
 {
-	struct xs_node *n;
+	struct xsh_node *n;
 
 	while (fds_open > fd_budget && lru.lru_prev != &lru) {
 		n = lru.lru_prev;
@@ -246,7 +246,7 @@ static void evict(void)
 }
 
 /* Take charge of fd as n's fd if n has none; false if it had one. */
-static bool adopt_fd(struct xs_node *n, int fd)
+static bool adopt_fd(struct xsh_node *n, int fd)
 {
 	if (n->fd >= 0)
 		return false;
@@ -259,11 +259,11 @@ static bool adopt_fd(struct xs_node *n, int fd)
 
 /* ---- pinning ------------------------------------------------------------ */
 
-static int reopen_by_handle(const struct xs_node *n)
+static int reopen_by_handle(const struct xsh_node *n)
 {
 	union {
 		struct file_handle fh;
-		unsigned char space[sizeof(struct file_handle) + XS_HANDLE_MAX];
+		unsigned char space[sizeof(struct file_handle) + XSH_HANDLE_MAX];
 	} u;
 	int fd;
 
@@ -275,7 +275,7 @@ static int reopen_by_handle(const struct xs_node *n)
 	return fd < 0 ? -errno : fd;
 }
 
-static void node_unpin(struct xs_node *n)
+static void node_unpin(struct xsh_node *n)
 {
 	pthread_mutex_lock(&fd_lock);
 	n->pins--;
@@ -284,7 +284,7 @@ static void node_unpin(struct xs_node *n)
 }
 
 /* Make n's fd open and keep it so until node_unpin(). */
-static int node_pin(struct xs_node *n)
+static int node_pin(struct xsh_node *n)
 {
 	int fd;
 
@@ -312,7 +312,7 @@ static int node_pin(struct xs_node *n)
 	return fd;
 }
 
-static void node_destroy(struct xs_node *n)
+static void node_destroy(struct xsh_node *n)
 {
 	int fd;
 
@@ -330,7 +330,7 @@ static void node_destroy(struct xs_node *n)
 }
 
 /* Account for a node that arrives with its fd open. */
-static void node_fd_opened(struct xs_node *n)
+static void node_fd_opened(struct xsh_node *n)
 {
 	pthread_mutex_lock(&fd_lock);
 	fds_open++;
@@ -339,7 +339,7 @@ static void node_fd_opened(struct xs_node *n)
 	pthread_mutex_unlock(&fd_lock);
 }
 
-void xs_nodes_set_fd_budget(uint32_t n)
+void xsh_nodes_set_fd_budget(uint32_t n)
 {
 	uint32_t b = n ? n : default_budget();
 
@@ -349,7 +349,7 @@ void xs_nodes_set_fd_budget(uint32_t n)
 	pthread_mutex_unlock(&fd_lock);
 }
 
-uint32_t xs_nodes_fd_budget(void)
+uint32_t xsh_nodes_fd_budget(void)
 {
 	uint32_t b;
 
@@ -359,7 +359,7 @@ uint32_t xs_nodes_fd_budget(void)
 	return b;
 }
 
-uint32_t xs_nodes_fds_open(void)
+uint32_t xsh_nodes_fds_open(void)
 {
 	uint32_t c;
 
@@ -380,7 +380,7 @@ static void budget_init(void)
 /* ---- mounts ------------------------------------------------------------- */
 
 /* Table lock held. */
-static const struct mount *mount_find(struct xs_node_table *t, int mnt_id)
+static const struct mount *mount_find(struct xsh_node_table *t, int mnt_id)
 {
 	uint32_t i;
 
@@ -392,9 +392,9 @@ static const struct mount *mount_find(struct xs_node_table *t, int mnt_id)
 
 /* An fd on the mount of the directory at dirfd from which open_by_handle_at()
  * reopens k (tried once), or -1. */
-static int mount_fd_open(int dirfd, const struct xs_nkey *k)
+static int mount_fd_open(int dirfd, const struct xsh_nkey *k)
 {
-	struct xs_node probe = { .key = *k };
+	struct xsh_node probe = { .key = *k };
 	int fd;
 
 	probe.mount_fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY |
@@ -412,13 +412,13 @@ static int mount_fd_open(int dirfd, const struct xs_nkey *k)
 
 /* The mount fd a new node with key k (open at fd) is reopened with, or -1.
  * A mount is learnt from the first directory seen on it. */
-static int mount_fd_for(struct xs_node_table *t, const struct xs_nkey *k,
+static int mount_fd_for(struct xsh_node_table *t, const struct xsh_nkey *k,
 			int fd, uint32_t type)
 {
 	const struct mount *m;
 	int mfd;
 
-	if (k->kind != XS_NKEY_HANDLE)
+	if (k->kind != XSH_NKEY_HANDLE)
 		return -1;
 	pthread_mutex_lock(&t->lock);
 	m = mount_find(t, k->mnt_id);
@@ -445,10 +445,10 @@ static int mount_fd_for(struct xs_node_table *t, const struct xs_nkey *k,
 
 /* ---- API --------------------------------------------------------------- */
 
-int xs_nodes_new(int root_fd, struct xs_node_table **out)
+int xsh_nodes_new(int root_fd, struct xsh_node_table **out)
 {
-	struct xs_node_table *t;
-	struct xs_node *root;
+	struct xsh_node_table *t;
+	struct xsh_node *root;
 	struct stat st;
 
 	budget_init();
@@ -459,7 +459,7 @@ int xs_nodes_new(int root_fd, struct xs_node_table **out)
 	if (!t || !root)
 		goto fail_t;
 	t->buckets = calloc(INITIAL_BUCKETS, sizeof(*t->buckets));
-	if (!t->buckets || xs_slots_init(&t->slots, ROOT_INDEX + 1, ENFILE))
+	if (!t->buckets || xsh_slots_init(&t->slots, ROOT_INDEX + 1, ENFILE))
 		goto fail_t;
 	t->nr_buckets = INITIAL_BUCKETS;
 	if (getrandom(&t->seed, sizeof(t->seed), GRND_NONBLOCK) !=
@@ -476,7 +476,7 @@ int xs_nodes_new(int root_fd, struct xs_node_table **out)
 	root->refs = 1;
 	make_key(root_fd, &st, &root->key);
 	root->hash = key_hash(t, &root->key);
-	xs_slots_set(&t->slots, ROOT_INDEX, 0, root);
+	xsh_slots_set(&t->slots, ROOT_INDEX, 0, root);
 	hash_insert(t, root);
 	node_fd_opened(root);
 	mount_fd_for(t, &root->key, root_fd, root->type);
@@ -485,7 +485,7 @@ int xs_nodes_new(int root_fd, struct xs_node_table **out)
 
 fail_t:
 	if (t) {
-		xs_slots_fini(&t->slots);
+		xsh_slots_fini(&t->slots);
 		free(t->buckets);
 	}
 	free(t);
@@ -501,25 +501,25 @@ fail_errno:
 	}
 }
 
-void xs_nodes_free(struct xs_node_table *t)
+void xsh_nodes_free(struct xsh_node_table *t)
 {
 	uint32_t i;
 
 	if (!t)
 		return;
 	for (i = 1; i < t->slots.nr; i++)
-		if (xs_slots_get(&t->slots, i))
-			node_destroy(xs_slots_get(&t->slots, i));
+		if (xsh_slots_get(&t->slots, i))
+			node_destroy(xsh_slots_get(&t->slots, i));
 	for (i = 0; i < t->nr_mounts; i++)
 		if (t->mounts[i].fd >= 0)
 			close(t->mounts[i].fd);
 	pthread_mutex_destroy(&t->lock);
-	xs_slots_fini(&t->slots);
+	xsh_slots_fini(&t->slots);
 	free(t->buckets);
 	free(t);
 }
 
-static void node_unref(struct xs_node_table *t, struct xs_node *n)
+static void node_unref(struct xsh_node_table *t, struct xsh_node *n)
 {
 	uint32_t refs;
 
@@ -530,14 +530,14 @@ static void node_unref(struct xs_node_table *t, struct xs_node *n)
 		node_destroy(n);
 }
 
-int xs_node_get(struct xs_node_table *t, uint64_t id, struct xs_node **out)
+int xsh_node_get(struct xsh_node_table *t, uint64_t id, struct xsh_node **out)
 {
 	uint32_t index = (uint32_t)id, gen = (uint32_t)(id >> 32);
-	struct xs_node *n;
+	struct xsh_node *n;
 	int rc;
 
 	pthread_mutex_lock(&t->lock);
-	n = xs_slots_get(&t->slots, index);
+	n = xsh_slots_get(&t->slots, index);
 	if (!n || n->gen != gen) {
 		pthread_mutex_unlock(&t->lock);
 		return -ESTALE;
@@ -553,7 +553,7 @@ int xs_node_get(struct xs_node_table *t, uint64_t id, struct xs_node **out)
 	return 0;
 }
 
-void xs_node_put(struct xs_node_table *t, struct xs_node *n)
+void xsh_node_put(struct xsh_node_table *t, struct xsh_node *n)
 {
 	if (!n)
 		return;
@@ -561,10 +561,10 @@ void xs_node_put(struct xs_node_table *t, struct xs_node *n)
 	node_unref(t, n);
 }
 
-int xs_node_lookup_fd(struct xs_node_table *t, int fd, const struct stat *st,
+int xsh_node_lookup_fd(struct xsh_node_table *t, int fd, const struct stat *st,
 		      uint32_t max_nodes, uint64_t *id, uint32_t *gen)
 {
-	struct xs_node *n, *fresh;
+	struct xsh_node *n, *fresh;
 	uint32_t index;
 	bool adopted;
 	int rc;
@@ -584,7 +584,7 @@ int xs_node_lookup_fd(struct xs_node_table *t, int fd, const struct stat *st,
 	if (n) {
 		if (n->index != ROOT_INDEX && n->nlookup != UINT64_MAX)
 			n->nlookup++;
-		*id = xs_node_id(n);
+		*id = xsh_node_id(n);
 		*gen = n->gen;
 		/* An evicted node takes the fd just opened. */
 		pthread_mutex_lock(&fd_lock);
@@ -602,7 +602,7 @@ int xs_node_lookup_fd(struct xs_node_table *t, int fd, const struct stat *st,
 		rc = -ENFILE;
 		goto fail;
 	}
-	rc = xs_slots_alloc(&t->slots, fresh, &index, &fresh->gen);
+	rc = xsh_slots_alloc(&t->slots, fresh, &index, &fresh->gen);
 	if (rc)
 		goto fail;
 	fresh->fd = fd;
@@ -612,7 +612,7 @@ int xs_node_lookup_fd(struct xs_node_table *t, int fd, const struct stat *st,
 	fresh->refs = 1;
 	hash_insert(t, fresh);
 	t->count++;
-	*id = xs_node_id(fresh);
+	*id = xsh_node_id(fresh);
 	*gen = fresh->gen;
 	node_fd_opened(fresh);
 	pthread_mutex_unlock(&t->lock);
@@ -625,20 +625,20 @@ fail:
 	return rc;
 }
 
-void xs_node_forget(struct xs_node_table *t, uint64_t id, uint64_t nlookup)
+void xsh_node_forget(struct xsh_node_table *t, uint64_t id, uint64_t nlookup)
 {
 	uint32_t index = (uint32_t)id, gen = (uint32_t)(id >> 32);
-	struct xs_node *n, *dead = NULL;
+	struct xsh_node *n, *dead = NULL;
 
 	pthread_mutex_lock(&t->lock);
-	n = index > ROOT_INDEX ? xs_slots_get(&t->slots, index) : NULL;
+	n = index > ROOT_INDEX ? xsh_slots_get(&t->slots, index) : NULL;
 	if (!n || n->gen != gen)
 		goto out;
 	n->nlookup -= nlookup < n->nlookup ? nlookup : n->nlookup;
 	if (n->nlookup)
 		goto out;
 	hash_remove(t, n);
-	xs_slots_release(&t->slots, index);
+	xsh_slots_release(&t->slots, index);
 	t->count--;
 	if (--n->refs == 0)
 		dead = n;
@@ -648,7 +648,7 @@ out:
 		node_destroy(dead);
 }
 
-uint32_t xs_nodes_count(struct xs_node_table *t)
+uint32_t xsh_nodes_count(struct xsh_node_table *t)
 {
 	uint32_t c;
 
@@ -658,7 +658,7 @@ uint32_t xs_nodes_count(struct xs_node_table *t)
 	return c;
 }
 
-/* ---- restoring a session (XS_OP_REOPEN) -------------------------------- */
+/* ---- restoring a session (XSH_OP_REOPEN) -------------------------------- */
 
 static bool restorable_index(uint32_t index, uint32_t max_nodes)
 {
@@ -668,17 +668,17 @@ static bool restorable_index(uint32_t index, uint32_t max_nodes)
 	return index > ROOT_INDEX && index <= top + 1;
 }
 
-int xs_node_restore(struct xs_node_table *t, const struct xs_nkey *k,
+int xsh_node_restore(struct xsh_node_table *t, const struct xsh_nkey *k,
 		    uint64_t id, uint64_t nlookup, uint32_t max_nodes,
 		    struct stat *st)
 {
 	uint32_t index = (uint32_t)id, gen = (uint32_t)(id >> 32);
-	struct xs_node *fresh;
+	struct xsh_node *fresh;
 	const struct mount *m;
 	int fd, rc;
 
 	if (!restorable_index(index, max_nodes) || !nlookup ||
-	    k->kind != XS_NKEY_HANDLE || k->hlen > XS_HANDLE_MAX)
+	    k->kind != XSH_NKEY_HANDLE || k->hlen > XSH_HANDLE_MAX)
 		return -EINVAL;
 	fresh = calloc(1, sizeof(*fresh));
 	if (!fresh)
@@ -717,10 +717,10 @@ int xs_node_restore(struct xs_node_table *t, const struct xs_nkey *k,
 	rc = -ENFILE;
 	if (t->count >= max_nodes)
 		goto fail_locked;
-	rc = xs_slots_check(&t->slots, index, gen);
+	rc = xsh_slots_check(&t->slots, index, gen);
 	if (rc)
 		goto fail_locked;
-	xs_slots_set(&t->slots, index, gen, fresh);
+	xsh_slots_set(&t->slots, index, gen, fresh);
 	fresh->fd = fd;
 	fresh->type = st->st_mode & S_IFMT;
 	fresh->index = index;
@@ -741,24 +741,24 @@ fail:
 	return rc;
 }
 
-void xs_node_retire(struct xs_node_table *t, uint64_t id, uint32_t max_nodes)
+void xsh_node_retire(struct xsh_node_table *t, uint64_t id, uint32_t max_nodes)
 {
 	uint32_t index = (uint32_t)id, gen = (uint32_t)(id >> 32);
 
 	if (!restorable_index(index, max_nodes) || gen == UINT32_MAX)
 		return;
 	pthread_mutex_lock(&t->lock);
-	xs_slots_retire(&t->slots, index, gen);
+	xsh_slots_retire(&t->slots, index, gen);
 	pthread_mutex_unlock(&t->lock);
 }
 
-int xs_node_key(struct xs_node_table *t, uint64_t id, struct xs_nkey *k)
+int xsh_node_key(struct xsh_node_table *t, uint64_t id, struct xsh_nkey *k)
 {
 	uint32_t index = (uint32_t)id, gen = (uint32_t)(id >> 32);
-	struct xs_node *n;
+	struct xsh_node *n;
 
 	pthread_mutex_lock(&t->lock);
-	n = xs_slots_get(&t->slots, index);
+	n = xsh_slots_get(&t->slots, index);
 	if (!n || n->gen != gen) {
 		pthread_mutex_unlock(&t->lock);
 		return -ESTALE;
@@ -768,15 +768,15 @@ int xs_node_key(struct xs_node_table *t, uint64_t id, struct xs_nkey *k)
 	return 0;
 }
 
-int xs_nodes_root_mnt(struct xs_node_table *t)
+int xsh_nodes_root_mnt(struct xsh_node_table *t)
 {
-	const struct xs_nkey *k;
+	const struct xsh_nkey *k;
 	const struct mount *m;
 	int id = -1;
 
 	pthread_mutex_lock(&t->lock);
-	k = &((struct xs_node *)xs_slots_get(&t->slots, ROOT_INDEX))->key;
-	m = k->kind == XS_NKEY_HANDLE ? mount_find(t, k->mnt_id) : NULL;
+	k = &((struct xsh_node *)xsh_slots_get(&t->slots, ROOT_INDEX))->key;
+	m = k->kind == XSH_NKEY_HANDLE ? mount_find(t, k->mnt_id) : NULL;
 	if (m && m->fd >= 0)
 		id = k->mnt_id;
 	pthread_mutex_unlock(&t->lock);

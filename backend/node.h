@@ -7,7 +7,7 @@
  * file handle from name_to_handle_at(), or st_dev/st_ino where the file
  * system has none).  The guest names a node by (generation << 32 | index);
  * index 0 is never used and index 1 generation 0 is the export root
- * (XS_ROOT_NODEID), which is never freed.  Two lookups of the same file
+ * (XSH_ROOT_NODEID), which is never freed.  Two lookups of the same file
  * (a second name, a hard link) find the same node by identity.
  *
  * When the lookup count reaches zero the slot is freed and its generation
@@ -16,9 +16,9 @@
  *
  * The guest kernel keeps lookups until it is short of memory, so node fds
  * are a cache: all node tables of the process together keep at most
- * xs_nodes_fd_budget() of them open.  Past that, the fds of the least
+ * xsh_nodes_fd_budget() of them open.  Past that, the fds of the least
  * recently used nodes no operation is using are closed; the next
- * xs_node_get() reopens the node with open_by_handle_at() from the handle
+ * xsh_node_get() reopens the node with open_by_handle_at() from the handle
  * recorded when the backend itself first reached the file under the export
  * (never from anything the guest sent), relative to an fd on the same
  * mount.  A file deleted on the host meanwhile answers ESTALE.  Nodes
@@ -32,10 +32,10 @@
  * node's fd, pins and place in the eviction list.  type and key never
  * change after the node is created and may be read by whoever holds a
  * reference; fd may be read without a lock by whoever holds a reference
- * from xs_node_get() until it puts it.
+ * from xsh_node_get() until it puts it.
  */
-#ifndef XS_NODE_H
-#define XS_NODE_H
+#ifndef XSH_NODE_H
+#define XSH_NODE_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -43,72 +43,72 @@
 
 #include "../protocol/xenshare_proto.h"
 
-#define XS_NKEY_HANDLE	1u	/* file handle + mount id */
-#define XS_NKEY_INODE	2u	/* st_dev + st_ino */
+#define XSH_NKEY_HANDLE	1u	/* file handle + mount id */
+#define XSH_NKEY_INODE	2u	/* st_dev + st_ino */
 
-struct xs_nkey {
+struct xsh_nkey {
 	uint32_t kind;
 	int32_t mnt_id;
 	uint32_t htype;
 	uint32_t hlen;
 	uint64_t dev;
 	uint64_t ino;
-	unsigned char h[XS_HANDLE_MAX];
+	unsigned char h[XSH_HANDLE_MAX];
 };
 
-struct xs_node {
+struct xsh_node {
 	int fd;			/* fd lock: O_PATH|O_NOFOLLOW, -1 when
 				 * evicted; stable while got */
 	int mount_fd;		/* immutable: -1 = never evicted */
 	uint32_t type;		/* S_IFMT bits, immutable */
 	uint32_t index;		/* immutable */
 	uint32_t gen;		/* immutable */
-	struct xs_nkey key;	/* immutable */
+	struct xsh_nkey key;	/* immutable */
 	uint64_t hash;		/* immutable */
 	/* table lock */
 	uint64_t nlookup;
 	uint32_t refs;		/* users + 1 while in the table */
-	struct xs_node *hnext;
+	struct xsh_node *hnext;
 	/* fd lock */
 	uint32_t pins;		/* users of fd */
 	bool on_lru;		/* fd open and unpinned: may be evicted */
-	struct xs_node *lru_prev, *lru_next;
+	struct xsh_node *lru_prev, *lru_next;
 };
 
-struct xs_node_table;
+struct xsh_node_table;
 
-/* Take ownership of root_fd (O_PATH directory) as XS_ROOT_NODEID. */
-int xs_nodes_new(int root_fd, struct xs_node_table **out);
+/* Take ownership of root_fd (O_PATH directory) as XSH_ROOT_NODEID. */
+int xsh_nodes_new(int root_fd, struct xsh_node_table **out);
 /* Close everything; no operation may be running. */
-void xs_nodes_free(struct xs_node_table *t);
+void xsh_nodes_free(struct xsh_node_table *t);
 
 /* A counted reference to a live node with its fd open: -ESTALE for
  * unknown ids and for files gone from the host since their fd was
  * evicted, other -errno when reopening fails. */
-int xs_node_get(struct xs_node_table *t, uint64_t id, struct xs_node **out);
-void xs_node_put(struct xs_node_table *t, struct xs_node *n);
+int xsh_node_get(struct xsh_node_table *t, uint64_t id, struct xsh_node **out);
+void xsh_node_put(struct xsh_node_table *t, struct xsh_node *n);
 
 /* Count one lookup of the file open at fd (O_PATH; ownership passes to
  * the table whatever the outcome), creating its node if the file has
  * none.  At most max_nodes nodes besides the root: -ENFILE. */
-int xs_node_lookup_fd(struct xs_node_table *t, int fd, const struct stat *st,
+int xsh_node_lookup_fd(struct xsh_node_table *t, int fd, const struct stat *st,
 		      uint32_t max_nodes, uint64_t *id, uint32_t *gen);
 
 /* Drop n lookups of id (saturating at zero); unknown ids are ignored. */
-void xs_node_forget(struct xs_node_table *t, uint64_t id, uint64_t n);
+void xsh_node_forget(struct xsh_node_table *t, uint64_t id, uint64_t n);
 
-uint32_t xs_nodes_count(struct xs_node_table *t);
+uint32_t xsh_nodes_count(struct xsh_node_table *t);
 
 /* The process-wide node fd budget: n, or with 0 half of RLIMIT_NOFILE's
  * soft limit as it is when called (the default, taken when the first
  * table is made, after the daemon raised the limit).  Evicts at once. */
-void xs_nodes_set_fd_budget(uint32_t n);
-uint32_t xs_nodes_fd_budget(void);
+void xsh_nodes_set_fd_budget(uint32_t n);
+uint32_t xsh_nodes_fd_budget(void);
 /* Node fds open now in the process (may pass the budget by the nodes in
  * use and those that are never evicted). */
-uint32_t xs_nodes_fds_open(void);
+uint32_t xsh_nodes_fds_open(void);
 
-/* Restoring a session after a restart (XS_OP_REOPEN).  Put the file of
+/* Restoring a session after a restart (XSH_OP_REOPEN).  Put the file of
  * key k, which the caller verified came from this export (a signed
  * persistent handle), back at exactly id with nlookup lookups; st gets its
  * attributes.  The file is opened by handle on a mount the table knows.
@@ -116,20 +116,20 @@ uint32_t xs_nodes_fds_open(void);
  * not a file handle; -EEXIST the slot is taken, its generation is already
  * past id's, or the file has a node; -ESTALE the file is gone or its
  * mount unknown; -ENFILE max_nodes reached. */
-int xs_node_restore(struct xs_node_table *t, const struct xs_nkey *k,
+int xsh_node_restore(struct xsh_node_table *t, const struct xsh_nkey *k,
 		    uint64_t id, uint64_t nlookup, uint32_t max_nodes,
 		    struct stat *st);
 /* A restore of id failed: make sure the table never hands it out (its
  * free slot's generation moves past it). */
-void xs_node_retire(struct xs_node_table *t, uint64_t id, uint32_t max_nodes);
+void xsh_node_retire(struct xsh_node_table *t, uint64_t id, uint32_t max_nodes);
 /* Copy the key of live node id (no fd needed); -ESTALE if unknown. */
-int xs_node_key(struct xs_node_table *t, uint64_t id, struct xs_nkey *k);
+int xsh_node_key(struct xsh_node_table *t, uint64_t id, struct xsh_nkey *k);
 /* Mount id of the export root when its handles can be reopened, else -1. */
-int xs_nodes_root_mnt(struct xs_node_table *t);
+int xsh_nodes_root_mnt(struct xsh_node_table *t);
 
-static inline uint64_t xs_node_id(const struct xs_node *n)
+static inline uint64_t xsh_node_id(const struct xsh_node *n)
 {
 	return ((uint64_t)n->gen << 32) | n->index;
 }
 
-#endif /* XS_NODE_H */
+#endif /* XSH_NODE_H */

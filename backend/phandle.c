@@ -2,7 +2,7 @@
 /*
  * Persistent node handles (backend/phandle.h): layout and signature.
  *
- * Trust: xs_phandle_parse() gets the guest's bytes (a private copy made by
+ * Trust: xsh_phandle_parse() gets the guest's bytes (a private copy made by
  * the codec) and trusts none of them until the signature matched.
  */
 #include <errno.h>
@@ -10,7 +10,7 @@
 
 #include "phandle.h"
 
-#define BODY_MAX	(8u + XS_PHANDLE_HMAX)
+#define BODY_MAX	(8u + XSH_PHANDLE_HMAX)
 
 static void put_le32(uint8_t *p, uint32_t v)
 {
@@ -33,20 +33,20 @@ static void put_le64(uint8_t *p, uint64_t v)
 }
 
 /* The signature of body (len bytes) with the root appended. */
-static void sign(const uint8_t *key, const struct xs_phandle_root *root,
+static void sign(const uint8_t *key, const struct xsh_phandle_root *root,
 		 const uint8_t *body, uint32_t len, uint8_t mac[8])
 {
-	uint8_t m[BODY_MAX + XS_PHANDLE_ROOT_MAX];
+	uint8_t m[BODY_MAX + XSH_PHANDLE_ROOT_MAX];
 
 	memcpy(m, body, len);
 	memcpy(m + len, root->b, root->len);
-	put_le64(mac, xs_siphash24(key, m, len + root->len));
+	put_le64(mac, xsh_siphash24(key, m, len + root->len));
 }
 
-int xs_phandle_root(uint32_t htype, const void *h, uint32_t hlen,
-		    struct xs_phandle_root *r)
+int xsh_phandle_root(uint32_t htype, const void *h, uint32_t hlen,
+		    struct xsh_phandle_root *r)
 {
-	if (hlen > XS_HANDLE_MAX)
+	if (hlen > XSH_HANDLE_MAX)
 		return -EINVAL;
 	put_le32(r->b, htype);
 	put_le32(r->b + 4, hlen);
@@ -55,21 +55,21 @@ int xs_phandle_root(uint32_t htype, const void *h, uint32_t hlen,
 	return 0;
 }
 
-int xs_phandle_make(const uint8_t key[XS_SIPHASH_KEY_LEN],
-		    const struct xs_phandle_root *root,
-		    const struct xs_phandle *p, void *out, uint32_t cap)
+int xsh_phandle_make(const uint8_t key[XSH_SIPHASH_KEY_LEN],
+		    const struct xsh_phandle_root *root,
+		    const struct xsh_phandle *p, void *out, uint32_t cap)
 {
-	uint8_t b[XS_HANDLE_MAX];
+	uint8_t b[XSH_HANDLE_MAX];
 	uint32_t body, len;
 
-	if (p->hlen == 0 || p->hlen > XS_PHANDLE_HMAX)
+	if (p->hlen == 0 || p->hlen > XSH_PHANDLE_HMAX)
 		return -EINVAL;
 	body = 8 + p->hlen;
 	len = body + 8;
 	if (len > cap)
 		return -ENOSPC;
 	memset(b, 0, sizeof(b));
-	b[0] = XS_PHANDLE_VERSION;
+	b[0] = XSH_PHANDLE_VERSION;
 	b[1] = (uint8_t)p->hlen;
 	put_le32(b + 4, p->htype);
 	memcpy(b + 8, p->h, p->hlen);
@@ -78,9 +78,9 @@ int xs_phandle_make(const uint8_t key[XS_SIPHASH_KEY_LEN],
 	return (int)len;
 }
 
-int xs_phandle_parse(const uint8_t key[XS_SIPHASH_KEY_LEN],
-		     const struct xs_phandle_root *root, const void *in,
-		     uint32_t len, struct xs_phandle *p)
+int xsh_phandle_parse(const uint8_t key[XSH_SIPHASH_KEY_LEN],
+		     const struct xsh_phandle_root *root, const void *in,
+		     uint32_t len, struct xsh_phandle *p)
 {
 	const uint8_t *b = in;
 	uint8_t mac[8], diff = 0;
@@ -88,9 +88,9 @@ int xs_phandle_parse(const uint8_t key[XS_SIPHASH_KEY_LEN],
 
 	if (len == 0)
 		return -ESTALE;
-	if (len < XS_PHANDLE_OVERHEAD + 1 || len > XS_HANDLE_MAX ||
-	    b[0] != XS_PHANDLE_VERSION ||
-	    b[1] != len - XS_PHANDLE_OVERHEAD || b[2] || b[3])
+	if (len < XSH_PHANDLE_OVERHEAD + 1 || len > XSH_HANDLE_MAX ||
+	    b[0] != XSH_PHANDLE_VERSION ||
+	    b[1] != len - XSH_PHANDLE_OVERHEAD || b[2] || b[3])
 		return -EPERM;
 	body = len - 8;
 	sign(key, root, b, body, mac);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Private to the file service: persistent node handles, the opaque bytes a
- * guest keeps for each node so that XS_OP_REOPEN can find the file again
+ * guest keeps for each node so that XSH_OP_REOPEN can find the file again
  * after the backend restarted (protocol/xenshare_proto.h, "Persistent
  * node handles").
  *
@@ -10,7 +10,7 @@
  *
  *   offset  size   field
  *   0       1      version (1)
- *   1       1      hlen: bytes of the host file handle, <= XS_PHANDLE_HMAX
+ *   1       1      hlen: bytes of the host file handle, <= XSH_PHANDLE_HMAX
  *   2       2      zero
  *   4       4      host handle type (little-endian)
  *   8       hlen   host file handle
@@ -27,51 +27,51 @@
  * handles stop verifying.  No mount id is kept: it changes whenever the
  * export is mounted again, as a sandboxed worker does each time it starts.
  *
- * Trust: xs_phandle_parse() takes guest bytes and checks length, version,
+ * Trust: xsh_phandle_parse() takes guest bytes and checks length, version,
  * reserved bits and the signature (compared in constant time) before it
  * returns anything.
  */
-#ifndef XS_PHANDLE_H
-#define XS_PHANDLE_H
+#ifndef XSH_PHANDLE_H
+#define XSH_PHANDLE_H
 
 #include <stdint.h>
 
 #include "../protocol/xenshare_proto.h"
 #include "siphash.h"
 
-#define XS_PHANDLE_VERSION	1u
-#define XS_PHANDLE_OVERHEAD	16u
-#define XS_PHANDLE_HMAX		(XS_HANDLE_MAX - XS_PHANDLE_OVERHEAD)
+#define XSH_PHANDLE_VERSION	1u
+#define XSH_PHANDLE_OVERHEAD	16u
+#define XSH_PHANDLE_HMAX		(XSH_HANDLE_MAX - XSH_PHANDLE_OVERHEAD)
 /* The export root's identity signed along: its handle type, length and
  * bytes. */
-#define XS_PHANDLE_ROOT_MAX	(8u + XS_HANDLE_MAX)
+#define XSH_PHANDLE_ROOT_MAX	(8u + XSH_HANDLE_MAX)
 
-struct xs_phandle {
+struct xsh_phandle {
 	uint32_t htype;
 	uint32_t hlen;
-	uint8_t h[XS_PHANDLE_HMAX];
+	uint8_t h[XSH_PHANDLE_HMAX];
 };
 
-struct xs_phandle_root {
+struct xsh_phandle_root {
 	uint32_t len;
-	uint8_t b[XS_PHANDLE_ROOT_MAX];
+	uint8_t b[XSH_PHANDLE_ROOT_MAX];
 };
 
 /* Fill r from the export root's file handle; -EINVAL if too long. */
-int xs_phandle_root(uint32_t htype, const void *h, uint32_t hlen,
-		    struct xs_phandle_root *r);
+int xsh_phandle_root(uint32_t htype, const void *h, uint32_t hlen,
+		    struct xsh_phandle_root *r);
 
 /* Write the signed handle of p to out (cap bytes).  Its length, or
  * -ENOSPC when it does not fit, -EINVAL when p->hlen is 0 or too long. */
-int xs_phandle_make(const uint8_t key[XS_SIPHASH_KEY_LEN],
-		    const struct xs_phandle_root *root,
-		    const struct xs_phandle *p, void *out, uint32_t cap);
+int xsh_phandle_make(const uint8_t key[XSH_SIPHASH_KEY_LEN],
+		    const struct xsh_phandle_root *root,
+		    const struct xsh_phandle *p, void *out, uint32_t cap);
 
 /* Check len bytes from a guest and fill p.  0; -ESTALE for an empty
  * handle (a node that had none); -EPERM for anything this key did not
  * sign under this root. */
-int xs_phandle_parse(const uint8_t key[XS_SIPHASH_KEY_LEN],
-		     const struct xs_phandle_root *root, const void *in,
-		     uint32_t len, struct xs_phandle *p);
+int xsh_phandle_parse(const uint8_t key[XSH_SIPHASH_KEY_LEN],
+		     const struct xsh_phandle_root *root, const void *in,
+		     uint32_t len, struct xsh_phandle *p);
 
-#endif /* XS_PHANDLE_H */
+#endif /* XSH_PHANDLE_H */

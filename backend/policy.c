@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * Policy decisions: id mapping and defaults.  Pure functions of struct
- * xs_policy; nothing here touches the file system.
+ * xsh_policy; nothing here touches the file system.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -10,38 +10,38 @@
 
 #include "policy.h"
 
-#define XS_NOBODY 65534u
+#define XSH_NOBODY 65534u
 
-void xs_policy_default(struct xs_policy *p)
+void xsh_policy_default(struct xsh_policy *p)
 {
 	memset(p, 0, sizeof(*p));
-	p->idmap = XS_IDMAP_PASSTHROUGH;
-	p->squash_uid = XS_NOBODY;
-	p->squash_gid = XS_NOBODY;
+	p->idmap = XSH_IDMAP_PASSTHROUGH;
+	p->squash_uid = XSH_NOBODY;
+	p->squash_gid = XSH_NOBODY;
 	p->range_count = 65536;
 	p->max_nodes = 1u << 20;
 	p->max_handles = 65536;
 	p->quota_soft_percent = 90;
 }
 
-int xs_policy_parse_idmap(struct xs_policy *p, const char *s)
+int xsh_policy_parse_idmap(struct xsh_policy *p, const char *s)
 {
 	char *end;
 	unsigned long v;
 
 	if (!strcmp(s, "passthrough")) {
-		p->idmap = XS_IDMAP_PASSTHROUGH;
+		p->idmap = XSH_IDMAP_PASSTHROUGH;
 	} else if (!strcmp(s, "squash-root")) {
-		p->idmap = XS_IDMAP_SQUASH_ROOT;
+		p->idmap = XSH_IDMAP_SQUASH_ROOT;
 	} else if (!strcmp(s, "squash-all")) {
-		p->idmap = XS_IDMAP_SQUASH_ALL;
+		p->idmap = XSH_IDMAP_SQUASH_ALL;
 	} else if (!strncmp(s, "range:", 6)) {
 		errno = 0;
 		v = strtoul(s + 6, &end, 10);
 		if (errno || end == s + 6 || *end || v == 0 ||
 		    v > 0xffffffffUL - p->range_count)
 			return -EINVAL;
-		p->idmap = XS_IDMAP_RANGE;
+		p->idmap = XSH_IDMAP_RANGE;
 		p->range_base = (uint32_t)v;
 	} else {
 		return -EINVAL;
@@ -49,20 +49,20 @@ int xs_policy_parse_idmap(struct xs_policy *p, const char *s)
 	return 0;
 }
 
-static int id_in(const struct xs_policy *p, uint32_t guest, uint32_t squash,
+static int id_in(const struct xsh_policy *p, uint32_t guest, uint32_t squash,
 		 uint32_t *host)
 {
 	switch (p->idmap) {
-	case XS_IDMAP_PASSTHROUGH:
+	case XSH_IDMAP_PASSTHROUGH:
 		*host = guest;
 		return 0;
-	case XS_IDMAP_SQUASH_ROOT:
+	case XSH_IDMAP_SQUASH_ROOT:
 		*host = guest == 0 ? squash : guest;
 		return 0;
-	case XS_IDMAP_SQUASH_ALL:
+	case XSH_IDMAP_SQUASH_ALL:
 		*host = squash;
 		return 0;
-	case XS_IDMAP_RANGE:
+	case XSH_IDMAP_RANGE:
 		if (guest >= p->range_count)
 			return -EPERM;
 		*host = p->range_base + guest;
@@ -71,44 +71,44 @@ static int id_in(const struct xs_policy *p, uint32_t guest, uint32_t squash,
 	return -EPERM;
 }
 
-static uint32_t id_out(const struct xs_policy *p, uint32_t host)
+static uint32_t id_out(const struct xsh_policy *p, uint32_t host)
 {
 	switch (p->idmap) {
-	case XS_IDMAP_PASSTHROUGH:
-	case XS_IDMAP_SQUASH_ROOT:
+	case XSH_IDMAP_PASSTHROUGH:
+	case XSH_IDMAP_SQUASH_ROOT:
 		return host;
-	case XS_IDMAP_SQUASH_ALL:
+	case XSH_IDMAP_SQUASH_ALL:
 		return host;
-	case XS_IDMAP_RANGE:
+	case XSH_IDMAP_RANGE:
 		if (host >= p->range_base &&
 		    host - p->range_base < p->range_count)
 			return host - p->range_base;
-		return XS_NOBODY;
+		return XSH_NOBODY;
 	}
-	return XS_NOBODY;
+	return XSH_NOBODY;
 }
 
-int xs_policy_uid_in(const struct xs_policy *p, uint32_t guest, uint32_t *host)
+int xsh_policy_uid_in(const struct xsh_policy *p, uint32_t guest, uint32_t *host)
 {
 	return id_in(p, guest, p->squash_uid, host);
 }
 
-int xs_policy_gid_in(const struct xs_policy *p, uint32_t guest, uint32_t *host)
+int xsh_policy_gid_in(const struct xsh_policy *p, uint32_t guest, uint32_t *host)
 {
 	return id_in(p, guest, p->squash_gid, host);
 }
 
-uint32_t xs_policy_uid_out(const struct xs_policy *p, uint32_t host)
+uint32_t xsh_policy_uid_out(const struct xsh_policy *p, uint32_t host)
 {
 	return id_out(p, host);
 }
 
-uint32_t xs_policy_gid_out(const struct xs_policy *p, uint32_t host)
+uint32_t xsh_policy_gid_out(const struct xsh_policy *p, uint32_t host)
 {
 	return id_out(p, host);
 }
 
-int xs_policy_parse_size(const char *s, uint64_t *out)
+int xsh_policy_parse_size(const char *s, uint64_t *out)
 {
 	unsigned long long v;
 	unsigned shift = 0;
@@ -150,16 +150,16 @@ int xs_policy_parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
-void xs_policy_format_idmap(const struct xs_policy *p, char *buf, size_t len)
+void xsh_policy_format_idmap(const struct xsh_policy *p, char *buf, size_t len)
 {
 	switch (p->idmap) {
-	case XS_IDMAP_SQUASH_ROOT:
+	case XSH_IDMAP_SQUASH_ROOT:
 		snprintf(buf, len, "squash-root");
 		break;
-	case XS_IDMAP_SQUASH_ALL:
+	case XSH_IDMAP_SQUASH_ALL:
 		snprintf(buf, len, "squash-all");
 		break;
-	case XS_IDMAP_RANGE:
+	case XSH_IDMAP_RANGE:
 		snprintf(buf, len, "range:%u", p->range_base);
 		break;
 	default:
@@ -168,9 +168,9 @@ void xs_policy_format_idmap(const struct xs_policy *p, char *buf, size_t len)
 	}
 }
 
-int xs_policy_set_key(struct xs_policy *p, const char *key, const char *value)
+int xsh_policy_set_key(struct xsh_policy *p, const char *key, const char *value)
 {
-	struct xs_policy n = *p;
+	struct xsh_policy n = *p;
 	uint64_t v;
 
 	if (!strcmp(key, "mode")) {
@@ -181,16 +181,16 @@ int xs_policy_set_key(struct xs_policy *p, const char *key, const char *value)
 		else
 			return -EINVAL;
 	} else if (!strcmp(key, "id-map")) {
-		if (xs_policy_parse_idmap(&n, value))
+		if (xsh_policy_parse_idmap(&n, value))
 			return -EINVAL;
 	} else if (!strcmp(key, "quota-bytes")) {
-		if (xs_policy_parse_size(value, &n.quota_bytes))
+		if (xsh_policy_parse_size(value, &n.quota_bytes))
 			return -EINVAL;
 	} else if (!strcmp(key, "quota-inodes")) {
-		if (xs_policy_parse_size(value, &n.quota_inodes))
+		if (xsh_policy_parse_size(value, &n.quota_inodes))
 			return -EINVAL;
 	} else if (!strcmp(key, "quota-soft-percent")) {
-		if (xs_policy_parse_size(value, &v) || v > 100)
+		if (xsh_policy_parse_size(value, &v) || v > 100)
 			return -EINVAL;
 		n.quota_soft_percent = (uint32_t)v;
 	} else {

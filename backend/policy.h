@@ -4,23 +4,23 @@
  * that decides them; fed from xenstore backend nodes (xen transport) or
  * from the command line (local transport).
  */
-#ifndef XS_POLICY_H
-#define XS_POLICY_H
+#ifndef XSH_POLICY_H
+#define XSH_POLICY_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-enum xs_idmap_mode {
-	XS_IDMAP_PASSTHROUGH = 0,	/* guest ids stored as they are */
-	XS_IDMAP_SQUASH_ROOT,		/* guest 0 -> squash ids */
-	XS_IDMAP_SQUASH_ALL,		/* every guest id -> squash ids */
-	XS_IDMAP_RANGE,			/* guest N -> base + N */
+enum xsh_idmap_mode {
+	XSH_IDMAP_PASSTHROUGH = 0,	/* guest ids stored as they are */
+	XSH_IDMAP_SQUASH_ROOT,		/* guest 0 -> squash ids */
+	XSH_IDMAP_SQUASH_ALL,		/* every guest id -> squash ids */
+	XSH_IDMAP_RANGE,			/* guest N -> base + N */
 };
 
-struct xs_policy {
+struct xsh_policy {
 	bool read_only;
-	enum xs_idmap_mode idmap;
+	enum xsh_idmap_mode idmap;
 	uint32_t squash_uid;		/* SQUASH_ROOT, SQUASH_ALL */
 	uint32_t squash_gid;
 	uint32_t range_base;		/* RANGE */
@@ -35,30 +35,30 @@ struct xs_policy {
 };
 
 /* Defaults: read-write, passthrough, no quotas, generous limits. */
-void xs_policy_default(struct xs_policy *p);
+void xsh_policy_default(struct xsh_policy *p);
 
 /* Parse "passthrough", "squash-root", "squash-all", "range:BASE".
  * 0 or -EINVAL. */
-int xs_policy_parse_idmap(struct xs_policy *p, const char *s);
+int xsh_policy_parse_idmap(struct xsh_policy *p, const char *s);
 
 /* Map a guest id to the host id to use; -EPERM if it has no mapping. */
-int xs_policy_uid_in(const struct xs_policy *p, uint32_t guest, uint32_t *host);
-int xs_policy_gid_in(const struct xs_policy *p, uint32_t guest, uint32_t *host);
+int xsh_policy_uid_in(const struct xsh_policy *p, uint32_t guest, uint32_t *host);
+int xsh_policy_gid_in(const struct xsh_policy *p, uint32_t guest, uint32_t *host);
 /* Map a host id back to what the guest sees (unmapped ids: 65534). */
-uint32_t xs_policy_uid_out(const struct xs_policy *p, uint32_t host);
-uint32_t xs_policy_gid_out(const struct xs_policy *p, uint32_t host);
+uint32_t xsh_policy_uid_out(const struct xsh_policy *p, uint32_t host);
+uint32_t xsh_policy_gid_out(const struct xsh_policy *p, uint32_t host);
 
 /* A size or count: decimal digits, optionally followed by K, M, G or T
  * (powers of 1024, either case).  0 or -EINVAL (also on overflow). */
-int xs_policy_parse_size(const char *s, uint64_t *out);
+int xsh_policy_parse_size(const char *s, uint64_t *out);
 
-/* The id-map setting as xs_policy_parse_idmap() reads it. */
-void xs_policy_format_idmap(const struct xs_policy *p, char *buf, size_t len);
+/* The id-map setting as xsh_policy_parse_idmap() reads it. */
+void xsh_policy_format_idmap(const struct xsh_policy *p, char *buf, size_t len);
 
 /* Set one policy key by its xenstore / control-channel name: "mode"
  * (rw|ro), "id-map", "quota-bytes", "quota-inodes" (sizes as above, 0 =
  * none), "quota-soft-percent" (0..100).  0, -ENOENT for an unknown key,
  * -EINVAL for a bad value (p unchanged either way). */
-int xs_policy_set_key(struct xs_policy *p, const char *key, const char *value);
+int xsh_policy_set_key(struct xsh_policy *p, const char *key, const char *value);
 
-#endif /* XS_POLICY_H */
+#endif /* XSH_POLICY_H */

@@ -31,19 +31,19 @@
 #define LOG_INTERVAL_S	5	/* level changes logged at most this often */
 #define SCAN_BUF	32768u
 
-struct xs_qino {
+struct xsh_qino {
 	uint64_t dev;			/* immutable */
 	uint64_t ino;			/* immutable */
 	pthread_mutex_t lock;
 	uint64_t blocks;		/* lock: st_blocks last charged */
 	bool gone;			/* lock: unlinked and uncharged */
 	unsigned refs;			/* q->tab_lock */
-	struct xs_qino *hnext;		/* q->tab_lock */
-	struct xs_qino *idle_prev;	/* q->tab_lock, while refs == 0 */
-	struct xs_qino *idle_next;
+	struct xsh_qino *hnext;		/* q->tab_lock */
+	struct xsh_qino *idle_prev;	/* q->tab_lock, while refs == 0 */
+	struct xsh_qino *idle_next;
 };
 
-struct xs_quota {
+struct xsh_quota {
 	char name[256];			/* immutable */
 	uint32_t block;			/* immutable */
 
@@ -55,22 +55,22 @@ struct xs_quota {
 	uint64_t used_inodes;		/* lock */
 	uint64_t resv_bytes;		/* lock */
 	uint64_t resv_inodes;		/* lock */
-	enum xs_quota_level level;	/* lock */
+	enum xsh_quota_level level;	/* lock */
 	time_t last_log;		/* lock */
 	bool log_pending;		/* lock: a change went unlogged */
 
 	pthread_mutex_t tab_lock;
-	struct xs_qino *hash[QINO_BUCKETS];	/* tab_lock */
-	struct xs_qino *idle_head;	/* tab_lock: most recent first */
-	struct xs_qino *idle_tail;	/* tab_lock */
+	struct xsh_qino *hash[QINO_BUCKETS];	/* tab_lock */
+	struct xsh_qino *idle_head;	/* tab_lock: most recent first */
+	struct xsh_qino *idle_tail;	/* tab_lock */
 	unsigned nr_idle;		/* tab_lock */
 };
 
 /* ---- limits and usage ---------------------------------------------------- */
 
-int xs_quota_new(const char *name, uint32_t block, struct xs_quota **out)
+int xsh_quota_new(const char *name, uint32_t block, struct xsh_quota **out)
 {
-	struct xs_quota *q = calloc(1, sizeof(*q));
+	struct xsh_quota *q = calloc(1, sizeof(*q));
 
 	if (!q)
 		return -ENOMEM;
@@ -80,16 +80,16 @@ int xs_quota_new(const char *name, uint32_t block, struct xs_quota **out)
 	if (block > 65536)
 		block = 65536;
 	q->block = block;
-	q->soft_percent = XS_QUOTA_SOFT_DEFAULT;
+	q->soft_percent = XSH_QUOTA_SOFT_DEFAULT;
 	pthread_mutex_init(&q->lock, NULL);
 	pthread_mutex_init(&q->tab_lock, NULL);
 	*out = q;
 	return 0;
 }
 
-void xs_quota_free(struct xs_quota *q)
+void xsh_quota_free(struct xsh_quota *q)
 {
-	struct xs_qino *qi, *next;
+	struct xsh_qino *qi, *next;
 	unsigned i;
 
 	if (!q)
@@ -106,12 +106,12 @@ void xs_quota_free(struct xs_quota *q)
 	free(q);
 }
 
-const char *xs_quota_level_name(enum xs_quota_level l)
+const char *xsh_quota_level_name(enum xsh_quota_level l)
 {
 	switch (l) {
-	case XS_QUOTA_SOFT:
+	case XSH_QUOTA_SOFT:
 		return "soft-limit";
-	case XS_QUOTA_HARD:
+	case XSH_QUOTA_HARD:
 		return "hard-limit";
 	default:
 		return "ok";
@@ -125,28 +125,28 @@ static bool over_soft(uint64_t used, uint64_t limit, uint32_t pct)
 }
 
 /* q->lock held. */
-static enum xs_quota_level compute_level(const struct xs_quota *q)
+static enum xsh_quota_level compute_level(const struct xsh_quota *q)
 {
 	uint64_t min = 2ull * q->block;	/* smallest write reservation */
 
 	if (q->limit_bytes &&
 	    (q->used_bytes >= q->limit_bytes ||
 	     q->limit_bytes - q->used_bytes < min))
-		return XS_QUOTA_HARD;
+		return XSH_QUOTA_HARD;
 	if (q->limit_inodes && q->used_inodes >= q->limit_inodes)
-		return XS_QUOTA_HARD;
+		return XSH_QUOTA_HARD;
 	if (over_soft(q->used_bytes, q->limit_bytes, q->soft_percent) ||
 	    over_soft(q->used_inodes, q->limit_inodes, q->soft_percent))
-		return XS_QUOTA_SOFT;
-	return XS_QUOTA_OK;
+		return XSH_QUOTA_SOFT;
+	return XSH_QUOTA_OK;
 }
 
 /* q->lock held: note a level change, and log it unless one was logged in
  * the last few seconds (a guest hovering at a limit must not flood the
  * log; the status always tells the current level). */
-static void update_level(struct xs_quota *q, const char *who)
+static void update_level(struct xsh_quota *q, const char *who)
 {
-	enum xs_quota_level l = compute_level(q), old = q->level;
+	enum xsh_quota_level l = compute_level(q), old = q->level;
 	time_t now;
 
 	if (l == old && !q->log_pending)
@@ -159,25 +159,25 @@ static void update_level(struct xs_quota *q, const char *who)
 	}
 	q->log_pending = false;
 	q->last_log = now;
-	if (l == XS_QUOTA_OK) {
-		xs_engine_log(LOG_INFO, "%s: export %s: quota status ok: %" PRIu64
+	if (l == XSH_QUOTA_OK) {
+		xsh_engine_log(LOG_INFO, "%s: export %s: quota status ok: %" PRIu64
 			      " of %" PRIu64 " bytes, %" PRIu64 " of %" PRIu64
 			      " inodes", who ? who : "quota", q->name,
 			      q->used_bytes, q->limit_bytes, q->used_inodes,
 			      q->limit_inodes);
 		return;
 	}
-	xs_engine_log(LOG_WARNING, "%s: export %s: %s%s: %" PRIu64 " of %" PRIu64
+	xsh_engine_log(LOG_WARNING, "%s: export %s: %s%s: %" PRIu64 " of %" PRIu64
 		      " bytes, %" PRIu64 " of %" PRIu64 " inodes (soft limit %u%%)",
 		      who ? who : "quota", q->name,
-		      l == XS_QUOTA_HARD ? "at the hard limit" :
+		      l == XSH_QUOTA_HARD ? "at the hard limit" :
 					   "over the soft limit",
-		      l == XS_QUOTA_HARD ? ", growth is refused" : "",
+		      l == XSH_QUOTA_HARD ? ", growth is refused" : "",
 		      q->used_bytes, q->limit_bytes, q->used_inodes,
 		      q->limit_inodes, q->soft_percent);
 }
 
-void xs_quota_set_limits(struct xs_quota *q, uint64_t bytes, uint64_t inodes,
+void xsh_quota_set_limits(struct xsh_quota *q, uint64_t bytes, uint64_t inodes,
 			 uint32_t soft_percent, const char *who)
 {
 	pthread_mutex_lock(&q->lock);
@@ -188,7 +188,7 @@ void xs_quota_set_limits(struct xs_quota *q, uint64_t bytes, uint64_t inodes,
 	pthread_mutex_unlock(&q->lock);
 }
 
-void xs_quota_get(struct xs_quota *q, struct xs_quota_usage *out)
+void xsh_quota_get(struct xsh_quota *q, struct xsh_quota_usage *out)
 {
 	pthread_mutex_lock(&q->lock);
 	out->quota_bytes = q->limit_bytes;
@@ -203,7 +203,7 @@ void xs_quota_get(struct xs_quota *q, struct xs_quota_usage *out)
 	pthread_mutex_unlock(&q->lock);
 }
 
-uint32_t xs_quota_block(const struct xs_quota *q)
+uint32_t xsh_quota_block(const struct xsh_quota *q)
 {
 	return q->block;
 }
@@ -220,7 +220,7 @@ static uint64_t room(uint64_t limit, uint64_t used, uint64_t resv)
 	return limit - taken;
 }
 
-int xs_quota_reserve(struct xs_quota *q, uint64_t bytes, uint64_t inodes)
+int xsh_quota_reserve(struct xsh_quota *q, uint64_t bytes, uint64_t inodes)
 {
 	int rc = -EDQUOT;
 
@@ -239,13 +239,13 @@ int xs_quota_reserve(struct xs_quota *q, uint64_t bytes, uint64_t inodes)
 	return rc;
 }
 
-uint64_t xs_quota_write_cost(uint32_t block, uint64_t off, uint64_t len)
+uint64_t xsh_quota_write_cost(uint32_t block, uint64_t off, uint64_t len)
 {
 	uint64_t blocks;
 
 	if (!len)
 		return 0;
-	if (off == XS_QUOTA_OFF_ANY || off > UINT64_MAX - len)
+	if (off == XSH_QUOTA_OFF_ANY || off > UINT64_MAX - len)
 		blocks = (len - 1 + block - 1) / block + 1;
 	else
 		blocks = (off + len - 1) / block - off / block + 1;
@@ -254,18 +254,18 @@ uint64_t xs_quota_write_cost(uint32_t block, uint64_t off, uint64_t len)
 	return (blocks + 1) * block;
 }
 
-int xs_quota_reserve_write(struct xs_quota *q, uint64_t off, uint64_t *len,
+int xsh_quota_reserve_write(struct xsh_quota *q, uint64_t off, uint64_t *len,
 			   uint64_t *reserved)
 {
 	uint64_t B = q->block, avail, cost, k, n;
-	bool any = off == XS_QUOTA_OFF_ANY || off > UINT64_MAX - *len;
+	bool any = off == XSH_QUOTA_OFF_ANY || off > UINT64_MAX - *len;
 
 	*reserved = 0;
 	if (!*len)
 		return 0;
 	pthread_mutex_lock(&q->lock);
 	avail = room(q->limit_bytes, q->used_bytes, q->resv_bytes);
-	cost = xs_quota_write_cost(q->block, any ? XS_QUOTA_OFF_ANY : off,
+	cost = xsh_quota_write_cost(q->block, any ? XSH_QUOTA_OFF_ANY : off,
 				   *len);
 	if (cost > avail || cost > UINT64_MAX - q->resv_bytes) {
 		/* The longest prefix whose blocks plus the slack fit. */
@@ -279,8 +279,8 @@ int xs_quota_reserve_write(struct xs_quota *q, uint64_t off, uint64_t *len,
 			return -EDQUOT;
 		}
 		*len = n;
-		cost = xs_quota_write_cost(q->block,
-					   any ? XS_QUOTA_OFF_ANY : off, n);
+		cost = xsh_quota_write_cost(q->block,
+					   any ? XSH_QUOTA_OFF_ANY : off, n);
 	}
 	q->resv_bytes += cost;
 	*reserved = cost;
@@ -288,7 +288,7 @@ int xs_quota_reserve_write(struct xs_quota *q, uint64_t off, uint64_t *len,
 	return 0;
 }
 
-void xs_quota_unreserve(struct xs_quota *q, uint64_t bytes, uint64_t inodes)
+void xsh_quota_unreserve(struct xsh_quota *q, uint64_t bytes, uint64_t inodes)
 {
 	pthread_mutex_lock(&q->lock);
 	q->resv_bytes -= bytes < q->resv_bytes ? bytes : q->resv_bytes;
@@ -308,7 +308,7 @@ static void add_signed(uint64_t *v, int64_t d)
 	*v = m < *v ? *v - m : 0;
 }
 
-void xs_quota_charge(struct xs_quota *q, int64_t bytes, int64_t inodes,
+void xsh_quota_charge(struct xsh_quota *q, int64_t bytes, int64_t inodes,
 		     const char *who)
 {
 	if (!bytes && !inodes)
@@ -330,7 +330,7 @@ static unsigned qino_bucket(uint64_t dev, uint64_t ino)
 }
 
 /* tab_lock held. */
-static void idle_unlink(struct xs_quota *q, struct xs_qino *qi)
+static void idle_unlink(struct xsh_quota *q, struct xsh_qino *qi)
 {
 	if (qi->idle_prev)
 		qi->idle_prev->idle_next = qi->idle_next;
@@ -345,9 +345,9 @@ static void idle_unlink(struct xs_quota *q, struct xs_qino *qi)
 }
 
 /* tab_lock held; qi has no users. */
-static void qino_destroy(struct xs_quota *q, struct xs_qino *qi)
+static void qino_destroy(struct xsh_quota *q, struct xsh_qino *qi)
 {
-	struct xs_qino **pp = &q->hash[qino_bucket(qi->dev, qi->ino)];
+	struct xsh_qino **pp = &q->hash[qino_bucket(qi->dev, qi->ino)];
 
 	while (*pp && *pp != qi)
 		pp = &(*pp)->hnext;
@@ -357,10 +357,10 @@ static void qino_destroy(struct xs_quota *q, struct xs_qino *qi)
 	free(qi);
 }
 
-int xs_quota_ino_get(struct xs_quota *q, int fd, bool fresh,
-		     struct xs_qino **out)
+int xsh_quota_ino_get(struct xsh_quota *q, int fd, bool fresh,
+		     struct xsh_qino **out)
 {
-	struct xs_qino *qi;
+	struct xsh_qino *qi;
 	struct stat st, now;
 	unsigned b;
 
@@ -414,7 +414,7 @@ int xs_quota_ino_get(struct xs_quota *q, int fd, bool fresh,
 	return 0;
 }
 
-void xs_quota_ino_put(struct xs_quota *q, struct xs_qino *qi)
+void xsh_quota_ino_put(struct xsh_quota *q, struct xsh_qino *qi)
 {
 	if (!qi)
 		return;
@@ -435,7 +435,7 @@ void xs_quota_ino_put(struct xs_quota *q, struct xs_qino *qi)
 		q->idle_head = qi;
 		q->nr_idle++;
 		if (q->nr_idle > QINO_IDLE_MAX) {
-			struct xs_qino *old = q->idle_tail;
+			struct xsh_qino *old = q->idle_tail;
 
 			idle_unlink(q, old);
 			qino_destroy(q, old);
@@ -444,12 +444,12 @@ void xs_quota_ino_put(struct xs_quota *q, struct xs_qino *qi)
 	pthread_mutex_unlock(&q->tab_lock);
 }
 
-void xs_quota_ino_lock(struct xs_qino *qi)
+void xsh_quota_ino_lock(struct xsh_qino *qi)
 {
 	pthread_mutex_lock(&qi->lock);
 }
 
-void xs_quota_ino_unlock(struct xs_qino *qi)
+void xsh_quota_ino_unlock(struct xsh_qino *qi)
 {
 	pthread_mutex_unlock(&qi->lock);
 }
@@ -460,7 +460,7 @@ static int64_t blocks_delta(uint64_t now, uint64_t then)
 			     -(int64_t)((then - now) * 512);
 }
 
-void xs_quota_ino_settle_locked(struct xs_quota *q, struct xs_qino *qi, int fd,
+void xsh_quota_ino_settle_locked(struct xsh_quota *q, struct xsh_qino *qi, int fd,
 				const char *who)
 {
 	struct stat st;
@@ -471,19 +471,19 @@ void xs_quota_ino_settle_locked(struct xs_quota *q, struct xs_qino *qi, int fd,
 	now = (uint64_t)st.st_blocks;
 	if (now == qi->blocks)
 		return;
-	xs_quota_charge(q, blocks_delta(now, qi->blocks), 0, who);
+	xsh_quota_charge(q, blocks_delta(now, qi->blocks), 0, who);
 	qi->blocks = now;
 }
 
-void xs_quota_ino_settle(struct xs_quota *q, struct xs_qino *qi, int fd,
+void xsh_quota_ino_settle(struct xsh_quota *q, struct xsh_qino *qi, int fd,
 			 const char *who)
 {
 	pthread_mutex_lock(&qi->lock);
-	xs_quota_ino_settle_locked(q, qi, fd, who);
+	xsh_quota_ino_settle_locked(q, qi, fd, who);
 	pthread_mutex_unlock(&qi->lock);
 }
 
-void xs_quota_ino_unlinked_locked(struct xs_quota *q, struct xs_qino *qi,
+void xsh_quota_ino_unlinked_locked(struct xsh_quota *q, struct xsh_qino *qi,
 				  int fd, const char *who)
 {
 	struct stat st;
@@ -492,7 +492,7 @@ void xs_quota_ino_unlinked_locked(struct xs_quota *q, struct xs_qino *qi,
 		return;
 	/* What is charged for the inode goes; growth not yet settled (a
 	 * write still running on an open handle) is never charged. */
-	xs_quota_charge(q, -(int64_t)(qi->blocks * 512), -1, who);
+	xsh_quota_charge(q, -(int64_t)(qi->blocks * 512), -1, who);
 	qi->blocks = (uint64_t)st.st_blocks;
 	qi->gone = true;
 }
@@ -640,7 +640,7 @@ out:
 	return rc;
 }
 
-int xs_quota_scan(struct xs_quota *q, int root_fd, uint64_t *skipped)
+int xsh_quota_scan(struct xsh_quota *q, int root_fd, uint64_t *skipped)
 {
 	struct scan s = { 0 };
 	struct scan_item *it;

@@ -5,17 +5,17 @@
  * checked (docs/quota.md).
  *
  * Two paths, after xenstored's domain_*_chk / _nochk:
- *   check and charge   xs_quota_reserve*() set aside the worst case an
+ *   check and charge   xsh_quota_reserve*() set aside the worst case an
  *                      operation may allocate, or fail with -EDQUOT;
  *   settle / uncharge  never fail: after the operation the real change of
- *                      the inodes it touched is charged (xs_quota_ino_*)
+ *                      the inodes it touched is charged (xsh_quota_ino_*)
  *                      and the reservation is given back.
  * A reservation is admitted only while usage + reservations + it fit the
  * limit, and every operation allocates at most what it reserved, so the
  * space really in use never exceeds the limit however many operations run
  * at once.
  *
- * Inodes being changed are tracked in a small table (struct xs_qino) keyed
+ * Inodes being changed are tracked in a small table (struct xsh_qino) keyed
  * by st_dev/st_ino: each entry remembers the st_blocks last charged for
  * the inode, so a settle charges (now - last) whatever other operations
  * ran on the same inode in between, and removing the last name uncharges
@@ -24,23 +24,23 @@
  * Trust: limits come from the administrator; file sizes and counts come
  * from fstat() of files the guest controls, and are only ever added up.
  */
-#ifndef XS_QUOTA_H
-#define XS_QUOTA_H
+#ifndef XSH_QUOTA_H
+#define XSH_QUOTA_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
-#define XS_QUOTA_SOFT_DEFAULT	90u
+#define XSH_QUOTA_SOFT_DEFAULT	90u
 /* Offset of a write whose position the host chooses (O_APPEND). */
-#define XS_QUOTA_OFF_ANY	UINT64_MAX
+#define XSH_QUOTA_OFF_ANY	UINT64_MAX
 
-enum xs_quota_level {
-	XS_QUOTA_OK = 0,
-	XS_QUOTA_SOFT,		/* at or over quota_soft_percent of a limit */
-	XS_QUOTA_HARD,		/* the next allocation would be refused */
+enum xsh_quota_level {
+	XSH_QUOTA_OK = 0,
+	XSH_QUOTA_SOFT,		/* at or over quota_soft_percent of a limit */
+	XSH_QUOTA_HARD,		/* the next allocation would be refused */
 };
 
-struct xs_quota_usage {
+struct xsh_quota_usage {
 	uint64_t quota_bytes;		/* 0 = none */
 	uint64_t quota_inodes;		/* 0 = none */
 	uint32_t soft_percent;		/* 0 = no soft limit */
@@ -49,53 +49,53 @@ struct xs_quota_usage {
 	uint64_t usage_inodes;
 	uint64_t reserved_bytes;	/* in flight */
 	uint64_t reserved_inodes;
-	enum xs_quota_level level;
+	enum xsh_quota_level level;
 };
 
-struct xs_quota;
-struct xs_qino;
+struct xsh_quota;
+struct xsh_qino;
 
 /* name is used in log lines (the export's path).  block: allocation unit
  * (clamped to 4 KiB .. 64 KiB). */
-int xs_quota_new(const char *name, uint32_t block, struct xs_quota **out);
-void xs_quota_free(struct xs_quota *q);
+int xsh_quota_new(const char *name, uint32_t block, struct xsh_quota **out);
+void xsh_quota_free(struct xsh_quota *q);
 
 /* Rebuild usage by walking the tree under root_fd (openat/getdents only,
  * symlinks never followed, each inode counted once whatever its number
  * of links, the root included).  Only while nothing else uses q.
  * 0 or -errno (-ENOMEM); entries that vanish or cannot be read are
  * skipped and counted in *skipped if not NULL. */
-int xs_quota_scan(struct xs_quota *q, int root_fd, uint64_t *skipped);
+int xsh_quota_scan(struct xsh_quota *q, int root_fd, uint64_t *skipped);
 
 /* Apply new limits at once (a lower limit blocks growth, deletes nothing).
  * who names the caller in the log line a level change produces. */
-void xs_quota_set_limits(struct xs_quota *q, uint64_t bytes, uint64_t inodes,
+void xsh_quota_set_limits(struct xsh_quota *q, uint64_t bytes, uint64_t inodes,
 			 uint32_t soft_percent, const char *who);
-void xs_quota_get(struct xs_quota *q, struct xs_quota_usage *out);
-uint32_t xs_quota_block(const struct xs_quota *q);
-const char *xs_quota_level_name(enum xs_quota_level l);
+void xsh_quota_get(struct xsh_quota *q, struct xsh_quota_usage *out);
+uint32_t xsh_quota_block(const struct xsh_quota *q);
+const char *xsh_quota_level_name(enum xsh_quota_level l);
 
 /* ---- check and charge ---------------------------------------------------- */
 
 /* Reserve exactly this much, or -EDQUOT and nothing reserved. */
-int xs_quota_reserve(struct xs_quota *q, uint64_t bytes, uint64_t inodes);
+int xsh_quota_reserve(struct xsh_quota *q, uint64_t bytes, uint64_t inodes);
 
 /* Worst case a write of len bytes at off can allocate: the blocks it
- * touches plus one block of metadata; off may be XS_QUOTA_OFF_ANY. */
-uint64_t xs_quota_write_cost(uint32_t block, uint64_t off, uint64_t len);
+ * touches plus one block of metadata; off may be XSH_QUOTA_OFF_ANY. */
+uint64_t xsh_quota_write_cost(uint32_t block, uint64_t off, uint64_t len);
 
 /* Reserve for a write of *len bytes at off; if the whole write does not
  * fit, for the longest prefix that does (*len shortened).  -EDQUOT when
  * not even one byte fits.  *reserved: bytes to give back afterwards. */
-int xs_quota_reserve_write(struct xs_quota *q, uint64_t off, uint64_t *len,
+int xsh_quota_reserve_write(struct xsh_quota *q, uint64_t off, uint64_t *len,
 			   uint64_t *reserved);
 
 /* ---- settle and uncharge (never fail) ------------------------------------ */
 
-void xs_quota_unreserve(struct xs_quota *q, uint64_t bytes, uint64_t inodes);
+void xsh_quota_unreserve(struct xsh_quota *q, uint64_t bytes, uint64_t inodes);
 /* Charge (positive) or uncharge (negative) without a check; usage never
  * goes below zero.  who: for the log line of a level change. */
-void xs_quota_charge(struct xs_quota *q, int64_t bytes, int64_t inodes,
+void xsh_quota_charge(struct xsh_quota *q, int64_t bytes, int64_t inodes,
 		     const char *who);
 
 /* ---- inodes being changed ------------------------------------------------ */
@@ -104,20 +104,20 @@ void xs_quota_charge(struct xs_quota *q, int64_t bytes, int64_t inodes,
  * An inode seen for the first time is taken as already charged at its
  * current size; with fresh (the caller just created it) as charged
  * nothing, so its first settle charges all it holds.  0 or -errno. */
-int xs_quota_ino_get(struct xs_quota *q, int fd, bool fresh,
-		     struct xs_qino **out);
-void xs_quota_ino_put(struct xs_quota *q, struct xs_qino *qi);
+int xsh_quota_ino_get(struct xsh_quota *q, int fd, bool fresh,
+		     struct xsh_qino **out);
+void xsh_quota_ino_put(struct xsh_quota *q, struct xsh_qino *qi);
 /* Serialise changes to the inode's charge (unlink, rename over). */
-void xs_quota_ino_lock(struct xs_qino *qi);
-void xs_quota_ino_unlock(struct xs_qino *qi);
+void xsh_quota_ino_lock(struct xsh_qino *qi);
+void xsh_quota_ino_unlock(struct xsh_qino *qi);
 /* Charge what the inode gained or lost since it was last settled. */
-void xs_quota_ino_settle(struct xs_quota *q, struct xs_qino *qi, int fd,
+void xsh_quota_ino_settle(struct xsh_quota *q, struct xsh_qino *qi, int fd,
 			 const char *who);
-void xs_quota_ino_settle_locked(struct xs_quota *q, struct xs_qino *qi, int fd,
+void xsh_quota_ino_settle_locked(struct xsh_quota *q, struct xsh_qino *qi, int fd,
 				const char *who);
 /* After a name of the inode was removed (entry locked): if it has no name
  * left, uncharge its blocks and the inode itself, once. */
-void xs_quota_ino_unlinked_locked(struct xs_quota *q, struct xs_qino *qi,
+void xsh_quota_ino_unlinked_locked(struct xsh_quota *q, struct xsh_qino *qi,
 				  int fd, const char *who);
 
-#endif /* XS_QUOTA_H */
+#endif /* XSH_QUOTA_H */

@@ -3,11 +3,11 @@
  * Carrying a guest's session across a backend restart (protocol header,
  * "Persistent node handles"; docs/backend.md, "Restarts"):
  *
- *   - xs_fs_put_handle(): the persistent handle in replies that count a
- *     lookup, and xs_fs_node_handle() for READDIRPLUS records;
- *   - xs_fs_reopen(): XS_OP_REOPEN, a node or an open file put back at
+ *   - xsh_fs_put_handle(): the persistent handle in replies that count a
+ *     lookup, and xsh_fs_node_handle() for READDIRPLUS records;
+ *   - xsh_fs_reopen(): XSH_OP_REOPEN, a node or an open file put back at
  *     exactly the id the guest holds;
- *   - xs_fs_resend_fixup(): the answer to a resent request that a first
+ *   - xsh_fs_resend_fixup(): the answer to a resent request that a first
  *     execution before the restart would have changed.
  *
  * Trust: a handle comes from the guest and is used only after its
@@ -37,109 +37,109 @@ static uint32_t limit(uint32_t v)
 
 /* The export root's mount id and the identity handles are signed with;
  * -1 when the root's mount cannot reopen handles (then none are given). */
-static int root_of(struct xs_ctx *c, struct xs_phandle_root *r)
+static int root_of(struct xsh_ctx *c, struct xsh_phandle_root *r)
 {
-	int mnt = xs_nodes_root_mnt(c->s->nodes);
-	struct xs_nkey k;
+	int mnt = xsh_nodes_root_mnt(c->s->nodes);
+	struct xsh_nkey k;
 
-	if (mnt < 0 || xs_node_key(c->s->nodes, XS_ROOT_NODEID, &k) ||
-	    k.kind != XS_NKEY_HANDLE || xs_phandle_root(k.htype, k.h, k.hlen, r))
+	if (mnt < 0 || xsh_node_key(c->s->nodes, XSH_ROOT_NODEID, &k) ||
+	    k.kind != XSH_NKEY_HANDLE || xsh_phandle_root(k.htype, k.h, k.hlen, r))
 		return -1;
 	return mnt;
 }
 
-int xs_fs_node_handle(struct xs_ctx *c, uint64_t nodeid, void *out,
+int xsh_fs_node_handle(struct xsh_ctx *c, uint64_t nodeid, void *out,
 		      uint32_t cap)
 {
-	struct xs_phandle_root root;
-	struct xs_phandle p;
-	struct xs_nkey k;
+	struct xsh_phandle_root root;
+	struct xsh_phandle p;
+	struct xsh_nkey k;
 	int mnt, rc;
 
 	mnt = root_of(c, &root);
 	/* Files on other mounts under the export get none: a new session
 	 * knows no mount but the root's. */
-	if (mnt < 0 || xs_node_key(c->s->nodes, nodeid, &k) ||
-	    k.kind != XS_NKEY_HANDLE || k.mnt_id != mnt || !k.hlen ||
-	    k.hlen > XS_PHANDLE_HMAX)
+	if (mnt < 0 || xsh_node_key(c->s->nodes, nodeid, &k) ||
+	    k.kind != XSH_NKEY_HANDLE || k.mnt_id != mnt || !k.hlen ||
+	    k.hlen > XSH_PHANDLE_HMAX)
 		return 0;
 	memset(&p, 0, sizeof(p));
 	p.htype = k.htype;
 	p.hlen = k.hlen;
 	memcpy(p.h, k.h, k.hlen);
-	rc = xs_phandle_make(c->s->exp->handle_key, &root, &p, out, cap);
+	rc = xsh_phandle_make(c->s->exp->handle_key, &root, &p, out, cap);
 	return rc > 0 ? rc : 0;
 }
 
-void xs_fs_put_handle(struct xs_ctx *c)
+void xsh_fs_put_handle(struct xsh_ctx *c)
 {
-	uint8_t b[XS_HANDLE_MAX];
+	uint8_t b[XSH_HANDLE_MAX];
 	int len;
 
 	c->rsp->out_len = 0;
-	len = xs_fs_node_handle(c, c->rsp->u.entry.nodeid, b, sizeof(b));
+	len = xsh_fs_node_handle(c, c->rsp->u.entry.nodeid, b, sizeof(b));
 	if (len > 0 && (uint32_t)len <= c->m->out_cap) {
 		memcpy(c->m->out, b, (size_t)len);
 		c->rsp->out_len = (uint32_t)len;
 	}
 }
 
-/* ---- XS_OP_REOPEN -------------------------------------------------------- */
+/* ---- XSH_OP_REOPEN -------------------------------------------------------- */
 
-static int reopen_node(struct xs_ctx *c)
+static int reopen_node(struct xsh_ctx *c)
 {
-	const struct xs_args_reopen *a = &c->m->req.a.reopen;
-	struct xs_rsp_entry *e = &c->rsp->u.entry;
-	struct xs_phandle_root root;
-	struct xs_phandle p;
-	struct xs_nkey k;
+	const struct xsh_args_reopen *a = &c->m->req.a.reopen;
+	struct xsh_rsp_entry *e = &c->rsp->u.entry;
+	struct xsh_phandle_root root;
+	struct xsh_phandle p;
+	struct xsh_nkey k;
 	struct stat st;
 	int mnt, rc;
 
 	mnt = root_of(c, &root);
 	rc = mnt < 0 ? -ESTALE :
-	     xs_phandle_parse(c->s->exp->handle_key, &root, c->m->data,
+	     xsh_phandle_parse(c->s->exp->handle_key, &root, c->m->data,
 			      c->m->data_len, &p);
 	if (!rc) {
 		memset(&k, 0, sizeof(k));
-		k.kind = XS_NKEY_HANDLE;
+		k.kind = XSH_NKEY_HANDLE;
 		k.mnt_id = mnt;
 		k.htype = p.htype;
 		k.hlen = p.hlen;
 		memcpy(k.h, p.h, p.hlen);
-		rc = xs_node_restore(c->s->nodes, &k, a->id, a->nlookup,
+		rc = xsh_node_restore(c->s->nodes, &k, a->id, a->nlookup,
 				     limit(c->pol.max_nodes), &st);
 	}
 	if (rc) {
 		if (rc != -EINVAL && rc != -EEXIST)
-			xs_node_retire(c->s->nodes, a->id,
+			xsh_node_retire(c->s->nodes, a->id,
 				       limit(c->pol.max_nodes));
 		return rc;
 	}
 	memset(e, 0, sizeof(*e));
 	e->nodeid = a->id;
 	e->generation = (uint32_t)(a->id >> 32);
-	xs_fs_fill_attr(c, &st, &e->attr);
+	xsh_fs_fill_attr(c, &st, &e->attr);
 	return 0;
 }
 
-static int reopen_handle(struct xs_ctx *c)
+static int reopen_handle(struct xsh_ctx *c)
 {
-	const struct xs_args_reopen *a = &c->m->req.a.reopen;
-	struct xs_rsp_entry *e = &c->rsp->u.entry;
-	bool dir = a->kind == XS_REOPEN_DIR;
-	struct xs_node *n = NULL;
+	const struct xsh_args_reopen *a = &c->m->req.a.reopen;
+	struct xsh_rsp_entry *e = &c->rsp->u.entry;
+	bool dir = a->kind == XSH_REOPEN_DIR;
+	struct xsh_node *n = NULL;
 	struct stat st;
 	int flags, fd, rc;
 
-	rc = xs_node_get(c->s->nodes, c->m->req.nodeid, &n);
+	rc = xsh_node_get(c->s->nodes, c->m->req.nodeid, &n);
 	if (rc)
 		goto fail;
 	if (dir) {
 		flags = O_RDONLY | O_DIRECTORY;
 		rc = n->type == S_IFDIR ? 0 : -ENOTDIR;
 	} else {
-		flags = xs_fs_host_flags(a->flags) & ~(O_TRUNC | O_DIRECTORY);
+		flags = xsh_fs_host_flags(a->flags) & ~(O_TRUNC | O_DIRECTORY);
 		rc = n->type == S_IFREG ? 0 :
 		     n->type == S_IFDIR ? -EISDIR : -EACCES;
 		if (!rc && c->pol.read_only &&
@@ -148,7 +148,7 @@ static int reopen_handle(struct xs_ctx *c)
 	}
 	if (rc)
 		goto fail;
-	fd = xs_fs_reopen_node(c, n, flags);
+	fd = xsh_fs_reopen_node(c, n, flags);
 	if (fd < 0) {
 		rc = fd;
 		goto fail;
@@ -158,29 +158,29 @@ static int reopen_handle(struct xs_ctx *c)
 		close(fd);
 		goto fail;
 	}
-	rc = xs_handle_restore(c->s->handles, fd, xs_node_id(n), dir, a->id,
+	rc = xsh_handle_restore(c->s->handles, fd, xsh_node_id(n), dir, a->id,
 			       limit(c->pol.max_handles));
 	if (rc)
 		goto fail;
 	memset(e, 0, sizeof(*e));
-	e->nodeid = xs_node_id(n);
+	e->nodeid = xsh_node_id(n);
 	e->generation = n->gen;
 	e->fh = a->id;
-	xs_fs_fill_attr(c, &st, &e->attr);
-	xs_node_put(c->s->nodes, n);
+	xsh_fs_fill_attr(c, &st, &e->attr);
+	xsh_node_put(c->s->nodes, n);
 	return 0;
 
 fail:
 	if (rc != -EINVAL && rc != -EEXIST)
-		xs_handle_retire(c->s->handles, a->id,
+		xsh_handle_retire(c->s->handles, a->id,
 				 limit(c->pol.max_handles));
-	xs_node_put(c->s->nodes, n);
+	xsh_node_put(c->s->nodes, n);
 	return rc;
 }
 
-int xs_fs_reopen(struct xs_ctx *c)
+int xsh_fs_reopen(struct xsh_ctx *c)
 {
-	if (c->m->req.a.reopen.kind == XS_REOPEN_NODE)
+	if (c->m->req.a.reopen.kind == XSH_REOPEN_NODE)
 		return reopen_node(c);
 	return reopen_handle(c);
 }
@@ -190,163 +190,163 @@ int xs_fs_reopen(struct xs_ctx *c)
 /* The name under the parent dir node looks like what a first execution of
  * this request made: type, owner (the caller's mapped id, or ours when we
  * cannot take the caller's), for SYMLINK the target, for CREATE empty. */
-static bool made_by_us(struct xs_ctx *c, uint64_t parent, const char *name,
+static bool made_by_us(struct xsh_ctx *c, uint64_t parent, const char *name,
 		       uint32_t type)
 {
-	struct xs_node *p;
+	struct xsh_node *p;
 	struct stat st;
-	char target[XS_PATH_MAX + 1];
+	char target[XSH_PATH_MAX + 1];
 	uint32_t uid;
 	ssize_t len;
 	bool ok;
 
-	if (xs_node_get(c->s->nodes, parent, &p))
+	if (xsh_node_get(c->s->nodes, parent, &p))
 		return false;
 	ok = !fstatat(p->fd, name, &st, AT_SYMLINK_NOFOLLOW) &&
 	     (st.st_mode & S_IFMT) == type;
-	if (ok && !xs_policy_uid_in(&c->pol, c->m->req.uid, &uid))
+	if (ok && !xsh_policy_uid_in(&c->pol, c->m->req.uid, &uid))
 		ok = st.st_uid == uid || st.st_uid == geteuid();
 	if (ok && type == S_IFLNK) {
 		len = readlinkat(p->fd, name, target, sizeof(target));
 		ok = len >= 0 && (uint32_t)len == c->m->name2_len &&
 		     !memcmp(target, c->m->name2, (size_t)len);
 	}
-	if (ok && c->m->req.opcode == XS_OP_CREATE)
+	if (ok && c->m->req.opcode == XSH_OP_CREATE)
 		ok = st.st_size == 0;
-	xs_node_put(c->s->nodes, p);
+	xsh_node_put(c->s->nodes, p);
 	return ok;
 }
 
 /* Same file at node id and at parent/name. */
-static bool same_file(struct xs_ctx *c, uint64_t id, uint64_t parent,
+static bool same_file(struct xsh_ctx *c, uint64_t id, uint64_t parent,
 		      const char *name)
 {
-	struct xs_node *n, *p;
+	struct xsh_node *n, *p;
 	struct stat a, b;
 	bool same = false;
 
-	if (xs_node_get(c->s->nodes, id, &n))
+	if (xsh_node_get(c->s->nodes, id, &n))
 		return false;
-	if (!xs_node_get(c->s->nodes, parent, &p)) {
+	if (!xsh_node_get(c->s->nodes, parent, &p)) {
 		same = !fstatat(n->fd, "", &a, AT_EMPTY_PATH |
 				AT_SYMLINK_NOFOLLOW) &&
 		       !fstatat(p->fd, name, &b, AT_SYMLINK_NOFOLLOW) &&
 		       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
-		xs_node_put(c->s->nodes, p);
+		xsh_node_put(c->s->nodes, p);
 	}
-	xs_node_put(c->s->nodes, n);
+	xsh_node_put(c->s->nodes, n);
 	return same;
 }
 
-static bool name_exists(struct xs_ctx *c, uint64_t parent, const char *name)
+static bool name_exists(struct xsh_ctx *c, uint64_t parent, const char *name)
 {
-	struct xs_node *p;
+	struct xsh_node *p;
 	struct stat st;
 	bool ok;
 
-	if (xs_node_get(c->s->nodes, parent, &p))
+	if (xsh_node_get(c->s->nodes, parent, &p))
 		return false;
 	ok = !fstatat(p->fd, name, &st, AT_SYMLINK_NOFOLLOW);
-	xs_node_put(c->s->nodes, p);
+	xsh_node_put(c->s->nodes, p);
 	return ok;
 }
 
 /* The value of SETXATTR is already there. */
-static bool xattr_is(struct xs_ctx *c)
+static bool xattr_is(struct xsh_ctx *c)
 {
-	char buf[XS_XATTR_SIZE_MAX];
-	struct xs_node *n;
+	char buf[XSH_XATTR_SIZE_MAX];
+	struct xsh_node *n;
 	ssize_t len = -1;
 	int fd;
 
-	if (xs_node_get(c->s->nodes, c->m->req.nodeid, &n))
+	if (xsh_node_get(c->s->nodes, c->m->req.nodeid, &n))
 		return false;
-	fd = xs_fs_reopen_node(c, n, n->type == S_IFDIR ?
+	fd = xsh_fs_reopen_node(c, n, n->type == S_IFDIR ?
 			       O_RDONLY | O_DIRECTORY : O_RDONLY | O_NONBLOCK);
 	if (fd >= 0) {
 		len = fgetxattr(fd, c->m->name, buf, sizeof(buf));
 		close(fd);
 	}
-	xs_node_put(c->s->nodes, n);
+	xsh_node_put(c->s->nodes, n);
 	return len >= 0 && (uint32_t)len == c->m->data_len &&
 	       !memcmp(buf, c->m->data, (size_t)len);
 }
 
 /* Run handler fn on a copy of the request changed by edit. */
-static int run_as(struct xs_ctx *c, uint16_t opcode, uint64_t nodeid,
-		  uint32_t open_flags, xs_op_fn fn)
+static int run_as(struct xsh_ctx *c, uint16_t opcode, uint64_t nodeid,
+		  uint32_t open_flags, xsh_op_fn fn)
 {
-	struct xs_msg m = *c->m;
-	struct xs_ctx c2 = *c;
+	struct xsh_msg m = *c->m;
+	struct xsh_ctx c2 = *c;
 
 	m.req.opcode = opcode;
 	m.req.nodeid = nodeid;
-	if (opcode == XS_OP_CREATE)
+	if (opcode == XSH_OP_CREATE)
 		m.req.a.open.flags = open_flags;
 	c2.m = &m;
-	xs_codec_rsp_init(c->rsp, &c->m->req);
+	xsh_codec_rsp_init(c->rsp, &c->m->req);
 	return fn(&c2);
 }
 
 /* The answer of a request that had been applied: success, nothing else. */
-static int done(struct xs_ctx *c)
+static int done(struct xsh_ctx *c)
 {
-	xs_codec_rsp_init(c->rsp, &c->m->req);
+	xsh_codec_rsp_init(c->rsp, &c->m->req);
 	return 0;
 }
 
-int xs_fs_resend_fixup(struct xs_ctx *c, int rc)
+int xsh_fs_resend_fixup(struct xsh_ctx *c, int rc)
 {
-	const struct xs_req *r = &c->m->req;
+	const struct xsh_req *r = &c->m->req;
 
 	switch (r->opcode) {
-	case XS_OP_MKDIR:
+	case XSH_OP_MKDIR:
 		if (rc == -EEXIST && made_by_us(c, r->nodeid, c->m->name,
 						S_IFDIR))
-			return run_as(c, XS_OP_LOOKUP, r->nodeid, 0,
-				      xs_fs_lookup);
+			return run_as(c, XSH_OP_LOOKUP, r->nodeid, 0,
+				      xsh_fs_lookup);
 		break;
-	case XS_OP_MKNOD:
+	case XSH_OP_MKNOD:
 		if (rc == -EEXIST && made_by_us(c, r->nodeid, c->m->name,
 						r->a.mknod.mode & S_IFMT))
-			return run_as(c, XS_OP_LOOKUP, r->nodeid, 0,
-				      xs_fs_lookup);
+			return run_as(c, XSH_OP_LOOKUP, r->nodeid, 0,
+				      xsh_fs_lookup);
 		break;
-	case XS_OP_SYMLINK:
+	case XSH_OP_SYMLINK:
 		if (rc == -EEXIST && made_by_us(c, r->nodeid, c->m->name,
 						S_IFLNK))
-			return run_as(c, XS_OP_LOOKUP, r->nodeid, 0,
-				      xs_fs_lookup);
+			return run_as(c, XSH_OP_LOOKUP, r->nodeid, 0,
+				      xsh_fs_lookup);
 		break;
-	case XS_OP_CREATE:
+	case XSH_OP_CREATE:
 		if (rc == -EEXIST && (r->a.open.flags & O_EXCL) &&
 		    made_by_us(c, r->nodeid, c->m->name, S_IFREG))
-			return run_as(c, XS_OP_CREATE, r->nodeid,
+			return run_as(c, XSH_OP_CREATE, r->nodeid,
 				      r->a.open.flags & ~(uint32_t)O_EXCL,
-				      xs_fs_create);
+				      xsh_fs_create);
 		break;
-	case XS_OP_UNLINK:
-	case XS_OP_RMDIR:
+	case XSH_OP_UNLINK:
+	case XSH_OP_RMDIR:
 		if (rc == -ENOENT)
 			return done(c);
 		break;
-	case XS_OP_RENAME:
+	case XSH_OP_RENAME:
 		if (rc == -ENOENT &&
 		    name_exists(c, r->a.rename.newparent, c->m->name2))
 			return done(c);
 		break;
-	case XS_OP_LINK:
+	case XSH_OP_LINK:
 		if (rc == -EEXIST &&
 		    same_file(c, r->nodeid, r->a.link.newparent, c->m->name))
-			return run_as(c, XS_OP_LOOKUP, r->a.link.newparent, 0,
-				      xs_fs_lookup);
+			return run_as(c, XSH_OP_LOOKUP, r->a.link.newparent, 0,
+				      xsh_fs_lookup);
 		break;
-	case XS_OP_SETXATTR:
+	case XSH_OP_SETXATTR:
 		if (rc == -EEXIST && (r->a.xattr.flags & XATTR_CREATE) &&
 		    xattr_is(c))
 			return done(c);
 		break;
-	case XS_OP_REMOVEXATTR:
+	case XSH_OP_REMOVEXATTR:
 		if (rc == -ENODATA)
 			return done(c);
 		break;

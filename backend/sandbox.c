@@ -29,7 +29,7 @@
 
 #include "engine.h"
 #include "sandbox.h"
-#ifdef XS_HAVE_XEN
+#ifdef XSH_HAVE_XEN
 #include "../transport/xen.h"
 #endif
 
@@ -47,7 +47,7 @@ static int fail(const char *what)
 {
 	int err = errno;
 
-	xs_engine_log(LOG_ERR, "sandbox: %s: %s", what, strerror(err));
+	xsh_engine_log(LOG_ERR, "sandbox: %s: %s", what, strerror(err));
 	return -err;
 }
 
@@ -60,7 +60,7 @@ static void close_fd(int *fd)
 
 /* ---- PID namespace ----------------------------------------------------- */
 
-pid_t xs_sandbox_fork(bool *pidns)
+pid_t xsh_sandbox_fork(bool *pidns)
 {
 	int self, err;
 	pid_t pid;
@@ -72,7 +72,7 @@ pid_t xs_sandbox_fork(bool *pidns)
 	pid = fork();
 	err = errno;
 	if (*pidns && pid != 0 && setns(self, CLONE_NEWPID))
-		xs_engine_log(LOG_ERR, "sandbox: returning to our PID namespace: %s",
+		xsh_engine_log(LOG_ERR, "sandbox: returning to our PID namespace: %s",
 			      strerror(errno));
 	if (self >= 0)
 		close(self);
@@ -156,7 +156,7 @@ static int fs_new(const char *type, const char *const *opts, unsigned attrs)
 			close(fs);
 			return -1;
 		}
-		xs_engine_log(LOG_WARNING, "sandbox: procfs without subset=pid (%s): the worker's /proc shows more than its own process",
+		xsh_engine_log(LOG_WARNING, "sandbox: procfs without subset=pid (%s): the worker's /proc shows more than its own process",
 			      strerror(errno));
 	}
 	if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0)) {
@@ -172,7 +172,7 @@ static int fs_new(const char *type, const char *const *opts, unsigned attrs)
  * A new mount namespace whose root is a tmpfs holding the export at
  * o->path and our own procfs at /proc; the old root is detached.
  */
-static int enter_root(int export_fd, const struct xs_sandbox_opts *o,
+static int enter_root(int export_fd, const struct xsh_sandbox_opts *o,
 		      bool *pivoted)
 {
 	static const char *const tmpfs_opts[] = {
@@ -253,7 +253,7 @@ static int enter_root(int export_fd, const struct xs_sandbox_opts *o,
 			goto out;
 		}
 	} else {
-		xs_engine_log(LOG_WARNING, "sandbox: pivot_root: %s; using chroot",
+		xsh_engine_log(LOG_WARNING, "sandbox: pivot_root: %s; using chroot",
 			      strerror(errno));
 		if (chroot(".")) {
 			rc = fail("chroot");
@@ -281,7 +281,7 @@ out:
 
 /* ---- capabilities ------------------------------------------------------ */
 
-static uint64_t caps_kept(const struct xs_sandbox_opts *o)
+static uint64_t caps_kept(const struct xsh_sandbox_opts *o)
 {
 	uint64_t keep = 1ull << CAP_CHOWN | 1ull << CAP_DAC_OVERRIDE |
 			1ull << CAP_DAC_READ_SEARCH | 1ull << CAP_FOWNER |
@@ -293,7 +293,7 @@ static uint64_t caps_kept(const struct xs_sandbox_opts *o)
 	return keep;
 }
 
-static int drop_caps(const struct xs_sandbox_opts *o)
+static int drop_caps(const struct xsh_sandbox_opts *o)
 {
 	struct __user_cap_header_struct h = {
 		.version = _LINUX_CAPABILITY_VERSION_3,
@@ -306,7 +306,7 @@ static int drop_caps(const struct xs_sandbox_opts *o)
 	if (prctl(PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED |
 		  SECBIT_NO_CAP_AMBIENT_RAISE |
 		  SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED | SECBIT_KEEP_CAPS_LOCKED))
-		xs_engine_log(LOG_WARNING, "sandbox: securebits: %s",
+		xsh_engine_log(LOG_WARNING, "sandbox: securebits: %s",
 			      strerror(errno));
 	for (c = 0; prctl(PR_CAPBSET_READ, c) >= 0; c++) {
 		if (keep & 1ull << c)
@@ -352,7 +352,7 @@ static void on_sigsys(int sig, siginfo_t *si, void *uc)
 	static const char pre[] =
 		"xenshare-back: sandbox: refused system call ";
 	static const char post[] = "; worker stopping\n";
-	struct xs_wmsg m = { .type = XS_WMSG_SYSCALL };
+	struct xsh_wmsg m = { .type = XSH_WMSG_SYSCALL };
 	char line[sizeof(pre) + sizeof(post) + 12];
 	size_t n;
 
@@ -362,7 +362,7 @@ static void on_sigsys(int sig, siginfo_t *si, void *uc)
 	if (report_fd >= 0 &&
 	    send(report_fd, &m, sizeof(m), MSG_NOSIGNAL | MSG_DONTWAIT) ==
 	    (ssize_t)sizeof(m)) {
-		syscall(SYS_exit_group, XS_SANDBOX_EXIT_SYSCALL);
+		syscall(SYS_exit_group, XSH_SANDBOX_EXIT_SYSCALL);
 	}
 	memcpy(line, pre, sizeof(pre) - 1);
 	n = sizeof(pre) - 1;
@@ -372,7 +372,7 @@ static void on_sigsys(int sig, siginfo_t *si, void *uc)
 	if (write(STDERR_FILENO, line, n) < 0) {
 		/* nothing left to tell */
 	}
-	syscall(SYS_exit_group, XS_SANDBOX_EXIT_SYSCALL);
+	syscall(SYS_exit_group, XSH_SANDBOX_EXIT_SYSCALL);
 }
 
 /*
@@ -426,12 +426,12 @@ static int rule(scmp_filter_ctx ctx, uint32_t action, const char *name,
 	int rc;
 
 	if (nr == __NR_SCMP_ERROR) {
-		xs_engine_log(LOG_ERR, "sandbox: seccomp does not know %s", name);
+		xsh_engine_log(LOG_ERR, "sandbox: seccomp does not know %s", name);
 		return -EINVAL;
 	}
 	rc = seccomp_rule_add_array(ctx, action, nr, n, args);
 	if (rc)
-		xs_engine_log(LOG_ERR, "sandbox: seccomp rule for %s: %s", name,
+		xsh_engine_log(LOG_ERR, "sandbox: seccomp rule for %s: %s", name,
 			      strerror(-rc));
 	return rc;
 }
@@ -439,9 +439,9 @@ static int rule(scmp_filter_ctx ctx, uint32_t action, const char *name,
 /* The ioctl requests of a Xen device's worker (sandbox.h). */
 static int allow_xen_ioctls(scmp_filter_ctx ctx)
 {
-#ifdef XS_HAVE_XEN
+#ifdef XSH_HAVE_XEN
 	unsigned long req[8];
-	unsigned i, n = xs_xen_back_ioctls(req, 8);
+	unsigned i, n = xsh_xen_back_ioctls(req, 8);
 	int rc = 0;
 
 	for (i = 0; !rc && i < n; i++) {
@@ -457,7 +457,7 @@ static int allow_xen_ioctls(scmp_filter_ctx ctx)
 #endif
 }
 
-static int load_filter(const struct xs_sandbox_opts *o)
+static int load_filter(const struct xsh_sandbox_opts *o)
 {
 	const struct scmp_arg_cmp noexec =
 		SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0);
@@ -506,21 +506,21 @@ static int load_filter(const struct xs_sandbox_opts *o)
 	if (!rc) {
 		rc = seccomp_load(ctx);
 		if (rc)
-			xs_engine_log(LOG_ERR, "sandbox: loading the seccomp filter: %s",
+			xsh_engine_log(LOG_ERR, "sandbox: loading the seccomp filter: %s",
 				      strerror(-rc));
 	}
 	seccomp_release(ctx);
 	return rc;
 }
 
-static int enter_seccomp(const struct xs_sandbox_opts *o)
+static int enter_seccomp(const struct xsh_sandbox_opts *o)
 {
 	struct sigaction sa = { .sa_sigaction = on_sigsys,
 				.sa_flags = SA_SIGINFO };
 
 	if (SANITIZER_BUILD) {
 		/* The sanitizer runtime makes calls of its own (at exit too). */
-		xs_engine_log(LOG_WARNING, "sandbox: sanitizer build: no system call filter");
+		xsh_engine_log(LOG_WARNING, "sandbox: sanitizer build: no system call filter");
 		return 0;
 	}
 	report_fd = o->report_fd;
@@ -549,7 +549,7 @@ static void probe_report(const char *how, int fd)
 	}
 }
 
-static void selftest(const struct xs_sandbox_opts *o,
+static void selftest(const struct xsh_sandbox_opts *o,
 		     struct probe_handle *ph, bool have_handle)
 {
 	const char *t = o->selftest;
@@ -603,14 +603,14 @@ static void selftest(const struct xs_sandbox_opts *o,
 
 /* ---- entry ------------------------------------------------------------- */
 
-int xs_sandbox_enter(int export_fd, const struct xs_sandbox_opts *o)
+int xsh_sandbox_enter(int export_fd, const struct xsh_sandbox_opts *o)
 {
 	struct probe_handle ph;
 	bool have_handle = false, pivoted = false;
 	int mnt_id, rc;
 
 	if (!path_ok(o->path)) {
-		xs_engine_log(LOG_ERR, "sandbox: cannot place an export at '%s' (/ and /proc are refused)",
+		xsh_engine_log(LOG_ERR, "sandbox: cannot place an export at '%s' (/ and /proc are refused)",
 			      o->path ? o->path : "");
 		close(export_fd);
 		return -EINVAL;
@@ -637,7 +637,7 @@ int xs_sandbox_enter(int export_fd, const struct xs_sandbox_opts *o)
 		if (rc)
 			return rc;
 	}
-	xs_engine_log(LOG_DEBUG, "sandbox: entered (%s, %s)",
+	xsh_engine_log(LOG_DEBUG, "sandbox: entered (%s, %s)",
 		      pivoted ? "pivot_root" : "chroot",
 		      o->no_seccomp || SANITIZER_BUILD ? "no seccomp" : "seccomp");
 	if (o->selftest)

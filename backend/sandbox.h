@@ -3,7 +3,7 @@
  * The sandbox a device's worker process serves its export in
  * (docs/security.md says what it does and what it does not stop):
  *
- *   - a PID namespace of its own (xs_sandbox_fork()): the worker sees and
+ *   - a PID namespace of its own (xsh_sandbox_fork()): the worker sees and
  *     can signal no other process;
  *   - a mount namespace whose root is a small read-only tmpfs holding only
  *     the export, bound at its host path, and a read-only procfs of the
@@ -17,43 +17,43 @@
  *   - a seccomp filter allowing the system calls the worker makes, some
  *     only with the arguments it uses.  Any other call stops the worker:
  *     it reports the call's number to its supervisor and exits with
- *     XS_SANDBOX_EXIT_SYSCALL.
+ *     XSH_SANDBOX_EXIT_SYSCALL.
  *
  * Trust: the export path and the options are the administrator's.  After
- * xs_sandbox_enter() the process is assumed hostile: nothing it could do
+ * xsh_sandbox_enter() the process is assumed hostile: nothing it could do
  * reaches outside its export except through what it already holds (its
  * sockets, and file handles; see docs/security.md).
  */
-#ifndef XS_SANDBOX_H
-#define XS_SANDBOX_H
+#ifndef XSH_SANDBOX_H
+#define XSH_SANDBOX_H
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 /* Exit status of a worker stopped by the system call filter. */
-#define XS_SANDBOX_EXIT_SYSCALL	159
+#define XSH_SANDBOX_EXIT_SYSCALL	159
 
 /* Messages between the supervisor and a worker (SOCK_SEQPACKET, one
  * struct per message). */
 enum {
-	XS_WMSG_CONN = 1,	/* sup -> worker: arg conn_no, one fd */
-	XS_WMSG_READY,		/* worker -> sup: serving */
-	XS_WMSG_SYSCALL,	/* worker -> sup: arg refused system call */
-	XS_WMSG_POLICY,		/* a struct xs_policy follows: the policy in
+	XSH_WMSG_CONN = 1,	/* sup -> worker: arg conn_no, one fd */
+	XSH_WMSG_READY,		/* worker -> sup: serving */
+	XSH_WMSG_SYSCALL,	/* worker -> sup: arg refused system call */
+	XSH_WMSG_POLICY,		/* a struct xsh_policy follows: the policy in
 				 * force (local worker -> sup), or the one to
 				 * apply (sup -> Xen device worker) */
-	XS_WMSG_USAGE,		/* worker -> sup: a struct xs_quota_usage */
-	XS_WMSG_FAILED,		/* worker -> sup: why it cannot serve, text
+	XSH_WMSG_USAGE,		/* worker -> sup: a struct xsh_quota_usage */
+	XSH_WMSG_FAILED,		/* worker -> sup: why it cannot serve, text
 				 * (not NUL-terminated); it exits next */
 };
 
-struct xs_wmsg {
+struct xsh_wmsg {
 	uint32_t type;
 	uint32_t arg;
 };
 
-struct xs_sandbox_opts {
+struct xsh_sandbox_opts {
 	/* Where the export appears inside the sandbox: its absolute host
 	 * path, without "." or ".." components ("/" and /proc refused). */
 	const char *path;
@@ -64,7 +64,7 @@ struct xs_sandbox_opts {
 	 * only); it maps and binds nothing new. */
 	bool xen;
 	bool no_seccomp;	/* everything but the system call filter */
-	/* Where a refused system call is reported (a struct xs_wmsg), or -1
+	/* Where a refused system call is reported (a struct xsh_wmsg), or -1
 	 * for a line on stderr. */
 	int report_fd;
 	/* Test hook: after entering, try to reach this host file (absolute
@@ -78,13 +78,13 @@ struct xs_sandbox_opts {
 
 /* fork() into a new PID namespace (a plain fork() where the kernel does
  * not allow one, *pidns then false).  Returns as fork() does. */
-pid_t xs_sandbox_fork(bool *pidns);
+pid_t xsh_sandbox_fork(bool *pidns);
 
 /* Enter the sandbox.  export_fd: the export directory (any kind of fd;
  * closed on return, whatever the outcome: it reaches outside).  Call it
  * before the process starts threads (capabilities are per thread) and
  * before it opens the export by o->path.  0 or -errno; on error the
  * process is in an unknown state and must exit. */
-int xs_sandbox_enter(int export_fd, const struct xs_sandbox_opts *o);
+int xsh_sandbox_enter(int export_fd, const struct xsh_sandbox_opts *o);
 
-#endif /* XS_SANDBOX_H */
+#endif /* XSH_SANDBOX_H */

@@ -3,8 +3,8 @@
  * Private to the file service (dispatch.c, fs.c): the export and session
  * structures, the per-request context and the operation handlers.
  */
-#ifndef XS_SERVICE_INTERNAL_H
-#define XS_SERVICE_INTERNAL_H
+#ifndef XSH_SERVICE_INTERNAL_H
+#define XSH_SERVICE_INTERNAL_H
 
 #include <pthread.h>
 #include <stddef.h>
@@ -18,88 +18,88 @@
 #include "quota.h"
 #include "service.h"
 
-struct xs_export {
+struct xsh_export {
 	int root_fd;		/* O_PATH|O_DIRECTORY, immutable */
 	int proc_fd;		/* /proc/self/fd of the serving process;
 				 * the number is immutable */
 	pid_t pid;		/* pol_lock: process proc_fd belongs to */
 	pthread_mutex_t pol_lock;
-	struct xs_policy pol;	/* pol_lock */
-	struct xs_quota *quota;	/* immutable pointer; limits follow pol */
+	struct xsh_policy pol;	/* pol_lock */
+	struct xsh_quota *quota;	/* immutable pointer; limits follow pol */
 	uint8_t handle_key[16];	/* set before sessions start, then
 				 * immutable */
 };
 
-struct xs_sess {
-	struct xs_export *exp;
+struct xsh_sess {
+	struct xsh_export *exp;
 	void *data;		/* shared data area: written, read by codec */
 	size_t data_bytes;
-	struct xs_node_table *nodes;
-	struct xs_handle_table *handles;
+	struct xsh_node_table *nodes;
+	struct xsh_handle_table *handles;
 	char name[48];
 };
 
 /* One request being served. */
-struct xs_ctx {
-	struct xs_sess *s;
-	struct xs_policy pol;	/* snapshot taken when the request began */
-	const struct xs_msg *m;
-	struct xs_rsp *rsp;
+struct xsh_ctx {
+	struct xsh_sess *s;
+	struct xsh_policy pol;	/* snapshot taken when the request began */
+	const struct xsh_msg *m;
+	struct xsh_rsp *rsp;
 };
 
-typedef int (*xs_op_fn)(struct xs_ctx *c);
+typedef int (*xsh_op_fn)(struct xsh_ctx *c);
 
 /* fs.c: one handler per opcode; 0 or -errno, rsp filled on success. */
-int xs_fs_lookup(struct xs_ctx *c);
-int xs_fs_forget(struct xs_ctx *c);
-int xs_fs_getattr(struct xs_ctx *c);
-int xs_fs_setattr(struct xs_ctx *c);
-int xs_fs_readlink(struct xs_ctx *c);
-int xs_fs_symlink(struct xs_ctx *c);
-int xs_fs_mknod(struct xs_ctx *c);
-int xs_fs_mkdir(struct xs_ctx *c);
-int xs_fs_unlink(struct xs_ctx *c);
-int xs_fs_rmdir(struct xs_ctx *c);
-int xs_fs_rename(struct xs_ctx *c);
-int xs_fs_link(struct xs_ctx *c);
-int xs_fs_open(struct xs_ctx *c);
-int xs_fs_create(struct xs_ctx *c);
-int xs_fs_read(struct xs_ctx *c);
-int xs_fs_write(struct xs_ctx *c);
-int xs_fs_flush(struct xs_ctx *c);
-int xs_fs_release(struct xs_ctx *c);
-int xs_fs_fsync(struct xs_ctx *c);
-int xs_fs_opendir(struct xs_ctx *c);
-int xs_fs_readdir(struct xs_ctx *c);
-int xs_fs_releasedir(struct xs_ctx *c);
-int xs_fs_fsyncdir(struct xs_ctx *c);
-int xs_fs_statfs(struct xs_ctx *c);
-int xs_fs_setxattr(struct xs_ctx *c);
-int xs_fs_getxattr(struct xs_ctx *c);
-int xs_fs_listxattr(struct xs_ctx *c);
-int xs_fs_removexattr(struct xs_ctx *c);
-int xs_fs_access(struct xs_ctx *c);
-int xs_fs_fallocate(struct xs_ctx *c);
-int xs_fs_lseek(struct xs_ctx *c);
-int xs_fs_copy_file_range(struct xs_ctx *c);
-int xs_fs_reopen(struct xs_ctx *c);
+int xsh_fs_lookup(struct xsh_ctx *c);
+int xsh_fs_forget(struct xsh_ctx *c);
+int xsh_fs_getattr(struct xsh_ctx *c);
+int xsh_fs_setattr(struct xsh_ctx *c);
+int xsh_fs_readlink(struct xsh_ctx *c);
+int xsh_fs_symlink(struct xsh_ctx *c);
+int xsh_fs_mknod(struct xsh_ctx *c);
+int xsh_fs_mkdir(struct xsh_ctx *c);
+int xsh_fs_unlink(struct xsh_ctx *c);
+int xsh_fs_rmdir(struct xsh_ctx *c);
+int xsh_fs_rename(struct xsh_ctx *c);
+int xsh_fs_link(struct xsh_ctx *c);
+int xsh_fs_open(struct xsh_ctx *c);
+int xsh_fs_create(struct xsh_ctx *c);
+int xsh_fs_read(struct xsh_ctx *c);
+int xsh_fs_write(struct xsh_ctx *c);
+int xsh_fs_flush(struct xsh_ctx *c);
+int xsh_fs_release(struct xsh_ctx *c);
+int xsh_fs_fsync(struct xsh_ctx *c);
+int xsh_fs_opendir(struct xsh_ctx *c);
+int xsh_fs_readdir(struct xsh_ctx *c);
+int xsh_fs_releasedir(struct xsh_ctx *c);
+int xsh_fs_fsyncdir(struct xsh_ctx *c);
+int xsh_fs_statfs(struct xsh_ctx *c);
+int xsh_fs_setxattr(struct xsh_ctx *c);
+int xsh_fs_getxattr(struct xsh_ctx *c);
+int xsh_fs_listxattr(struct xsh_ctx *c);
+int xsh_fs_removexattr(struct xsh_ctx *c);
+int xsh_fs_access(struct xsh_ctx *c);
+int xsh_fs_fallocate(struct xsh_ctx *c);
+int xsh_fs_lseek(struct xsh_ctx *c);
+int xsh_fs_copy_file_range(struct xsh_ctx *c);
+int xsh_fs_reopen(struct xsh_ctx *c);
 
 /* fs.c, for reopen.c: attributes as the guest sees them; the open flags
  * passed to the host; n's file opened again with flags (O_NOATIME dropped
  * when not allowed), an fd or -errno. */
-void xs_fs_fill_attr(const struct xs_ctx *c, const struct stat *st,
-		     struct xs_attr *a);
-int xs_fs_host_flags(uint32_t wire);
-int xs_fs_reopen_node(struct xs_ctx *c, struct xs_node *n, int flags);
+void xsh_fs_fill_attr(const struct xsh_ctx *c, const struct stat *st,
+		     struct xsh_attr *a);
+int xsh_fs_host_flags(uint32_t wire);
+int xsh_fs_reopen_node(struct xsh_ctx *c, struct xsh_node *n, int flags);
 
 /* reopen.c: the persistent handle of node nodeid (written to out, cap
  * bytes; its length, or 0 when it has none or it does not fit); the same
  * put at the start of the reply's buffer (out_len) for replies with an
  * entry; a resent request's answer given the error rc of doing it again
  * (rc, or 0 / the entry when a first execution explains rc). */
-int xs_fs_node_handle(struct xs_ctx *c, uint64_t nodeid, void *out,
+int xsh_fs_node_handle(struct xsh_ctx *c, uint64_t nodeid, void *out,
 		      uint32_t cap);
-void xs_fs_put_handle(struct xs_ctx *c);
-int xs_fs_resend_fixup(struct xs_ctx *c, int rc);
+void xsh_fs_put_handle(struct xsh_ctx *c);
+int xsh_fs_resend_fixup(struct xsh_ctx *c, int rc);
 
-#endif /* XS_SERVICE_INTERNAL_H */
+#endif /* XSH_SERVICE_INTERNAL_H */

@@ -54,7 +54,7 @@ static void absorb(struct sip *s, uint64_t m)
 	s->v0 ^= m;
 }
 
-uint64_t xs_siphash24(const uint8_t key[XS_SIPHASH_KEY_LEN], const void *msg,
+uint64_t xsh_siphash24(const uint8_t key[XSH_SIPHASH_KEY_LEN], const void *msg,
 		      size_t len)
 {
 	const uint8_t *p = msg;

@@ -4,15 +4,15 @@
  * sign the persistent node handles the backend gives to guests
  * (backend/phandle.c).  Trusts nothing: any key, any bytes.
  */
-#ifndef XS_SIPHASH_H
-#define XS_SIPHASH_H
+#ifndef XSH_SIPHASH_H
+#define XSH_SIPHASH_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#define XS_SIPHASH_KEY_LEN	16u
+#define XSH_SIPHASH_KEY_LEN	16u
 
-uint64_t xs_siphash24(const uint8_t key[XS_SIPHASH_KEY_LEN], const void *msg,
+uint64_t xsh_siphash24(const uint8_t key[XSH_SIPHASH_KEY_LEN], const void *msg,
 		      size_t len);
 
-#endif /* XS_SIPHASH_H */
+#endif /* XSH_SIPHASH_H */

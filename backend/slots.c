@@ -11,7 +11,7 @@
 
 #define INITIAL_SLOTS 64u
 
-int xs_slots_init(struct xs_slots *s, uint32_t first, int full_errno)
+int xsh_slots_init(struct xsh_slots *s, uint32_t first, int full_errno)
 {
 	memset(s, 0, sizeof(*s));
 	s->v = calloc(INITIAL_SLOTS, sizeof(*s->v));
@@ -23,20 +23,20 @@ int xs_slots_init(struct xs_slots *s, uint32_t first, int full_errno)
 	return 0;
 }
 
-void xs_slots_fini(struct xs_slots *s)
+void xsh_slots_fini(struct xsh_slots *s)
 {
 	free(s->v);
 	s->v = NULL;
 }
 
-void *xs_slots_get(const struct xs_slots *s, uint32_t index)
+void *xsh_slots_get(const struct xsh_slots *s, uint32_t index)
 {
 	return index < s->nr ? s->v[index].obj : NULL;
 }
 
-static int grow(struct xs_slots *s, uint32_t want)
+static int grow(struct xsh_slots *s, uint32_t want)
 {
-	struct xs_slot *v;
+	struct xsh_slot *v;
 	uint32_t cap = s->cap;
 
 	while (cap < want) {
@@ -55,9 +55,9 @@ static int grow(struct xs_slots *s, uint32_t want)
 	return 0;
 }
 
-static void push_free(struct xs_slots *s, uint32_t index)
+static void push_free(struct xsh_slots *s, uint32_t index)
 {
-	struct xs_slot *e = &s->v[index];
+	struct xsh_slot *e = &s->v[index];
 
 	if (e->listed)
 		return;
@@ -67,7 +67,7 @@ static void push_free(struct xs_slots *s, uint32_t index)
 }
 
 /* Make slot index exist; the new ones before it go on the free list. */
-static int reach(struct xs_slots *s, uint32_t index)
+static int reach(struct xsh_slots *s, uint32_t index)
 {
 	int rc;
 
@@ -81,10 +81,10 @@ static int reach(struct xs_slots *s, uint32_t index)
 	return 0;
 }
 
-int xs_slots_alloc(struct xs_slots *s, void *obj, uint32_t *index,
+int xsh_slots_alloc(struct xsh_slots *s, void *obj, uint32_t *index,
 		   uint32_t *gen)
 {
-	struct xs_slot *e;
+	struct xsh_slot *e;
 	uint32_t i;
 	int rc;
 
@@ -111,14 +111,14 @@ int xs_slots_alloc(struct xs_slots *s, void *obj, uint32_t *index,
 	return 0;
 }
 
-void xs_slots_release(struct xs_slots *s, uint32_t index)
+void xsh_slots_release(struct xsh_slots *s, uint32_t index)
 {
 	s->v[index].obj = NULL;
 	s->v[index].gen++;
 	push_free(s, index);
 }
 
-int xs_slots_check(struct xs_slots *s, uint32_t index, uint32_t gen)
+int xsh_slots_check(struct xsh_slots *s, uint32_t index, uint32_t gen)
 {
 	int rc = reach(s, index);
 
@@ -129,13 +129,13 @@ int xs_slots_check(struct xs_slots *s, uint32_t index, uint32_t gen)
 	return 0;
 }
 
-void xs_slots_set(struct xs_slots *s, uint32_t index, uint32_t gen, void *obj)
+void xsh_slots_set(struct xsh_slots *s, uint32_t index, uint32_t gen, void *obj)
 {
 	s->v[index].gen = gen;
 	s->v[index].obj = obj;
 }
 
-void xs_slots_retire(struct xs_slots *s, uint32_t index, uint32_t gen)
+void xsh_slots_retire(struct xsh_slots *s, uint32_t index, uint32_t gen)
 {
 	if (reach(s, index))
 		return;

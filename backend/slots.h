@@ -8,21 +8,21 @@
  * Private to the file service (backend/node.c, backend/handle.c).
  * Locking: none inside; the owning table's lock.
  */
-#ifndef XS_SLOTS_H
-#define XS_SLOTS_H
+#ifndef XSH_SLOTS_H
+#define XSH_SLOTS_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
-struct xs_slot {
+struct xsh_slot {
 	void *obj;		/* NULL when free */
 	uint32_t gen;		/* generation of the next/current object */
 	uint32_t next_free;
 	bool listed;		/* on the free list */
 };
 
-struct xs_slots {
-	struct xs_slot *v;
+struct xsh_slots {
+	struct xsh_slot *v;
 	uint32_t nr;		/* slots in use or on the free list */
 	uint32_t cap;
 	uint32_t free_head;	/* 0 = empty */
@@ -30,22 +30,22 @@ struct xs_slots {
 };
 
 /* Indices below first are never handed out.  0 or -ENOMEM. */
-int xs_slots_init(struct xs_slots *s, uint32_t first, int full_errno);
-void xs_slots_fini(struct xs_slots *s);
+int xsh_slots_init(struct xsh_slots *s, uint32_t first, int full_errno);
+void xsh_slots_fini(struct xsh_slots *s);
 /* The object at index, or NULL (out of range or free). */
-void *xs_slots_get(const struct xs_slots *s, uint32_t index);
+void *xsh_slots_get(const struct xsh_slots *s, uint32_t index);
 /* Put obj in a free slot: its index and generation.  0 or -errno. */
-int xs_slots_alloc(struct xs_slots *s, void *obj, uint32_t *index,
+int xsh_slots_alloc(struct xsh_slots *s, void *obj, uint32_t *index,
 		   uint32_t *gen);
 /* Empty a slot; its generation moves on. */
-void xs_slots_release(struct xs_slots *s, uint32_t index);
+void xsh_slots_release(struct xsh_slots *s, uint32_t index);
 /* Restoring an id: may (index, gen) be taken?  0, -EEXIST (in use, or an
  * older generation than the slot has reached), or -errno. */
-int xs_slots_check(struct xs_slots *s, uint32_t index, uint32_t gen);
-/* Take (index, gen) after xs_slots_check() said yes. */
-void xs_slots_set(struct xs_slots *s, uint32_t index, uint32_t gen, void *obj);
+int xsh_slots_check(struct xsh_slots *s, uint32_t index, uint32_t gen);
+/* Take (index, gen) after xsh_slots_check() said yes. */
+void xsh_slots_set(struct xsh_slots *s, uint32_t index, uint32_t gen, void *obj);
 /* An id that could not be restored must never name anything: move the
  * free slot's generation past gen. */
-void xs_slots_retire(struct xs_slots *s, uint32_t index, uint32_t gen);
+void xsh_slots_retire(struct xsh_slots *s, uint32_t index, uint32_t gen);
 
-#endif /* XS_SLOTS_H */
+#endif /* XSH_SLOTS_H */

@@ -18,7 +18,7 @@
 
 #include "state.h"
 
-#define KEY_HEX		(2 * XS_SIPHASH_KEY_LEN)
+#define KEY_HEX		(2 * XSH_SIPHASH_KEY_LEN)
 
 static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -50,7 +50,7 @@ static int parse_key(const char *buf, size_t len, uint8_t *key)
 
 	if (len < KEY_HEX + 1 || buf[KEY_HEX] != '\n')
 		return -EINVAL;
-	for (i = 0; i < XS_SIPHASH_KEY_LEN; i++) {
+	for (i = 0; i < XSH_SIPHASH_KEY_LEN; i++) {
 		hi = hexval(buf[2 * i]);
 		lo = hexval(buf[2 * i + 1]);
 		if (hi < 0 || lo < 0)
@@ -106,10 +106,10 @@ static int create_key(int dirfd, const char *name, const char *path,
 	size_t len, i;
 	int fd, rc;
 
-	if (getrandom(key, XS_SIPHASH_KEY_LEN, 0) != XS_SIPHASH_KEY_LEN)
+	if (getrandom(key, XSH_SIPHASH_KEY_LEN, 0) != XSH_SIPHASH_KEY_LEN)
 		return fail(err, errlen, -EIO, "getrandom for %s: %s", name,
 			    strerror(errno));
-	for (i = 0; i < XS_SIPHASH_KEY_LEN; i++)
+	for (i = 0; i < XSH_SIPHASH_KEY_LEN; i++)
 		snprintf(line + 2 * i, 3, "%02x", key[i]);
 	len = KEY_HEX + (size_t)snprintf(line + KEY_HEX,
 					 sizeof(line) - KEY_HEX,
@@ -141,11 +141,11 @@ static int create_key(int dirfd, const char *name, const char *path,
 	return 0;
 }
 
-int xs_state_export_key(const char *state_dir, const char *export_path,
-			uint8_t key[XS_SIPHASH_KEY_LEN], char *err,
+int xsh_state_export_key(const char *state_dir, const char *export_path,
+			uint8_t key[XSH_SIPHASH_KEY_LEN], char *err,
 			size_t errlen)
 {
-	static const uint8_t zero[XS_SIPHASH_KEY_LEN];
+	static const uint8_t zero[XSH_SIPHASH_KEY_LEN];
 	char *path, name[64];
 	int dirfd, rc;
 
@@ -155,7 +155,7 @@ int xs_state_export_key(const char *state_dir, const char *export_path,
 		return fail(err, errlen, -errno, "%s: %s", export_path,
 			    strerror(errno));
 	snprintf(name, sizeof(name), "export-%016llx.key",
-		 (unsigned long long)xs_siphash24(zero, path, strlen(path)));
+		 (unsigned long long)xsh_siphash24(zero, path, strlen(path)));
 	if (mkdir(state_dir, 0700) && errno != EEXIST) {
 		rc = fail(err, errlen, -errno, "state directory %s: %s",
 			  state_dir, strerror(errno));

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The backend's state directory (--state-dir, default XS_STATE_DIR): what
+ * The backend's state directory (--state-dir, default XSH_STATE_DIR): what
  * must survive a restart of xenshare-back.  Today one file per export,
  * the key that signs its persistent node handles (backend/phandle.h):
  *
@@ -18,20 +18,20 @@
  * Trust: the directory is the administrator's.  A key file that others
  * may read or write, that is not a regular file or not ours, is refused.
  */
-#ifndef XS_STATE_H
-#define XS_STATE_H
+#ifndef XSH_STATE_H
+#define XSH_STATE_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 #include "siphash.h"
 
-#define XS_STATE_DIR	"/var/lib/xenshare"
+#define XSH_STATE_DIR	"/var/lib/xenshare"
 
 /* Load or create the key of export_path (which must exist).  0 or -errno;
  * on error, err (errlen bytes) says what went wrong. */
-int xs_state_export_key(const char *state_dir, const char *export_path,
-			uint8_t key[XS_SIPHASH_KEY_LEN], char *err,
+int xsh_state_export_key(const char *state_dir, const char *export_path,
+			uint8_t key[XSH_SIPHASH_KEY_LEN], char *err,
 			size_t errlen);
 
-#endif /* XS_STATE_H */
+#endif /* XSH_STATE_H */

@@ -2,8 +2,8 @@
 /*
  * Worker processes and their channel to the supervisor (worker.h).
  *
- * Trust: in xs_worker_start() the arguments are the administrator's (or
- * the supervisor's, from nodes the guest cannot write).  xs_worker_recv()
+ * Trust: in xsh_worker_start() the arguments are the administrator's (or
+ * the supervisor's, from nodes the guest cannot write).  xsh_worker_recv()
  * is used on both ends; what it returns is only sized, never interpreted:
  * each caller checks the body of the types it accepts.
  */
@@ -23,7 +23,7 @@
 
 #include "worker.h"
 
-pid_t xs_worker_fork(bool no_sandbox, bool *pidns, int *chan)
+pid_t xsh_worker_fork(bool no_sandbox, bool *pidns, int *chan)
 {
 	int sv[2], err;
 	pid_t pid;
@@ -34,7 +34,7 @@ pid_t xs_worker_fork(bool no_sandbox, bool *pidns, int *chan)
 		*pidns = false;
 		pid = fork();
 	} else {
-		pid = xs_sandbox_fork(pidns);
+		pid = xsh_sandbox_fork(pidns);
 	}
 	err = errno;
 	if (pid == 0) {
@@ -51,7 +51,7 @@ pid_t xs_worker_fork(bool no_sandbox, bool *pidns, int *chan)
 	return pid;
 }
 
-void xs_worker_prepare(bool use_syslog)
+void xsh_worker_prepare(bool use_syslog)
 {
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() == 1)
@@ -71,14 +71,14 @@ static int failed(char *why, size_t why_len, int rc, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(why, why_len, fmt, ap);
 	va_end(ap);
-	xs_engine_log(LOG_ERR, "%s", why);
+	xsh_engine_log(LOG_ERR, "%s", why);
 	return rc;
 }
 
-int xs_worker_start(const struct xs_worker_args *a, struct xs_export **exp,
-		    struct xs_engine **eng, char *why, size_t why_len)
+int xsh_worker_start(const struct xsh_worker_args *a, struct xsh_export **exp,
+		    struct xsh_engine **eng, char *why, size_t why_len)
 {
-	struct xs_sandbox_opts sb = {
+	struct xsh_sandbox_opts sb = {
 		.path = a->export_abs,
 		.allow_mknod = a->pol->allow_devices,
 		.xen = a->xen,
@@ -98,21 +98,21 @@ int xs_worker_start(const struct xs_worker_args *a, struct xs_export **exp,
 		st = getenv("XS_SANDBOX_SELFTEST_REFUSE");
 		sb.selftest_refused = st && *st;
 		if (!a->pidns)
-			xs_engine_log(LOG_WARNING, "worker: no PID namespace of its own: its /proc shows other processes");
-		rc = xs_sandbox_enter(a->export_fd, &sb);
+			xsh_engine_log(LOG_WARNING, "worker: no PID namespace of its own: its /proc shows other processes");
+		rc = xsh_sandbox_enter(a->export_fd, &sb);
 		if (rc)
 			return failed(why, why_len, rc, "cannot enter the sandbox: %s (--no-sandbox runs without it)",
 				      strerror(-rc));
 	}
-	rc = xs_export_open(a->export_abs, a->pol, exp);
+	rc = xsh_export_open(a->export_abs, a->pol, exp);
 	if (rc)
 		return failed(why, why_len, rc, "cannot export %s: %s",
 			      a->export_abs, strerror(-rc));
 	if (a->handle_key)
-		xs_export_set_handle_key(*exp, a->handle_key);
-	rc = xs_engine_new(*exp, a->eng, eng);
+		xsh_export_set_handle_key(*exp, a->handle_key);
+	rc = xsh_engine_new(*exp, a->eng, eng);
 	if (rc) {
-		xs_export_close(*exp);
+		xsh_export_close(*exp);
 		*exp = NULL;
 		return failed(why, why_len, rc, "starting the ring engine: %s",
 			      strerror(-rc));
@@ -120,24 +120,24 @@ int xs_worker_start(const struct xs_worker_args *a, struct xs_export **exp,
 	return 0;
 }
 
-void xs_worker_log_syscall(const char *who, uint32_t nr)
+void xsh_worker_log_syscall(const char *who, uint32_t nr)
 {
 	char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE,
 						      (int)nr);
 
-	xs_engine_log(LOG_ERR, "%s: the sandbox refused system call %u (%s); the worker stops",
+	xsh_engine_log(LOG_ERR, "%s: the sandbox refused system call %u (%s); the worker stops",
 		      who, nr, name ? name : "unknown");
 	free(name);
 }
 
-int xs_worker_send(int chan, uint32_t type, uint32_t arg, const void *body,
+int xsh_worker_send(int chan, uint32_t type, uint32_t arg, const void *body,
 		   size_t len, int fd)
 {
 	union {
 		struct cmsghdr align;
 		char buf[CMSG_SPACE(sizeof(int))];
 	} cbuf;
-	struct xs_wmsg m = { .type = type, .arg = arg };
+	struct xsh_wmsg m = { .type = type, .arg = arg };
 	struct iovec iov[2] = {
 		{ .iov_base = &m, .iov_len = sizeof(m) },
 		{ .iov_base = (void *)body, .iov_len = len },
@@ -145,7 +145,7 @@ int xs_worker_send(int chan, uint32_t type, uint32_t arg, const void *body,
 	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = len ? 2 : 1 };
 	struct cmsghdr *cm;
 
-	if (len > XS_WMSG_BODY_MAX)
+	if (len > XSH_WMSG_BODY_MAX)
 		return -EMSGSIZE;
 	if (fd >= 0) {
 		memset(&cbuf, 0, sizeof(cbuf));
@@ -162,14 +162,14 @@ int xs_worker_send(int chan, uint32_t type, uint32_t arg, const void *body,
 	return 0;
 }
 
-ssize_t xs_worker_recv(int chan, struct xs_wmsg *m, void *body, size_t cap,
+ssize_t xsh_worker_recv(int chan, struct xsh_wmsg *m, void *body, size_t cap,
 		       int *fd)
 {
 	union {
 		struct cmsghdr align;
 		char buf[CMSG_SPACE(sizeof(int) * 4)];
 	} cbuf;
-	char spill[XS_WMSG_BODY_MAX];
+	char spill[XSH_WMSG_BODY_MAX];
 	struct iovec iov[2] = {
 		{ .iov_base = m, .iov_len = sizeof(*m) },
 		{ .iov_base = cap ? body : spill, .iov_len = cap ? cap : sizeof(spill) },

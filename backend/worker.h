@@ -3,17 +3,17 @@
  * Worker processes of xenshare-back, and the channel between a worker and
  * its supervisor.  Every export is served by a worker of its own: the one
  * worker of a local export (main.c), or one worker per connection of a
- * Xen device (xendev.h).  A worker is forked by xs_worker_fork(), enters
+ * Xen device (xendev.h).  A worker is forked by xsh_worker_fork(), enters
  * the sandbox, opens its export and starts the ring engine in
- * xs_worker_start(), and from then on is assumed hostile: the supervisor
+ * xsh_worker_start(), and from then on is assumed hostile: the supervisor
  * takes from it only the messages of sandbox.h, each checked.
  *
- * Messages are SOCK_SEQPACKET datagrams: a struct xs_wmsg, then a body
- * whose layout the type gives, at most XS_WMSG_BODY_MAX bytes, and at
+ * Messages are SOCK_SEQPACKET datagrams: a struct xsh_wmsg, then a body
+ * whose layout the type gives, at most XSH_WMSG_BODY_MAX bytes, and at
  * most one descriptor.
  */
-#ifndef XS_WORKER_H
-#define XS_WORKER_H
+#ifndef XSH_WORKER_H
+#define XSH_WORKER_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -25,19 +25,19 @@
 #include "sandbox.h"
 #include "service.h"
 
-#define XS_WMSG_BODY_MAX	256
+#define XSH_WMSG_BODY_MAX	256
 
-/* What xs_worker_start() needs. */
-struct xs_worker_args {
+/* What xsh_worker_start() needs. */
+struct xsh_worker_args {
 	const char *export_abs;		/* canonical host path */
-	int export_fd;			/* O_PATH; closed by xs_worker_start */
-	const struct xs_policy *pol;
-	const uint8_t *handle_key;	/* XS_SIPHASH_KEY_LEN bytes, or NULL
+	int export_fd;			/* O_PATH; closed by xsh_worker_start */
+	const struct xsh_policy *pol;
+	const uint8_t *handle_key;	/* XSH_SIPHASH_KEY_LEN bytes, or NULL
 					 * for a random key */
-	const struct xs_engine_params *eng;
+	const struct xsh_engine_params *eng;
 	int chan;			/* to the supervisor */
 	bool no_sandbox;
-	bool pidns;			/* from xs_worker_fork() */
+	bool pidns;			/* from xsh_worker_fork() */
 	bool xen;			/* holds Xen grant and event channel
 					 * handles (sandbox.h) */
 };
@@ -45,31 +45,31 @@ struct xs_worker_args {
 /* Fork a worker: in a PID namespace of its own unless no_sandbox.  In the
  * child (returns 0) *chan is its end of a new channel, in the parent (the
  * child's pid) the parent's end; -errno on failure. */
-pid_t xs_worker_fork(bool no_sandbox, bool *pidns, int *chan);
+pid_t xsh_worker_fork(bool no_sandbox, bool *pidns, int *chan);
 
 /* In a worker just forked, before it starts threads: die with the
  * supervisor, and open what the C library would otherwise open lazily
  * (the log, the time zone) while the files are still reachable. */
-void xs_worker_prepare(bool use_syslog);
+void xsh_worker_prepare(bool use_syslog);
 
 /* The sandbox (unless no_sandbox), the export and the engine.  0, or
  * -errno with the reason logged and put in why. */
-int xs_worker_start(const struct xs_worker_args *a, struct xs_export **exp,
-		    struct xs_engine **eng, char *why, size_t why_len);
+int xsh_worker_start(const struct xsh_worker_args *a, struct xsh_export **exp,
+		    struct xsh_engine **eng, char *why, size_t why_len);
 
 /* Log, in the supervisor, that the sandbox stopped worker who for
  * system call nr. */
-void xs_worker_log_syscall(const char *who, uint32_t nr);
+void xsh_worker_log_syscall(const char *who, uint32_t nr);
 
 /* One message: 0 or -errno.  fd (or -1) travels with it. */
-int xs_worker_send(int chan, uint32_t type, uint32_t arg, const void *body,
+int xsh_worker_send(int chan, uint32_t type, uint32_t arg, const void *body,
 		   size_t len, int fd);
 
 /* One message without waiting: the body's length (bytes beyond cap are
  * cut, and a message shorter than its header is -EBADMSG), -EAGAIN when
  * there is none, -EPIPE once the other end is closed.  *fd gets the
  * descriptor it carried, if fd is not NULL (any other is closed). */
-ssize_t xs_worker_recv(int chan, struct xs_wmsg *m, void *body, size_t cap,
+ssize_t xsh_worker_recv(int chan, struct xsh_wmsg *m, void *body, size_t cap,
 		       int *fd);
 
-#endif /* XS_WORKER_H */
+#endif /* XSH_WORKER_H */

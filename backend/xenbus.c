@@ -49,26 +49,26 @@
 
 #include "xenbus.h"
 
-void xs_xenbus_params_default(struct xs_xenbus_params *p)
+void xsh_xenbus_params_default(struct xsh_xenbus_params *p)
 {
 	memset(p, 0, sizeof(*p));
-	xs_engine_params_default(&p->eng);
-	xs_policy_default(&p->base);
+	xsh_engine_params_default(&p->eng);
+	xsh_policy_default(&p->base);
 	p->eng.max_conns = 1;
-	p->max_rings = XS_MAX_RINGS;
-	p->max_ring_order = XS_MAX_RING_ORDER;
+	p->max_rings = XSH_MAX_RINGS;
+	p->max_ring_order = XSH_MAX_RING_ORDER;
 	p->max_data_pages = 16384;	/* 64 MiB mapped per device */
 	p->ready_fd = -1;
 	p->chld_fd = -1;
 }
 
-#ifndef XS_HAVE_XEN
+#ifndef XSH_HAVE_XEN
 
-int xs_xenbus_serve(const struct xs_xenbus_params *p, int sig_fd)
+int xsh_xenbus_serve(const struct xsh_xenbus_params *p, int sig_fd)
 {
 	(void)p;
 	(void)sig_fd;
-	xs_engine_log(LOG_ERR, "built without Xen libraries: only --local works");
+	xsh_engine_log(LOG_ERR, "built without Xen libraries: only --local works");
 	return -ENOSYS;
 }
 
@@ -135,19 +135,19 @@ struct dev {
 	bool connect_pending;		/* one waits for connect_at */
 	long stop_ms;			/* when it was asked to stop */
 	bool killed;
-	char fail_why[XS_WMSG_BODY_MAX + 1];	/* the worker's FAILED */
-	struct xs_policy pol;
+	char fail_why[XSH_WMSG_BODY_MAX + 1];	/* the worker's FAILED */
+	struct xsh_policy pol;
 	bool pol_valid;
 	char pol_warned[160];		/* last bad-policy message logged */
-	struct xs_quota_usage wusage;	/* the worker's last USAGE */
+	struct xsh_quota_usage wusage;	/* the worker's last USAGE */
 	bool wusage_valid;
-	struct xs_quota_usage usage;	/* last published */
+	struct xsh_quota_usage usage;	/* last published */
 	bool usage_valid;
 	struct dev *next;
 };
 
 struct mgr {
-	const struct xs_xenbus_params *p;
+	const struct xsh_xenbus_params *p;
 	struct xs_handle *xsh;
 	unsigned self;
 	char root[96];
@@ -189,7 +189,7 @@ static void xwrite(struct mgr *m, struct dev *d, const char *node,
 	vsnprintf(val, sizeof(val), fmt, ap);
 	va_end(ap);
 	if (!xs_write(m->xsh, XBT_NULL, path, val, strlen(val)))
-		xs_engine_log(LOG_ERR, "%s: writing %s: %s", d->name, node,
+		xsh_engine_log(LOG_ERR, "%s: writing %s: %s", d->name, node,
 			      strerror(errno));
 }
 
@@ -218,7 +218,7 @@ static int read_num(struct mgr *m, const char *dir, const char *node,
 
 	if (!v)
 		return errno == ENOENT ? -ENOENT : -EINVAL;
-	rc = xs_codec_parse_u64(v, max, out);
+	rc = xsh_codec_parse_u64(v, max, out);
 	free(v);
 	if (!rc && *out < min)
 		rc = -ERANGE;
@@ -230,7 +230,7 @@ static int read_num(struct mgr *m, const char *dir, const char *node,
 static int fe_state(struct mgr *m, struct dev *d)
 {
 	uint64_t v;
-	int rc = read_num(m, d->fe, "state", 0, XS_XB_CLOSED, &v);
+	int rc = read_num(m, d->fe, "state", 0, XSH_XB_CLOSED, &v);
 
 	if (rc == -ENOENT)
 		return -1;
@@ -241,7 +241,7 @@ static void set_state(struct mgr *m, struct dev *d, int st)
 {
 	uint64_t cur;
 
-	if (!read_num(m, d->be, "state", 0, XS_XB_CLOSED, &cur) &&
+	if (!read_num(m, d->be, "state", 0, XSH_XB_CLOSED, &cur) &&
 	    cur == (uint64_t)st)
 		return;
 	xwrite(m, d, "state", "%d", st);
@@ -279,7 +279,7 @@ static struct dev *dev_new(struct mgr *m, unsigned domid, unsigned devid)
 	snprintf(d->name, sizeof(d->name), "%u.%u", domid, devid);
 	snprintf(d->be, sizeof(d->be), "%s/%u/%u", m->root, domid, devid);
 	snprintf(d->fe, sizeof(d->fe), "/local/domain/%u/device/%s/%u", domid,
-		 XS_XEN_DEVICE_TYPE, devid);
+		 XSH_XEN_DEVICE_TYPE, devid);
 	d->st = D_NEW;
 	d->next = m->devs;
 	m->devs = d;
@@ -304,7 +304,7 @@ static void dev_free(struct mgr *m, struct dev *d)
 	}
 	if (d->chan >= 0)
 		close(d->chan);
-	xs_engine_log(LOG_INFO, "%s: device removed", d->name);
+	xsh_engine_log(LOG_INFO, "%s: device removed", d->name);
 	free(d);
 }
 
@@ -324,14 +324,14 @@ static bool tag_ok(const char *t)
 	return true;
 }
 
-/* The policy keys xs_policy_set_key() knows, by their node names. */
+/* The policy keys xsh_policy_set_key() knows, by their node names. */
 static const char *const policy_keys[] = {
 	"mode", "id-map", "quota-bytes", "quota-inodes", "quota-soft-percent",
 };
 
 /* The policy and export path from the backend nodes.  0, or -EINVAL (or
  * -EOPNOTSUPP for a template) with why filled. */
-static int read_policy(struct mgr *m, struct dev *d, struct xs_policy *pol,
+static int read_policy(struct mgr *m, struct dev *d, struct xsh_policy *pol,
 		       char **path, char *why, size_t whylen)
 {
 	unsigned i;
@@ -343,7 +343,7 @@ static int read_policy(struct mgr *m, struct dev *d, struct xs_policy *pol,
 		s = xread(m, d->be, policy_keys[i]);
 		if (!s)
 			continue;
-		rc = xs_policy_set_key(pol, policy_keys[i], s);
+		rc = xsh_policy_set_key(pol, policy_keys[i], s);
 		free(s);
 		if (rc) {
 			snprintf(why, whylen, "backend node %s has a bad value",
@@ -380,7 +380,7 @@ static int read_policy(struct mgr *m, struct dev *d, struct xs_policy *pol,
 	return 0;
 }
 
-static bool policy_equal(const struct xs_policy *a, const struct xs_policy *b)
+static bool policy_equal(const struct xsh_policy *a, const struct xsh_policy *b)
 {
 	return a->read_only == b->read_only && a->idmap == b->idmap &&
 	       a->squash_uid == b->squash_uid &&
@@ -398,13 +398,13 @@ static bool policy_equal(const struct xs_policy *a, const struct xs_policy *b)
 /* Feed a changed policy to a running export. */
 static void policy_refresh(struct mgr *m, struct dev *d)
 {
-	struct xs_policy pol;
+	struct xsh_policy pol;
 	char why[160];
 	int rc;
 
 	if (read_policy(m, d, &pol, NULL, why, sizeof(why))) {
 		if (strcmp(why, d->pol_warned)) {
-			xs_engine_log(LOG_WARNING, "%s: %s; keeping the policy in force",
+			xsh_engine_log(LOG_WARNING, "%s: %s; keeping the policy in force",
 				      d->name, why);
 			snprintf(d->pol_warned, sizeof(d->pol_warned), "%s",
 				 why);
@@ -415,14 +415,14 @@ static void policy_refresh(struct mgr *m, struct dev *d)
 	if (d->pol_valid && policy_equal(&pol, &d->pol))
 		return;
 	if (d->chan >= 0) {
-		rc = xs_worker_send(d->chan, XS_WMSG_POLICY, 0, &pol,
+		rc = xsh_worker_send(d->chan, XSH_WMSG_POLICY, 0, &pol,
 				    sizeof(pol), -1);
 		if (rc) {
-			xs_engine_log(LOG_ERR, "%s: passing the new policy to the worker: %s",
+			xsh_engine_log(LOG_ERR, "%s: passing the new policy to the worker: %s",
 				      d->name, strerror(-rc));
 			return;
 		}
-		xs_engine_log(LOG_INFO, "%s: policy now %s, quota %" PRIu64
+		xsh_engine_log(LOG_INFO, "%s: policy now %s, quota %" PRIu64
 			      " bytes / %" PRIu64 " inodes", d->name,
 			      pol.read_only ? "ro" : "rw", pol.quota_bytes,
 			      pol.quota_inodes);
@@ -446,32 +446,32 @@ static void refuse(struct mgr *m, struct dev *d, const char *fmt, ...)
 	va_end(ap);
 	cur = xread(m, d->be, "error");
 	if (!cur || strcmp(cur, msg)) {
-		xs_engine_log(LOG_WARNING, "%s: closing the device: %s",
+		xsh_engine_log(LOG_WARNING, "%s: closing the device: %s",
 			      d->name, msg);
 		xwrite(m, d, "error", "%s", msg);
 	}
 	free(cur);
-	set_state(m, d, XS_XB_CLOSING);
+	set_state(m, d, XSH_XB_CLOSING);
 	d->st = D_CLOSING;
 }
 
 static void publish_limits(struct mgr *m, struct dev *d)
 {
-	const struct xs_xenbus_params *p = m->p;
+	const struct xsh_xenbus_params *p = m->p;
 
-	xwrite(m, d, "versions", "%u", XS_PROTO_VERSION);
+	xwrite(m, d, "versions", "%u", XSH_PROTO_VERSION);
 	xwrite(m, d, "max-rings", "%u", p->max_rings);
 	xwrite(m, d, "max-ring-page-order", "%u", p->max_ring_order);
 	xwrite(m, d, "max-data-pages", "%u", p->max_data_pages);
-	xwrite(m, d, "max-io", "%u", XS_MAX_IO);
+	xwrite(m, d, "max-io", "%u", XSH_MAX_IO);
 	xwrite(m, d, "feature-flags", "%llu",
-	       (unsigned long long)XS_FEAT_ALL);
+	       (unsigned long long)XSH_FEAT_ALL);
 }
 
 static void to_initwait(struct mgr *m, struct dev *d)
 {
 	publish_limits(m, d);
-	set_state(m, d, XS_XB_INITWAIT);
+	set_state(m, d, XSH_XB_INITWAIT);
 	d->st = D_INITWAIT;
 }
 
@@ -479,7 +479,7 @@ static void to_initwait(struct mgr *m, struct dev *d)
  * starting has nothing to finish and is killed. */
 static void stop(struct dev *d, enum after_stop after, const char *reason)
 {
-	xs_engine_log(LOG_INFO, "%s: disconnecting: %s", d->name, reason);
+	xsh_engine_log(LOG_INFO, "%s: disconnecting: %s", d->name, reason);
 	d->after = after;
 	if (d->st == D_STARTING && d->pid > 0 && !d->killed) {
 		kill(d->pid, SIGKILL);
@@ -494,9 +494,9 @@ static void stop(struct dev *d, enum after_stop after, const char *reason)
 
 /* Read and check every frontend node into p.  0, or -EINVAL with why. */
 static int read_frontend(struct mgr *m, struct dev *d,
-			 struct xs_xen_back_params *p, char *why, size_t wl)
+			 struct xsh_xen_back_params *p, char *why, size_t wl)
 {
-	const struct xs_xenbus_params *lim = m->p;
+	const struct xsh_xenbus_params *lim = m->p;
 	char node[48];
 	uint64_t v;
 	unsigned i, j;
@@ -516,7 +516,7 @@ static int read_frontend(struct mgr *m, struct dev *d,
 
 	memset(p, 0, sizeof(*p));
 	p->domid = d->domid;
-	NUM("version", XS_PROTO_VERSION, XS_PROTO_VERSION);
+	NUM("version", XSH_PROTO_VERSION, XSH_PROTO_VERSION);
 	p->version = (uint32_t)v;
 	NUM("num-rings", 1, lim->max_rings);
 	p->nr_rings = (unsigned)v;
@@ -541,16 +541,16 @@ static int read_frontend(struct mgr *m, struct dev *d,
 	}
 	NUM("data-pages", 1, lim->max_data_pages);
 	p->data_pages = (unsigned)v;
-	p->nr_refdir = (p->data_pages + XS_XEN_REFS_PER_PAGE - 1) /
-		       XS_XEN_REFS_PER_PAGE;
+	p->nr_refdir = (p->data_pages + XSH_XEN_REFS_PER_PAGE - 1) /
+		       XSH_XEN_REFS_PER_PAGE;
 	for (i = 0; i < p->nr_refdir; i++) {
 		snprintf(node, sizeof(node), "data-ref-dir-%u", i);
 		NUM(node, 0, UINT32_MAX);
 		p->refdir_ref[i] = (uint32_t)v;
 	}
 	NUM("feature-flags", 0, UINT64_MAX);
-	p->features = v & XS_FEAT_ALL;
-	p->max_io = XS_MAX_IO;
+	p->features = v & XSH_FEAT_ALL;
+	p->max_io = XSH_MAX_IO;
 #undef NUM
 	return 0;
 }
@@ -559,7 +559,7 @@ static int read_frontend(struct mgr *m, struct dev *d,
  * Connected follows its READY. */
 static void dev_connect(struct mgr *m, struct dev *d)
 {
-	struct xs_xendev_args *a;
+	struct xsh_xendev_args *a;
 	char why[200], err[256], *path = NULL;
 	pid_t pid;
 	int chan;
@@ -587,13 +587,13 @@ static void dev_connect(struct mgr *m, struct dev *d)
 	a->use_syslog = m->p->use_syslog;
 	/* Persistent node handles survive a restart of this daemon only
 	 * with the export's key from the state directory. */
-	if (xs_state_export_key(m->p->state_dir ? m->p->state_dir :
-				XS_STATE_DIR, path, a->key, err, sizeof(err)))
-		xs_engine_log(LOG_WARNING, "%s: %s; node handles will not survive a restart",
+	if (xsh_state_export_key(m->p->state_dir ? m->p->state_dir :
+				XSH_STATE_DIR, path, a->key, err, sizeof(err)))
+		xsh_engine_log(LOG_WARNING, "%s: %s; node handles will not survive a restart",
 			      d->name, err);
 	else
 		a->have_key = true;
-	pid = xs_xendev_spawn(a, &chan);
+	pid = xsh_xendev_spawn(a, &chan);
 	if (pid < 0) {
 		refuse(m, d, "cannot start the device's worker: %s",
 		       strerror((int)-pid));
@@ -607,7 +607,7 @@ static void dev_connect(struct mgr *m, struct dev *d)
 	d->pol_valid = true;
 	d->st = D_STARTING;
 	d->started_ms = mono_ms();
-	xs_engine_log(LOG_INFO, "%s: worker %d exporting %s (%s, id-map %d, quota %" PRIu64
+	xsh_engine_log(LOG_INFO, "%s: worker %d exporting %s (%s, id-map %d, quota %" PRIu64
 		      " bytes / %" PRIu64 " inodes)", d->name, (int)pid, path,
 		      a->pol.read_only ? "ro" : "rw", (int)a->pol.idmap,
 		      a->pol.quota_bytes, a->pol.quota_inodes);
@@ -624,7 +624,7 @@ static bool watch_front(struct mgr *m, struct dev *d)
 		return true;
 	snprintf(path, sizeof(path), "%s/state", d->fe);
 	if (!xs_watch(m->xsh, path, TOK_FRONT)) {
-		xs_engine_log(LOG_ERR, "%s: cannot watch %s: %s", d->name,
+		xsh_engine_log(LOG_ERR, "%s: cannot watch %s: %s", d->name,
 			      path, strerror(errno));
 		return false;
 	}
@@ -680,11 +680,11 @@ static void reconcile(struct mgr *m, unsigned domid, unsigned devid)
 	if (!d) {
 		d = dev_new(m, domid, devid);
 		if (!d) {
-			xs_engine_log(LOG_ERR, "%u.%u: out of memory", domid,
+			xsh_engine_log(LOG_ERR, "%u.%u: out of memory", domid,
 				      devid);
 			return;
 		}
-		xs_engine_log(LOG_INFO, "%s: new device", d->name);
+		xsh_engine_log(LOG_INFO, "%s: new device", d->name);
 	}
 	if (!exists) {
 		if (d->pid)
@@ -698,7 +698,7 @@ static void reconcile(struct mgr *m, unsigned domid, unsigned devid)
 		if (d->pid) {
 			stop(d, AFTER_OFFLINE, "device set offline");
 		} else if (d->st != D_OFFLINE) {
-			set_state(m, d, XS_XB_CLOSED);
+			set_state(m, d, XSH_XB_CLOSED);
 			d->st = D_OFFLINE;
 		}
 		return;
@@ -714,12 +714,12 @@ static void reconcile(struct mgr *m, unsigned domid, unsigned devid)
 	fst = fe_state(m, d);
 	switch (d->st) {
 	case D_INITWAIT:
-		if (fst == XS_XB_INITIALISED)
+		if (fst == XSH_XB_INITIALISED)
 			dev_connect(m, d);
 		break;
 	case D_STARTING:
 	case D_CONNECTED:
-		if (fst != XS_XB_INITIALISED && fst != XS_XB_CONNECTED) {
+		if (fst != XSH_XB_INITIALISED && fst != XSH_XB_CONNECTED) {
 			char why[64];
 
 			if (fst == -1)
@@ -732,7 +732,7 @@ static void reconcile(struct mgr *m, unsigned domid, unsigned devid)
 		}
 		break;
 	case D_CLOSING:
-		if ((fst == XS_XB_INITIALISING || fst == XS_XB_CLOSED ||
+		if ((fst == XSH_XB_INITIALISING || fst == XSH_XB_CLOSED ||
 		     fst == -1) && tools_ok(m, d)) {
 			watch_front(m, d);
 			to_initwait(m, d);
@@ -749,9 +749,9 @@ static void exit_text(int status, char *buf, size_t len)
 	if (WIFSIGNALED(status))
 		snprintf(buf, len, "killed by signal %d (%s)",
 			 WTERMSIG(status), strsignal(WTERMSIG(status)));
-	else if (WEXITSTATUS(status) == XS_SANDBOX_EXIT_SYSCALL)
+	else if (WEXITSTATUS(status) == XSH_SANDBOX_EXIT_SYSCALL)
 		snprintf(buf, len, "stopped by the sandbox's system call filter");
-	else if (WEXITSTATUS(status) == XS_XENDEV_EXIT_DROPPED)
+	else if (WEXITSTATUS(status) == XSH_XENDEV_EXIT_DROPPED)
 		snprintf(buf, len, "connection dropped (ring protocol violation or ring failure)");
 	else
 		snprintf(buf, len, "exited with status %d", WEXITSTATUS(status));
@@ -764,7 +764,7 @@ static void worker_exited(struct mgr *m, struct dev *d, int status)
 	char how[96];
 
 	exit_text(status, how, sizeof(how));
-	xs_engine_log(d->st == D_STOPPING && !WIFSIGNALED(status) &&
+	xsh_engine_log(d->st == D_STOPPING && !WIFSIGNALED(status) &&
 		      WEXITSTATUS(status) == 0 ? LOG_INFO : LOG_WARNING,
 		      "%s: worker %d %s", d->name, (int)d->pid, how);
 	d->quick = mono_ms() - d->started_ms < QUICK_LIFE_MS ? d->quick + 1 : 0;
@@ -776,7 +776,7 @@ static void worker_exited(struct mgr *m, struct dev *d, int status)
 		if (delay > CONNECT_DELAY_MAX_MS)
 			delay = CONNECT_DELAY_MAX_MS;
 		d->connect_at = mono_ms() + delay;
-		xs_engine_log(LOG_WARNING, "%s: %u connections in a row ended within %d s: the next one waits %ld ms",
+		xsh_engine_log(LOG_WARNING, "%s: %u connections in a row ended within %d s: the next one waits %ld ms",
 			      d->name, d->quick, QUICK_LIFE_MS / 1000, delay);
 	}
 	d->pid = 0;
@@ -839,13 +839,13 @@ static void copy_text(char *dst, size_t cap, const char *src, size_t n)
 static bool worker_said(struct mgr *m, struct dev *d)
 {
 	union {
-		struct xs_quota_usage u;
-		char text[XS_WMSG_BODY_MAX];
+		struct xsh_quota_usage u;
+		char text[XSH_WMSG_BODY_MAX];
 	} body;
-	struct xs_wmsg msg;
+	struct xsh_wmsg msg;
 	ssize_t n;
 
-	n = xs_worker_recv(d->chan, &msg, &body, sizeof(body), NULL);
+	n = xsh_worker_recv(d->chan, &msg, &body, sizeof(body), NULL);
 	if (n == -EAGAIN || n == -EBADMSG)
 		return n == -EBADMSG;
 	if (n < 0) {
@@ -855,27 +855,27 @@ static bool worker_said(struct mgr *m, struct dev *d)
 		return false;
 	}
 	switch (msg.type) {
-	case XS_WMSG_READY:
+	case XSH_WMSG_READY:
 		if (d->st != D_STARTING)
 			break;
 		d->st = D_CONNECTED;
 		xrm(m, d->be, "error");
-		set_state(m, d, XS_XB_CONNECTED);
-		xs_engine_log(LOG_INFO, "%s: connected", d->name);
+		set_state(m, d, XSH_XB_CONNECTED);
+		xsh_engine_log(LOG_INFO, "%s: connected", d->name);
 		break;
-	case XS_WMSG_FAILED:
+	case XSH_WMSG_FAILED:
 		copy_text(d->fail_why, sizeof(d->fail_why), body.text,
 			  (size_t)n);
 		break;
-	case XS_WMSG_USAGE:
+	case XSH_WMSG_USAGE:
 		if ((size_t)n != sizeof(body.u) ||
-		    (unsigned)body.u.level > XS_QUOTA_HARD)
+		    (unsigned)body.u.level > XSH_QUOTA_HARD)
 			break;
 		d->wusage = body.u;
 		d->wusage_valid = true;
 		break;
-	case XS_WMSG_SYSCALL:
-		xs_worker_log_syscall(d->name, msg.arg);
+	case XSH_WMSG_SYSCALL:
+		xsh_worker_log_syscall(d->name, msg.arg);
 		break;
 	}
 	return true;
@@ -933,7 +933,7 @@ static void kill_late(struct mgr *m)
 		if (d->st != D_STOPPING || !d->pid || d->killed ||
 		    mono_ms() - d->stop_ms < STOP_WAIT_MS)
 			continue;
-		xs_engine_log(LOG_ERR, "%s: worker %d did not stop: killing it",
+		xsh_engine_log(LOG_ERR, "%s: worker %d did not stop: killing it",
 			      d->name, (int)d->pid);
 		kill(d->pid, SIGKILL);
 		d->killed = true;
@@ -946,7 +946,7 @@ static bool parse_id(const char *s, unsigned max, unsigned *out)
 {
 	uint64_t v;
 
-	if (xs_codec_parse_u64(s, max, &v))
+	if (xsh_codec_parse_u64(s, max, &v))
 		return false;
 	*out = (unsigned)v;
 	return true;
@@ -1004,7 +1004,7 @@ static void reap_domains(struct mgr *m)
 		    xs_is_domain_introduced(m->xsh, domid))
 			continue;
 		snprintf(path, sizeof(path), "%s/%u", m->root, domid);
-		xs_engine_log(LOG_INFO, "domain %u is gone: removing %s",
+		xsh_engine_log(LOG_INFO, "domain %u is gone: removing %s",
 			      domid, path);
 		xs_rm(m->xsh, XBT_NULL, path);
 	}
@@ -1023,7 +1023,7 @@ static void handle_event(struct mgr *m, const char *path, const char *token)
 	}
 	if (!strcmp(token, TOK_FRONT)) {
 		/* /local/domain/<domid>/device/xenshare/<devid>/state */
-		if (sscanf(path, "/local/domain/%u/device/" XS_XEN_DEVICE_TYPE
+		if (sscanf(path, "/local/domain/%u/device/" XSH_XEN_DEVICE_TYPE
 			   "/%u/state", &domid, &devid) == 2 &&
 		    dev_find(m, domid, devid))
 			reconcile(m, domid, devid);
@@ -1071,7 +1071,7 @@ static void handle_watches(struct mgr *m)
  * they changed. */
 static void publish_usage(struct mgr *m)
 {
-	struct xs_quota_usage u;
+	struct xsh_quota_usage u;
 	struct dev *d;
 
 	for (d = m->devs; d; d = d->next) {
@@ -1086,7 +1086,7 @@ static void publish_usage(struct mgr *m)
 			       u.usage_inodes);
 		if (!d->usage_valid || u.level != d->usage.level)
 			xwrite(m, d, "status", "%s",
-			       xs_quota_level_name(u.level));
+			       xsh_quota_level_name(u.level));
 		d->usage = u;
 		d->usage_valid = true;
 	}
@@ -1121,7 +1121,7 @@ static void shutdown_all(struct mgr *m)
 	for (d = m->devs; d; d = d->next) {
 		if (!d->pid)
 			continue;
-		xs_engine_log(LOG_ERR, "%s: worker %d did not stop: killing it",
+		xsh_engine_log(LOG_ERR, "%s: worker %d did not stop: killing it",
 			      d->name, (int)d->pid);
 		kill(d->pid, SIGKILL);
 		waitpid(d->pid, NULL, 0);
@@ -1130,7 +1130,7 @@ static void shutdown_all(struct mgr *m)
 	/* Nobody serves these devices now. */
 	for (d = m->devs; d; d = d->next)
 		if (be_exists(m, d))
-			set_state(m, d, XS_XB_CLOSED);
+			set_state(m, d, XSH_XB_CLOSED);
 	while (m->devs)
 		dev_free(m, m->devs);
 }
@@ -1174,7 +1174,7 @@ static struct dev *dev_by_chan(struct mgr *m, int fd)
 	return NULL;
 }
 
-int xs_xenbus_serve(const struct xs_xenbus_params *p, int sig_fd)
+int xsh_xenbus_serve(const struct xsh_xenbus_params *p, int sig_fd)
 {
 	struct mgr m = { .p = p };
 	struct signalfd_siginfo si;
@@ -1189,26 +1189,26 @@ int xs_xenbus_serve(const struct xs_xenbus_params *p, int sig_fd)
 	m.xsh = xs_open(0);
 	if (!m.xsh) {
 		rc = errno ? -errno : -EIO;
-		xs_engine_log(LOG_ERR, "cannot open xenstore: %s (is this a Xen domain with xenstored running?)",
+		xsh_engine_log(LOG_ERR, "cannot open xenstore: %s (is this a Xen domain with xenstored running?)",
 			      strerror(-rc));
 		return rc;
 	}
 	{
 		char *s = xs_read(m.xsh, XBT_NULL, "domid", NULL);
 
-		m.self = s && !xs_codec_parse_u64(s, 0x7fef, &v) ? (unsigned)v : 0;
+		m.self = s && !xsh_codec_parse_u64(s, 0x7fef, &v) ? (unsigned)v : 0;
 		free(s);
 	}
 	snprintf(m.root, sizeof(m.root), "/local/domain/%u/backend/%s",
-		 m.self, XS_XEN_DEVICE_TYPE);
+		 m.self, XSH_XEN_DEVICE_TYPE);
 	if (!xs_watch(m.xsh, m.root, TOK_TREE) ||
 	    !xs_watch(m.xsh, "@releaseDomain", TOK_RELEASE)) {
 		rc = errno ? -errno : -EIO;
-		xs_engine_log(LOG_ERR, "cannot watch %s: %s", m.root,
+		xsh_engine_log(LOG_ERR, "cannot watch %s: %s", m.root,
 			      strerror(-rc));
 		goto out;
 	}
-	xs_engine_log(LOG_INFO, "serving xenshare devices under %s (%s)",
+	xsh_engine_log(LOG_INFO, "serving xenshare devices under %s (%s)",
 		      m.root, p->no_sandbox ? "no sandbox" :
 		      "a sandboxed worker per device");
 	reap_domains(&m);
@@ -1239,7 +1239,7 @@ int xs_xenbus_serve(const struct xs_xenbus_params *p, int sig_fd)
 			if (errno == EINTR)
 				continue;
 			rc = -errno;
-			xs_engine_log(LOG_ERR, "poll: %s", strerror(errno));
+			xsh_engine_log(LOG_ERR, "poll: %s", strerror(errno));
 			break;
 		}
 		if (pfd[1].revents) {
@@ -1273,4 +1273,4 @@ out:
 	return rc;
 }
 
-#endif /* XS_HAVE_XEN */
+#endif /* XSH_HAVE_XEN */

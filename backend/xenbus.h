@@ -8,31 +8,31 @@
  * sandboxed worker process of its own (xendev.h) on the device's export,
  * under the policy its backend nodes give.
  */
-#ifndef XS_XENBUS_H
-#define XS_XENBUS_H
+#ifndef XSH_XENBUS_H
+#define XSH_XENBUS_H
 
 #include "engine.h"
 #include "policy.h"
 
-struct xs_xenbus_params {
-	struct xs_engine_params eng;	/* per device (max_conns is 1) */
-	struct xs_policy base;		/* what the backend nodes override */
+struct xsh_xenbus_params {
+	struct xsh_engine_params eng;	/* per device (max_conns is 1) */
+	struct xsh_policy base;		/* what the backend nodes override */
 	unsigned max_rings;		/* published as max-rings */
 	unsigned max_ring_order;	/* max-ring-page-order */
 	unsigned max_data_pages;	/* max-data-pages */
 	const char *state_dir;		/* export handle keys (state.h);
-					 * NULL: XS_STATE_DIR */
+					 * NULL: XSH_STATE_DIR */
 	int ready_fd;			/* one byte once serving, or -1 */
 	int chld_fd;			/* a signalfd for SIGCHLD (blocked) */
 	bool no_sandbox;		/* workers serve without the sandbox */
 	bool use_syslog;		/* workers log to syslog */
 };
 
-void xs_xenbus_params_default(struct xs_xenbus_params *p);
+void xsh_xenbus_params_default(struct xsh_xenbus_params *p);
 
 /* Serve until a signal can be read from sig_fd (a signalfd).  Returns
  * the signal's number, or -errno when xenstore cannot be used (-ENOSYS
  * when built without Xen). */
-int xs_xenbus_serve(const struct xs_xenbus_params *p, int sig_fd);
+int xsh_xenbus_serve(const struct xsh_xenbus_params *p, int sig_fd);
 
-#endif /* XS_XENBUS_H */
+#endif /* XSH_XENBUS_H */

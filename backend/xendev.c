@@ -28,9 +28,9 @@
 #include "worker.h"
 #include "xendev.h"
 
-#ifndef XS_HAVE_XEN
+#ifndef XSH_HAVE_XEN
 
-pid_t xs_xendev_spawn(const struct xs_xendev_args *a, int *chan)
+pid_t xsh_xendev_spawn(const struct xsh_xendev_args *a, int *chan)
 {
 	return -ENOSYS;
 }
@@ -55,13 +55,13 @@ static int failed(int chan, const char *fmt, ...)
 
 static int failed(int chan, const char *fmt, ...)
 {
-	char why[XS_WMSG_BODY_MAX];
+	char why[XSH_WMSG_BODY_MAX];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
-	(void)xs_worker_send(chan, XS_WMSG_FAILED, 0, why, strlen(why), -1);
+	(void)xsh_worker_send(chan, XSH_WMSG_FAILED, 0, why, strlen(why), -1);
 	return 1;
 }
 
@@ -74,8 +74,8 @@ static void close_others(int keep)
 	close_range((unsigned)keep + 1, ~0u, 0);
 }
 
-static bool usage_changed(const struct xs_quota_usage *a,
-			  const struct xs_quota_usage *b)
+static bool usage_changed(const struct xsh_quota_usage *a,
+			  const struct xsh_quota_usage *b)
 {
 	return a->usage_bytes != b->usage_bytes ||
 	       a->usage_inodes != b->usage_inodes || a->level != b->level ||
@@ -84,11 +84,11 @@ static bool usage_changed(const struct xs_quota_usage *a,
 }
 
 /* Serve until asked to stop (0) or the connection is dropped. */
-static int serve(int chan, int sfd, struct xs_export *exp, const char *name)
+static int serve(int chan, int sfd, struct xsh_export *exp, const char *name)
 {
-	struct xs_quota_usage u, last = { 0 };
-	struct xs_policy pol;
-	struct xs_wmsg m;
+	struct xsh_quota_usage u, last = { 0 };
+	struct xsh_policy pol;
+	struct xsh_wmsg m;
 	bool sent = false;
 	ssize_t n;
 
@@ -99,36 +99,36 @@ static int serve(int chan, int sfd, struct xs_export *exp, const char *name)
 			{ .fd = sfd, .events = POLLIN },
 		};
 
-		xs_export_get_usage(exp, &u);
+		xsh_export_get_usage(exp, &u);
 		if (!sent || usage_changed(&u, &last)) {
-			if (!xs_worker_send(chan, XS_WMSG_USAGE, 0, &u,
+			if (!xsh_worker_send(chan, XSH_WMSG_USAGE, 0, &u,
 					    sizeof(u), -1)) {
 				last = u;
 				sent = true;
 			}
 		}
-		if (poll(pfd, 3, XS_XENDEV_USAGE_MS) < 0 && errno != EINTR)
+		if (poll(pfd, 3, XSH_XENDEV_USAGE_MS) < 0 && errno != EINTR)
 			return 1;
 		if (pfd[1].revents)
-			return XS_XENDEV_EXIT_DROPPED;
+			return XSH_XENDEV_EXIT_DROPPED;
 		if (pfd[2].revents)
 			return 0;
 		if (!pfd[0].revents)
 			continue;
-		n = xs_worker_recv(chan, &m, &pol, sizeof(pol), NULL);
+		n = xsh_worker_recv(chan, &m, &pol, sizeof(pol), NULL);
 		if (n == -EPIPE)
 			return 0;
-		if (n == (ssize_t)sizeof(pol) && m.type == XS_WMSG_POLICY &&
-		    xs_export_set_policy(exp, &pol))
-			xs_engine_log(LOG_ERR, "%s: applying the new policy failed",
+		if (n == (ssize_t)sizeof(pol) && m.type == XSH_WMSG_POLICY &&
+		    xsh_export_set_policy(exp, &pol))
+			xsh_engine_log(LOG_ERR, "%s: applying the new policy failed",
 				      name);
 	}
 }
 
-static int xendev_main(const struct xs_xendev_args *a, int chan, bool pidns)
+static int xendev_main(const struct xsh_xendev_args *a, int chan, bool pidns)
 {
-	struct xs_xen_back_params xp = a->xp;
-	struct xs_worker_args wa = {
+	struct xsh_xen_back_params xp = a->xp;
+	struct xsh_worker_args wa = {
 		.pol = &a->pol,
 		.handle_key = a->have_key ? a->key : NULL,
 		.eng = &a->eng,
@@ -137,15 +137,15 @@ static int xendev_main(const struct xs_xendev_args *a, int chan, bool pidns)
 		.pidns = pidns,
 		.xen = true,
 	};
-	struct xs_export *exp;
-	struct xs_engine *eng;
-	struct xs_tport *t;
+	struct xsh_export *exp;
+	struct xsh_engine *eng;
+	struct xsh_tport *t;
 	char why[256], *abs;
 	sigset_t set;
 	int fd, ctl, sfd, rc;
 
 	close_others(chan);
-	xs_worker_prepare(a->use_syslog);
+	xsh_worker_prepare(a->use_syslog);
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
@@ -166,37 +166,37 @@ static int xendev_main(const struct xs_xendev_args *a, int chan, bool pidns)
 	 * sandbox hides it. */
 	xp.on_close = on_close;
 	xp.close_arg = NULL;
-	rc = xs_xen_back_attach(&xp, &ctl, &t);
+	rc = xsh_xen_back_attach(&xp, &ctl, &t);
 	if (rc)
-		return failed(chan, "%s", xs_xen_why());
+		return failed(chan, "%s", xsh_xen_why());
 
 	wa.export_abs = abs;
 	wa.export_fd = fd;
-	if (xs_worker_start(&wa, &exp, &eng, why, sizeof(why)))
+	if (xsh_worker_start(&wa, &exp, &eng, why, sizeof(why)))
 		return failed(chan, "%s", why);
-	rc = xs_engine_reserve(eng);
+	rc = xsh_engine_reserve(eng);
 	if (!rc)
-		rc = xs_engine_add(eng, t);
+		rc = xsh_engine_add(eng, t);
 	if (rc)
 		return failed(chan, "rings refused: %s", strerror(-rc));
-	xs_engine_log(LOG_INFO, "%s: serving %s (%s)", a->xp.name, abs,
+	xsh_engine_log(LOG_INFO, "%s: serving %s (%s)", a->xp.name, abs,
 		      a->no_sandbox ? "no sandbox" : "sandboxed");
-	if (xs_worker_send(chan, XS_WMSG_READY, 0, NULL, 0, -1))
+	if (xsh_worker_send(chan, XSH_WMSG_READY, 0, NULL, 0, -1))
 		return 1;
 
 	rc = serve(chan, sfd, exp, a->xp.name);
 	close(ctl);
-	xs_engine_shutdown(eng);
+	xsh_engine_shutdown(eng);
 	return rc;
 }
 
-pid_t xs_xendev_spawn(const struct xs_xendev_args *a, int *chan)
+pid_t xsh_xendev_spawn(const struct xsh_xendev_args *a, int *chan)
 {
 	bool pidns;
 	pid_t pid;
 	int c;
 
-	pid = xs_worker_fork(a->no_sandbox, &pidns, &c);
+	pid = xsh_worker_fork(a->no_sandbox, &pidns, &c);
 	if (pid > 0)
 		*chan = c;
 	if (pid != 0)
@@ -204,4 +204,4 @@ pid_t xs_xendev_spawn(const struct xs_xendev_args *a, int *chan)
 	_exit(xendev_main(a, c, pidns));
 }
 
-#endif /* XS_HAVE_XEN */
+#endif /* XSH_HAVE_XEN */

@@ -5,22 +5,22 @@
  * frontend's nodes and the device's policy, then forks the worker.  The
  * worker maps the grants and binds the event channels, enters the sandbox
  * holding only its export, opens the export (the quota scan), starts the
- * ring engine and says XS_WMSG_READY; only then does the manager write
- * Connected.  A worker that cannot serve says XS_WMSG_FAILED with the
+ * ring engine and says XSH_WMSG_READY; only then does the manager write
+ * Connected.  A worker that cannot serve says XSH_WMSG_FAILED with the
  * reason (for the device's error node) and exits 1.
  *
- * Channel, manager -> worker: XS_WMSG_POLICY (a changed policy, applied at
+ * Channel, manager -> worker: XSH_WMSG_POLICY (a changed policy, applied at
  * once); hanging up asks the worker to drop the connection and exit 0.
  * Worker -> manager: READY, FAILED, USAGE (the quota usage, every
- * XS_XENDEV_USAGE_MS while it changes), SYSCALL (sandbox.h).
+ * XSH_XENDEV_USAGE_MS while it changes), SYSCALL (sandbox.h).
  *
- * Exit status: 0 asked to stop; XS_XENDEV_EXIT_DROPPED the ring engine
+ * Exit status: 0 asked to stop; XSH_XENDEV_EXIT_DROPPED the ring engine
  * dropped the connection on its own (the frontend broke the protocol, or
- * a ring failed); 1 could not serve; XS_SANDBOX_EXIT_SYSCALL stopped by
+ * a ring failed); 1 could not serve; XSH_SANDBOX_EXIT_SYSCALL stopped by
  * the system call filter.
  */
-#ifndef XS_XENDEV_H
-#define XS_XENDEV_H
+#ifndef XSH_XENDEV_H
+#define XSH_XENDEV_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -31,23 +31,23 @@
 #include "policy.h"
 #include "siphash.h"
 
-#define XS_XENDEV_EXIT_DROPPED	3
-#define XS_XENDEV_USAGE_MS	1000
+#define XSH_XENDEV_EXIT_DROPPED	3
+#define XSH_XENDEV_USAGE_MS	1000
 
-struct xs_xendev_args {
-	struct xs_xen_back_params xp;	/* checked frontend nodes, name set;
+struct xsh_xendev_args {
+	struct xsh_xen_back_params xp;	/* checked frontend nodes, name set;
 					 * on_close is the worker's own */
 	const char *path;		/* the backend's path node */
-	struct xs_policy pol;
-	struct xs_engine_params eng;
+	struct xsh_policy pol;
+	struct xsh_engine_params eng;
 	bool have_key;
-	uint8_t key[XS_SIPHASH_KEY_LEN];	/* the export's handle key */
+	uint8_t key[XSH_SIPHASH_KEY_LEN];	/* the export's handle key */
 	bool no_sandbox;
 	bool use_syslog;
 };
 
 /* Fork the worker for a.  The parent gets its pid and *chan, its end of
  * the channel; -errno when it cannot fork.  The child never returns. */
-pid_t xs_xendev_spawn(const struct xs_xendev_args *a, int *chan);
+pid_t xsh_xendev_spawn(const struct xsh_xendev_args *a, int *chan);
 
-#endif /* XS_XENDEV_H */
+#endif /* XSH_XENDEV_H */

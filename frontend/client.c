@@ -31,7 +31,7 @@
  *      0, with inputs in the restore page;
  *   4. under every ring lock, puts each in-flight waiter's request back on
  *      its ring (input copied again from the caller, which still waits;
- *      XS_REQ_RESENT set), completes in-flight FORGET/RELEASE locally (the
+ *      XSH_REQ_RESENT set), completes in-flight FORGET/RELEASE locally (the
  *      restore already reflects them), goes back to UP and opens the gate
  *      for callers that arrived meanwhile;
  *   5. restarts the completion threads.
@@ -39,7 +39,7 @@
  * deadline passes, the client is lost as before.
  *
  * Trust: the backend's ring indices (ring.c), response ids, lengths and
- * error values (xs_codec_check_rsp, out_len) are checked before use; a
+ * error values (xsh_codec_check_rsp, out_len) are checked before use; a
  * violation is a lost backend, never a crash or a read outside our
  * buffers.
  */
@@ -63,10 +63,10 @@
 #include "client.h"
 #include "restore.h"
 
-#define LARGE_SIZE	XS_MAX_IO
-/* REOPENs in flight at once: one input of XS_HANDLE_MAX per slice of the
+#define LARGE_SIZE	XSH_MAX_IO
+/* REOPENs in flight at once: one input of XSH_HANDLE_MAX per slice of the
  * restore page. */
-#define RESTORE_BATCH	(XS_PAGE_SIZE / XS_HANDLE_MAX)
+#define RESTORE_BATCH	(XSH_PAGE_SIZE / XSH_HANDLE_MAX)
 /* The tag field of restore request ids: above every real tag. */
 #define RESTORE_TAG	0xffffull
 #define RETRY_MS	100
@@ -93,9 +93,9 @@ enum cstate {
 struct waiter {
 	/* All fields: the ring's lock, except req/large/out_cap, which the
 	 * owning caller writes in W_FILLING only. */
-	struct xs_req req;	/* private copy of the slot */
-	struct xs_rsp rsp;
-	struct xs_call *call;	/* the caller's input, for a resend */
+	struct xsh_req req;	/* private copy of the slot */
+	struct xsh_rsp rsp;
+	struct xsh_call *call;	/* the caller's input, for a resend */
 	pthread_cond_t cond;
 	enum wstate state;
 	int large;		/* large buffer index, or -1 */
@@ -105,12 +105,12 @@ struct waiter {
 };
 
 struct cring {
-	struct xs_client *c;
+	struct xsh_client *c;
 	unsigned idx;
 	pthread_mutex_t lock;	/* both sides of the ring, the waiters */
 	pthread_cond_t tag_free;
 	pthread_cond_t gate;	/* lock: the client is up again, or lost */
-	struct xs_ring ring;
+	struct xsh_ring ring;
 	struct waiter *w;	/* nr_slots */
 	uint32_t *free_tags;	/* stack of nr_free tags */
 	unsigned nr_free;	/* written under lock, read as a hint */
@@ -119,15 +119,15 @@ struct cring {
 	bool thread_started;	/* owned by whoever starts and joins */
 };
 
-struct xs_client {
-	struct xs_tport *t;
+struct xsh_client {
+	struct xsh_tport *t;
 	char *peer;		/* for messages: socket path or transport name */
 	unsigned nr_rings;
 	unsigned nr_slots;
 	unsigned nr_large;
 	size_t large_off;	/* where the large buffers start */
 	size_t restore_off;	/* the restore page */
-	struct cring ring[XS_MAX_RINGS];
+	struct cring ring[XSH_MAX_RINGS];
 
 	pthread_mutex_t large_lock;	/* large_free, nr_large_free */
 	pthread_cond_t large_cond;
@@ -144,12 +144,12 @@ struct xs_client {
 				 * under every ring lock */
 	unsigned next_ring;	/* atomic, round robin fallback */
 	pthread_mutex_t lost_lock;	/* lost_fn, lost_arg, log_fn, log_arg */
-	xs_client_lost_fn lost_fn;
+	xsh_client_lost_fn lost_fn;
 	void *lost_arg;
-	xs_client_log_fn log_fn;
+	xsh_client_log_fn log_fn;
 	void *log_arg;
 
-	struct xs_restore *rs;
+	struct xsh_restore *rs;
 	int reconnect_ms;
 	uint32_t max_io;	/* of the first connection */
 	uint64_t features;
@@ -161,34 +161,34 @@ struct xs_client {
 	char rc_reason[96];
 	pthread_t rc_thread;
 	bool rc_started;
-	struct xs_client_stats stats;
+	struct xsh_client_stats stats;
 };
 
-unsigned xs_client_data_pages(unsigned nr_rings, unsigned ring_order,
+unsigned xsh_client_data_pages(unsigned nr_rings, unsigned ring_order,
 			      unsigned nr_large)
 {
-	size_t slots = xs_ring_nr_slots((size_t)XS_PAGE_SIZE << ring_order);
+	size_t slots = xsh_ring_nr_slots((size_t)XSH_PAGE_SIZE << ring_order);
 
 	return (unsigned)(nr_rings * slots +
-			  (size_t)nr_large * (LARGE_SIZE / XS_PAGE_SIZE) + 1);
+			  (size_t)nr_large * (LARGE_SIZE / XSH_PAGE_SIZE) + 1);
 }
 
-const struct xs_tport *xs_client_tport(const struct xs_client *c)
+const struct xsh_tport *xsh_client_tport(const struct xsh_client *c)
 {
 	return c->t;
 }
 
-bool xs_client_lost(const struct xs_client *c)
+bool xsh_client_lost(const struct xsh_client *c)
 {
 	return __atomic_load_n(&c->lost, __ATOMIC_ACQUIRE);
 }
 
-static int cstate(const struct xs_client *c)
+static int cstate(const struct xsh_client *c)
 {
 	return __atomic_load_n(&c->state, __ATOMIC_ACQUIRE);
 }
 
-void xs_client_set_lost_handler(struct xs_client *c, xs_client_lost_fn fn,
+void xsh_client_set_lost_handler(struct xsh_client *c, xsh_client_lost_fn fn,
 				void *arg)
 {
 	pthread_mutex_lock(&c->lost_lock);
@@ -197,7 +197,7 @@ void xs_client_set_lost_handler(struct xs_client *c, xs_client_lost_fn fn,
 	pthread_mutex_unlock(&c->lost_lock);
 }
 
-void xs_client_set_log_handler(struct xs_client *c, xs_client_log_fn fn,
+void xsh_client_set_log_handler(struct xsh_client *c, xsh_client_log_fn fn,
 			       void *arg)
 {
 	pthread_mutex_lock(&c->lost_lock);
@@ -206,10 +206,10 @@ void xs_client_set_log_handler(struct xs_client *c, xs_client_log_fn fn,
 	pthread_mutex_unlock(&c->lost_lock);
 }
 
-static void client_log(struct xs_client *c, int prio, const char *fmt, ...)
+static void client_log(struct xsh_client *c, int prio, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-static void client_log(struct xs_client *c, int prio, const char *fmt, ...)
+static void client_log(struct xsh_client *c, int prio, const char *fmt, ...)
 {
 	char line[320];
 	va_list ap;
@@ -225,14 +225,14 @@ static void client_log(struct xs_client *c, int prio, const char *fmt, ...)
 	pthread_mutex_unlock(&c->lost_lock);
 }
 
-void xs_client_get_stats(struct xs_client *c, struct xs_client_stats *out)
+void xsh_client_get_stats(struct xsh_client *c, struct xsh_client_stats *out)
 {
 	pthread_mutex_lock(&c->rc_lock);
 	*out = c->stats;
 	pthread_mutex_unlock(&c->rc_lock);
 }
 
-void xs_client_fail(struct xs_client *c, const char *reason)
+void xsh_client_fail(struct xsh_client *c, const char *reason)
 {
 	uint64_t one = 1;
 	unsigned i, k;
@@ -269,12 +269,12 @@ void xs_client_fail(struct xs_client *c, const char *reason)
 
 /* The connection went away: reconnect if we may, else the backend is
  * lost.  From a completion thread, which then exits. */
-static void conn_broken(struct xs_client *c, const char *reason)
+static void conn_broken(struct xsh_client *c, const char *reason)
 {
 	int up = C_UP;
 
 	if (!c->reconnect_ms || !c->t->ops->reconnect) {
-		xs_client_fail(c, reason);
+		xsh_client_fail(c, reason);
 		return;
 	}
 	if (!__atomic_compare_exchange_n(&c->state, &up, C_RECONNECTING,
@@ -290,20 +290,20 @@ static void conn_broken(struct xs_client *c, const char *reason)
 
 /* ---- large buffers ----------------------------------------------------- */
 
-static int large_get(struct xs_client *c)
+static int large_get(struct xsh_client *c)
 {
 	int idx = -EIO;
 
 	pthread_mutex_lock(&c->large_lock);
-	while (!xs_client_lost(c) && c->nr_large_free == 0)
+	while (!xsh_client_lost(c) && c->nr_large_free == 0)
 		pthread_cond_wait(&c->large_cond, &c->large_lock);
-	if (!xs_client_lost(c))
+	if (!xsh_client_lost(c))
 		idx = c->large_free[--c->nr_large_free];
 	pthread_mutex_unlock(&c->large_lock);
 	return idx;
 }
 
-static void large_put(struct xs_client *c, int idx)
+static void large_put(struct xsh_client *c, int idx)
 {
 	if (idx < 0)
 		return;
@@ -315,7 +315,7 @@ static void large_put(struct xs_client *c, int idx)
 
 /* ---- tags -------------------------------------------------------------- */
 
-static struct cring *pick_ring(struct xs_client *c)
+static struct cring *pick_ring(struct xsh_client *c)
 {
 	unsigned i, first;
 	int cpu;
@@ -350,13 +350,13 @@ static void tag_put(struct cring *r, struct waiter *w)
 
 static struct waiter *tag_get(struct cring *r)
 {
-	struct xs_client *c = r->c;
+	struct xsh_client *c = r->c;
 	struct waiter *w = NULL;
 
 	pthread_mutex_lock(&r->lock);
-	while (!xs_client_lost(c) && r->nr_free == 0)
+	while (!xsh_client_lost(c) && r->nr_free == 0)
 		pthread_cond_wait(&r->tag_free, &r->lock);
-	if (!xs_client_lost(c)) {
+	if (!xsh_client_lost(c)) {
 		__atomic_store_n(&r->nr_free, r->nr_free - 1, __ATOMIC_RELAXED);
 		w = &r->w[r->free_tags[r->nr_free]];
 		w->state = W_FILLING;
@@ -379,7 +379,7 @@ static void waiter_release(struct waiter *w)
 	large_put(r->c, large);
 }
 
-void xs_client_release(struct xs_call *call)
+void xsh_client_release(struct xsh_call *call)
 {
 	if (!call->priv)
 		return;
@@ -389,27 +389,27 @@ void xs_client_release(struct xs_call *call)
 }
 
 /* Replies that carry a persistent handle need room for it. */
-static uint32_t out_cap_for(const struct xs_call *call)
+static uint32_t out_cap_for(const struct xsh_call *call)
 {
 	switch (call->req.opcode) {
-	case XS_OP_LOOKUP:
-	case XS_OP_MKNOD:
-	case XS_OP_MKDIR:
-	case XS_OP_SYMLINK:
-	case XS_OP_LINK:
-	case XS_OP_CREATE:
-		return call->out_cap > XS_HANDLE_MAX ? call->out_cap :
-						       XS_HANDLE_MAX;
+	case XSH_OP_LOOKUP:
+	case XSH_OP_MKNOD:
+	case XSH_OP_MKDIR:
+	case XSH_OP_SYMLINK:
+	case XSH_OP_LINK:
+	case XSH_OP_CREATE:
+		return call->out_cap > XSH_HANDLE_MAX ? call->out_cap :
+						       XSH_HANDLE_MAX;
 	default:
 		return call->out_cap;
 	}
 }
 
 /* The caller's input, copied (again) into its buffer. */
-static void copy_input(struct xs_client *c, const struct waiter *w)
+static void copy_input(struct xsh_client *c, const struct waiter *w)
 {
 	uint8_t *buf = (uint8_t *)c->t->data + w->req.buf_off;
-	const struct xs_call *call = w->call;
+	const struct xsh_call *call = w->call;
 
 	if (call->in_len)
 		memcpy(buf, call->in, call->in_len);
@@ -440,15 +440,15 @@ static inline void cpu_relax(void)
  * while the client is up: a reconnect owns the rings' responses. */
 static void spin_wait(struct cring *r, struct waiter *w)
 {
-	struct xs_client *c = r->c;
+	struct xsh_client *c = r->c;
 	long deadline = now_ns() + SPIN_NS;
-	uint32_t seen = xs_ring_front_rsp_prod(&r->ring) - 1;
+	uint32_t seen = xsh_ring_front_rsp_prod(&r->ring) - 1;
 	const char *why = NULL;
 	bool done;
 	int rc;
 
 	for (;;) {
-		uint32_t prod = xs_ring_front_rsp_prod(&r->ring);
+		uint32_t prod = xsh_ring_front_rsp_prod(&r->ring);
 
 		if (prod != seen) {
 			seen = prod;
@@ -457,19 +457,19 @@ static void spin_wait(struct cring *r, struct waiter *w)
 			done = w->state != W_INFLIGHT || cstate(c) != C_UP;
 			pthread_mutex_unlock(&r->lock);
 			if (rc) {
-				xs_client_fail(c, why);
+				xsh_client_fail(c, why);
 				return;
 			}
 			if (done)
 				return;
 		}
-		if (now_ns() > deadline || xs_client_lost(c))
+		if (now_ns() > deadline || xsh_client_lost(c))
 			return;
 		cpu_relax();
 	}
 }
 
-int xs_client_call(struct xs_client *c, struct xs_call *call)
+int xsh_client_call(struct xsh_client *c, struct xsh_call *call)
 {
 	uint64_t in_total = (uint64_t)call->in_len + call->in2_len;
 	uint32_t out_cap = out_cap_for(call);
@@ -484,9 +484,9 @@ int xs_client_call(struct xs_client *c, struct xs_call *call)
 	call->out = NULL;
 	if (need > LARGE_SIZE)
 		return -EINVAL;
-	if (xs_client_lost(c))
+	if (xsh_client_lost(c))
 		return -EIO;
-	if (need > XS_PAGE_SIZE) {
+	if (need > XSH_PAGE_SIZE) {
 		large = large_get(c);
 		if (large < 0)
 			return -EIO;
@@ -502,8 +502,8 @@ int xs_client_call(struct xs_client *c, struct xs_call *call)
 		off = (uint32_t)(c->large_off + (size_t)large * LARGE_SIZE);
 		len = LARGE_SIZE;
 	} else {
-		off = (r->idx * c->nr_slots + w->tag) * XS_PAGE_SIZE;
-		len = XS_PAGE_SIZE;
+		off = (r->idx * c->nr_slots + w->tag) * XSH_PAGE_SIZE;
+		len = XSH_PAGE_SIZE;
 	}
 
 	w->large = large;
@@ -518,9 +518,9 @@ int xs_client_call(struct xs_client *c, struct xs_call *call)
 	copy_input(c, w);
 
 	pthread_mutex_lock(&r->lock);
-	while (cstate(c) == C_RECONNECTING && !xs_client_lost(c))
+	while (cstate(c) == C_RECONNECTING && !xsh_client_lost(c))
 		pthread_cond_wait(&r->gate, &r->lock);
-	if (xs_client_lost(c)) {
+	if (xsh_client_lost(c)) {
 		w->large = -1;
 		tag_put(r, w);
 		pthread_mutex_unlock(&r->lock);
@@ -530,16 +530,16 @@ int xs_client_call(struct xs_client *c, struct xs_call *call)
 	seq = ++r->seq;
 	w->req.id = (uint64_t)r->idx << 48 | (uint64_t)w->tag << 32 | seq;
 	/* A taken tag implies a free slot (see the file comment). */
-	if (!xs_ring_front_free_slots(&r->ring))
+	if (!xsh_ring_front_free_slots(&r->ring))
 		abort();
-	xs_restore_note_send(c->rs, &w->req, call->in, call->in_len);
-	xs_ring_front_put_req(&r->ring, &w->req);
+	xsh_restore_note_send(c->rs, &w->req, call->in, call->in_len);
+	xsh_ring_front_put_req(&r->ring, &w->req);
 	w->state = W_INFLIGHT;
-	notify = xs_ring_front_push(&r->ring);
+	notify = xsh_ring_front_push(&r->ring);
 	pthread_mutex_unlock(&r->lock);
 
-	if (notify && xs_tport_notify(c->t, r->idx) < 0)
-		xs_client_fail(c, "cannot notify the backend");
+	if (notify && xsh_tport_notify(c->t, r->idx) < 0)
+		xsh_client_fail(c, "cannot notify the backend");
 	if (c->max_spinners > 0) {
 		if (__atomic_fetch_add(&c->spinners, 1, __ATOMIC_RELAXED) <
 		    c->max_spinners)
@@ -548,7 +548,7 @@ int xs_client_call(struct xs_client *c, struct xs_call *call)
 	}
 
 	pthread_mutex_lock(&r->lock);
-	while (w->state == W_INFLIGHT && !xs_client_lost(c))
+	while (w->state == W_INFLIGHT && !xsh_client_lost(c))
 		pthread_cond_wait(&w->cond, &r->lock);
 	if (w->state != W_DONE) {
 		w->large = -1;
@@ -563,7 +563,7 @@ int xs_client_call(struct xs_client *c, struct xs_call *call)
 
 	call->priv = w;
 	if (call->rsp.error) {
-		xs_client_release(call);
+		xsh_client_release(call);
 		return -call->rsp.error;
 	}
 	call->out = (uint8_t *)c->t->data + off;
@@ -574,14 +574,14 @@ int xs_client_call(struct xs_client *c, struct xs_call *call)
 
 /* Account a successful reply in the restore table, from a private copy of
  * its output.  Caller holds the ring's lock. */
-static void note_reply(struct xs_client *c, const struct waiter *w,
-		       const struct xs_rsp *rsp)
+static void note_reply(struct xsh_client *c, const struct waiter *w,
+		       const struct xsh_rsp *rsp)
 {
-	uint8_t small[XS_HANDLE_MAX];
-	struct xs_rsp r = *rsp;
+	uint8_t small[XSH_HANDLE_MAX];
+	struct xsh_rsp r = *rsp;
 	void *copy = NULL;
 
-	if (xs_restore_wants_output(w->req.opcode) && r.out_len) {
+	if (xsh_restore_wants_output(w->req.opcode) && r.out_len) {
 		copy = r.out_len <= sizeof(small) ? small : malloc(r.out_len);
 		if (copy)
 			memcpy(copy, (const uint8_t *)c->t->data +
@@ -589,16 +589,16 @@ static void note_reply(struct xs_client *c, const struct waiter *w,
 		else
 			r.out_len = 0;
 	}
-	xs_restore_note_reply(c->rs, &w->req, &r, copy);
+	xsh_restore_note_reply(c->rs, &w->req, &r, copy);
 	if (copy != small)
 		free(copy);
 }
 
 /* Caller holds r->lock.  0, or -EPROTO with *why set. */
-static int complete_one(struct cring *r, const struct xs_rsp *rsp,
+static int complete_one(struct cring *r, const struct xsh_rsp *rsp,
 			const char **why)
 {
-	struct xs_client *c = r->c;
+	struct xsh_client *c = r->c;
 	uint32_t tag = (uint32_t)(rsp->id >> 32) & 0xffff;
 	struct waiter *w;
 
@@ -611,7 +611,7 @@ static int complete_one(struct cring *r, const struct xs_rsp *rsp,
 		*why = "response with an unknown id";
 		return -EPROTO;
 	}
-	if (xs_codec_check_rsp(&w->req, rsp)) {
+	if (xsh_codec_check_rsp(&w->req, rsp)) {
 		*why = "malformed response";
 		return -EPROTO;
 	}
@@ -630,11 +630,11 @@ static int complete_one(struct cring *r, const struct xs_rsp *rsp,
 /* Caller holds r->lock.  0, or an error with *why set. */
 static int drain_locked(struct cring *r, const char **why)
 {
-	struct xs_rsp rsp;
+	struct xsh_rsp rsp;
 	int rc = 0, got;
 
 	for (;;) {
-		got = xs_ring_front_get_rsp(&r->ring, &rsp);
+		got = xsh_ring_front_get_rsp(&r->ring, &rsp);
 		if (got < 0) {
 			*why = "backend broke the ring protocol";
 			rc = got;
@@ -662,7 +662,7 @@ static int drain(struct cring *r, const char **why)
 static void *completion_main(void *arg)
 {
 	struct cring *r = arg;
-	struct xs_client *c = r->c;
+	struct xsh_client *c = r->c;
 	struct pollfd pfd[3];
 	const char *why = NULL;
 	char reason[96];
@@ -676,21 +676,21 @@ static void *completion_main(void *arg)
 	pfd[2].fd = c->stop_fd;
 	pfd[2].events = POLLIN;
 
-	while (!xs_client_lost(c)) {
+	while (!xsh_client_lost(c)) {
 		if (drain(r, &why)) {
-			xs_client_fail(c, why);
+			xsh_client_fail(c, why);
 			break;
 		}
-		rc = xs_tport_ack(c->t, r->idx);
+		rc = xsh_tport_ack(c->t, r->idx);
 		if (rc < 0) {
 			snprintf(reason, sizeof(reason),
 				 "ring %u notification: %s", r->idx,
 				 strerror(-rc));
-			xs_client_fail(c, reason);
+			xsh_client_fail(c, reason);
 			break;
 		}
 		pthread_mutex_lock(&r->lock);
-		more = xs_ring_front_final_check(&r->ring);
+		more = xsh_ring_front_final_check(&r->ring);
 		pthread_mutex_unlock(&r->lock);
 		if (more)
 			continue;
@@ -701,7 +701,7 @@ static void *completion_main(void *arg)
 				continue;
 			snprintf(reason, sizeof(reason), "poll: %s",
 				 strerror(errno));
-			xs_client_fail(c, reason);
+			xsh_client_fail(c, reason);
 			break;
 		}
 		if (pfd[2].revents)
@@ -711,14 +711,14 @@ static void *completion_main(void *arg)
 			break;
 		}
 		if (pfd[0].revents & (POLLERR | POLLHUP | POLLNVAL)) {
-			xs_client_fail(c, "ring notification channel broken");
+			xsh_client_fail(c, "ring notification channel broken");
 			break;
 		}
 	}
 	return NULL;
 }
 
-static int start_completion(struct xs_client *c)
+static int start_completion(struct xsh_client *c)
 {
 	unsigned i;
 	int rc;
@@ -734,7 +734,7 @@ static int start_completion(struct xs_client *c)
 	return 0;
 }
 
-static void stop_completion(struct xs_client *c)
+static void stop_completion(struct xsh_client *c)
 {
 	uint64_t v = 1;
 	unsigned i;
@@ -742,7 +742,7 @@ static void stop_completion(struct xs_client *c)
 	if (write(c->stop_fd, &v, sizeof(v)) < 0) {
 		/* Threads also stop when the transport is lost. */
 	}
-	for (i = 0; i < XS_MAX_RINGS; i++) {
+	for (i = 0; i < XSH_MAX_RINGS; i++) {
 		if (!c->ring[i].thread_started)
 			continue;
 		pthread_join(c->ring[i].thread, NULL);
@@ -764,7 +764,7 @@ static long now_ms(void)
 	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
 }
 
-static bool rc_exiting(struct xs_client *c)
+static bool rc_exiting(struct xsh_client *c)
 {
 	bool e;
 
@@ -776,15 +776,15 @@ static bool rc_exiting(struct xs_client *c)
 
 /* One REOPEN, its answer after reopen_batch(). */
 struct reop {
-	struct xs_req req;
+	struct xsh_req req;
 	const void *in;
-	struct xs_rsp rsp;
+	struct xsh_rsp rsp;
 	bool done;
 };
 
 /* Wait until ring 0 has a response, the connection hangs up or the
  * deadline passes.  0, -EPIPE or -ETIMEDOUT. */
-static int wait_ring0(struct xs_client *c, long deadline)
+static int wait_ring0(struct xsh_client *c, long deadline)
 {
 	struct pollfd pfd[2] = {
 		{ .fd = c->t->ring_fd[0], .events = POLLIN },
@@ -808,42 +808,42 @@ static int wait_ring0(struct xs_client *c, long deadline)
 /* Put n (<= RESTORE_BATCH, <= nr_slots) REOPENs on the empty ring 0 and
  * collect their answers.  0; -EPIPE the connection went away; -ETIMEDOUT;
  * -EPROTO the backend broke the protocol. */
-static int reopen_batch(struct xs_client *c, struct reop *v, unsigned n,
+static int reopen_batch(struct xsh_client *c, struct reop *v, unsigned n,
 			long deadline)
 {
 	struct cring *r = &c->ring[0];
 	uint8_t *page = (uint8_t *)c->t->data + c->restore_off;
 	unsigned i, got = 0;
-	struct xs_rsp rsp;
+	struct xsh_rsp rsp;
 	bool notify, more;
 	int rc;
 
 	pthread_mutex_lock(&r->lock);
 	for (i = 0; i < n; i++) {
 		v[i].req.id = RESTORE_TAG << 32 | i;
-		v[i].req.buf_off = (uint32_t)(c->restore_off + i * XS_HANDLE_MAX);
-		v[i].req.buf_len = XS_HANDLE_MAX;
+		v[i].req.buf_off = (uint32_t)(c->restore_off + i * XSH_HANDLE_MAX);
+		v[i].req.buf_len = XSH_HANDLE_MAX;
 		if (v[i].req.in_len)
-			memcpy(page + i * XS_HANDLE_MAX, v[i].in,
+			memcpy(page + i * XSH_HANDLE_MAX, v[i].in,
 			       v[i].req.in_len);
 		v[i].done = false;
-		xs_ring_front_put_req(&r->ring, &v[i].req);
+		xsh_ring_front_put_req(&r->ring, &v[i].req);
 	}
-	notify = xs_ring_front_push(&r->ring);
+	notify = xsh_ring_front_push(&r->ring);
 	pthread_mutex_unlock(&r->lock);
-	if (notify && xs_tport_notify(c->t, 0) < 0)
+	if (notify && xsh_tport_notify(c->t, 0) < 0)
 		return -EPIPE;
 
 	for (;;) {
 		pthread_mutex_lock(&r->lock);
 		for (;;) {
-			rc = xs_ring_front_get_rsp(&r->ring, &rsp);
+			rc = xsh_ring_front_get_rsp(&r->ring, &rsp);
 			if (rc <= 0)
 				break;
 			i = (unsigned)(rsp.id & 0xffffffffu);
 			rc = -EPROTO;
 			if (rsp.id >> 32 != RESTORE_TAG || i >= n || v[i].done ||
-			    xs_codec_check_rsp(&v[i].req, &rsp))
+			    xsh_codec_check_rsp(&v[i].req, &rsp))
 				break;
 			v[i].rsp = rsp;
 			v[i].done = true;
@@ -855,10 +855,10 @@ static int reopen_batch(struct xs_client *c, struct reop *v, unsigned n,
 		if (got == n)
 			return 0;
 		/* Consume the notification, then look once more. */
-		if (xs_tport_ack(c->t, 0) < 0)
+		if (xsh_tport_ack(c->t, 0) < 0)
 			return -EPIPE;
 		pthread_mutex_lock(&r->lock);
-		more = xs_ring_front_final_check(&r->ring);
+		more = xsh_ring_front_final_check(&r->ring);
 		pthread_mutex_unlock(&r->lock);
 		if (more)
 			continue;
@@ -874,11 +874,11 @@ struct restore_result {
 
 /* REOPEN everything in the restore table.  0, -EPIPE, -ETIMEDOUT,
  * -EPROTO, -ENOMEM. */
-static int restore_session(struct xs_client *c, long deadline,
+static int restore_session(struct xsh_client *c, long deadline,
 			   struct restore_result *res)
 {
-	struct xs_restore_node *nodes = NULL;
-	struct xs_restore_fh *fhs = NULL;
+	struct xsh_restore_node *nodes = NULL;
+	struct xsh_restore_fh *fhs = NULL;
 	struct reop v[RESTORE_BATCH];
 	unsigned batch = c->ring[0].ring.nr_slots, k;
 	long nn, nf, i, done;
@@ -887,8 +887,8 @@ static int restore_session(struct xs_client *c, long deadline,
 	if (batch > RESTORE_BATCH)
 		batch = RESTORE_BATCH;
 	memset(res, 0, sizeof(*res));
-	nn = xs_restore_nodes(c->rs, &nodes);
-	nf = xs_restore_fhs(c->rs, &fhs);
+	nn = xsh_restore_nodes(c->rs, &nodes);
+	nf = xsh_restore_fhs(c->rs, &fhs);
 	if (nn < 0 || nf < 0) {
 		rc = -ENOMEM;
 		goto out;
@@ -900,12 +900,12 @@ static int restore_session(struct xs_client *c, long deadline,
 
 		memset(v, 0, sizeof(v));
 		for (k = 0; k < batch && done + k < end; k++) {
-			struct xs_req *q = &v[k].req;
+			struct xsh_req *q = &v[k].req;
 
 			i = done + k;
-			q->opcode = XS_OP_REOPEN;
+			q->opcode = XSH_OP_REOPEN;
 			if (i < nn) {
-				q->a.reopen.kind = XS_REOPEN_NODE;
+				q->a.reopen.kind = XSH_REOPEN_NODE;
 				q->a.reopen.id = nodes[i].id;
 				q->a.reopen.nlookup = nodes[i].nlookup;
 				q->in_len = nodes[i].hlen;
@@ -921,7 +921,7 @@ static int restore_session(struct xs_client *c, long deadline,
 		/* What did not come back stays in the table: the guest still
 		 * holds it, and every later session must refuse it too. */
 		for (i = 0; i < (long)k && !rc; i++) {
-			const struct xs_rsp *p = &v[i].rsp;
+			const struct xsh_rsp *p = &v[i].rsp;
 			uint64_t want = v[i].req.a.reopen.id;
 
 			if (done + i < nn) {
@@ -956,7 +956,7 @@ static int cmp_seq(const void *a, const void *b)
  * Returns the number resent; *notify if the backend must be told. */
 static unsigned resend_ring(struct cring *r, bool *notify)
 {
-	struct xs_client *c = r->c;
+	struct xsh_client *c = r->c;
 	struct waiter *list[512];
 	unsigned k, n = 0, sent = 0;
 
@@ -968,26 +968,26 @@ static unsigned resend_ring(struct cring *r, bool *notify)
 	for (k = 0; k < n; k++) {
 		struct waiter *w = list[k];
 
-		if (xs_restore_send_only(w->req.opcode)) {
-			xs_codec_rsp_init(&w->rsp, &w->req);
+		if (xsh_restore_send_only(w->req.opcode)) {
+			xsh_codec_rsp_init(&w->rsp, &w->req);
 			w->state = W_DONE;
 			pthread_cond_signal(&w->cond);
 			continue;
 		}
 		copy_input(c, w);
-		w->req.flags |= XS_REQ_RESENT;
-		xs_ring_front_put_req(&r->ring, &w->req);
+		w->req.flags |= XSH_REQ_RESENT;
+		xsh_ring_front_put_req(&r->ring, &w->req);
 		sent++;
 	}
-	*notify = sent && xs_ring_front_push(&r->ring);
+	*notify = sent && xsh_ring_front_push(&r->ring);
 	return sent;
 }
 
 /* The restored session is up: resend, open the gate, restart the
  * completion threads.  Returns the number of requests resent. */
-static unsigned resume(struct xs_client *c)
+static unsigned resume(struct xsh_client *c)
 {
-	bool notify[XS_MAX_RINGS];
+	bool notify[XSH_MAX_RINGS];
 	unsigned i, sent = 0;
 
 	for (i = 0; i < c->nr_rings; i++)
@@ -1000,16 +1000,16 @@ static unsigned resume(struct xs_client *c)
 		pthread_mutex_unlock(&c->ring[i].lock);
 	}
 	for (i = 0; i < c->nr_rings; i++)
-		if (notify[i] && xs_tport_notify(c->t, i) < 0)
+		if (notify[i] && xsh_tport_notify(c->t, i) < 0)
 			break;
 	if (start_completion(c))
-		xs_client_fail(c, "cannot restart completion threads");
+		xsh_client_fail(c, "cannot restart completion threads");
 	return sent;
 }
 
 /* Take the responses the old backend left on the rings: those requests
  * need no resend.  A malformed one ends the salvage of its ring. */
-static void salvage(struct xs_client *c)
+static void salvage(struct xsh_client *c)
 {
 	const char *why;
 	unsigned i;
@@ -1018,7 +1018,7 @@ static void salvage(struct xs_client *c)
 		drain(&c->ring[i], &why);
 }
 
-static void reconnect_run(struct xs_client *c, const char *reason)
+static void reconnect_run(struct xsh_client *c, const char *reason)
 {
 	long t0 = now_ms(), deadline = t0 + c->reconnect_ms, left;
 	struct restore_result res = { 0 };
@@ -1034,17 +1034,17 @@ static void reconnect_run(struct xs_client *c, const char *reason)
 	salvage(c);
 	for (;;) {
 		left = deadline - now_ms();
-		if (xs_client_lost(c))
+		if (xsh_client_lost(c))
 			return;
 		if (rc_exiting(c)) {
-			xs_client_fail(c, "shutting down while reconnecting");
+			xsh_client_fail(c, "shutting down while reconnecting");
 			return;
 		}
 		if (left <= 0) {
 			why = "no backend came back";
 			break;
 		}
-		rc = xs_tport_reconnect(c->t, left < ATTEMPT_MS ? (int)left :
+		rc = xsh_tport_reconnect(c->t, left < ATTEMPT_MS ? (int)left :
 					ATTEMPT_MS);
 		if (rc == -ENOSYS) {
 			why = "the transport cannot reconnect";
@@ -1064,7 +1064,7 @@ static void reconnect_run(struct xs_client *c, const char *reason)
 			struct cring *r = &c->ring[i];
 
 			pthread_mutex_lock(&r->lock);
-			xs_ring_front_init(&r->ring, c->t->ring_mem[i],
+			xsh_ring_front_init(&r->ring, c->t->ring_mem[i],
 					   c->t->ring_bytes);
 			pthread_mutex_unlock(&r->lock);
 		}
@@ -1102,12 +1102,12 @@ static void reconnect_run(struct xs_client *c, const char *reason)
 	}
 	snprintf(msg, sizeof(msg), "%s within %d s (%s)", why,
 		 (c->reconnect_ms + 999) / 1000, reason);
-	xs_client_fail(c, msg);
+	xsh_client_fail(c, msg);
 }
 
 static void *reconnect_main(void *arg)
 {
-	struct xs_client *c = arg;
+	struct xsh_client *c = arg;
 	char reason[sizeof(c->rc_reason)];
 
 	pthread_mutex_lock(&c->rc_lock);
@@ -1128,7 +1128,7 @@ static void *reconnect_main(void *arg)
 
 /* ---- setup ------------------------------------------------------------- */
 
-static int ring_setup(struct xs_client *c, unsigned i)
+static int ring_setup(struct xsh_client *c, unsigned i)
 {
 	struct cring *r = &c->ring[i];
 	unsigned k;
@@ -1139,7 +1139,7 @@ static int ring_setup(struct xs_client *c, unsigned i)
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_cond_init(&r->tag_free, NULL);
 	pthread_cond_init(&r->gate, NULL);
-	rc = xs_ring_front_init(&r->ring, c->t->ring_mem[i], c->t->ring_bytes);
+	rc = xsh_ring_front_init(&r->ring, c->t->ring_mem[i], c->t->ring_bytes);
 	if (rc)
 		return rc;
 	if (r->ring.nr_slots != c->nr_slots)
@@ -1178,27 +1178,27 @@ static void ring_teardown(struct cring *r)
 	pthread_mutex_destroy(&r->lock);
 }
 
-int xs_client_connect(const struct xs_client_params *p,
-		      struct xs_client **out)
+int xsh_client_connect(const struct xsh_client_params *p,
+		      struct xsh_client **out)
 {
-	struct xs_front_params fp = { 0 };
-	struct xs_client *c;
+	struct xsh_front_params fp = { 0 };
+	struct xsh_client *c;
 	unsigned i, slots;
 	int rc;
 
-	if (p->nr_rings < 1 || p->nr_rings > XS_MAX_RINGS ||
-	    p->ring_order > XS_MAX_RING_ORDER || p->nr_large < 1 ||
+	if (p->nr_rings < 1 || p->nr_rings > XSH_MAX_RINGS ||
+	    p->ring_order > XSH_MAX_RING_ORDER || p->nr_large < 1 ||
 	    p->reconnect_ms < 0)
 		return -EINVAL;
-	slots = xs_ring_nr_slots((size_t)XS_PAGE_SIZE << p->ring_order);
+	slots = xsh_ring_nr_slots((size_t)XSH_PAGE_SIZE << p->ring_order);
 	if (!slots || slots > 0xffff)
 		return -EINVAL;
 	fp.nr_rings = p->nr_rings;
 	fp.ring_order = p->ring_order;
-	fp.data_pages = xs_client_data_pages(p->nr_rings, p->ring_order,
+	fp.data_pages = xsh_client_data_pages(p->nr_rings, p->ring_order,
 					     p->nr_large);
 	fp.features = p->features;
-	if (fp.data_pages > XS_MAX_DATA_PAGES)
+	if (fp.data_pages > XSH_MAX_DATA_PAGES)
 		return -E2BIG;
 
 	c = calloc(1, sizeof(*c));
@@ -1216,11 +1216,11 @@ int xs_client_connect(const struct xs_client_params *p,
 	c->reconnect_ms = p->reconnect_ms;
 	c->max_spinners = getenv("XS_FRONT_NO_SPIN") ? 0 :
 			  (int)sysconf(_SC_NPROCESSORS_ONLN) - 1;
-	c->large_off = (size_t)p->nr_rings * slots * XS_PAGE_SIZE;
+	c->large_off = (size_t)p->nr_rings * slots * XSH_PAGE_SIZE;
 	c->restore_off = c->large_off + (size_t)p->nr_large * LARGE_SIZE;
 	c->large_free = calloc(p->nr_large, sizeof(*c->large_free));
 	rc = -ENOMEM;
-	if (!c->large_free || xs_restore_new(&c->rs))
+	if (!c->large_free || xsh_restore_new(&c->rs))
 		goto fail;
 	for (i = 0; i < p->nr_large; i++)
 		c->large_free[i] = (int)(p->nr_large - 1 - i);
@@ -1234,7 +1234,7 @@ int xs_client_connect(const struct xs_client_params *p,
 	if (p->connect)
 		rc = p->connect(p->connect_arg, &fp, &c->t);
 	else if (p->socket_path)
-		rc = xs_local_connect(p->socket_path, &fp, &c->t);
+		rc = xsh_local_connect(p->socket_path, &fp, &c->t);
 	else
 		rc = -EINVAL;
 	if (rc)
@@ -1245,7 +1245,7 @@ int xs_client_connect(const struct xs_client_params *p,
 		goto fail;
 	rc = -EPROTO;
 	if (c->t->nr_rings != p->nr_rings ||
-	    c->t->data_bytes < (size_t)fp.data_pages * XS_PAGE_SIZE)
+	    c->t->data_bytes < (size_t)fp.data_pages * XSH_PAGE_SIZE)
 		goto fail;
 	c->max_io = c->t->max_io;
 	c->features = c->t->features;
@@ -1258,11 +1258,11 @@ int xs_client_connect(const struct xs_client_params *p,
 	return 0;
 
 fail:
-	xs_client_close(c);
+	xsh_client_close(c);
 	return rc;
 }
 
-int xs_client_start(struct xs_client *c)
+int xsh_client_start(struct xsh_client *c)
 {
 	int rc;
 
@@ -1275,7 +1275,7 @@ int xs_client_start(struct xs_client *c)
 	return start_completion(c);
 }
 
-void xs_client_close(struct xs_client *c)
+void xsh_client_close(struct xsh_client *c)
 {
 	unsigned i;
 
@@ -1290,12 +1290,12 @@ void xs_client_close(struct xs_client *c)
 	}
 	if (c->stop_fd >= 0)
 		stop_completion(c);
-	for (i = 0; i < XS_MAX_RINGS; i++)
+	for (i = 0; i < XSH_MAX_RINGS; i++)
 		ring_teardown(&c->ring[i]);
-	xs_tport_close(c->t);
+	xsh_tport_close(c->t);
 	if (c->stop_fd >= 0)
 		close(c->stop_fd);
-	xs_restore_free(c->rs);
+	xsh_restore_free(c->rs);
 	free(c->large_free);
 	free(c->peer);
 	pthread_cond_destroy(&c->rc_cond);

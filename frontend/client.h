@@ -8,7 +8,7 @@
  * Data area layout (data_pages pages, shared once at connect):
  *
  *   [ small buffers: one page per ring slot, nr_rings * nr_slots pages ]
- *   [ large buffers: nr_large buffers of XS_MAX_IO bytes each          ]
+ *   [ large buffers: nr_large buffers of XSH_MAX_IO bytes each          ]
  *   [ restore page: REOPEN inputs while reconnecting                   ]
  *
  * A request whose input or output fits one page uses the page that
@@ -19,18 +19,18 @@
  * Reconnect (params.reconnect_ms > 0 and a transport that can): when the
  * backend's connection goes away, calls wait instead of failing; the
  * client handshakes again over the same shared memory, restores the
- * session's nodes and open handles with XS_OP_REOPEN
+ * session's nodes and open handles with XSH_OP_REOPEN
  * (frontend/restore.h), puts the requests that were in flight back on
- * the rings with XS_REQ_RESENT, and only then lets new requests through.
+ * the rings with XSH_REQ_RESENT, and only then lets new requests through.
  * If no backend comes back within reconnect_ms, the backend is lost.
  *
  * Trust: the backend's indices, ids and lengths are checked (ring.c,
- * xs_codec_check_rsp, and out_len against the capacity asked for); a
+ * xsh_codec_check_rsp, and out_len against the capacity asked for); a
  * backend that breaks the protocol is treated as lost at once: every
  * waiting and later call fails with -EIO.
  */
-#ifndef XS_FRONT_CLIENT_H
-#define XS_FRONT_CLIENT_H
+#ifndef XSH_FRONT_CLIENT_H
+#define XSH_FRONT_CLIENT_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -38,17 +38,17 @@
 #include "../protocol/transport.h"
 #include "../protocol/xenshare_proto.h"
 
-struct xs_client;
+struct xsh_client;
 
-struct xs_client_params {
+struct xsh_client_params {
 	const char *socket_path;	/* local transport, when !connect */
 	/* Another transport: called with connect_arg and the sizes the
 	 * layout needs; 0 and *out set, or -errno. */
-	int (*connect)(void *arg, const struct xs_front_params *fp,
-		       struct xs_tport **out);
+	int (*connect)(void *arg, const struct xsh_front_params *fp,
+		       struct xsh_tport **out);
 	void *connect_arg;
-	unsigned nr_rings;		/* 1..XS_MAX_RINGS */
-	unsigned ring_order;		/* 0..XS_MAX_RING_ORDER */
+	unsigned nr_rings;		/* 1..XSH_MAX_RINGS */
+	unsigned ring_order;		/* 0..XSH_MAX_RING_ORDER */
 	unsigned nr_large;		/* large buffers, >= 1 */
 	uint64_t features;		/* wanted */
 	int reconnect_ms;		/* wait this long for a lost backend
@@ -56,21 +56,21 @@ struct xs_client_params {
 };
 
 /* Data pages the layout above needs. */
-unsigned xs_client_data_pages(unsigned nr_rings, unsigned ring_order,
+unsigned xsh_client_data_pages(unsigned nr_rings, unsigned ring_order,
 			      unsigned nr_large);
 
-/* One request and, after xs_client_call(), its answer. */
-struct xs_call {
+/* One request and, after xsh_client_call(), its answer. */
+struct xsh_call {
 	/* In: opcode, nodeid, fh, uid, gid, pid and a.* are the caller's;
 	 * id and buf_* are filled by the client. */
-	struct xs_req req;
+	struct xsh_req req;
 	const void *in;		/* first input segment (e.g. a name) */
 	uint32_t in_len;
 	const void *in2;	/* second segment (newname, value, data) */
 	uint32_t in2_len;
-	uint32_t out_cap;	/* output bytes wanted, <= XS_MAX_IO */
-	/* Out, valid after a 0 return until xs_client_release(). */
-	struct xs_rsp rsp;
+	uint32_t out_cap;	/* output bytes wanted, <= XSH_MAX_IO */
+	/* Out, valid after a 0 return until xsh_client_release(). */
+	struct xsh_rsp rsp;
 	const void *out;	/* rsp.out_len bytes in shared memory */
 	/* Private to the client. */
 	void *priv;
@@ -78,22 +78,22 @@ struct xs_call {
 
 /* Connect (local transport, or p->connect) and set up rings and buffers.
  * No threads yet (the caller may still fork).  0 or -errno. */
-int xs_client_connect(const struct xs_client_params *p,
-		      struct xs_client **out);
+int xsh_client_connect(const struct xsh_client_params *p,
+		      struct xsh_client **out);
 
 /* Called once, from a completion thread, when the backend is lost. */
-typedef void (*xs_client_lost_fn)(void *arg, const char *reason);
-void xs_client_set_lost_handler(struct xs_client *c, xs_client_lost_fn fn,
+typedef void (*xsh_client_lost_fn)(void *arg, const char *reason);
+void xsh_client_set_lost_handler(struct xsh_client *c, xsh_client_lost_fn fn,
 				void *arg);
 
 /* Where the client's own lines go (backend lost, reconnected), prio a
  * syslog level; default stderr with a "xenshare-front: " prefix. */
-typedef void (*xs_client_log_fn)(void *arg, int prio, const char *line);
-void xs_client_set_log_handler(struct xs_client *c, xs_client_log_fn fn,
+typedef void (*xsh_client_log_fn)(void *arg, int prio, const char *line);
+void xsh_client_set_log_handler(struct xsh_client *c, xsh_client_log_fn fn,
 			       void *arg);
 
 /* Reconnects so far, and what the last one restored. */
-struct xs_client_stats {
+struct xsh_client_stats {
 	uint64_t reconnects;
 	uint64_t nodes_restored;	/* last reconnect */
 	uint64_t handles_restored;
@@ -101,29 +101,29 @@ struct xs_client_stats {
 	uint64_t handles_stale;
 	uint64_t resent;
 };
-void xs_client_get_stats(struct xs_client *c, struct xs_client_stats *out);
+void xsh_client_get_stats(struct xsh_client *c, struct xsh_client_stats *out);
 
 /* Start one completion thread per ring.  0 or -errno. */
-int xs_client_start(struct xs_client *c);
+int xsh_client_start(struct xsh_client *c);
 
 /* Negotiated connection properties. */
-const struct xs_tport *xs_client_tport(const struct xs_client *c);
+const struct xsh_tport *xsh_client_tport(const struct xsh_client *c);
 
 /* Send call->req with the input, wait for the response.  Returns 0 when
  * the backend answered with success, the backend's -errno, or -EIO when
  * the backend is lost.  After 0, call->rsp and call->out are valid and the
- * caller must xs_client_release(call); after an error nothing is held
- * (xs_client_release() is then a no-op). */
-int xs_client_call(struct xs_client *c, struct xs_call *call);
-void xs_client_release(struct xs_call *call);
+ * caller must xsh_client_release(call); after an error nothing is held
+ * (xsh_client_release() is then a no-op). */
+int xsh_client_call(struct xsh_client *c, struct xsh_call *call);
+void xsh_client_release(struct xsh_call *call);
 
 /* True once the backend was lost. */
-bool xs_client_lost(const struct xs_client *c);
+bool xsh_client_lost(const struct xsh_client *c);
 /* Declare the backend lost (also used by tests). */
-void xs_client_fail(struct xs_client *c, const char *reason);
+void xsh_client_fail(struct xsh_client *c, const char *reason);
 
 /* Stop completion threads (and a reconnect in progress), close the
  * transport, free everything.  No call may be in progress. */
-void xs_client_close(struct xs_client *c);
+void xsh_client_close(struct xsh_client *c);
 
-#endif /* XS_FRONT_CLIENT_H */
+#endif /* XSH_FRONT_CLIENT_H */

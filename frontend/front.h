@@ -2,8 +2,8 @@
 /*
  * Private to the frontend: what main.c and fuse_ops.c share.
  */
-#ifndef XS_FRONT_H
-#define XS_FRONT_H
+#ifndef XSH_FRONT_H
+#define XSH_FRONT_H
 
 #define FUSE_USE_VERSION 314
 
@@ -14,17 +14,17 @@
 
 #include "client.h"
 
-#define XS_FRONT_VERSION	"1.0"
-#define XS_FRONT_TIMEOUT	1.0	/* entry and attr timeout, seconds */
-#define XS_FRONT_READAHEAD	(1u << 20)
-#define XS_FRONT_COPY_MAX	(1ull << 30)	/* one copy_file_range */
+#define XSH_FRONT_VERSION	"1.0"
+#define XSH_FRONT_TIMEOUT	1.0	/* entry and attr timeout, seconds */
+#define XSH_FRONT_READAHEAD	(1u << 20)
+#define XSH_FRONT_COPY_MAX	(1ull << 30)	/* one copy_file_range */
 
-struct xs_front {
-	struct xs_client *client;
+struct xsh_front {
+	struct xsh_client *client;
 	struct fuse_session *se;
 	const char *socket_path;
 	double timeout;
-	uint64_t features;	/* negotiated XS_FEAT_* */
+	uint64_t features;	/* negotiated XSH_FEAT_* */
 	uint32_t max_io;	/* negotiated */
 	pthread_t main_thread;	/* runs the session loop */
 	int loop_done;		/* atomic: the session loop returned */
@@ -32,11 +32,11 @@ struct xs_front {
 	unsigned xattr_ns_off;	/* atomic: namespaces the backend refused */
 };
 
-/* The fuse_lowlevel_ops table; userdata is a struct xs_front. */
-extern const struct fuse_lowlevel_ops xs_front_ops;
+/* The fuse_lowlevel_ops table; userdata is a struct xsh_front. */
+extern const struct fuse_lowlevel_ops xsh_front_ops;
 
 /* Log one line to stderr, or to syslog once daemonized. */
-void xs_front_log(int prio, const char *fmt, ...)
+void xsh_front_log(int prio, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-#endif /* XS_FRONT_H */
+#endif /* XSH_FRONT_H */

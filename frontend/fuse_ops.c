@@ -9,7 +9,7 @@
  * mkdir, symlink, link, create, readdirplus entries) carries one lookup
  * the backend counted.  When the kernel does not take it (the reply could
  * not be delivered, a readdirplus entry did not fit), it is given back at
- * once with XS_OP_FORGET, so the backend's counts stay equal to the
+ * once with XSH_OP_FORGET, so the backend's counts stay equal to the
  * kernel's.
  *
  * Locks: none implemented (no getlk/setlk/flock): the guest kernel keeps
@@ -42,12 +42,12 @@
  * the kernel ABI without its name. */
 #define FUSE_DIRENTPLUS_BASE	152u
 
-static struct xs_front *front(fuse_req_t req)
+static struct xsh_front *front(fuse_req_t req)
 {
 	return fuse_req_userdata(req);
 }
 
-static void call_init(struct xs_call *call, fuse_req_t req, unsigned op,
+static void call_init(struct xsh_call *call, fuse_req_t req, unsigned op,
 		      fuse_ino_t ino)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
@@ -60,29 +60,29 @@ static void call_init(struct xs_call *call, fuse_req_t req, unsigned op,
 	call->req.pid = (uint32_t)ctx->pid;
 }
 
-static void call_name(struct xs_call *call, const char *name)
+static void call_name(struct xsh_call *call, const char *name)
 {
 	call->in = name;
-	call->in_len = (uint32_t)strnlen(name, XS_NAME_MAX + 1);
+	call->in_len = (uint32_t)strnlen(name, XSH_NAME_MAX + 1);
 }
 
-static int call(fuse_req_t req, struct xs_call *c)
+static int call(fuse_req_t req, struct xsh_call *c)
 {
-	return xs_client_call(front(req)->client, c);
+	return xsh_client_call(front(req)->client, c);
 }
 
 /* For calls whose reply is only an errno. */
-static void call_reply_err(fuse_req_t req, struct xs_call *c)
+static void call_reply_err(fuse_req_t req, struct xsh_call *c)
 {
 	int rc = call(req, c);
 
-	xs_client_release(c);
+	xsh_client_release(c);
 	fuse_reply_err(req, -rc);
 }
 
 /* ---- conversions ------------------------------------------------------- */
 
-static void attr_to_stat(const struct xs_attr *a, struct stat *st)
+static void attr_to_stat(const struct xsh_attr *a, struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->st_ino = a->ino;
@@ -104,7 +104,7 @@ static void attr_to_stat(const struct xs_attr *a, struct stat *st)
 	st->st_ctim.tv_nsec = a->ctime_nsec;
 }
 
-static void entry_param(const struct xs_front *f, const struct xs_rsp_entry *e,
+static void entry_param(const struct xsh_front *f, const struct xsh_rsp_entry *e,
 			struct fuse_entry_param *ep)
 {
 	memset(ep, 0, sizeof(*ep));
@@ -119,38 +119,38 @@ static void entry_param(const struct xs_front *f, const struct xs_rsp_entry *e,
 
 struct forget_batch {
 	unsigned n;
-	struct xs_forget_one v[XS_FORGET_MAX];
+	struct xsh_forget_one v[XSH_FORGET_MAX];
 };
 
-static void forget_flush(struct xs_front *f, struct forget_batch *b)
+static void forget_flush(struct xsh_front *f, struct forget_batch *b)
 {
-	struct xs_call c;
+	struct xsh_call c;
 
 	if (!b->n)
 		return;
 	memset(&c, 0, sizeof(c));
-	c.req.opcode = XS_OP_FORGET;
+	c.req.opcode = XSH_OP_FORGET;
 	c.in = b->v;
 	c.in_len = b->n * (uint32_t)sizeof(b->v[0]);
 	/* Nothing to tell anyone if this fails: the backend drops every
 	 * count of a session that ends. */
-	xs_client_call(f->client, &c);
-	xs_client_release(&c);
+	xsh_client_call(f->client, &c);
+	xsh_client_release(&c);
 	b->n = 0;
 }
 
-static void forget_add(struct xs_front *f, struct forget_batch *b,
+static void forget_add(struct xsh_front *f, struct forget_batch *b,
 		       uint64_t nodeid, uint64_t nlookup)
 {
 	if (!nodeid || !nlookup)
 		return;
 	b->v[b->n].nodeid = nodeid;
 	b->v[b->n].nlookup = nlookup;
-	if (++b->n == XS_FORGET_MAX)
+	if (++b->n == XSH_FORGET_MAX)
 		forget_flush(f, b);
 }
 
-static void forget_one(struct xs_front *f, uint64_t nodeid)
+static void forget_one(struct xsh_front *f, uint64_t nodeid)
 {
 	struct forget_batch b = { 0 };
 
@@ -158,33 +158,33 @@ static void forget_one(struct xs_front *f, uint64_t nodeid)
 	forget_flush(f, &b);
 }
 
-static void release_fh(struct xs_front *f, unsigned op, uint64_t nodeid,
+static void release_fh(struct xsh_front *f, unsigned op, uint64_t nodeid,
 		       uint64_t fh)
 {
-	struct xs_call c;
+	struct xsh_call c;
 
 	memset(&c, 0, sizeof(c));
 	c.req.opcode = (uint16_t)op;
 	c.req.nodeid = nodeid;
 	c.req.fh = fh;
-	xs_client_call(f->client, &c);
-	xs_client_release(&c);
+	xsh_client_call(f->client, &c);
+	xsh_client_release(&c);
 }
 
 /* Reply with the node of a successful entry call; give the lookup back if
  * the kernel did not get it. */
-static void reply_entry(fuse_req_t req, struct xs_call *c)
+static void reply_entry(fuse_req_t req, struct xsh_call *c)
 {
-	struct xs_front *f = front(req);
+	struct xsh_front *f = front(req);
 	struct fuse_entry_param e;
 
 	entry_param(f, &c->rsp.u.entry, &e);
-	xs_client_release(c);
+	xsh_client_release(c);
 	if (fuse_reply_entry(req, &e) && e.ino)
 		forget_one(f, e.ino);
 }
 
-static void entry_call(fuse_req_t req, struct xs_call *c)
+static void entry_call(fuse_req_t req, struct xsh_call *c)
 {
 	int rc = call(req, c);
 
@@ -203,16 +203,16 @@ static void want_if_capable(struct fuse_conn_info *conn, unsigned cap)
 		conn->want |= cap;
 }
 
-static void xs_init(void *userdata, struct fuse_conn_info *conn)
+static void xsh_init(void *userdata, struct fuse_conn_info *conn)
 {
-	struct xs_front *f = userdata;
+	struct xsh_front *f = userdata;
 
 	conn->max_write = f->max_io;
-	conn->max_readahead = XS_FRONT_READAHEAD;
+	conn->max_readahead = XSH_FRONT_READAHEAD;
 	want_if_capable(conn, FUSE_CAP_PARALLEL_DIROPS);
 	want_if_capable(conn, FUSE_CAP_ASYNC_DIO);
 	want_if_capable(conn, FUSE_CAP_ASYNC_READ);
-	if (f->features & XS_FEAT_READDIRPLUS)
+	if (f->features & XSH_FEAT_READDIRPLUS)
 		want_if_capable(conn, FUSE_CAP_READDIRPLUS);
 	else
 		conn->want &= ~(unsigned)(FUSE_CAP_READDIRPLUS |
@@ -226,18 +226,18 @@ static void xs_init(void *userdata, struct fuse_conn_info *conn)
 
 /* ---- nodes ------------------------------------------------------------- */
 
-static void xs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+static void xsh_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	struct xs_call c;
+	struct xsh_call c;
 
-	call_init(&c, req, XS_OP_LOOKUP, parent);
+	call_init(&c, req, XSH_OP_LOOKUP, parent);
 	call_name(&c, name);
 	entry_call(req, &c);
 }
 
-static void xs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+static void xsh_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
-	struct xs_front *f = front(req);
+	struct xsh_front *f = front(req);
 	struct forget_batch b = { 0 };
 
 	fuse_reply_none(req);
@@ -245,10 +245,10 @@ static void xs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 	forget_flush(f, &b);
 }
 
-static void xs_forget_multi(fuse_req_t req, size_t count,
+static void xsh_forget_multi(fuse_req_t req, size_t count,
 			    struct fuse_forget_data *forgets)
 {
-	struct xs_front *f = front(req);
+	struct xsh_front *f = front(req);
 	struct forget_batch *b = calloc(1, sizeof(*b));
 	size_t i;
 
@@ -261,71 +261,71 @@ static void xs_forget_multi(fuse_req_t req, size_t count,
 	free(b);
 }
 
-static void xs_getattr(fuse_req_t req, fuse_ino_t ino,
+static void xsh_getattr(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
-	struct xs_call c;
+	struct xsh_call c;
 	struct stat st;
 	int rc;
 
-	call_init(&c, req, XS_OP_GETATTR, ino);
+	call_init(&c, req, XSH_OP_GETATTR, ino);
 	rc = call(req, &c);
 	if (rc) {
 		fuse_reply_err(req, -rc);
 		return;
 	}
 	attr_to_stat(&c.rsp.u.entry.attr, &st);
-	xs_client_release(&c);
+	xsh_client_release(&c);
 	fuse_reply_attr(req, &st, front(req)->timeout);
 }
 
-static void xs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+static void xsh_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		       int to_set, struct fuse_file_info *fi)
 {
-	struct xs_call c;
-	struct xs_args_setattr *a = &c.req.a.setattr;
+	struct xsh_call c;
+	struct xsh_args_setattr *a = &c.req.a.setattr;
 	struct stat st;
 	int rc;
 
-	call_init(&c, req, XS_OP_SETATTR, ino);
+	call_init(&c, req, XSH_OP_SETATTR, ino);
 	if (to_set & FUSE_SET_ATTR_MODE) {
-		a->valid |= XS_SETATTR_MODE;
+		a->valid |= XSH_SETATTR_MODE;
 		a->mode = attr->st_mode & 07777;
 	}
 	if (to_set & FUSE_SET_ATTR_UID) {
-		a->valid |= XS_SETATTR_UID;
+		a->valid |= XSH_SETATTR_UID;
 		a->uid = attr->st_uid;
 	}
 	if (to_set & FUSE_SET_ATTR_GID) {
-		a->valid |= XS_SETATTR_GID;
+		a->valid |= XSH_SETATTR_GID;
 		a->gid = attr->st_gid;
 	}
 	if (to_set & FUSE_SET_ATTR_SIZE) {
-		a->valid |= XS_SETATTR_SIZE;
+		a->valid |= XSH_SETATTR_SIZE;
 		a->size = (uint64_t)attr->st_size;
 	}
 	if (to_set & FUSE_SET_ATTR_ATIME_NOW) {
-		a->valid |= XS_SETATTR_ATIME_NOW;
+		a->valid |= XSH_SETATTR_ATIME_NOW;
 	} else if (to_set & FUSE_SET_ATTR_ATIME) {
-		a->valid |= XS_SETATTR_ATIME;
+		a->valid |= XSH_SETATTR_ATIME;
 		a->atime = attr->st_atim.tv_sec;
 		a->atime_nsec = (uint32_t)attr->st_atim.tv_nsec;
 	}
 	if (to_set & FUSE_SET_ATTR_MTIME_NOW) {
-		a->valid |= XS_SETATTR_MTIME_NOW;
+		a->valid |= XSH_SETATTR_MTIME_NOW;
 	} else if (to_set & FUSE_SET_ATTR_MTIME) {
-		a->valid |= XS_SETATTR_MTIME;
+		a->valid |= XSH_SETATTR_MTIME;
 		a->mtime = attr->st_mtim.tv_sec;
 		a->mtime_nsec = (uint32_t)attr->st_mtim.tv_nsec;
 	}
 	if (to_set & FUSE_SET_ATTR_CTIME)
-		a->valid |= XS_SETATTR_CTIME;
+		a->valid |= XSH_SETATTR_CTIME;
 #if defined(FUSE_SET_ATTR_KILL_SUID) && defined(FUSE_SET_ATTR_KILL_SGID)
 	if (to_set & (FUSE_SET_ATTR_KILL_SUID | FUSE_SET_ATTR_KILL_SGID))
-		a->valid |= XS_SETATTR_KILL_SUIDGID;
+		a->valid |= XSH_SETATTR_KILL_SUIDGID;
 #endif
 	if (fi) {
-		a->valid |= XS_SETATTR_FH;
+		a->valid |= XSH_SETATTR_FH;
 		c.req.fh = fi->fh;
 	}
 	rc = call(req, &c);
@@ -334,18 +334,18 @@ static void xs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		return;
 	}
 	attr_to_stat(&c.rsp.u.entry.attr, &st);
-	xs_client_release(&c);
+	xsh_client_release(&c);
 	fuse_reply_attr(req, &st, front(req)->timeout);
 }
 
-static void xs_readlink(fuse_req_t req, fuse_ino_t ino)
+static void xsh_readlink(fuse_req_t req, fuse_ino_t ino)
 {
-	char target[XS_PATH_MAX + 1];
-	struct xs_call c;
+	char target[XSH_PATH_MAX + 1];
+	struct xsh_call c;
 	int rc;
 
-	call_init(&c, req, XS_OP_READLINK, ino);
-	c.out_cap = XS_PATH_MAX;
+	call_init(&c, req, XSH_OP_READLINK, ino);
+	c.out_cap = XSH_PATH_MAX;
 	rc = call(req, &c);
 	if (rc) {
 		fuse_reply_err(req, -rc);
@@ -353,16 +353,16 @@ static void xs_readlink(fuse_req_t req, fuse_ino_t ino)
 	}
 	memcpy(target, c.out, c.rsp.out_len);
 	target[c.rsp.out_len] = '\0';
-	xs_client_release(&c);
+	xsh_client_release(&c);
 	fuse_reply_readlink(req, target);
 }
 
-static void xs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
+static void xsh_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 		     mode_t mode, dev_t rdev)
 {
-	struct xs_call c;
+	struct xsh_call c;
 
-	call_init(&c, req, XS_OP_MKNOD, parent);
+	call_init(&c, req, XSH_OP_MKNOD, parent);
 	call_name(&c, name);
 	c.req.a.mknod.mode = mode;
 	c.req.a.mknod.umask = fuse_req_ctx(req)->umask & 07777;
@@ -370,93 +370,93 @@ static void xs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 	entry_call(req, &c);
 }
 
-static void xs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
+static void xsh_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 		     mode_t mode)
 {
-	struct xs_call c;
+	struct xsh_call c;
 
-	call_init(&c, req, XS_OP_MKDIR, parent);
+	call_init(&c, req, XSH_OP_MKDIR, parent);
 	call_name(&c, name);
 	c.req.a.mknod.mode = S_IFDIR | (mode & 07777);
 	c.req.a.mknod.umask = fuse_req_ctx(req)->umask & 07777;
 	entry_call(req, &c);
 }
 
-static void xs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+static void xsh_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 		       const char *name)
 {
-	struct xs_call c;
+	struct xsh_call c;
 
-	call_init(&c, req, XS_OP_SYMLINK, parent);
+	call_init(&c, req, XSH_OP_SYMLINK, parent);
 	call_name(&c, name);
 	c.in2 = link;
-	c.in2_len = (uint32_t)strnlen(link, XS_PATH_MAX + 1);
+	c.in2_len = (uint32_t)strnlen(link, XSH_PATH_MAX + 1);
 	c.req.a.symlink.name_len = c.in_len;
 	entry_call(req, &c);
 }
 
-static void xs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+static void xsh_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	struct xs_call c;
+	struct xsh_call c;
 
-	call_init(&c, req, XS_OP_UNLINK, parent);
+	call_init(&c, req, XSH_OP_UNLINK, parent);
 	call_name(&c, name);
 	call_reply_err(req, &c);
 }
 
-static void xs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+static void xsh_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	struct xs_call c;
+	struct xsh_call c;
 
-	call_init(&c, req, XS_OP_RMDIR, parent);
+	call_init(&c, req, XSH_OP_RMDIR, parent);
 	call_name(&c, name);
 	call_reply_err(req, &c);
 }
 
-static void xs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+static void xsh_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		      fuse_ino_t newparent, const char *newname,
 		      unsigned int flags)
 {
-	struct xs_call c;
+	struct xsh_call c;
 
-	call_init(&c, req, XS_OP_RENAME, parent);
+	call_init(&c, req, XSH_OP_RENAME, parent);
 	call_name(&c, name);
 	c.in2 = newname;
-	c.in2_len = (uint32_t)strnlen(newname, XS_NAME_MAX + 1);
+	c.in2_len = (uint32_t)strnlen(newname, XSH_NAME_MAX + 1);
 	c.req.a.rename.newparent = newparent;
 	c.req.a.rename.name_len = c.in_len;
 	c.req.a.rename.flags = flags;
 	call_reply_err(req, &c);
 }
 
-static void xs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
+static void xsh_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 		    const char *newname)
 {
-	struct xs_call c;
+	struct xsh_call c;
 
-	call_init(&c, req, XS_OP_LINK, ino);
+	call_init(&c, req, XSH_OP_LINK, ino);
 	call_name(&c, newname);
 	c.req.a.link.newparent = newparent;
 	entry_call(req, &c);
 }
 
-static void xs_access(fuse_req_t req, fuse_ino_t ino, int mask)
+static void xsh_access(fuse_req_t req, fuse_ino_t ino, int mask)
 {
-	struct xs_call c;
+	struct xsh_call c;
 
-	call_init(&c, req, XS_OP_ACCESS, ino);
+	call_init(&c, req, XSH_OP_ACCESS, ino);
 	c.req.a.access.mask = (uint32_t)mask;
 	call_reply_err(req, &c);
 }
 
-static void xs_statfs(fuse_req_t req, fuse_ino_t ino)
+static void xsh_statfs(fuse_req_t req, fuse_ino_t ino)
 {
-	struct xs_call c;
+	struct xsh_call c;
 	struct statvfs sv;
-	const struct xs_statfs *s;
+	const struct xsh_statfs *s;
 	int rc;
 
-	call_init(&c, req, XS_OP_STATFS, ino);
+	call_init(&c, req, XSH_OP_STATFS, ino);
 	rc = call(req, &c);
 	if (rc) {
 		fuse_reply_err(req, -rc);
@@ -473,20 +473,20 @@ static void xs_statfs(fuse_req_t req, fuse_ino_t ino)
 	sv.f_ffree = s->ffree;
 	sv.f_favail = s->favail;
 	sv.f_namemax = s->namemax;
-	sv.f_flag = (s->flags & XS_STATFS_RDONLY) ? ST_RDONLY : 0;
-	xs_client_release(&c);
+	sv.f_flag = (s->flags & XSH_STATFS_RDONLY) ? ST_RDONLY : 0;
+	xsh_client_release(&c);
 	fuse_reply_statfs(req, &sv);
 }
 
 /* ---- files ------------------------------------------------------------- */
 
-static void xs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+static void xsh_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct xs_front *f = front(req);
-	struct xs_call c;
+	struct xsh_front *f = front(req);
+	struct xsh_call c;
 	int rc;
 
-	call_init(&c, req, XS_OP_OPEN, ino);
+	call_init(&c, req, XSH_OP_OPEN, ino);
 	c.req.a.open.flags = (uint32_t)fi->flags & OPEN_FLAGS_WIRE &
 			     ~(uint32_t)O_EXCL;
 	rc = call(req, &c);
@@ -495,20 +495,20 @@ static void xs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	fi->fh = c.rsp.u.fh;
-	xs_client_release(&c);
+	xsh_client_release(&c);
 	if (fuse_reply_open(req, fi))
-		release_fh(f, XS_OP_RELEASE, ino, fi->fh);
+		release_fh(f, XSH_OP_RELEASE, ino, fi->fh);
 }
 
-static void xs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+static void xsh_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		      mode_t mode, struct fuse_file_info *fi)
 {
-	struct xs_front *f = front(req);
+	struct xsh_front *f = front(req);
 	struct fuse_entry_param e;
-	struct xs_call c;
+	struct xsh_call c;
 	int rc;
 
-	call_init(&c, req, XS_OP_CREATE, parent);
+	call_init(&c, req, XSH_OP_CREATE, parent);
 	call_name(&c, name);
 	c.req.a.open.flags = ((uint32_t)fi->flags & OPEN_FLAGS_WIRE) | O_CREAT;
 	c.req.a.open.mode = S_IFREG | (mode & 07777);
@@ -520,23 +520,23 @@ static void xs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	}
 	entry_param(f, &c.rsp.u.entry, &e);
 	fi->fh = c.rsp.u.entry.fh;
-	xs_client_release(&c);
+	xsh_client_release(&c);
 	if (fuse_reply_create(req, &e, fi)) {
-		release_fh(f, XS_OP_RELEASE, e.ino, fi->fh);
+		release_fh(f, XSH_OP_RELEASE, e.ino, fi->fh);
 		forget_one(f, e.ino);
 	}
 }
 
-static void xs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+static void xsh_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
-	struct xs_front *f = front(req);
-	struct xs_call c;
+	struct xsh_front *f = front(req);
+	struct xsh_call c;
 	int rc;
 
 	if (size > f->max_io)
 		size = f->max_io;
-	call_init(&c, req, XS_OP_READ, ino);
+	call_init(&c, req, XSH_OP_READ, ino);
 	c.req.fh = fi->fh;
 	c.req.a.io.offset = (uint64_t)off;
 	c.req.a.io.size = (uint32_t)size;
@@ -548,14 +548,14 @@ static void xs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 	/* Straight from the shared buffer to the kernel. */
 	fuse_reply_buf(req, c.out, c.rsp.out_len);
-	xs_client_release(&c);
+	xsh_client_release(&c);
 }
 
-static void xs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
+static void xsh_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		     size_t size, off_t off, struct fuse_file_info *fi)
 {
-	struct xs_front *f = front(req);
-	struct xs_call c;
+	struct xsh_front *f = front(req);
+	struct xsh_call c;
 	uint64_t count;
 	int rc;
 
@@ -563,7 +563,7 @@ static void xs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		fuse_reply_err(req, EINVAL);
 		return;
 	}
-	call_init(&c, req, XS_OP_WRITE, ino);
+	call_init(&c, req, XSH_OP_WRITE, ino);
 	c.req.fh = fi->fh;
 	c.req.a.io.offset = (uint64_t)off;
 	c.req.a.io.size = (uint32_t)size;
@@ -575,7 +575,7 @@ static void xs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		return;
 	}
 	count = c.rsp.u.count;
-	xs_client_release(&c);
+	xsh_client_release(&c);
 	if (count > size) {
 		fuse_reply_err(req, EIO);
 		return;
@@ -586,28 +586,28 @@ static void xs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 static void fh_call(fuse_req_t req, unsigned op, fuse_ino_t ino,
 		    struct fuse_file_info *fi)
 {
-	struct xs_call c;
+	struct xsh_call c;
 
 	call_init(&c, req, op, ino);
 	c.req.fh = fi->fh;
 	call_reply_err(req, &c);
 }
 
-static void xs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+static void xsh_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	fh_call(req, XS_OP_FLUSH, ino, fi);
+	fh_call(req, XSH_OP_FLUSH, ino, fi);
 }
 
-static void xs_release(fuse_req_t req, fuse_ino_t ino,
+static void xsh_release(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
-	fh_call(req, XS_OP_RELEASE, ino, fi);
+	fh_call(req, XSH_OP_RELEASE, ino, fi);
 }
 
 static void fsync_call(fuse_req_t req, unsigned op, fuse_ino_t ino,
 		       int datasync, struct fuse_file_info *fi)
 {
-	struct xs_call c;
+	struct xsh_call c;
 
 	call_init(&c, req, op, ino);
 	c.req.fh = fi->fh;
@@ -615,18 +615,18 @@ static void fsync_call(fuse_req_t req, unsigned op, fuse_ino_t ino,
 	call_reply_err(req, &c);
 }
 
-static void xs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+static void xsh_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 		     struct fuse_file_info *fi)
 {
-	fsync_call(req, XS_OP_FSYNC, ino, datasync, fi);
+	fsync_call(req, XSH_OP_FSYNC, ino, datasync, fi);
 }
 
-static void xs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
+static void xsh_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
 			 off_t offset, off_t length, struct fuse_file_info *fi)
 {
-	struct xs_call c;
+	struct xsh_call c;
 
-	call_init(&c, req, XS_OP_FALLOCATE, ino);
+	call_init(&c, req, XSH_OP_FALLOCATE, ino);
 	c.req.fh = fi->fh;
 	c.req.a.fallocate.offset = (uint64_t)offset;
 	c.req.a.fallocate.length = (uint64_t)length;
@@ -634,14 +634,14 @@ static void xs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
 	call_reply_err(req, &c);
 }
 
-static void xs_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
+static void xsh_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
 		     struct fuse_file_info *fi)
 {
-	struct xs_call c;
+	struct xsh_call c;
 	uint64_t res;
 	int rc;
 
-	call_init(&c, req, XS_OP_LSEEK, ino);
+	call_init(&c, req, XSH_OP_LSEEK, ino);
 	c.req.fh = fi->fh;
 	c.req.a.lseek.offset = (uint64_t)off;
 	c.req.a.lseek.whence = (uint32_t)whence;
@@ -651,7 +651,7 @@ static void xs_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
 		return;
 	}
 	res = c.rsp.u.offset;
-	xs_client_release(&c);
+	xsh_client_release(&c);
 	if (res > INT64_MAX) {
 		fuse_reply_err(req, EIO);
 		return;
@@ -659,24 +659,24 @@ static void xs_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
 	fuse_reply_lseek(req, (off_t)res);
 }
 
-static void xs_copy_file_range(fuse_req_t req, fuse_ino_t ino_in,
+static void xsh_copy_file_range(fuse_req_t req, fuse_ino_t ino_in,
 			       off_t off_in, struct fuse_file_info *fi_in,
 			       fuse_ino_t ino_out, off_t off_out,
 			       struct fuse_file_info *fi_out, size_t len,
 			       int flags)
 {
-	struct xs_call c;
+	struct xsh_call c;
 	uint64_t count;
 	int rc;
 
-	if (!(front(req)->features & XS_FEAT_COPY_FILE_RANGE)) {
+	if (!(front(req)->features & XSH_FEAT_COPY_FILE_RANGE)) {
 		/* The kernel falls back to reading and writing. */
 		fuse_reply_err(req, ENOSYS);
 		return;
 	}
-	if (len > XS_FRONT_COPY_MAX)
-		len = XS_FRONT_COPY_MAX;
-	call_init(&c, req, XS_OP_COPY_FILE_RANGE, ino_in);
+	if (len > XSH_FRONT_COPY_MAX)
+		len = XSH_FRONT_COPY_MAX;
+	call_init(&c, req, XSH_OP_COPY_FILE_RANGE, ino_in);
 	c.req.fh = fi_in->fh;
 	c.req.a.copy.off_in = (uint64_t)off_in;
 	c.req.a.copy.nodeid_out = ino_out;
@@ -690,7 +690,7 @@ static void xs_copy_file_range(fuse_req_t req, fuse_ino_t ino_in,
 		return;
 	}
 	count = c.rsp.u.count;
-	xs_client_release(&c);
+	xsh_client_release(&c);
 	if (count > len) {
 		fuse_reply_err(req, EIO);
 		return;
@@ -700,14 +700,14 @@ static void xs_copy_file_range(fuse_req_t req, fuse_ino_t ino_in,
 
 /* ---- directories ------------------------------------------------------- */
 
-static void xs_opendir(fuse_req_t req, fuse_ino_t ino,
+static void xsh_opendir(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
-	struct xs_front *f = front(req);
-	struct xs_call c;
+	struct xsh_front *f = front(req);
+	struct xsh_call c;
 	int rc;
 
-	call_init(&c, req, XS_OP_OPENDIR, ino);
+	call_init(&c, req, XSH_OP_OPENDIR, ino);
 	c.req.a.open.flags = (uint32_t)fi->flags & OPEN_FLAGS_WIRE &
 			     ~(uint32_t)(O_EXCL | O_TRUNC | O_APPEND);
 	rc = call(req, &c);
@@ -716,9 +716,9 @@ static void xs_opendir(fuse_req_t req, fuse_ino_t ino,
 		return;
 	}
 	fi->fh = c.rsp.u.fh;
-	xs_client_release(&c);
+	xsh_client_release(&c);
 	if (fuse_reply_open(req, fi))
-		release_fh(f, XS_OP_RELEASEDIR, ino, fi->fh);
+		release_fh(f, XSH_OP_RELEASEDIR, ino, fi->fh);
 }
 
 static bool is_dot(const char *name)
@@ -731,7 +731,7 @@ static int fetch_dir(fuse_req_t req, unsigned op, fuse_ino_t ino,
 		     uint64_t fh, off_t off, uint32_t cap, void **buf,
 		     uint32_t *len)
 {
-	struct xs_call c;
+	struct xsh_call c;
 	int rc;
 
 	call_init(&c, req, op, ino);
@@ -747,17 +747,17 @@ static int fetch_dir(fuse_req_t req, unsigned op, fuse_ino_t ino,
 	*buf = malloc(*len ? *len : 1);
 	if (*buf)
 		memcpy(*buf, c.out, *len);
-	xs_client_release(&c);
+	xsh_client_release(&c);
 	return *buf ? 0 : -ENOMEM;
 }
 
-static void xs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+static void xsh_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       struct fuse_file_info *fi)
 {
-	struct xs_front *f = front(req);
-	const struct xs_dirent *d;
+	struct xsh_front *f = front(req);
+	const struct xsh_dirent *d;
 	const char *name;
-	char nm[XS_NAME_MAX + 1];
+	char nm[XSH_NAME_MAX + 1];
 	uint32_t len, pos = 0;
 	size_t used = 0, ent;
 	void *recs = NULL;
@@ -768,7 +768,7 @@ static void xs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	if (size > f->max_io)
 		size = f->max_io;
 	/* Our records are exactly as large as the kernel's. */
-	rc = fetch_dir(req, XS_OP_READDIR, ino, fi->fh, off, (uint32_t)size,
+	rc = fetch_dir(req, XSH_OP_READDIR, ino, fi->fh, off, (uint32_t)size,
 		       &recs, &len);
 	if (rc) {
 		fuse_reply_err(req, -rc);
@@ -779,9 +779,9 @@ static void xs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		rc = -ENOMEM;
 		goto out;
 	}
-	while ((rc = xs_codec_next_dirent(recs, len, pos, &d, &name)) > 0) {
+	while ((rc = xsh_codec_next_dirent(recs, len, pos, &d, &name)) > 0) {
 		pos += (uint32_t)rc;
-		if (d->namelen > XS_NAME_MAX) {
+		if (d->namelen > XSH_NAME_MAX) {
 			rc = -EPROTO;
 			break;
 		}
@@ -797,7 +797,7 @@ static void xs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		used += ent;
 	}
 	if (rc < 0) {
-		xs_front_log(LOG_ERR, "malformed directory records from the "
+		xsh_front_log(LOG_ERR, "malformed directory records from the "
 			     "backend");
 		rc = -EIO;
 		goto out;
@@ -814,15 +814,15 @@ out:
 	free(recs);
 }
 
-static void xs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
+static void xsh_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
 			   off_t off, struct fuse_file_info *fi)
 {
-	struct xs_front *f = front(req);
-	const struct xs_direntplus *d;
+	struct xsh_front *f = front(req);
+	const struct xsh_direntplus *d;
 	struct fuse_entry_param e;
 	struct forget_batch *fb;
 	const char *name;
-	char nm[XS_NAME_MAX + 1];
+	char nm[XSH_NAME_MAX + 1];
 	uint32_t len, cap, pos = 0;
 	uint64_t *added = NULL;
 	size_t used = 0, ent, nadded = 0, i;
@@ -835,14 +835,14 @@ static void xs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
 		size = f->max_io;
 	/* Ask for no more records than the kernel's buffer holds: ours are
 	 * 16 bytes smaller each, so this fraction of size always fits. */
-	cap = (uint32_t)((uint64_t)size * sizeof(struct xs_direntplus) /
+	cap = (uint32_t)((uint64_t)size * sizeof(struct xsh_direntplus) /
 			 FUSE_DIRENTPLUS_BASE);
 	fb = calloc(1, sizeof(*fb));
 	if (!fb) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	rc = fetch_dir(req, XS_OP_READDIRPLUS, ino, fi->fh, off, cap, &recs,
+	rc = fetch_dir(req, XSH_OP_READDIRPLUS, ino, fi->fh, off, cap, &recs,
 		       &len);
 	if (rc) {
 		free(fb);
@@ -850,16 +850,16 @@ static void xs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
 		return;
 	}
 	kbuf = malloc(size ? size : 1);
-	added = calloc(len / sizeof(struct xs_direntplus) + 1, sizeof(*added));
+	added = calloc(len / sizeof(struct xsh_direntplus) + 1, sizeof(*added));
 	if (!kbuf || !added) {
 		rc = -ENOMEM;
 		goto drop_rest;
 	}
-	while ((rc = xs_codec_next_direntplus(recs, len, pos, &d, &name)) > 0) {
+	while ((rc = xsh_codec_next_direntplus(recs, len, pos, &d, &name)) > 0) {
 		uint64_t nodeid = d->entry.nodeid;
 
 		pos += (uint32_t)rc;
-		if (d->dirent.namelen > XS_NAME_MAX) {
+		if (d->dirent.namelen > XSH_NAME_MAX) {
 			rc = -EPROTO;
 			forget_add(f, fb, nodeid, 1);
 			break;
@@ -891,7 +891,7 @@ static void xs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
 			added[nadded++] = nodeid;
 	}
 	if (rc < 0) {
-		xs_front_log(LOG_ERR, "malformed directory records from the "
+		xsh_front_log(LOG_ERR, "malformed directory records from the "
 			     "backend");
 		rc = -EIO;
 		goto drop_rest;
@@ -909,7 +909,7 @@ drop_rest:
 	/* The kernel gets none of these: give back every lookup. */
 	for (i = 0; i < nadded; i++)
 		forget_add(f, fb, added[i], 1);
-	while ((n = xs_codec_next_direntplus(recs, len, pos, &d, &name)) > 0) {
+	while ((n = xsh_codec_next_direntplus(recs, len, pos, &d, &name)) > 0) {
 		pos += (uint32_t)n;
 		forget_add(f, fb, d->entry.nodeid, 1);
 	}
@@ -922,32 +922,32 @@ out:
 	free(recs);
 }
 
-static void xs_releasedir(fuse_req_t req, fuse_ino_t ino,
+static void xsh_releasedir(fuse_req_t req, fuse_ino_t ino,
 			  struct fuse_file_info *fi)
 {
-	fh_call(req, XS_OP_RELEASEDIR, ino, fi);
+	fh_call(req, XSH_OP_RELEASEDIR, ino, fi);
 }
 
-static void xs_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
+static void xsh_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
 			struct fuse_file_info *fi)
 {
-	fsync_call(req, XS_OP_FSYNCDIR, ino, datasync, fi);
+	fsync_call(req, XSH_OP_FSYNCDIR, ino, datasync, fi);
 }
 
 /* ---- extended attributes ----------------------------------------------- */
 
-static void xs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+static void xsh_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 			const char *value, size_t size, int flags)
 {
-	struct xs_call c;
+	struct xsh_call c;
 
-	if (size > XS_XATTR_SIZE_MAX) {
+	if (size > XSH_XATTR_SIZE_MAX) {
 		fuse_reply_err(req, E2BIG);
 		return;
 	}
-	call_init(&c, req, XS_OP_SETXATTR, ino);
+	call_init(&c, req, XSH_OP_SETXATTR, ino);
 	c.in = name;
-	c.in_len = (uint32_t)strnlen(name, XS_XATTR_NAME_MAX + 1);
+	c.in_len = (uint32_t)strnlen(name, XSH_XATTR_NAME_MAX + 1);
 	c.in2 = value;
 	c.in2_len = (uint32_t)size;
 	c.req.a.xattr.name_len = c.in_len;
@@ -957,12 +957,12 @@ static void xs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 
 /* GETXATTR and LISTXATTR: size 0 asks for the size only.  Replies, and
  * returns the backend's answer. */
-static int xattr_get(fuse_req_t req, struct xs_call *c, size_t size)
+static int xattr_get(fuse_req_t req, struct xsh_call *c, size_t size)
 {
 	int rc;
 
-	if (size > XS_XATTR_SIZE_MAX)
-		size = XS_XATTR_SIZE_MAX;
+	if (size > XSH_XATTR_SIZE_MAX)
+		size = XSH_XATTR_SIZE_MAX;
 	c->req.a.xattr.size = (uint32_t)size;
 	c->out_cap = (uint32_t)size;
 	rc = call(req, c);
@@ -973,8 +973,8 @@ static int xattr_get(fuse_req_t req, struct xs_call *c, size_t size)
 	if (size == 0) {
 		uint64_t count = c->rsp.u.count;
 
-		xs_client_release(c);
-		if (count > XS_XATTR_SIZE_MAX) {
+		xsh_client_release(c);
+		if (count > XSH_XATTR_SIZE_MAX) {
 			fuse_reply_err(req, E2BIG);
 			return 0;
 		}
@@ -982,7 +982,7 @@ static int xattr_get(fuse_req_t req, struct xs_call *c, size_t size)
 		return 0;
 	}
 	fuse_reply_buf(req, c->out, c->rsp.out_len);
-	xs_client_release(c);
+	xsh_client_release(c);
 	return 0;
 }
 
@@ -1002,78 +1002,78 @@ static unsigned xattr_ns_bit(const char *name)
 	return 0;
 }
 
-static void xs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+static void xsh_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 			size_t size)
 {
-	struct xs_front *f = front(req);
+	struct xsh_front *f = front(req);
 	unsigned bit = xattr_ns_bit(name);
-	struct xs_call c;
+	struct xsh_call c;
 	int rc;
 
 	if (__atomic_load_n(&f->xattr_ns_off, __ATOMIC_RELAXED) & bit) {
 		fuse_reply_err(req, EOPNOTSUPP);
 		return;
 	}
-	call_init(&c, req, XS_OP_GETXATTR, ino);
+	call_init(&c, req, XSH_OP_GETXATTR, ino);
 	c.in = name;
-	c.in_len = (uint32_t)strnlen(name, XS_XATTR_NAME_MAX + 1);
+	c.in_len = (uint32_t)strnlen(name, XSH_XATTR_NAME_MAX + 1);
 	rc = xattr_get(req, &c, size);
 	if (rc == -EOPNOTSUPP)
 		__atomic_fetch_or(&f->xattr_ns_off, bit, __ATOMIC_RELAXED);
 }
 
-static void xs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+static void xsh_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
-	struct xs_call c;
+	struct xsh_call c;
 
-	call_init(&c, req, XS_OP_LISTXATTR, ino);
+	call_init(&c, req, XSH_OP_LISTXATTR, ino);
 	xattr_get(req, &c, size);
 }
 
-static void xs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+static void xsh_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
-	struct xs_call c;
+	struct xsh_call c;
 
-	call_init(&c, req, XS_OP_REMOVEXATTR, ino);
+	call_init(&c, req, XSH_OP_REMOVEXATTR, ino);
 	c.in = name;
-	c.in_len = (uint32_t)strnlen(name, XS_XATTR_NAME_MAX + 1);
+	c.in_len = (uint32_t)strnlen(name, XSH_XATTR_NAME_MAX + 1);
 	call_reply_err(req, &c);
 }
 
-const struct fuse_lowlevel_ops xs_front_ops = {
-	.init = xs_init,
-	.lookup = xs_lookup,
-	.forget = xs_forget,
-	.forget_multi = xs_forget_multi,
-	.getattr = xs_getattr,
-	.setattr = xs_setattr,
-	.readlink = xs_readlink,
-	.mknod = xs_mknod,
-	.mkdir = xs_mkdir,
-	.unlink = xs_unlink,
-	.rmdir = xs_rmdir,
-	.symlink = xs_symlink,
-	.rename = xs_rename,
-	.link = xs_link,
-	.open = xs_open,
-	.read = xs_read,
-	.write = xs_write,
-	.flush = xs_flush,
-	.release = xs_release,
-	.fsync = xs_fsync,
-	.opendir = xs_opendir,
-	.readdir = xs_readdir,
-	.releasedir = xs_releasedir,
-	.fsyncdir = xs_fsyncdir,
-	.statfs = xs_statfs,
-	.setxattr = xs_setxattr,
-	.getxattr = xs_getxattr,
-	.listxattr = xs_listxattr,
-	.removexattr = xs_removexattr,
-	.access = xs_access,
-	.create = xs_create,
-	.fallocate = xs_fallocate,
-	.readdirplus = xs_readdirplus,
-	.copy_file_range = xs_copy_file_range,
-	.lseek = xs_lseek,
+const struct fuse_lowlevel_ops xsh_front_ops = {
+	.init = xsh_init,
+	.lookup = xsh_lookup,
+	.forget = xsh_forget,
+	.forget_multi = xsh_forget_multi,
+	.getattr = xsh_getattr,
+	.setattr = xsh_setattr,
+	.readlink = xsh_readlink,
+	.mknod = xsh_mknod,
+	.mkdir = xsh_mkdir,
+	.unlink = xsh_unlink,
+	.rmdir = xsh_rmdir,
+	.symlink = xsh_symlink,
+	.rename = xsh_rename,
+	.link = xsh_link,
+	.open = xsh_open,
+	.read = xsh_read,
+	.write = xsh_write,
+	.flush = xsh_flush,
+	.release = xsh_release,
+	.fsync = xsh_fsync,
+	.opendir = xsh_opendir,
+	.readdir = xsh_readdir,
+	.releasedir = xsh_releasedir,
+	.fsyncdir = xsh_fsyncdir,
+	.statfs = xsh_statfs,
+	.setxattr = xsh_setxattr,
+	.getxattr = xsh_getxattr,
+	.listxattr = xsh_listxattr,
+	.removexattr = xsh_removexattr,
+	.access = xsh_access,
+	.create = xsh_create,
+	.fallocate = xsh_fallocate,
+	.readdirplus = xsh_readdirplus,
+	.copy_file_range = xsh_copy_file_range,
+	.lseek = xsh_lseek,
 };

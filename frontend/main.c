@@ -66,7 +66,7 @@ static const struct fuse_opt conf_opts[] = {
 	CONF_OPT("--ring-order=%u", ring_order),
 	CONF_OPT("--io-buffers=%u", nr_large),
 	CONF_OPT("--reconnect-timeout=%lf", reconnect_timeout),
-	CONF_OPT("xs_timeout=%lf", timeout),
+	CONF_OPT("xsh_timeout=%lf", timeout),
 	/* What mount(8) may pass on from an fstab line. */
 	FUSE_OPT_KEY("defaults", FUSE_OPT_KEY_DISCARD),
 	FUSE_OPT_KEY("auto", FUSE_OPT_KEY_DISCARD),
@@ -135,9 +135,9 @@ static int join_long_opts(int argc, char *argv[], struct fuse_args *args)
 static bool log_to_syslog;
 /* Global: a detached kicker thread may still look at it while main()
  * returns. */
-static struct xs_front front_state;
+static struct xsh_front front_state;
 
-void xs_front_log(int prio, const char *fmt, ...)
+void xsh_front_log(int prio, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -172,7 +172,7 @@ static void usage(const char *prog)
 	       "                           on Xen 2, fewer if the grant limit needs it)\n"
 	       "    --reconnect-timeout SEC  wait this long for a lost backend to come\n"
 	       "                           back (default %.0f; 0: unmount at once)\n"
-	       "    -o xs_timeout=SEC      entry and attribute cache timeout (default %.1f)\n"
+	       "    -o xsh_timeout=SEC      entry and attribute cache timeout (default %.1f)\n"
 	       "\n"
 	       "Worker threads: one per ring slot (%u..%u) unless -o max_threads is given;\n"
 	       "%u idle threads are kept unless -o max_idle_threads is given.\n"
@@ -180,9 +180,9 @@ static void usage(const char *prog)
 	       "Always added: -o default_permissions,fsname=xenshare,subtype=xenshare\n"
 	       "(and allow_other when run as root).\n"
 	       "\n",
-	       prog, prog, XS_MAX_RINGS, XS_MAX_RING_ORDER, DEFAULT_RING_ORDER,
-	       xs_ring_nr_slots((size_t)XS_PAGE_SIZE << DEFAULT_RING_ORDER),
-	       DEFAULT_LARGE_BUFS, DEFAULT_RECONNECT_S, XS_FRONT_TIMEOUT,
+	       prog, prog, XSH_MAX_RINGS, XSH_MAX_RING_ORDER, DEFAULT_RING_ORDER,
+	       xsh_ring_nr_slots((size_t)XSH_PAGE_SIZE << DEFAULT_RING_ORDER),
+	       DEFAULT_LARGE_BUFS, DEFAULT_RECONNECT_S, XSH_FRONT_TIMEOUT,
 	       MIN_THREADS, MAX_THREADS,
 	       MAX_IDLE_THREADS);
 	printf("FUSE options:\n");
@@ -204,7 +204,7 @@ static void wake_handler(int sig)
  * sleep. */
 static void *kick_main(void *arg)
 {
-	struct xs_front *f = arg;
+	struct xsh_front *f = arg;
 
 	while (!__atomic_load_n(&f->loop_done, __ATOMIC_ACQUIRE)) {
 		pthread_kill(f->main_thread, SIGUSR1);
@@ -217,11 +217,11 @@ static void *kick_main(void *arg)
  * block here: the loop waits for its workers). */
 static void on_lost(void *arg, const char *reason)
 {
-	struct xs_front *f = arg;
+	struct xsh_front *f = arg;
 	pthread_attr_t attr;
 	pthread_t th;
 
-	xs_front_log(LOG_ERR, "lost connection to backend at %s: %s; "
+	xsh_front_log(LOG_ERR, "lost connection to backend at %s: %s; "
 		     "unmounting", f->socket_path, reason);
 	__atomic_store_n(&f->lost, 1, __ATOMIC_RELEASE);
 	fuse_session_exit(f->se);
@@ -235,7 +235,7 @@ static void on_lost(void *arg, const char *reason)
 static void on_client_log(void *arg, int prio, const char *line)
 {
 	(void)arg;
-	xs_front_log(prio, "%s", line);
+	xsh_front_log(prio, "%s", line);
 }
 
 static int set_wake_handler(void)
@@ -293,23 +293,23 @@ static int run_loop(struct fuse_session *se, struct fuse_cmdline_opts *opts,
  * statfs and /proc/mounts say so (the kernel fills f_flag from the mount,
  * not from the file system's answer) and writes fail before a round trip.
  * Needs root; without it the backend's EROFS answers still hold. */
-static void mark_read_only(struct xs_client *c, const char *mountpoint)
+static void mark_read_only(struct xsh_client *c, const char *mountpoint)
 {
-	struct xs_call call;
+	struct xsh_call call;
 
 	memset(&call, 0, sizeof(call));
-	call.req.opcode = XS_OP_STATFS;
-	call.req.nodeid = XS_ROOT_NODEID;
-	if (xs_client_call(c, &call))
+	call.req.opcode = XSH_OP_STATFS;
+	call.req.nodeid = XSH_ROOT_NODEID;
+	if (xsh_client_call(c, &call))
 		return;
-	if (call.rsp.u.statfs.flags & XS_STATFS_RDONLY) {
+	if (call.rsp.u.statfs.flags & XSH_STATFS_RDONLY) {
 		if (mount(NULL, mountpoint, NULL, MS_REMOUNT | MS_BIND |
 			  MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0)
-			xs_front_log(LOG_WARNING, "read-only export, but the "
+			xsh_front_log(LOG_WARNING, "read-only export, but the "
 				     "mount could not be made read-only: %s",
 				     strerror(errno));
 	}
-	xs_client_release(&call);
+	xsh_client_release(&call);
 }
 
 int main(int argc, char *argv[])
@@ -319,18 +319,18 @@ int main(int argc, char *argv[])
 		.nr_rings = UNSET,
 		.ring_order = UNSET,
 		.nr_large = UNSET,
-		.timeout = XS_FRONT_TIMEOUT,
+		.timeout = XSH_FRONT_TIMEOUT,
 		.reconnect_timeout = DEFAULT_RECONNECT_S,
 	};
-	struct xs_front_xen_sizes xsz = { 0 };
-	struct xs_front_xen xen;
+	struct xsh_front_xen_sizes xsz = { 0 };
+	struct xsh_front_xen xen;
 	const char *tag = NULL;
 	int ready_fd = -1;
 	struct fuse_cmdline_opts opts;
-	struct xs_client_params cp = { 0 };
-	struct xs_front *fs = &front_state;
+	struct xsh_client_params cp = { 0 };
+	struct xsh_front *fs = &front_state;
 	struct fuse_session *se = NULL;
-	const struct xs_tport *t;
+	const struct xsh_tport *t;
 	unsigned total_slots;
 	int rc, status = 1;
 
@@ -366,8 +366,8 @@ int main(int argc, char *argv[])
 		goto out_args;
 	}
 	if (opts.show_version) {
-		printf("xenshare-front %s, protocol %u\n", XS_FRONT_VERSION,
-		       XS_PROTO_VERSION);
+		printf("xenshare-front %s, protocol %u\n", XSH_FRONT_VERSION,
+		       XSH_PROTO_VERSION);
 		fflush(stdout);
 		fuse_lowlevel_version();
 		status = 0;
@@ -380,21 +380,21 @@ int main(int argc, char *argv[])
 			"(--help for more)\n", argv[0], argv[0]);
 		goto out_args;
 	}
-	if (conf.nr_rings < 1 || conf.nr_rings > XS_MAX_RINGS ||
-	    conf.ring_order > XS_MAX_RING_ORDER || conf.nr_large < 1 ||
+	if (conf.nr_rings < 1 || conf.nr_rings > XSH_MAX_RINGS ||
+	    conf.ring_order > XSH_MAX_RING_ORDER || conf.nr_large < 1 ||
 	    !(conf.timeout >= 0.0) || !(conf.reconnect_timeout >= 0.0) ||
 	    conf.reconnect_timeout > MAX_RECONNECT_S) {
 		fprintf(stderr, "xenshare-front: --rings must be 1..%u, "
 			"--ring-order 0..%u, --io-buffers >= 1, "
-			"--reconnect-timeout 0..%.0f, xs_timeout >= 0\n",
-			XS_MAX_RINGS, XS_MAX_RING_ORDER, MAX_RECONNECT_S);
+			"--reconnect-timeout 0..%.0f, xsh_timeout >= 0\n",
+			XSH_MAX_RINGS, XSH_MAX_RING_ORDER, MAX_RECONNECT_S);
 		goto out_args;
 	}
 
 	if (tag) {
 		/* Xen: daemonize now, before libxenstore starts threads. */
 		if (!opts.foreground) {
-			rc = xs_front_daemon_start(&ready_fd);
+			rc = xsh_front_daemon_start(&ready_fd);
 			if (rc) {
 				fprintf(stderr, "xenshare-front: fork: %s\n",
 					strerror(-rc));
@@ -404,12 +404,12 @@ int main(int argc, char *argv[])
 		xsz.nr_rings = conf.nr_rings;
 		xsz.ring_order = conf.ring_order;
 		xsz.nr_large = conf.nr_large;
-		if (xs_front_xen_setup(&xen, tag, &xsz))
+		if (xsh_front_xen_setup(&xen, tag, &xsz))
 			goto out_args;
 		conf.nr_rings = xsz.nr_rings;
 		conf.ring_order = xsz.ring_order;
 		conf.nr_large = xsz.nr_large;
-		cp.connect = xs_front_xen_connect;
+		cp.connect = xsh_front_xen_connect;
 		cp.connect_arg = &xen;
 		cp.socket_path = xen.name;
 	} else {
@@ -418,23 +418,23 @@ int main(int argc, char *argv[])
 	cp.nr_rings = conf.nr_rings;
 	cp.ring_order = conf.ring_order;
 	cp.nr_large = conf.nr_large;
-	cp.features = XS_FEAT_ALL;
+	cp.features = XSH_FEAT_ALL;
 	cp.reconnect_ms = (int)(conf.reconnect_timeout * 1000.0);
-	rc = xs_client_connect(&cp, &fs->client);
+	rc = xsh_client_connect(&cp, &fs->client);
 	if (rc) {
 		fprintf(stderr, "xenshare-front: cannot connect to backend "
 			"at %s: %s\n", cp.socket_path, strerror(-rc));
 		goto out_args;
 	}
-	t = xs_client_tport(fs->client);
+	t = xsh_client_tport(fs->client);
 	fs->socket_path = cp.socket_path;
 	fs->timeout = conf.timeout;
 	fs->features = t->features;
 	fs->max_io = t->max_io;
 	total_slots = conf.nr_rings *
-		      xs_ring_nr_slots((size_t)XS_PAGE_SIZE << conf.ring_order);
+		      xsh_ring_nr_slots((size_t)XSH_PAGE_SIZE << conf.ring_order);
 
-	se = fuse_session_new(&args, &xs_front_ops, sizeof(xs_front_ops), fs);
+	se = fuse_session_new(&args, &xsh_front_ops, sizeof(xsh_front_ops), fs);
 	if (!se)
 		goto out_client;
 	fs->se = se;
@@ -444,7 +444,7 @@ int main(int argc, char *argv[])
 		goto out_signals;
 	if (fuse_daemonize(opts.foreground || tag))
 		goto out_unmount;
-	xs_front_daemon_ready(ready_fd, 0);
+	xsh_front_daemon_ready(ready_fd, 0);
 	if (!opts.foreground) {
 		openlog("xenshare-front", LOG_PID, LOG_DAEMON);
 		log_to_syslog = true;
@@ -452,11 +452,11 @@ int main(int argc, char *argv[])
 
 	/* Threads only now: fuse_daemonize() forks. */
 	fs->main_thread = pthread_self();
-	xs_client_set_lost_handler(fs->client, on_lost, fs);
-	xs_client_set_log_handler(fs->client, on_client_log, NULL);
-	rc = xs_client_start(fs->client);
+	xsh_client_set_lost_handler(fs->client, on_lost, fs);
+	xsh_client_set_log_handler(fs->client, on_client_log, NULL);
+	rc = xsh_client_start(fs->client);
 	if (rc) {
-		xs_front_log(LOG_ERR, "cannot start: %s", strerror(-rc));
+		xsh_front_log(LOG_ERR, "cannot start: %s", strerror(-rc));
 		goto out_loop_done;
 	}
 	mark_read_only(fs->client, opts.mountpoint);
@@ -475,7 +475,7 @@ out_session:
 	fuse_session_destroy(se);
 out_client:
 	__atomic_store_n(&fs->loop_done, 1, __ATOMIC_RELEASE);
-	xs_client_close(fs->client);
+	xsh_client_close(fs->client);
 out_args:
 	free(opts.mountpoint);
 	free(conf.socket_path);

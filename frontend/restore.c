@@ -6,7 +6,7 @@
  *
  * Trust: replies were checked by the client (ids, lengths); directory
  * records are walked with the codec's iterator over a private copy, and
- * handle lengths are bounded by XS_HANDLE_MAX before they are copied.
+ * handle lengths are bounded by XSH_HANDLE_MAX before they are copied.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,7 +31,7 @@ struct rnode {
 
 struct rfh {
 	struct rfh *next;
-	struct xs_restore_fh v;
+	struct xsh_restore_fh v;
 };
 
 struct ntab {
@@ -46,7 +46,7 @@ struct ftab {
 	size_t n;
 };
 
-struct xs_restore {
+struct xsh_restore {
 	pthread_mutex_t lock;
 	struct ntab nodes;	/* lock */
 	struct ftab fhs;	/* lock */
@@ -63,7 +63,7 @@ static size_t slot(size_t nb, uint64_t key)
 	return (size_t)key & (nb - 1);
 }
 
-static struct rnode *node_find(struct xs_restore *r, uint64_t id,
+static struct rnode *node_find(struct xsh_restore *r, uint64_t id,
 			       struct rnode ***link)
 {
 	struct rnode **p = &r->nodes.b[slot(r->nodes.nb, id)];
@@ -76,7 +76,7 @@ static struct rnode *node_find(struct xs_restore *r, uint64_t id,
 	return *p;
 }
 
-static struct rfh *fh_find(struct xs_restore *r, uint64_t fh,
+static struct rfh *fh_find(struct xsh_restore *r, uint64_t fh,
 			   struct rfh ***link)
 {
 	struct rfh **p = &r->fhs.b[slot(r->fhs.nb, fh)];
@@ -91,7 +91,7 @@ static struct rfh *fh_find(struct xs_restore *r, uint64_t fh,
 
 /* Double the buckets when the table is as full as it is wide; a failed
  * allocation only makes chains longer. */
-static void node_grow(struct xs_restore *r)
+static void node_grow(struct xsh_restore *r)
 {
 	struct ntab *t = &r->nodes, nt;
 	struct rnode *n, *next;
@@ -115,7 +115,7 @@ static void node_grow(struct xs_restore *r)
 	t->nb = nt.nb;
 }
 
-static void fh_grow(struct xs_restore *r)
+static void fh_grow(struct xsh_restore *r)
 {
 	struct ftab *t = &r->fhs, nt;
 	struct rfh *f, *next;
@@ -141,14 +141,14 @@ static void fh_grow(struct xs_restore *r)
 
 /* ---- accounting (lock held) ---------------------------------------------- */
 
-static void node_add(struct xs_restore *r, uint64_t id, const void *h,
+static void node_add(struct xsh_restore *r, uint64_t id, const void *h,
 		     uint32_t hlen)
 {
 	struct rnode **link, *n, *bigger;
 
-	if (!id || id == XS_ROOT_NODEID)
+	if (!id || id == XSH_ROOT_NODEID)
 		return;
-	if (hlen > XS_HANDLE_MAX)
+	if (hlen > XSH_HANDLE_MAX)
 		hlen = 0;
 	n = node_find(r, id, &link);
 	if (n) {
@@ -181,7 +181,7 @@ static void node_add(struct xs_restore *r, uint64_t id, const void *h,
 	node_grow(r);
 }
 
-static void node_forget(struct xs_restore *r, uint64_t id, uint64_t nlookup)
+static void node_forget(struct xsh_restore *r, uint64_t id, uint64_t nlookup)
 {
 	struct rnode **link, *n = node_find(r, id, &link);
 
@@ -195,7 +195,7 @@ static void node_forget(struct xs_restore *r, uint64_t id, uint64_t nlookup)
 	free(n);
 }
 
-static void fh_add(struct xs_restore *r, uint64_t fh, uint64_t nodeid,
+static void fh_add(struct xsh_restore *r, uint64_t fh, uint64_t nodeid,
 		   uint32_t kind, uint32_t flags)
 {
 	struct rfh **link, *f = fh_find(r, fh, &link);
@@ -217,7 +217,7 @@ static void fh_add(struct xs_restore *r, uint64_t fh, uint64_t nodeid,
 	f->v.flags = flags & ~CREATE_ONLY_FLAGS;
 }
 
-static void fh_del(struct xs_restore *r, uint64_t fh)
+static void fh_del(struct xsh_restore *r, uint64_t fh)
 {
 	struct rfh **link, *f = fh_find(r, fh, &link);
 
@@ -228,15 +228,15 @@ static void fh_del(struct xs_restore *r, uint64_t fh)
 	free(f);
 }
 
-static void note_dirents(struct xs_restore *r, const void *out, uint32_t len)
+static void note_dirents(struct xsh_restore *r, const void *out, uint32_t len)
 {
-	const struct xs_direntplus *d;
-	struct xs_direntplus hdr;
+	const struct xsh_direntplus *d;
+	struct xsh_direntplus hdr;
 	const char *name;
 	uint32_t pos = 0;
 	int n;
 
-	while ((n = xs_codec_next_direntplus(out, len, pos, &d, &name)) > 0) {
+	while ((n = xsh_codec_next_direntplus(out, len, pos, &d, &name)) > 0) {
 		pos += (uint32_t)n;
 		memcpy(&hdr, d, sizeof(hdr));
 		node_add(r, hdr.entry.nodeid, name + hdr.dirent.namelen,
@@ -246,9 +246,9 @@ static void note_dirents(struct xs_restore *r, const void *out, uint32_t len)
 
 /* ---- API ----------------------------------------------------------------- */
 
-int xs_restore_new(struct xs_restore **out)
+int xsh_restore_new(struct xsh_restore **out)
 {
-	struct xs_restore *r = calloc(1, sizeof(*r));
+	struct xsh_restore *r = calloc(1, sizeof(*r));
 
 	if (!r)
 		return -ENOMEM;
@@ -266,7 +266,7 @@ int xs_restore_new(struct xs_restore **out)
 	return 0;
 }
 
-void xs_restore_free(struct xs_restore *r)
+void xsh_restore_free(struct xsh_restore *r)
 {
 	struct rnode *n, *nn;
 	struct rfh *f, *fn;
@@ -290,55 +290,55 @@ void xs_restore_free(struct xs_restore *r)
 	free(r);
 }
 
-bool xs_restore_wants_output(unsigned opcode)
+bool xsh_restore_wants_output(unsigned opcode)
 {
 	switch (opcode) {
-	case XS_OP_LOOKUP:
-	case XS_OP_MKNOD:
-	case XS_OP_MKDIR:
-	case XS_OP_SYMLINK:
-	case XS_OP_LINK:
-	case XS_OP_CREATE:
-	case XS_OP_READDIRPLUS:
+	case XSH_OP_LOOKUP:
+	case XSH_OP_MKNOD:
+	case XSH_OP_MKDIR:
+	case XSH_OP_SYMLINK:
+	case XSH_OP_LINK:
+	case XSH_OP_CREATE:
+	case XSH_OP_READDIRPLUS:
 		return true;
 	default:
 		return false;
 	}
 }
 
-bool xs_restore_send_only(unsigned opcode)
+bool xsh_restore_send_only(unsigned opcode)
 {
-	return opcode == XS_OP_FORGET || opcode == XS_OP_RELEASE ||
-	       opcode == XS_OP_RELEASEDIR;
+	return opcode == XSH_OP_FORGET || opcode == XSH_OP_RELEASE ||
+	       opcode == XSH_OP_RELEASEDIR;
 }
 
-void xs_restore_note_reply(struct xs_restore *r, const struct xs_req *req,
-			   const struct xs_rsp *rsp, const void *out)
+void xsh_restore_note_reply(struct xsh_restore *r, const struct xsh_req *req,
+			   const struct xsh_rsp *rsp, const void *out)
 {
-	const struct xs_rsp_entry *e = &rsp->u.entry;
+	const struct xsh_rsp_entry *e = &rsp->u.entry;
 
 	pthread_mutex_lock(&r->lock);
 	switch (req->opcode) {
-	case XS_OP_LOOKUP:
-	case XS_OP_MKNOD:
-	case XS_OP_MKDIR:
-	case XS_OP_SYMLINK:
-	case XS_OP_LINK:
+	case XSH_OP_LOOKUP:
+	case XSH_OP_MKNOD:
+	case XSH_OP_MKDIR:
+	case XSH_OP_SYMLINK:
+	case XSH_OP_LINK:
 		node_add(r, e->nodeid, out, rsp->out_len);
 		break;
-	case XS_OP_CREATE:
+	case XSH_OP_CREATE:
 		node_add(r, e->nodeid, out, rsp->out_len);
-		fh_add(r, e->fh, e->nodeid, XS_REOPEN_FILE, req->a.open.flags);
+		fh_add(r, e->fh, e->nodeid, XSH_REOPEN_FILE, req->a.open.flags);
 		break;
-	case XS_OP_OPEN:
-		fh_add(r, rsp->u.fh, req->nodeid, XS_REOPEN_FILE,
+	case XSH_OP_OPEN:
+		fh_add(r, rsp->u.fh, req->nodeid, XSH_REOPEN_FILE,
 		       req->a.open.flags);
 		break;
-	case XS_OP_OPENDIR:
-		fh_add(r, rsp->u.fh, req->nodeid, XS_REOPEN_DIR,
+	case XSH_OP_OPENDIR:
+		fh_add(r, rsp->u.fh, req->nodeid, XSH_REOPEN_DIR,
 		       req->a.open.flags);
 		break;
-	case XS_OP_READDIRPLUS:
+	case XSH_OP_READDIRPLUS:
 		note_dirents(r, out, rsp->out_len);
 		break;
 	default:
@@ -347,22 +347,22 @@ void xs_restore_note_reply(struct xs_restore *r, const struct xs_req *req,
 	pthread_mutex_unlock(&r->lock);
 }
 
-void xs_restore_note_send(struct xs_restore *r, const struct xs_req *req,
+void xsh_restore_note_send(struct xsh_restore *r, const struct xsh_req *req,
 			  const void *in, uint32_t in_len)
 {
-	struct xs_forget_one f;
+	struct xsh_forget_one f;
 	uint32_t i;
 
 	pthread_mutex_lock(&r->lock);
 	switch (req->opcode) {
-	case XS_OP_FORGET:
+	case XSH_OP_FORGET:
 		for (i = 0; i + sizeof(f) <= in_len; i += sizeof(f)) {
 			memcpy(&f, (const uint8_t *)in + i, sizeof(f));
 			node_forget(r, f.nodeid, f.nlookup);
 		}
 		break;
-	case XS_OP_RELEASE:
-	case XS_OP_RELEASEDIR:
+	case XSH_OP_RELEASE:
+	case XSH_OP_RELEASEDIR:
 		fh_del(r, req->fh);
 		break;
 	default:
@@ -371,9 +371,9 @@ void xs_restore_note_send(struct xs_restore *r, const struct xs_req *req,
 	pthread_mutex_unlock(&r->lock);
 }
 
-long xs_restore_nodes(struct xs_restore *r, struct xs_restore_node **out)
+long xsh_restore_nodes(struct xsh_restore *r, struct xsh_restore_node **out)
 {
-	struct xs_restore_node *v;
+	struct xsh_restore_node *v;
 	struct rnode *n;
 	size_t i, k = 0;
 
@@ -396,9 +396,9 @@ long xs_restore_nodes(struct xs_restore *r, struct xs_restore_node **out)
 	return (long)k;
 }
 
-long xs_restore_fhs(struct xs_restore *r, struct xs_restore_fh **out)
+long xsh_restore_fhs(struct xsh_restore *r, struct xsh_restore_fh **out)
 {
-	struct xs_restore_fh *v;
+	struct xsh_restore_fh *v;
 	struct rfh *f;
 	size_t i, k = 0;
 
@@ -416,7 +416,7 @@ long xs_restore_fhs(struct xs_restore *r, struct xs_restore_fh **out)
 	return (long)k;
 }
 
-uint64_t xs_restore_untracked(struct xs_restore *r)
+uint64_t xsh_restore_untracked(struct xsh_restore *r)
 {
 	uint64_t n;
 

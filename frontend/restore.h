@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The frontend's restore table: what a new backend session needs to
- * carry on where a lost one stopped (XS_OP_REOPEN, protocol header
+ * carry on where a lost one stopped (XSH_OP_REOPEN, protocol header
  * "Persistent node handles").  For every node id the guest kernel holds:
  * its lookup count and persistent handle; for every open file and
  * directory: its fh, node id and open flags.
@@ -16,8 +16,8 @@
  * Trust: the backend's replies were checked by the client before they get
  * here; directory records are parsed by the codec from a private copy.
  */
-#ifndef XS_FRONT_RESTORE_H
-#define XS_FRONT_RESTORE_H
+#ifndef XSH_FRONT_RESTORE_H
+#define XSH_FRONT_RESTORE_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -25,47 +25,47 @@
 
 #include "../protocol/xenshare_proto.h"
 
-struct xs_restore;
+struct xsh_restore;
 
-struct xs_restore_node {
+struct xsh_restore_node {
 	uint64_t id;
 	uint64_t nlookup;
 	uint32_t hlen;			/* 0: the backend gave no handle */
-	uint8_t h[XS_HANDLE_MAX];
+	uint8_t h[XSH_HANDLE_MAX];
 };
 
-struct xs_restore_fh {
+struct xsh_restore_fh {
 	uint64_t fh;
 	uint64_t nodeid;
-	uint32_t kind;			/* XS_REOPEN_FILE or XS_REOPEN_DIR */
+	uint32_t kind;			/* XSH_REOPEN_FILE or XSH_REOPEN_DIR */
 	uint32_t flags;
 };
 
-int xs_restore_new(struct xs_restore **out);
-void xs_restore_free(struct xs_restore *r);
+int xsh_restore_new(struct xsh_restore **out);
+void xsh_restore_free(struct xsh_restore *r);
 
 /* A successful response to req: out is the private copy of its output
  * (rsp->out_len bytes).  Counts lookups and adds open handles. */
-void xs_restore_note_reply(struct xs_restore *r, const struct xs_req *req,
-			   const struct xs_rsp *rsp, const void *out);
+void xsh_restore_note_reply(struct xsh_restore *r, const struct xsh_req *req,
+			   const struct xsh_rsp *rsp, const void *out);
 /* req is being put on a ring; in is its input (in_len bytes, private).
  * Drops FORGETs' lookups and RELEASEs' handles. */
-void xs_restore_note_send(struct xs_restore *r, const struct xs_req *req,
+void xsh_restore_note_send(struct xsh_restore *r, const struct xsh_req *req,
 			  const void *in, uint32_t in_len);
 /* Requests whose whole effect is accounted by note_send: not resent. */
-bool xs_restore_send_only(unsigned opcode);
+bool xsh_restore_send_only(unsigned opcode);
 /* Replies note_reply reads output of (the client copies it first). */
-bool xs_restore_wants_output(unsigned opcode);
+bool xsh_restore_wants_output(unsigned opcode);
 
 /* Copies of the table, in no particular order (malloc'ed arrays, freed
  * by the caller).  Sizes, or -ENOMEM.  Nodes and handles a new session
  * could not restore stay in the table until the guest lets go of them:
  * every later session is told about them again. */
-long xs_restore_nodes(struct xs_restore *r, struct xs_restore_node **out);
-long xs_restore_fhs(struct xs_restore *r, struct xs_restore_fh **out);
+long xsh_restore_nodes(struct xsh_restore *r, struct xsh_restore_node **out);
+long xsh_restore_fhs(struct xsh_restore *r, struct xsh_restore_fh **out);
 
 /* Nodes whose lookups could not be recorded (out of memory): they will
  * be stale after a reconnect. */
-uint64_t xs_restore_untracked(struct xs_restore *r);
+uint64_t xsh_restore_untracked(struct xsh_restore *r);
 
-#endif /* XS_FRONT_RESTORE_H */
+#endif /* XSH_FRONT_RESTORE_H */

@@ -24,11 +24,11 @@
 #include "client.h"
 #include "xenbus_front.h"
 
-#ifdef XS_HAVE_XEN
+#ifdef XSH_HAVE_XEN
 #include "../transport/xen.h"
 #endif
 
-int xs_front_daemon_start(int *ready_fd)
+int xsh_front_daemon_start(int *ready_fd)
 {
 	int pfd[2], st;
 	char c;
@@ -62,7 +62,7 @@ int xs_front_daemon_start(int *ready_fd)
 	_exit(1);
 }
 
-void xs_front_daemon_ready(int ready_fd, int status)
+void xsh_front_daemon_ready(int ready_fd, int status)
 {
 	char c = (char)status;
 	int fd;
@@ -87,17 +87,17 @@ void xs_front_daemon_ready(int ready_fd, int status)
 	close(ready_fd);
 }
 
-#ifndef XS_HAVE_XEN
+#ifndef XSH_HAVE_XEN
 
-int xs_front_xen_setup(struct xs_front_xen *x, const char *tag,
-		       struct xs_front_xen_sizes *s)
+int xsh_front_xen_setup(struct xsh_front_xen *x, const char *tag,
+		       struct xsh_front_xen_sizes *s)
 {
 	fprintf(stderr, "xenshare-front: built without Xen libraries: only --local works\n");
 	return -ENOSYS;
 }
 
-int xs_front_xen_connect(void *arg, const struct xs_front_params *fp,
-			 struct xs_tport **out)
+int xsh_front_xen_connect(void *arg, const struct xsh_front_params *fp,
+			 struct xsh_tport **out)
 {
 	return -ENOSYS;
 }
@@ -106,19 +106,19 @@ int xs_front_xen_connect(void *arg, const struct xs_front_params *fp,
 
 static unsigned pages_for(unsigned rings, unsigned order, unsigned large)
 {
-	struct xs_front_params p = {
+	struct xsh_front_params p = {
 		.nr_rings = rings,
 		.ring_order = order,
-		.data_pages = xs_client_data_pages(rings, order, large),
+		.data_pages = xsh_client_data_pages(rings, order, large),
 	};
 
-	return xs_xen_pages_needed(&p);
+	return xsh_xen_pages_needed(&p);
 }
 
-int xs_front_xen_setup(struct xs_front_xen *x, const char *tag,
-		       struct xs_front_xen_sizes *s)
+int xsh_front_xen_setup(struct xsh_front_xen *x, const char *tag,
+		       struct xsh_front_xen_sizes *s)
 {
-	struct xs_xen_limits l;
+	struct xsh_xen_limits l;
 	unsigned data, need;
 	long limit;
 	int rc;
@@ -129,25 +129,25 @@ int xs_front_xen_setup(struct xs_front_xen *x, const char *tag,
 		return -EINVAL;
 	}
 	strcpy(x->tag, tag);
-	x->timeout_ms = XS_FRONT_XEN_TIMEOUT_MS;
-	rc = xs_xen_find_tag(tag, &x->devid);
+	x->timeout_ms = XSH_FRONT_XEN_TIMEOUT_MS;
+	rc = xsh_xen_find_tag(tag, &x->devid);
 	if (rc) {
-		fprintf(stderr, "xenshare-front: %s\n", xs_xen_why());
+		fprintf(stderr, "xenshare-front: %s\n", xsh_xen_why());
 		return rc;
 	}
 	snprintf(x->name, sizeof(x->name), "xen device %u (tag %s)", x->devid,
 		 tag);
-	rc = xs_xen_read_limits(x->devid, x->timeout_ms, &l);
+	rc = xsh_xen_read_limits(x->devid, x->timeout_ms, &l);
 	if (rc) {
 		fprintf(stderr, "xenshare-front: %s: %s\n", x->name,
-			xs_xen_why());
+			xsh_xen_why());
 		return rc;
 	}
 
-	if (!s->rings_given && s->nr_rings > XS_FRONT_XEN_MAX_RINGS)
-		s->nr_rings = XS_FRONT_XEN_MAX_RINGS;
+	if (!s->rings_given && s->nr_rings > XSH_FRONT_XEN_MAX_RINGS)
+		s->nr_rings = XSH_FRONT_XEN_MAX_RINGS;
 	if (!s->large_given)
-		s->nr_large = XS_FRONT_XEN_LARGE;
+		s->nr_large = XSH_FRONT_XEN_LARGE;
 	if (s->nr_rings > l.max_rings || s->ring_order > l.max_ring_order) {
 		if (s->rings_given || s->order_given) {
 			fprintf(stderr, "xenshare-front: %s: the backend allows at most %u rings of order %u\n",
@@ -162,15 +162,15 @@ int xs_front_xen_setup(struct xs_front_xen *x, const char *tag,
 
 	/* The limit is the domain's, shared with every other user: what
 	 * is free now is found by trying. */
-	limit = xs_xen_gntalloc_limit();
+	limit = xsh_xen_gntalloc_limit();
 	for (;;) {
-		data = xs_client_data_pages(s->nr_rings, s->ring_order,
+		data = xsh_client_data_pages(s->nr_rings, s->ring_order,
 					    s->nr_large);
 		need = pages_for(s->nr_rings, s->ring_order, s->nr_large);
 		if ((limit <= 0 || need <= (unsigned long)limit) &&
 		    data <= l.max_data_pages &&
 		    (s->large_given || s->nr_large <= 1 ||
-		     xs_xen_gntalloc_probe(l.backend_id, need) != -ENOSPC))
+		     xsh_xen_gntalloc_probe(l.backend_id, need) != -ENOSPC))
 			break;
 		if (s->large_given || s->nr_large <= 1) {
 			if (data > l.max_data_pages)
@@ -182,8 +182,8 @@ int xs_front_xen_setup(struct xs_front_xen *x, const char *tag,
 				fprintf(stderr, "xenshare-front: %s: %u granted pages needed (%u rings of %u pages, %u 1 MiB buffers) but the domain's grant limit is %ld: raise %s (e.g. echo %u > %s) or ask for fewer buffers (--io-buffers)\n",
 					x->name, need, s->nr_rings,
 					1u << s->ring_order, s->nr_large, limit,
-					XS_XEN_GNTALLOC_LIMIT, need * 2,
-					XS_XEN_GNTALLOC_LIMIT);
+					XSH_XEN_GNTALLOC_LIMIT, need * 2,
+					XSH_XEN_GNTALLOC_LIMIT);
 			else
 				break;	/* the connect says what it lacks */
 			return -ENOSPC;
@@ -193,17 +193,17 @@ int xs_front_xen_setup(struct xs_front_xen *x, const char *tag,
 	return 0;
 }
 
-int xs_front_xen_connect(void *arg, const struct xs_front_params *fp,
-			 struct xs_tport **out)
+int xsh_front_xen_connect(void *arg, const struct xsh_front_params *fp,
+			 struct xsh_tport **out)
 {
-	struct xs_front_xen *x = arg;
+	struct xsh_front_xen *x = arg;
 	int rc;
 
-	rc = xs_xen_connect(x->devid, fp, x->timeout_ms, out);
+	rc = xsh_xen_connect(x->devid, fp, x->timeout_ms, out);
 	if (rc)
 		fprintf(stderr, "xenshare-front: %s: %s\n", x->name,
-			xs_xen_why());
+			xsh_xen_why());
 	return rc;
 }
 
-#endif /* XS_HAVE_XEN */
+#endif /* XSH_HAVE_XEN */

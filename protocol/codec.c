@@ -2,7 +2,7 @@
 /*
  * Request decoding and validation, response and directory-record encoding.
  *
- * Trust: everything in struct xs_req and in the data area comes from the
+ * Trust: everything in struct xsh_req and in the data area comes from the
  * frontend.  The slot arrives as a private copy; the input bytes are copied
  * out of the data area here, exactly once, and every check below runs on
  * the private copies.  The data area is written (never read) through
@@ -41,46 +41,46 @@
 		    O_LARGEFILE | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) |    \
 	 WIRE_O_LARGEFILE)
 
-static const char *const op_names[XS_OP_MAX] = {
-	[XS_OP_LOOKUP] = "LOOKUP",
-	[XS_OP_FORGET] = "FORGET",
-	[XS_OP_GETATTR] = "GETATTR",
-	[XS_OP_SETATTR] = "SETATTR",
-	[XS_OP_READLINK] = "READLINK",
-	[XS_OP_SYMLINK] = "SYMLINK",
-	[XS_OP_MKNOD] = "MKNOD",
-	[XS_OP_MKDIR] = "MKDIR",
-	[XS_OP_UNLINK] = "UNLINK",
-	[XS_OP_RMDIR] = "RMDIR",
-	[XS_OP_RENAME] = "RENAME",
-	[XS_OP_LINK] = "LINK",
-	[XS_OP_OPEN] = "OPEN",
-	[XS_OP_CREATE] = "CREATE",
-	[XS_OP_READ] = "READ",
-	[XS_OP_WRITE] = "WRITE",
-	[XS_OP_FLUSH] = "FLUSH",
-	[XS_OP_RELEASE] = "RELEASE",
-	[XS_OP_FSYNC] = "FSYNC",
-	[XS_OP_OPENDIR] = "OPENDIR",
-	[XS_OP_READDIR] = "READDIR",
-	[XS_OP_READDIRPLUS] = "READDIRPLUS",
-	[XS_OP_RELEASEDIR] = "RELEASEDIR",
-	[XS_OP_FSYNCDIR] = "FSYNCDIR",
-	[XS_OP_STATFS] = "STATFS",
-	[XS_OP_SETXATTR] = "SETXATTR",
-	[XS_OP_GETXATTR] = "GETXATTR",
-	[XS_OP_LISTXATTR] = "LISTXATTR",
-	[XS_OP_REMOVEXATTR] = "REMOVEXATTR",
-	[XS_OP_ACCESS] = "ACCESS",
-	[XS_OP_FALLOCATE] = "FALLOCATE",
-	[XS_OP_LSEEK] = "LSEEK",
-	[XS_OP_COPY_FILE_RANGE] = "COPY_FILE_RANGE",
-	[XS_OP_REOPEN] = "REOPEN",
+static const char *const op_names[XSH_OP_MAX] = {
+	[XSH_OP_LOOKUP] = "LOOKUP",
+	[XSH_OP_FORGET] = "FORGET",
+	[XSH_OP_GETATTR] = "GETATTR",
+	[XSH_OP_SETATTR] = "SETATTR",
+	[XSH_OP_READLINK] = "READLINK",
+	[XSH_OP_SYMLINK] = "SYMLINK",
+	[XSH_OP_MKNOD] = "MKNOD",
+	[XSH_OP_MKDIR] = "MKDIR",
+	[XSH_OP_UNLINK] = "UNLINK",
+	[XSH_OP_RMDIR] = "RMDIR",
+	[XSH_OP_RENAME] = "RENAME",
+	[XSH_OP_LINK] = "LINK",
+	[XSH_OP_OPEN] = "OPEN",
+	[XSH_OP_CREATE] = "CREATE",
+	[XSH_OP_READ] = "READ",
+	[XSH_OP_WRITE] = "WRITE",
+	[XSH_OP_FLUSH] = "FLUSH",
+	[XSH_OP_RELEASE] = "RELEASE",
+	[XSH_OP_FSYNC] = "FSYNC",
+	[XSH_OP_OPENDIR] = "OPENDIR",
+	[XSH_OP_READDIR] = "READDIR",
+	[XSH_OP_READDIRPLUS] = "READDIRPLUS",
+	[XSH_OP_RELEASEDIR] = "RELEASEDIR",
+	[XSH_OP_FSYNCDIR] = "FSYNCDIR",
+	[XSH_OP_STATFS] = "STATFS",
+	[XSH_OP_SETXATTR] = "SETXATTR",
+	[XSH_OP_GETXATTR] = "GETXATTR",
+	[XSH_OP_LISTXATTR] = "LISTXATTR",
+	[XSH_OP_REMOVEXATTR] = "REMOVEXATTR",
+	[XSH_OP_ACCESS] = "ACCESS",
+	[XSH_OP_FALLOCATE] = "FALLOCATE",
+	[XSH_OP_LSEEK] = "LSEEK",
+	[XSH_OP_COPY_FILE_RANGE] = "COPY_FILE_RANGE",
+	[XSH_OP_REOPEN] = "REOPEN",
 };
 
-const char *xs_op_name(unsigned opcode)
+const char *xsh_op_name(unsigned opcode)
 {
-	if (opcode >= XS_OP_MAX || !op_names[opcode])
+	if (opcode >= XSH_OP_MAX || !op_names[opcode])
 		return "?";
 	return op_names[opcode];
 }
@@ -97,37 +97,37 @@ enum in_kind {
 static enum in_kind in_kind(unsigned op)
 {
 	switch (op) {
-	case XS_OP_LOOKUP:
-	case XS_OP_MKNOD:
-	case XS_OP_MKDIR:
-	case XS_OP_UNLINK:
-	case XS_OP_RMDIR:
-	case XS_OP_LINK:
-	case XS_OP_CREATE:
+	case XSH_OP_LOOKUP:
+	case XSH_OP_MKNOD:
+	case XSH_OP_MKDIR:
+	case XSH_OP_UNLINK:
+	case XSH_OP_RMDIR:
+	case XSH_OP_LINK:
+	case XSH_OP_CREATE:
 		return IN_NAME;
-	case XS_OP_GETXATTR:
-	case XS_OP_REMOVEXATTR:
+	case XSH_OP_GETXATTR:
+	case XSH_OP_REMOVEXATTR:
 		return IN_XNAME;
-	case XS_OP_WRITE:
-	case XS_OP_FORGET:
-	case XS_OP_REOPEN:
+	case XSH_OP_WRITE:
+	case XSH_OP_FORGET:
+	case XSH_OP_REOPEN:
 		return IN_DATA;
-	case XS_OP_SYMLINK:
-	case XS_OP_RENAME:
-	case XS_OP_SETXATTR:
+	case XSH_OP_SYMLINK:
+	case XSH_OP_RENAME:
+	case XSH_OP_SETXATTR:
 		return IN_TWO;
 	default:
 		return IN_NONE;
 	}
 }
 
-/* One path component: 1..XS_NAME_MAX bytes, no '/', no NUL, not "." or
+/* One path component: 1..XSH_NAME_MAX bytes, no '/', no NUL, not "." or
  * "..".  s points into the private copy. */
 static int check_name(const char *s, uint32_t len)
 {
 	if (len == 0)
 		return -EINVAL;
-	if (len > XS_NAME_MAX)
+	if (len > XSH_NAME_MAX)
 		return -ENAMETOOLONG;
 	if (memchr(s, '\0', len) || memchr(s, '/', len))
 		return -EINVAL;
@@ -139,7 +139,7 @@ static int check_name(const char *s, uint32_t len)
 /* Extended attribute names: the errno Linux gives for bad ones. */
 static int check_xname(const char *s, uint32_t len)
 {
-	if (len == 0 || len > XS_XATTR_NAME_MAX)
+	if (len == 0 || len > XSH_XATTR_NAME_MAX)
 		return -ERANGE;
 	if (memchr(s, '\0', len))
 		return -ERANGE;
@@ -150,7 +150,7 @@ static int check_target(const char *s, uint32_t len)
 {
 	if (len == 0)
 		return -EINVAL;
-	if (len > XS_PATH_MAX)
+	if (len > XSH_PATH_MAX)
 		return -ENAMETOOLONG;
 	if (memchr(s, '\0', len))
 		return -EINVAL;
@@ -179,7 +179,7 @@ static int check_perm_mode(uint32_t mode, uint32_t type_allowed)
 	return 0;
 }
 
-static int check_mknod(const struct xs_args_mknod *a)
+static int check_mknod(const struct xsh_args_mknod *a)
 {
 	if (a->mode & ~(uint32_t)(S_IFMT | 07777))
 		return -EINVAL;
@@ -197,22 +197,22 @@ static int check_mknod(const struct xs_args_mknod *a)
 	}
 }
 
-static int check_setattr(const struct xs_args_setattr *a)
+static int check_setattr(const struct xsh_args_setattr *a)
 {
-	if (a->valid & ~XS_SETATTR_ALL)
+	if (a->valid & ~XSH_SETATTR_ALL)
 		return -EINVAL;
-	if ((a->valid & XS_SETATTR_MODE) && (a->mode & ~07777u))
+	if ((a->valid & XSH_SETATTR_MODE) && (a->mode & ~07777u))
 		return -EINVAL;
-	if ((a->valid & XS_SETATTR_SIZE) && a->size > OFF_MAX)
+	if ((a->valid & XSH_SETATTR_SIZE) && a->size > OFF_MAX)
 		return -EINVAL;
-	if ((a->valid & XS_SETATTR_ATIME) && a->atime_nsec >= 1000000000u)
+	if ((a->valid & XSH_SETATTR_ATIME) && a->atime_nsec >= 1000000000u)
 		return -EINVAL;
-	if ((a->valid & XS_SETATTR_MTIME) && a->mtime_nsec >= 1000000000u)
+	if ((a->valid & XSH_SETATTR_MTIME) && a->mtime_nsec >= 1000000000u)
 		return -EINVAL;
 	return 0;
 }
 
-static int check_fallocate(const struct xs_args_fallocate *a)
+static int check_fallocate(const struct xsh_args_fallocate *a)
 {
 	switch (a->mode) {
 	case 0:
@@ -230,19 +230,19 @@ static int check_fallocate(const struct xs_args_fallocate *a)
 }
 
 /* Ids are (generation << 32 | index) with index 0 never used. */
-static int check_reopen(const struct xs_req *r)
+static int check_reopen(const struct xsh_req *r)
 {
-	const struct xs_args_reopen *a = &r->a.reopen;
+	const struct xsh_args_reopen *a = &r->a.reopen;
 
-	if (r->in_len > XS_HANDLE_MAX || (uint32_t)a->id == 0)
+	if (r->in_len > XSH_HANDLE_MAX || (uint32_t)a->id == 0)
 		return -EINVAL;
 	switch (a->kind) {
-	case XS_REOPEN_NODE:
-		if (a->id == XS_ROOT_NODEID || a->nlookup == 0 || a->flags)
+	case XSH_REOPEN_NODE:
+		if (a->id == XSH_ROOT_NODEID || a->nlookup == 0 || a->flags)
 			return -EINVAL;
 		return 0;
-	case XS_REOPEN_FILE:
-	case XS_REOPEN_DIR:
+	case XSH_REOPEN_FILE:
+	case XSH_REOPEN_DIR:
 		if (r->in_len || a->nlookup)
 			return -EINVAL;
 		return check_open_flags(a->flags, 1);
@@ -252,20 +252,20 @@ static int check_reopen(const struct xs_req *r)
 }
 
 /* Argument checks that need no input bytes. */
-static int check_args(const struct xs_req *r)
+static int check_args(const struct xsh_req *r)
 {
-	const struct xs_args_io *io = &r->a.io;
+	const struct xsh_args_io *io = &r->a.io;
 
 	switch (r->opcode) {
-	case XS_OP_SETATTR:
+	case XSH_OP_SETATTR:
 		return check_setattr(&r->a.setattr);
-	case XS_OP_MKNOD:
+	case XSH_OP_MKNOD:
 		return check_mknod(&r->a.mknod);
-	case XS_OP_MKDIR:
+	case XSH_OP_MKDIR:
 		if (r->a.mknod.umask & ~07777u)
 			return -EINVAL;
 		return check_perm_mode(r->a.mknod.mode, S_IFDIR);
-	case XS_OP_RENAME:
+	case XSH_OP_RENAME:
 		if (r->a.rename.flags & ~(WIRE_RENAME_NOREPLACE |
 					  WIRE_RENAME_EXCHANGE))
 			return -EINVAL;
@@ -273,63 +273,63 @@ static int check_args(const struct xs_req *r)
 					  WIRE_RENAME_EXCHANGE))
 			return -EINVAL;
 		return 0;
-	case XS_OP_OPEN:
-	case XS_OP_OPENDIR:
+	case XSH_OP_OPEN:
+	case XSH_OP_OPENDIR:
 		return check_open_flags(r->a.open.flags, 0);
-	case XS_OP_CREATE:
+	case XSH_OP_CREATE:
 		if (r->a.open.umask & ~07777u)
 			return -EINVAL;
 		if (check_perm_mode(r->a.open.mode, S_IFREG))
 			return -EINVAL;
 		return check_open_flags(r->a.open.flags, 1);
-	case XS_OP_READ:
-	case XS_OP_READDIR:
-	case XS_OP_READDIRPLUS:
-		if (io->size > XS_MAX_IO || io->size > r->buf_len)
+	case XSH_OP_READ:
+	case XSH_OP_READDIR:
+	case XSH_OP_READDIRPLUS:
+		if (io->size > XSH_MAX_IO || io->size > r->buf_len)
 			return -EINVAL;
-		if (r->opcode == XS_OP_READ && io->offset > OFF_MAX)
+		if (r->opcode == XSH_OP_READ && io->offset > OFF_MAX)
 			return -EINVAL;
 		return 0;
-	case XS_OP_WRITE:
-		if (io->size > XS_MAX_IO || r->in_len != io->size)
+	case XSH_OP_WRITE:
+		if (io->size > XSH_MAX_IO || r->in_len != io->size)
 			return -EINVAL;
 		if (io->offset > OFF_MAX)
 			return -EINVAL;
 		return 0;
-	case XS_OP_SETXATTR:
+	case XSH_OP_SETXATTR:
 		if (r->a.xattr.flags & ~(WIRE_XATTR_CREATE | WIRE_XATTR_REPLACE))
 			return -EINVAL;
 		return 0;
-	case XS_OP_GETXATTR:
-	case XS_OP_LISTXATTR:
+	case XSH_OP_GETXATTR:
+	case XSH_OP_LISTXATTR:
 		if (r->a.xattr.size > r->buf_len)
 			return -EINVAL;
 		return 0;
-	case XS_OP_ACCESS:
+	case XSH_OP_ACCESS:
 		if (r->a.access.mask & ~7u)
 			return -EINVAL;
 		return 0;
-	case XS_OP_FALLOCATE:
+	case XSH_OP_FALLOCATE:
 		return check_fallocate(&r->a.fallocate);
-	case XS_OP_LSEEK:
+	case XSH_OP_LSEEK:
 		if (r->a.lseek.whence != WIRE_SEEK_DATA &&
 		    r->a.lseek.whence != WIRE_SEEK_HOLE)
 			return -EINVAL;
 		if (r->a.lseek.offset > OFF_MAX)
 			return -EINVAL;
 		return 0;
-	case XS_OP_COPY_FILE_RANGE:
+	case XSH_OP_COPY_FILE_RANGE:
 		if (r->a.copy.flags)
 			return -EINVAL;
 		if (r->a.copy.off_in > OFF_MAX || r->a.copy.off_out > OFF_MAX)
 			return -EINVAL;
 		return 0;
-	case XS_OP_FORGET:
-		if (r->in_len == 0 || r->in_len % sizeof(struct xs_forget_one) ||
-		    r->in_len / sizeof(struct xs_forget_one) > XS_FORGET_MAX)
+	case XSH_OP_FORGET:
+		if (r->in_len == 0 || r->in_len % sizeof(struct xsh_forget_one) ||
+		    r->in_len / sizeof(struct xsh_forget_one) > XSH_FORGET_MAX)
 			return -EINVAL;
 		return 0;
-	case XS_OP_REOPEN:
+	case XSH_OP_REOPEN:
 		return check_reopen(r);
 	default:
 		return 0;
@@ -337,12 +337,12 @@ static int check_args(const struct xs_req *r)
 }
 
 /* Where the first part of a two-part input ends. */
-static uint32_t split_len(const struct xs_req *r)
+static uint32_t split_len(const struct xsh_req *r)
 {
 	switch (r->opcode) {
-	case XS_OP_SYMLINK:
+	case XSH_OP_SYMLINK:
 		return r->a.symlink.name_len;
-	case XS_OP_RENAME:
+	case XSH_OP_RENAME:
 		return r->a.rename.name_len;
 	default:
 		return r->a.xattr.name_len;
@@ -350,29 +350,29 @@ static uint32_t split_len(const struct xs_req *r)
 }
 
 /* Check both parts of a two-part input already in msg. */
-static int check_two(const struct xs_msg *m)
+static int check_two(const struct xsh_msg *m)
 {
 	int rc;
 
 	switch (m->req.opcode) {
-	case XS_OP_SYMLINK:
+	case XSH_OP_SYMLINK:
 		rc = check_name(m->name, m->name_len);
 		return rc ? rc : check_target(m->name2, m->name2_len);
-	case XS_OP_RENAME:
+	case XSH_OP_RENAME:
 		rc = check_name(m->name, m->name_len);
 		return rc ? rc : check_name(m->name2, m->name2_len);
 	default:	/* SETXATTR: name then value */
 		rc = check_xname(m->name, m->name_len);
 		if (rc)
 			return rc;
-		return m->data_len > XS_XATTR_SIZE_MAX ? -E2BIG : 0;
+		return m->data_len > XSH_XATTR_SIZE_MAX ? -E2BIG : 0;
 	}
 }
 
-int xs_codec_decode(const struct xs_req *raw, void *data, size_t data_bytes,
-		    uint8_t *scratch, struct xs_msg *msg)
+int xsh_codec_decode(const struct xsh_req *raw, void *data, size_t data_bytes,
+		    uint8_t *scratch, struct xsh_msg *msg)
 {
-	const struct xs_req *r;
+	const struct xsh_req *r;
 	uint32_t n1;
 	int rc;
 
@@ -382,14 +382,14 @@ int xs_codec_decode(const struct xs_req *raw, void *data, size_t data_bytes,
 	r = &msg->req;
 
 	/* Ring protocol: the buffer must lie inside the data area. */
-	if (r->buf_len > XS_MAX_BUF || r->in_len > r->buf_len)
-		return XS_CODEC_FATAL;
+	if (r->buf_len > XSH_MAX_BUF || r->in_len > r->buf_len)
+		return XSH_CODEC_FATAL;
 	if ((uint64_t)r->buf_off + r->buf_len > (uint64_t)data_bytes)
-		return XS_CODEC_FATAL;
+		return XSH_CODEC_FATAL;
 	if (r->buf_len && !data)
-		return XS_CODEC_FATAL;
+		return XSH_CODEC_FATAL;
 
-	if (r->opcode == 0 || r->opcode >= XS_OP_MAX)
+	if (r->opcode == 0 || r->opcode >= XSH_OP_MAX)
 		return -ENOSYS;
 
 	if (r->buf_len) {
@@ -432,7 +432,7 @@ int xs_codec_decode(const struct xs_req *raw, void *data, size_t data_bytes,
 		scratch[r->in_len + 1] = '\0';
 		msg->name = (const char *)scratch;
 		msg->name_len = n1;
-		if (r->opcode == XS_OP_SETXATTR) {
+		if (r->opcode == XSH_OP_SETXATTR) {
 			msg->data = scratch + n1 + 1;
 			msg->data_len = r->in_len - n1;
 		} else {
@@ -444,13 +444,13 @@ int xs_codec_decode(const struct xs_req *raw, void *data, size_t data_bytes,
 	return -EINVAL;
 }
 
-void xs_codec_rsp_init(struct xs_rsp *rsp, const struct xs_req *req)
+void xsh_codec_rsp_init(struct xsh_rsp *rsp, const struct xsh_req *req)
 {
 	memset(rsp, 0, sizeof(*rsp));
 	rsp->id = req->id;
 }
 
-int xs_codec_check_rsp(const struct xs_req *req, const struct xs_rsp *rsp)
+int xsh_codec_check_rsp(const struct xsh_req *req, const struct xsh_rsp *rsp)
 {
 	if (rsp->id != req->id)
 		return -EPROTO;
@@ -489,11 +489,11 @@ static int put_record(void *buf, uint32_t cap, uint32_t *len,
 	return 0;
 }
 
-int xs_codec_put_dirent(void *buf, uint32_t cap, uint32_t *len,
+int xsh_codec_put_dirent(void *buf, uint32_t cap, uint32_t *len,
 			uint64_t ino, uint64_t off, uint8_t type,
 			const char *name, uint16_t namelen)
 {
-	struct xs_dirent d;
+	struct xsh_dirent d;
 
 	memset(&d, 0, sizeof(d));
 	d.ino = ino;
@@ -503,14 +503,14 @@ int xs_codec_put_dirent(void *buf, uint32_t cap, uint32_t *len,
 	return put_record(buf, cap, len, &d, sizeof(d), name, namelen, NULL, 0);
 }
 
-int xs_codec_put_direntplus_h(void *buf, uint32_t cap, uint32_t *len,
-			      const struct xs_rsp_entry *e, uint64_t off,
+int xsh_codec_put_direntplus_h(void *buf, uint32_t cap, uint32_t *len,
+			      const struct xsh_rsp_entry *e, uint64_t off,
 			      uint8_t type, const char *name, uint16_t namelen,
 			      const void *handle, uint32_t handle_len)
 {
-	struct xs_direntplus d;
+	struct xsh_direntplus d;
 
-	if (handle_len > XS_HANDLE_MAX)
+	if (handle_len > XSH_HANDLE_MAX)
 		return -EINVAL;
 	memset(&d, 0, sizeof(d));
 	d.entry = *e;
@@ -523,11 +523,11 @@ int xs_codec_put_direntplus_h(void *buf, uint32_t cap, uint32_t *len,
 			  handle_len);
 }
 
-int xs_codec_put_direntplus(void *buf, uint32_t cap, uint32_t *len,
-			    const struct xs_rsp_entry *e, uint64_t off,
+int xsh_codec_put_direntplus(void *buf, uint32_t cap, uint32_t *len,
+			    const struct xsh_rsp_entry *e, uint64_t off,
 			    uint8_t type, const char *name, uint16_t namelen)
 {
-	return xs_codec_put_direntplus_h(buf, cap, len, e, off, type, name,
+	return xsh_codec_put_direntplus_h(buf, cap, len, e, off, type, name,
 					 namelen, NULL, 0);
 }
 
@@ -537,7 +537,7 @@ static int next_record(const void *buf, uint32_t len, uint32_t pos,
 		       const void **rec, const char **name)
 {
 	const uint8_t *p;
-	struct xs_dirent d;
+	struct xsh_dirent d;
 	uint32_t reclen;
 
 	if (pos == len)
@@ -548,9 +548,9 @@ static int next_record(const void *buf, uint32_t len, uint32_t pos,
 		return -EPROTO;
 	p = (const uint8_t *)buf + pos;
 	memcpy(&d, p + dirent_off, sizeof(d));
-	if (d.namelen == 0 || d.namelen > XS_NAME_MAX)
+	if (d.namelen == 0 || d.namelen > XSH_NAME_MAX)
 		return -EPROTO;
-	if (d.handle_len > (plus ? XS_HANDLE_MAX : 0))
+	if (d.handle_len > (plus ? XSH_HANDLE_MAX : 0))
 		return -EPROTO;
 	reclen = pad8(hdr_len + d.namelen + d.handle_len);
 	if (reclen > len - pos)
@@ -563,35 +563,35 @@ static int next_record(const void *buf, uint32_t len, uint32_t pos,
 	return (int)reclen;
 }
 
-int xs_codec_next_dirent(const void *buf, uint32_t len, uint32_t pos,
-			 const struct xs_dirent **d, const char **name)
+int xsh_codec_next_dirent(const void *buf, uint32_t len, uint32_t pos,
+			 const struct xsh_dirent **d, const char **name)
 {
 	const void *rec = NULL;
 	int rc;
 
-	rc = next_record(buf, len, pos, sizeof(struct xs_dirent), 0, false,
+	rc = next_record(buf, len, pos, sizeof(struct xsh_dirent), 0, false,
 			 &rec, name);
 	if (rc > 0)
 		*d = rec;
 	return rc;
 }
 
-int xs_codec_next_direntplus(const void *buf, uint32_t len, uint32_t pos,
-			     const struct xs_direntplus **d,
+int xsh_codec_next_direntplus(const void *buf, uint32_t len, uint32_t pos,
+			     const struct xsh_direntplus **d,
 			     const char **name)
 {
 	const void *rec = NULL;
 	int rc;
 
-	rc = next_record(buf, len, pos, sizeof(struct xs_direntplus),
-			 offsetof(struct xs_direntplus, dirent), true, &rec,
+	rc = next_record(buf, len, pos, sizeof(struct xsh_direntplus),
+			 offsetof(struct xsh_direntplus, dirent), true, &rec,
 			 name);
 	if (rc > 0)
 		*d = rec;
 	return rc;
 }
 
-int xs_codec_parse_u64(const char *s, uint64_t max, uint64_t *out)
+int xsh_codec_parse_u64(const char *s, uint64_t max, uint64_t *out)
 {
 	uint64_t v = 0;
 	const char *c;

@@ -13,38 +13,38 @@
 #define STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
 #define FULL_BARRIER() __atomic_thread_fence(__ATOMIC_SEQ_CST)
 
-uint32_t xs_ring_nr_slots(size_t ring_bytes)
+uint32_t xsh_ring_nr_slots(size_t ring_bytes)
 {
 	size_t n;
 	uint32_t p = 1;
 
-	if (ring_bytes < sizeof(struct xs_ring_hdr) + XS_SLOT_SIZE)
+	if (ring_bytes < sizeof(struct xsh_ring_hdr) + XSH_SLOT_SIZE)
 		return 0;
-	n = (ring_bytes - sizeof(struct xs_ring_hdr)) / XS_SLOT_SIZE;
+	n = (ring_bytes - sizeof(struct xsh_ring_hdr)) / XSH_SLOT_SIZE;
 	while ((size_t)p * 2 <= n && p < (1u << 30))
 		p *= 2;
 	return p;
 }
 
-static int ring_setup(struct xs_ring *r, void *mem, size_t ring_bytes)
+static int ring_setup(struct xsh_ring *r, void *mem, size_t ring_bytes)
 {
 	memset(r, 0, sizeof(*r));
-	r->nr_slots = xs_ring_nr_slots(ring_bytes);
+	r->nr_slots = xsh_ring_nr_slots(ring_bytes);
 	if (!r->nr_slots)
 		return -EINVAL;
 	r->hdr = mem;
-	r->slots = (uint8_t *)mem + sizeof(struct xs_ring_hdr);
+	r->slots = (uint8_t *)mem + sizeof(struct xsh_ring_hdr);
 	return 0;
 }
 
-static void *slot(const struct xs_ring *r, uint32_t idx)
+static void *slot(const struct xsh_ring *r, uint32_t idx)
 {
-	return r->slots + (size_t)(idx & (r->nr_slots - 1)) * XS_SLOT_SIZE;
+	return r->slots + (size_t)(idx & (r->nr_slots - 1)) * XSH_SLOT_SIZE;
 }
 
 /* ---- frontend ---------------------------------------------------------- */
 
-int xs_ring_front_init(struct xs_ring *r, void *mem, size_t ring_bytes)
+int xsh_ring_front_init(struct xsh_ring *r, void *mem, size_t ring_bytes)
 {
 	int rc = ring_setup(r, mem, ring_bytes);
 
@@ -56,18 +56,18 @@ int xs_ring_front_init(struct xs_ring *r, void *mem, size_t ring_bytes)
 	return 0;
 }
 
-unsigned xs_ring_front_free_slots(const struct xs_ring *r)
+unsigned xsh_ring_front_free_slots(const struct xsh_ring *r)
 {
 	return r->nr_slots - (r->req_prod_pvt - r->rsp_cons);
 }
 
-void xs_ring_front_put_req(struct xs_ring *r, const struct xs_req *req)
+void xsh_ring_front_put_req(struct xsh_ring *r, const struct xsh_req *req)
 {
 	memcpy(slot(r, r->req_prod_pvt), req, sizeof(*req));
 	r->req_prod_pvt++;
 }
 
-bool xs_ring_front_push(struct xs_ring *r)
+bool xsh_ring_front_push(struct xsh_ring *r)
 {
 	uint32_t old = r->pushed;
 	uint32_t new = r->req_prod_pvt;
@@ -79,7 +79,7 @@ bool xs_ring_front_push(struct xs_ring *r)
 	       (uint32_t)(new - old);
 }
 
-int xs_ring_front_get_rsp(struct xs_ring *r, struct xs_rsp *rsp)
+int xsh_ring_front_get_rsp(struct xsh_ring *r, struct xsh_rsp *rsp)
 {
 	uint32_t prod = LOAD(&r->hdr->rsp_prod);
 
@@ -94,7 +94,7 @@ int xs_ring_front_get_rsp(struct xs_ring *r, struct xs_rsp *rsp)
 	return 1;
 }
 
-bool xs_ring_front_final_check(struct xs_ring *r)
+bool xsh_ring_front_final_check(struct xsh_ring *r)
 {
 	if (LOAD(&r->hdr->rsp_prod) != r->rsp_cons)
 		return true;
@@ -103,14 +103,14 @@ bool xs_ring_front_final_check(struct xs_ring *r)
 	return LOAD(&r->hdr->rsp_prod) != r->rsp_cons;
 }
 
-uint32_t xs_ring_front_rsp_prod(const struct xs_ring *r)
+uint32_t xsh_ring_front_rsp_prod(const struct xsh_ring *r)
 {
 	return LOAD(&r->hdr->rsp_prod);
 }
 
 /* ---- backend ----------------------------------------------------------- */
 
-int xs_ring_back_attach(struct xs_ring *r, void *mem, size_t ring_bytes)
+int xsh_ring_back_attach(struct xsh_ring *r, void *mem, size_t ring_bytes)
 {
 	int rc = ring_setup(r, mem, ring_bytes);
 
@@ -127,7 +127,7 @@ int xs_ring_back_attach(struct xs_ring *r, void *mem, size_t ring_bytes)
 	return 0;
 }
 
-int xs_ring_back_get_req(struct xs_ring *r, struct xs_req *req)
+int xsh_ring_back_get_req(struct xsh_ring *r, struct xsh_req *req)
 {
 	uint32_t prod = LOAD(&r->hdr->req_prod);
 
@@ -146,12 +146,12 @@ int xs_ring_back_get_req(struct xs_ring *r, struct xs_req *req)
 	return 1;
 }
 
-bool xs_ring_back_pending(const struct xs_ring *r)
+bool xsh_ring_back_pending(const struct xsh_ring *r)
 {
 	return LOAD(&r->hdr->req_prod) != r->req_cons;
 }
 
-bool xs_ring_back_final_check(struct xs_ring *r)
+bool xsh_ring_back_final_check(struct xsh_ring *r)
 {
 	if (LOAD(&r->hdr->req_prod) != r->req_cons)
 		return true;
@@ -160,13 +160,13 @@ bool xs_ring_back_final_check(struct xs_ring *r)
 	return LOAD(&r->hdr->req_prod) != r->req_cons;
 }
 
-void xs_ring_back_put_rsp(struct xs_ring *r, const struct xs_rsp *rsp)
+void xsh_ring_back_put_rsp(struct xsh_ring *r, const struct xsh_rsp *rsp)
 {
 	memcpy(slot(r, r->rsp_prod_pvt), rsp, sizeof(*rsp));
 	r->rsp_prod_pvt++;
 }
 
-bool xs_ring_back_push(struct xs_ring *r)
+bool xsh_ring_back_push(struct xsh_ring *r)
 {
 	uint32_t old = r->pushed;
 	uint32_t new = r->rsp_prod_pvt;

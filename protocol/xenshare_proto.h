@@ -6,11 +6,11 @@
  * FUSE low-level semantics to a backend (xenshare-back, in dom0) that serves
  * one host directory.  Both sides share:
  *
- *   - N rings (1 <= N <= XS_MAX_RINGS).  A ring is 2^ring_order pages of
- *     shared memory: a struct xs_ring_hdr followed by nr_slots slots of
- *     XS_SLOT_SIZE bytes, nr_slots = the largest power of two that fits.
- *     A slot holds a struct xs_req while the request is outstanding and is
- *     then overwritten by the struct xs_rsp (the Xen io/ring.h scheme:
+ *   - N rings (1 <= N <= XSH_MAX_RINGS).  A ring is 2^ring_order pages of
+ *     shared memory: a struct xsh_ring_hdr followed by nr_slots slots of
+ *     XSH_SLOT_SIZE bytes, nr_slots = the largest power of two that fits.
+ *     A slot holds a struct xsh_req while the request is outstanding and is
+ *     then overwritten by the struct xsh_rsp (the Xen io/ring.h scheme:
  *     free-running 32-bit indices, slot = index & (nr_slots - 1)).
  *   - one data area of data_pages pages, shared once at connect and never
  *     re-shared.  Each request names a buffer inside it (buf_off, buf_len).
@@ -43,112 +43,112 @@
  * name, a stale node id) gets an errno.
  *
  * Transports (protocol/transport.h):
- *   local  unix socket handshake (struct xs_local_hello below) passing a
+ *   local  unix socket handshake (struct xsh_local_hello below) passing a
  *          sealed memfd that holds the rings then the data area, and
  *          eventfds.
  *   xen    grant references and event channels published in xenstore
- *          (XS_XENSTORE_* below).
+ *          (XSH_XENSTORE_* below).
  */
 #ifndef XENSHARE_PROTO_H
 #define XENSHARE_PROTO_H
 
 #include <stdint.h>
 
-#define XS_PROTO_VERSION	1u
-#define XS_PAGE_SIZE		4096u
-#define XS_SLOT_SIZE		128u
-#define XS_MAX_RINGS		8u
-#define XS_MAX_RING_ORDER	4u	/* 16 pages: 256 slots */
-#define XS_MAX_DATA_PAGES	65536u	/* 256 MiB */
-#define XS_MAX_IO		(1u << 20)	/* largest read/write payload */
-#define XS_MAX_BUF		(XS_MAX_IO + XS_PAGE_SIZE)	/* largest buf_len */
-#define XS_NAME_MAX		255u	/* one path component, no NUL */
-#define XS_PATH_MAX		4095u	/* symlink target, no NUL */
-#define XS_XATTR_NAME_MAX	255u
-#define XS_XATTR_SIZE_MAX	65536u
-#define XS_FORGET_MAX		256u	/* entries in one XS_OP_FORGET */
-#define XS_HANDLE_MAX		128u	/* opaque persistent node handle */
+#define XSH_PROTO_VERSION	1u
+#define XSH_PAGE_SIZE		4096u
+#define XSH_SLOT_SIZE		128u
+#define XSH_MAX_RINGS		8u
+#define XSH_MAX_RING_ORDER	4u	/* 16 pages: 256 slots */
+#define XSH_MAX_DATA_PAGES	65536u	/* 256 MiB */
+#define XSH_MAX_IO		(1u << 20)	/* largest read/write payload */
+#define XSH_MAX_BUF		(XSH_MAX_IO + XSH_PAGE_SIZE)	/* largest buf_len */
+#define XSH_NAME_MAX		255u	/* one path component, no NUL */
+#define XSH_PATH_MAX		4095u	/* symlink target, no NUL */
+#define XSH_XATTR_NAME_MAX	255u
+#define XSH_XATTR_SIZE_MAX	65536u
+#define XSH_FORGET_MAX		256u	/* entries in one XSH_OP_FORGET */
+#define XSH_HANDLE_MAX		128u	/* opaque persistent node handle */
 
 /* Node id of the export root.  Every other node id is
  * (generation << 32 | index) into the backend's node table. */
-#define XS_ROOT_NODEID		1ull
+#define XSH_ROOT_NODEID		1ull
 
 /* ---------------------------------------------------------------------- */
 /* Rings                                                                  */
 
-struct xs_ring_hdr {
+struct xsh_ring_hdr {
 	uint32_t req_prod;	/* written by frontend */
 	uint32_t req_event;	/* written by backend */
 	uint32_t rsp_prod;	/* written by backend */
 	uint32_t rsp_event;	/* written by frontend */
 	uint8_t pad[48];
 };
-_Static_assert(sizeof(struct xs_ring_hdr) == 64, "ring header size");
+_Static_assert(sizeof(struct xsh_ring_hdr) == 64, "ring header size");
 
 /* ---------------------------------------------------------------------- */
 /* Opcodes.  The backend refuses opcodes it does not know with ENOSYS.    */
 
-enum xs_op {
-	XS_OP_LOOKUP = 1,	/* nodeid=parent, in: name */
-	XS_OP_FORGET = 2,	/* in: struct xs_forget_one[], no nodeid */
-	XS_OP_GETATTR = 3,	/* nodeid */
-	XS_OP_SETATTR = 4,	/* nodeid, fh if XS_SETATTR_FH, a.setattr */
-	XS_OP_READLINK = 5,	/* nodeid, out: target */
-	XS_OP_SYMLINK = 6,	/* nodeid=parent, in: name then target */
-	XS_OP_MKNOD = 7,	/* nodeid=parent, in: name, a.mknod */
-	XS_OP_MKDIR = 8,	/* nodeid=parent, in: name, a.mknod */
-	XS_OP_UNLINK = 9,	/* nodeid=parent, in: name */
-	XS_OP_RMDIR = 10,	/* nodeid=parent, in: name */
-	XS_OP_RENAME = 11,	/* nodeid=parent, in: name then newname, a.rename */
-	XS_OP_LINK = 12,	/* nodeid=target, in: newname, a.link */
-	XS_OP_OPEN = 13,	/* nodeid, a.open */
-	XS_OP_CREATE = 14,	/* nodeid=parent, in: name, a.open */
-	XS_OP_READ = 15,	/* nodeid, fh, a.io, out: data */
-	XS_OP_WRITE = 16,	/* nodeid, fh, a.io, in: data */
-	XS_OP_FLUSH = 17,	/* nodeid, fh */
-	XS_OP_RELEASE = 18,	/* nodeid, fh */
-	XS_OP_FSYNC = 19,	/* nodeid, fh, a.fsync */
-	XS_OP_OPENDIR = 20,	/* nodeid, a.open */
-	XS_OP_READDIR = 21,	/* nodeid, fh, a.io(offset=cookie,size), out: dirents */
-	XS_OP_READDIRPLUS = 22,	/* as READDIR, out: xs_direntplus records */
-	XS_OP_RELEASEDIR = 23,	/* nodeid, fh */
-	XS_OP_FSYNCDIR = 24,	/* nodeid, fh, a.fsync */
-	XS_OP_STATFS = 25,	/* nodeid */
-	XS_OP_SETXATTR = 26,	/* nodeid, in: name then value, a.xattr */
-	XS_OP_GETXATTR = 27,	/* nodeid, in: name, a.xattr(size), out: value */
-	XS_OP_LISTXATTR = 28,	/* nodeid, a.xattr(size), out: names */
-	XS_OP_REMOVEXATTR = 29,	/* nodeid, in: name */
-	XS_OP_ACCESS = 30,	/* nodeid, a.access */
-	XS_OP_FALLOCATE = 31,	/* nodeid, fh, a.fallocate */
-	XS_OP_LSEEK = 32,	/* nodeid, fh, a.lseek */
-	XS_OP_COPY_FILE_RANGE = 33, /* nodeid, fh (source), a.copy */
-	XS_OP_REOPEN = 34,	/* a.reopen, in: persistent handle (see below) */
-	XS_OP_MAX		/* one past the last opcode */
+enum xsh_op {
+	XSH_OP_LOOKUP = 1,	/* nodeid=parent, in: name */
+	XSH_OP_FORGET = 2,	/* in: struct xsh_forget_one[], no nodeid */
+	XSH_OP_GETATTR = 3,	/* nodeid */
+	XSH_OP_SETATTR = 4,	/* nodeid, fh if XSH_SETATTR_FH, a.setattr */
+	XSH_OP_READLINK = 5,	/* nodeid, out: target */
+	XSH_OP_SYMLINK = 6,	/* nodeid=parent, in: name then target */
+	XSH_OP_MKNOD = 7,	/* nodeid=parent, in: name, a.mknod */
+	XSH_OP_MKDIR = 8,	/* nodeid=parent, in: name, a.mknod */
+	XSH_OP_UNLINK = 9,	/* nodeid=parent, in: name */
+	XSH_OP_RMDIR = 10,	/* nodeid=parent, in: name */
+	XSH_OP_RENAME = 11,	/* nodeid=parent, in: name then newname, a.rename */
+	XSH_OP_LINK = 12,	/* nodeid=target, in: newname, a.link */
+	XSH_OP_OPEN = 13,	/* nodeid, a.open */
+	XSH_OP_CREATE = 14,	/* nodeid=parent, in: name, a.open */
+	XSH_OP_READ = 15,	/* nodeid, fh, a.io, out: data */
+	XSH_OP_WRITE = 16,	/* nodeid, fh, a.io, in: data */
+	XSH_OP_FLUSH = 17,	/* nodeid, fh */
+	XSH_OP_RELEASE = 18,	/* nodeid, fh */
+	XSH_OP_FSYNC = 19,	/* nodeid, fh, a.fsync */
+	XSH_OP_OPENDIR = 20,	/* nodeid, a.open */
+	XSH_OP_READDIR = 21,	/* nodeid, fh, a.io(offset=cookie,size), out: dirents */
+	XSH_OP_READDIRPLUS = 22,	/* as READDIR, out: xsh_direntplus records */
+	XSH_OP_RELEASEDIR = 23,	/* nodeid, fh */
+	XSH_OP_FSYNCDIR = 24,	/* nodeid, fh, a.fsync */
+	XSH_OP_STATFS = 25,	/* nodeid */
+	XSH_OP_SETXATTR = 26,	/* nodeid, in: name then value, a.xattr */
+	XSH_OP_GETXATTR = 27,	/* nodeid, in: name, a.xattr(size), out: value */
+	XSH_OP_LISTXATTR = 28,	/* nodeid, a.xattr(size), out: names */
+	XSH_OP_REMOVEXATTR = 29,	/* nodeid, in: name */
+	XSH_OP_ACCESS = 30,	/* nodeid, a.access */
+	XSH_OP_FALLOCATE = 31,	/* nodeid, fh, a.fallocate */
+	XSH_OP_LSEEK = 32,	/* nodeid, fh, a.lseek */
+	XSH_OP_COPY_FILE_RANGE = 33, /* nodeid, fh (source), a.copy */
+	XSH_OP_REOPEN = 34,	/* a.reopen, in: persistent handle (see below) */
+	XSH_OP_MAX		/* one past the last opcode */
 };
 
 /* ---------------------------------------------------------------------- */
 /* Request (frontend -> backend), one slot.                               */
 
-struct xs_forget_one {
+struct xsh_forget_one {
 	uint64_t nodeid;
 	uint64_t nlookup;
 };
 
-#define XS_SETATTR_MODE		(1u << 0)
-#define XS_SETATTR_UID		(1u << 1)
-#define XS_SETATTR_GID		(1u << 2)
-#define XS_SETATTR_SIZE		(1u << 3)
-#define XS_SETATTR_ATIME	(1u << 4)
-#define XS_SETATTR_MTIME	(1u << 5)
-#define XS_SETATTR_ATIME_NOW	(1u << 6)
-#define XS_SETATTR_MTIME_NOW	(1u << 7)
-#define XS_SETATTR_CTIME	(1u << 8)
-#define XS_SETATTR_FH		(1u << 9)	/* req.fh is valid */
-#define XS_SETATTR_KILL_SUIDGID	(1u << 10)
-#define XS_SETATTR_ALL		((1u << 11) - 1)
+#define XSH_SETATTR_MODE		(1u << 0)
+#define XSH_SETATTR_UID		(1u << 1)
+#define XSH_SETATTR_GID		(1u << 2)
+#define XSH_SETATTR_SIZE		(1u << 3)
+#define XSH_SETATTR_ATIME	(1u << 4)
+#define XSH_SETATTR_MTIME	(1u << 5)
+#define XSH_SETATTR_ATIME_NOW	(1u << 6)
+#define XSH_SETATTR_MTIME_NOW	(1u << 7)
+#define XSH_SETATTR_CTIME	(1u << 8)
+#define XSH_SETATTR_FH		(1u << 9)	/* req.fh is valid */
+#define XSH_SETATTR_KILL_SUIDGID	(1u << 10)
+#define XSH_SETATTR_ALL		((1u << 11) - 1)
 
-struct xs_args_setattr {
-	uint32_t valid;		/* XS_SETATTR_* */
+struct xsh_args_setattr {
+	uint32_t valid;		/* XSH_SETATTR_* */
 	uint32_t mode;		/* permission bits only (07777) */
 	uint32_t uid;
 	uint32_t gid;
@@ -159,24 +159,24 @@ struct xs_args_setattr {
 	uint32_t mtime_nsec;
 };
 
-struct xs_args_mknod {
+struct xsh_args_mknod {
 	uint32_t mode;		/* type and permission bits */
 	uint32_t umask;
 	uint32_t rdev;		/* Linux new_encode_dev */
 	uint32_t pad;
 };
 
-struct xs_args_rename {
+struct xsh_args_rename {
 	uint64_t newparent;
 	uint32_t name_len;	/* first name in buffer; newname follows */
 	uint32_t flags;		/* RENAME_NOREPLACE (1) | RENAME_EXCHANGE (2) */
 };
 
-struct xs_args_link {
+struct xsh_args_link {
 	uint64_t newparent;
 };
 
-struct xs_args_symlink {
+struct xsh_args_symlink {
 	uint32_t name_len;	/* name, then the target (in_len - name_len) */
 	uint32_t pad;
 };
@@ -186,50 +186,50 @@ struct xs_args_symlink {
  * O_SYNC, O_DIRECT (accepted, never passed to the host: data still goes
  * through the host page cache), O_NOATIME, O_LARGEFILE, O_DIRECTORY,
  * O_NOFOLLOW, O_CLOEXEC (ignored).  Anything else is EINVAL. */
-struct xs_args_open {
+struct xsh_args_open {
 	uint32_t flags;
 	uint32_t mode;		/* CREATE */
 	uint32_t umask;		/* CREATE */
 	uint32_t pad;
 };
 
-struct xs_args_io {
+struct xsh_args_io {
 	uint64_t offset;	/* file offset, or READDIR cookie */
-	uint32_t size;		/* bytes to read/write, <= XS_MAX_IO */
+	uint32_t size;		/* bytes to read/write, <= XSH_MAX_IO */
 	uint32_t flags;		/* reserved, 0 */
 };
 
-struct xs_args_fsync {
+struct xsh_args_fsync {
 	uint32_t datasync;
 	uint32_t pad;
 };
 
-struct xs_args_xattr {
+struct xsh_args_xattr {
 	uint32_t name_len;	/* SETXATTR: name, then value (in_len - name_len) */
 	uint32_t size;		/* GET/LIST: capacity asked for, 0 = size query */
 	uint32_t flags;		/* SETXATTR: XATTR_CREATE (1) | XATTR_REPLACE (2) */
 	uint32_t pad;
 };
 
-struct xs_args_access {
+struct xsh_args_access {
 	uint32_t mask;		/* R_OK | W_OK | X_OK or F_OK */
 	uint32_t pad;
 };
 
-struct xs_args_fallocate {
+struct xsh_args_fallocate {
 	uint64_t offset;
 	uint64_t length;
 	uint32_t mode;		/* FALLOC_FL_KEEP_SIZE | PUNCH_HOLE | ZERO_RANGE */
 	uint32_t pad;
 };
 
-struct xs_args_lseek {
+struct xsh_args_lseek {
 	uint64_t offset;
 	uint32_t whence;	/* SEEK_DATA (3) or SEEK_HOLE (4); others EINVAL */
 	uint32_t pad;
 };
 
-struct xs_args_copy {
+struct xsh_args_copy {
 	uint64_t off_in;
 	uint64_t nodeid_out;
 	uint64_t fh_out;
@@ -240,19 +240,19 @@ struct xs_args_copy {
 };
 
 /*
- * Persistent node handles and XS_OP_REOPEN: restoring a session after the
+ * Persistent node handles and XSH_OP_REOPEN: restoring a session after the
  * backend restarted.
  *
  * Node ids and file handles belong to one backend session.  So that a
  * frontend can carry on over a new session (the backend was killed or
  * upgraded), every reply that counts a lookup (LOOKUP, MKNOD, MKDIR,
  * SYMLINK, LINK, CREATE) also writes the node's persistent handle to the
- * start of the request's buffer, out_len = its length (1..XS_HANDLE_MAX;
- * a frontend makes the buffer at least XS_HANDLE_MAX long).  out_len is 0
+ * start of the request's buffer, out_len = its length (1..XSH_HANDLE_MAX;
+ * a frontend makes the buffer at least XSH_HANDLE_MAX long).  out_len is 0
  * when the buffer is too short or the file has no handle (its file system
  * cannot make file handles, or it lies on another mount than the export
  * root).  READDIRPLUS records carry the handle after the name
- * (xs_dirent.handle_len).
+ * (xsh_dirent.handle_len).
  *
  * The handle is opaque to the frontend, which keeps it with the node id
  * and gives it back unchanged.  The backend makes it from the host's file
@@ -270,7 +270,7 @@ struct xs_args_copy {
  *              generation) with that count.
  *   kind FILE  nodeid = its node (already restored), a.reopen.id = the fh
  *   kind DIR   wanted, flags = the flags it was opened with (FILE: the
- *              open rules of xs_args_open; O_CREAT, O_EXCL and O_TRUNC are
+ *              open rules of xsh_args_open; O_CREAT, O_EXCL and O_TRUNC are
  *              dropped), no input.  The file is opened again at exactly
  *              that fh.
  *
@@ -284,11 +284,11 @@ struct xs_args_copy {
  * or beyond 2^22 nodes / 2^20 handles, a bad kind or count).  After any
  * error but EINVAL and EEXIST the wanted id is never handed out later in
  * the session, so a guest still holding it gets ESTALE (EBADF for an fh),
- * never another file.  XS_ROOT_NODEID needs no REOPEN: it always exists.
+ * never another file.  XSH_ROOT_NODEID needs no REOPEN: it always exists.
  *
  * Resent requests.  Then the frontend puts every request that was in
  * flight when the connection was lost back on the rings, with
- * XS_REQ_RESENT in req.flags, and only after that lets new requests
+ * XSH_REQ_RESENT in req.flags, and only after that lets new requests
  * through.  The backend cannot know whether the old one applied a resent
  * request before it died; for operations that are not idempotent it looks
  * at the result of doing it again:
@@ -319,56 +319,56 @@ struct xs_args_copy {
  * ambiguous: a RENAME_EXCHANGE that was applied is applied again (undone),
  * and a name created by someone else in that window counts as created.
  */
-#define XS_REQ_RESENT		(1u << 0)	/* req.flags */
+#define XSH_REQ_RESENT		(1u << 0)	/* req.flags */
 
-#define XS_REOPEN_NODE		1u
-#define XS_REOPEN_FILE		2u
-#define XS_REOPEN_DIR		3u
+#define XSH_REOPEN_NODE		1u
+#define XSH_REOPEN_FILE		2u
+#define XSH_REOPEN_DIR		3u
 
-struct xs_args_reopen {
+struct xsh_args_reopen {
 	uint64_t id;		/* node id or fh wanted */
 	uint64_t nlookup;	/* NODE: >= 1; else 0 */
-	uint32_t kind;		/* XS_REOPEN_* */
+	uint32_t kind;		/* XSH_REOPEN_* */
 	uint32_t flags;		/* FILE, DIR: open flags; NODE: 0 */
 };
 
-struct xs_req {
+struct xsh_req {
 	uint64_t id;		/* chosen by frontend, echoed in response */
-	uint16_t opcode;	/* enum xs_op */
-	uint16_t flags;		/* XS_REQ_RESENT; other bits 0, ignored */
+	uint16_t opcode;	/* enum xsh_op */
+	uint16_t flags;		/* XSH_REQ_RESENT; other bits 0, ignored */
 	uint32_t uid;		/* caller, guest ids */
 	uint32_t gid;
 	uint32_t pid;
 	uint64_t nodeid;
 	uint64_t fh;
 	uint32_t buf_off;	/* buffer in the data area */
-	uint32_t buf_len;	/* <= XS_MAX_BUF */
+	uint32_t buf_len;	/* <= XSH_MAX_BUF */
 	uint32_t in_len;	/* <= buf_len */
 	uint32_t pad;
 	union {
-		struct xs_args_setattr setattr;
-		struct xs_args_mknod mknod;
-		struct xs_args_rename rename;
-		struct xs_args_link link;
-		struct xs_args_symlink symlink;
-		struct xs_args_open open;
-		struct xs_args_io io;
-		struct xs_args_fsync fsync;
-		struct xs_args_xattr xattr;
-		struct xs_args_access access;
-		struct xs_args_fallocate fallocate;
-		struct xs_args_lseek lseek;
-		struct xs_args_copy copy;
-		struct xs_args_reopen reopen;
+		struct xsh_args_setattr setattr;
+		struct xsh_args_mknod mknod;
+		struct xsh_args_rename rename;
+		struct xsh_args_link link;
+		struct xsh_args_symlink symlink;
+		struct xsh_args_open open;
+		struct xsh_args_io io;
+		struct xsh_args_fsync fsync;
+		struct xsh_args_xattr xattr;
+		struct xsh_args_access access;
+		struct xsh_args_fallocate fallocate;
+		struct xsh_args_lseek lseek;
+		struct xsh_args_copy copy;
+		struct xsh_args_reopen reopen;
 		uint8_t raw[72];
 	} a;
 };
-_Static_assert(sizeof(struct xs_req) == XS_SLOT_SIZE, "request size");
+_Static_assert(sizeof(struct xsh_req) == XSH_SLOT_SIZE, "request size");
 
 /* ---------------------------------------------------------------------- */
 /* Response (backend -> frontend), same slot.                             */
 
-struct xs_attr {
+struct xsh_attr {
 	uint64_t ino;		/* host inode number, for st_ino only */
 	uint64_t size;
 	uint64_t blocks;	/* 512-byte units */
@@ -386,23 +386,23 @@ struct xs_attr {
 	uint32_t blksize;
 	uint32_t pad;
 };
-_Static_assert(sizeof(struct xs_attr) == 88, "attr size");
+_Static_assert(sizeof(struct xsh_attr) == 88, "attr size");
 
 /* LOOKUP, MKNOD, MKDIR, SYMLINK, LINK, CREATE: a successful reply counts
- * one lookup of nodeid, which the frontend returns with XS_OP_FORGET, and
+ * one lookup of nodeid, which the frontend returns with XSH_OP_FORGET, and
  * writes the node's persistent handle to the buffer (out_len bytes, see
  * "Persistent node handles"); fh is set by CREATE.  GETATTR and SETATTR
  * fill only attr (no lookup counted).  REOPEN fills it as described
  * there. */
-struct xs_rsp_entry {
+struct xsh_rsp_entry {
 	uint64_t nodeid;
 	uint64_t fh;
 	uint32_t generation;
 	uint32_t open_flags;	/* reserved, 0 */
-	struct xs_attr attr;
+	struct xsh_attr attr;
 };
 
-struct xs_statfs {
+struct xsh_statfs {
 	uint64_t blocks;	/* in frsize units */
 	uint64_t bfree;
 	uint64_t bavail;
@@ -412,71 +412,71 @@ struct xs_statfs {
 	uint32_t bsize;
 	uint32_t frsize;
 	uint32_t namemax;
-	uint32_t flags;		/* XS_STATFS_RDONLY */
+	uint32_t flags;		/* XSH_STATFS_RDONLY */
 };
-#define XS_STATFS_RDONLY	1u
+#define XSH_STATFS_RDONLY	1u
 
-struct xs_rsp {
+struct xsh_rsp {
 	uint64_t id;
 	int32_t error;		/* 0 or a positive Linux errno */
 	uint32_t out_len;	/* bytes written at the start of the buffer */
 	union {
-		struct xs_rsp_entry entry;	/* see above */
-		struct xs_statfs statfs;	/* STATFS */
+		struct xsh_rsp_entry entry;	/* see above */
+		struct xsh_statfs statfs;	/* STATFS */
 		uint64_t fh;			/* OPEN, OPENDIR */
 		uint64_t offset;		/* LSEEK */
 		uint64_t count;	/* WRITE, COPY_FILE_RANGE: bytes; xattr size query */
 		uint8_t raw[112];
 	} u;
 };
-_Static_assert(sizeof(struct xs_rsp) == XS_SLOT_SIZE, "response size");
+_Static_assert(sizeof(struct xsh_rsp) == XSH_SLOT_SIZE, "response size");
 
-/* READDIR output: records of struct xs_dirent + name, each padded to a
+/* READDIR output: records of struct xsh_dirent + name, each padded to a
  * multiple of 8 bytes.  off is the cookie that resumes after this entry. */
-struct xs_dirent {
+struct xsh_dirent {
 	uint64_t ino;
 	uint64_t off;
 	uint16_t namelen;
 	uint8_t type;		/* DT_* */
-	uint8_t handle_len;	/* READDIRPLUS only, <= XS_HANDLE_MAX; else 0 */
+	uint8_t handle_len;	/* READDIRPLUS only, <= XSH_HANDLE_MAX; else 0 */
 	uint8_t pad[4];
 	/* char name[namelen], handle[handle_len], then zero padding */
 };
-_Static_assert(sizeof(struct xs_dirent) == 24, "dirent size");
+_Static_assert(sizeof(struct xsh_dirent) == 24, "dirent size");
 
-/* READDIRPLUS output: struct xs_direntplus + name + the node's persistent
+/* READDIRPLUS output: struct xsh_direntplus + name + the node's persistent
  * handle (dirent.handle_len bytes, 0 when it has none), padded to 8.  Each
  * record with entry.nodeid != 0 counts one lookup of that node; "." and
  * ".." come with nodeid 0 and no handle. */
-struct xs_direntplus {
-	struct xs_rsp_entry entry;
-	struct xs_dirent dirent;
+struct xsh_direntplus {
+	struct xsh_rsp_entry entry;
+	struct xsh_dirent dirent;
 };
-_Static_assert(sizeof(struct xs_direntplus) == 136, "direntplus size");
+_Static_assert(sizeof(struct xsh_direntplus) == 136, "direntplus size");
 
 /* ---------------------------------------------------------------------- */
 /* Feature bits (negotiated: the connection uses the intersection).        */
 
-#define XS_FEAT_READDIRPLUS	(1ull << 0)
-#define XS_FEAT_COPY_FILE_RANGE	(1ull << 1)
-#define XS_FEAT_ALL		((1ull << 2) - 1)
+#define XSH_FEAT_READDIRPLUS	(1ull << 0)
+#define XSH_FEAT_COPY_FILE_RANGE	(1ull << 1)
+#define XSH_FEAT_ALL		((1ull << 2) - 1)
 
 /* ---------------------------------------------------------------------- */
 /* Local transport handshake (SOCK_SEQPACKET unix socket).                 */
 /*
- * The frontend sends one struct xs_local_hello with SCM_RIGHTS carrying
+ * The frontend sends one struct xsh_local_hello with SCM_RIGHTS carrying
  * 1 + 2 * nr_rings file descriptors: a memfd sealed with F_SEAL_SHRINK
  * (and F_SEAL_SEAL) of at least nr_rings * ring_size + data_pages * 4096
  * bytes holding ring 0 .. ring N-1 then the data area, then for each ring
  * an eventfd the frontend signals (requests) and one the backend signals
- * (responses).  The backend answers with one struct xs_local_welcome.
+ * (responses).  The backend answers with one struct xsh_local_welcome.
  * The connection lives as long as the socket: closing it is disconnect.
  */
-#define XS_LOCAL_MAGIC		0x31485358u	/* "XSH1" */
-#define XS_LOCAL_KIND_DATA	1u
-#define XS_LOCAL_KIND_CONTROL	2u	/* see "Control connections" below */
+#define XSH_LOCAL_MAGIC		0x31485358u	/* "XSH1" */
+#define XSH_LOCAL_KIND_DATA	1u
+#define XSH_LOCAL_KIND_CONTROL	2u	/* see "Control connections" below */
 
-struct xs_local_hello {
+struct xsh_local_hello {
 	uint32_t magic;
 	uint32_t kind;
 	uint32_t version;	/* highest version the frontend speaks */
@@ -485,9 +485,9 @@ struct xs_local_hello {
 	uint32_t data_pages;
 	uint64_t features;
 };
-_Static_assert(sizeof(struct xs_local_hello) == 32, "hello size");
+_Static_assert(sizeof(struct xsh_local_hello) == 32, "hello size");
 
-struct xs_local_welcome {
+struct xsh_local_welcome {
 	uint32_t magic;
 	int32_t error;		/* 0, or why the connection is refused */
 	uint32_t version;	/* the version both speak */
@@ -495,15 +495,15 @@ struct xs_local_welcome {
 	uint64_t features;	/* intersection */
 	uint64_t pad;
 };
-_Static_assert(sizeof(struct xs_local_welcome) == 32, "welcome size");
+_Static_assert(sizeof(struct xsh_local_welcome) == 32, "welcome size");
 
 /*
  * Control connections.  The administrator's tools (xenshare-ctl --local)
- * connect to the same socket and send a struct xs_local_hello with kind
- * XS_LOCAL_KIND_CONTROL, version 1, every other field zero and no
- * descriptors; the backend answers with a struct xs_local_welcome (error
+ * connect to the same socket and send a struct xsh_local_hello with kind
+ * XSH_LOCAL_KIND_CONTROL, version 1, every other field zero and no
+ * descriptors; the backend answers with a struct xsh_local_welcome (error
  * 0, version 1).  Then each request is one SEQPACKET message of text (at
- * most XS_CTL_MSG_MAX bytes, no NUL needed, a trailing newline ignored)
+ * most XSH_CTL_MSG_MAX bytes, no NUL needed, a trailing newline ignored)
  * and gets one message of text back, "ok" or "error: <why>":
  *
  *   status                        "ok" then one KEY=VALUE line per field
@@ -528,10 +528,10 @@ _Static_assert(sizeof(struct xs_local_welcome) == 32, "welcome size");
  *
  * Only a peer running as root or as the backend's own user may control
  * it; any other gets "error: permission denied".  A control connection
- * idle for XS_CTL_IDLE_S seconds is closed.
+ * idle for XSH_CTL_IDLE_S seconds is closed.
  */
-#define XS_CTL_MSG_MAX		4096u
-#define XS_CTL_IDLE_S		30u
+#define XSH_CTL_MSG_MAX		4096u
+#define XSH_CTL_IDLE_S		30u
 
 /* ---------------------------------------------------------------------- */
 /* Xen transport: xenstore nodes (device type "xenshare").                 */
@@ -567,7 +567,7 @@ _Static_assert(sizeof(struct xs_local_welcome) == 32, "welcome size");
  *   max-ring-page-order largest ring_order accepted             (backend)
  *   max-data-pages      largest data area accepted              (backend)
  *   max-io              largest read/write payload              (backend)
- *   feature-flags       XS_FEAT_* the backend offers, decimal   (backend)
+ *   feature-flags       XSH_FEAT_* the backend offers, decimal   (backend)
  *   usage-bytes         bytes in use, published when it changes (backend)
  *   usage-inodes        inodes in use                           (backend)
  *   status              "ok", "soft-limit", "hard-limit"        (backend)
@@ -602,7 +602,7 @@ _Static_assert(sizeof(struct xs_local_welcome) == 32, "welcome size");
  *                       of the data area, in order (the last page is
  *                       filled up to data-pages).  The backend maps these
  *                       read-only, copies the refs once and unmaps them.
- *   feature-flags       XS_FEAT_* wanted, decimal; the connection uses the
+ *   feature-flags       XSH_FEAT_* wanted, decimal; the connection uses the
  *                       intersection with the backend's
  *
  * Every page is granted once, by gntalloc in the guest; a frontend that

@@ -30,25 +30,25 @@
 #include "../protocol/transport.h"
 
 #define HANDSHAKE_TIMEOUT_MS 5000
-#define MAX_FDS (1 + 2 * XS_MAX_RINGS)
+#define MAX_FDS (1 + 2 * XSH_MAX_RINGS)
 
 struct local_tport {
-	struct xs_tport t;
-	int peer_fd[XS_MAX_RINGS];	/* we write these to notify */
+	struct xsh_tport t;
+	int peer_fd[XSH_MAX_RINGS];	/* we write these to notify */
 	int memfd;
 	void *map;
 	size_t map_len;
 	/* frontend only: what reconnect needs */
 	char socket_path[108];
-	struct xs_front_params params;
+	struct xsh_front_params params;
 };
 
-static struct local_tport *to_local(struct xs_tport *t)
+static struct local_tport *to_local(struct xsh_tport *t)
 {
 	return (struct local_tport *)t;
 }
 
-static int local_notify(struct xs_tport *t, unsigned ring)
+static int local_notify(struct xsh_tport *t, unsigned ring)
 {
 	uint64_t one = 1;
 
@@ -60,7 +60,7 @@ static int local_notify(struct xs_tport *t, unsigned ring)
 	return 0;
 }
 
-static int local_ack(struct xs_tport *t, unsigned ring)
+static int local_ack(struct xsh_tport *t, unsigned ring)
 {
 	uint64_t v;
 
@@ -78,14 +78,14 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
-static void local_close(struct xs_tport *t)
+static void local_close(struct xsh_tport *t)
 {
 	struct local_tport *l = to_local(t);
 	unsigned i;
 
 	if (!t)
 		return;
-	for (i = 0; i < XS_MAX_RINGS; i++) {
+	for (i = 0; i < XSH_MAX_RINGS; i++) {
 		close_fd(&t->ring_fd[i]);
 		close_fd(&l->peer_fd[i]);
 	}
@@ -96,16 +96,16 @@ static void local_close(struct xs_tport *t)
 	free(l);
 }
 
-static int local_reconnect(struct xs_tport *t, int timeout_ms);
+static int local_reconnect(struct xsh_tport *t, int timeout_ms);
 
-static const struct xs_tport_ops local_back_ops = {
+static const struct xsh_tport_ops local_back_ops = {
 	.name = "local",
 	.notify = local_notify,
 	.ack = local_ack,
 	.close = local_close,
 };
 
-static const struct xs_tport_ops local_front_ops = {
+static const struct xsh_tport_ops local_front_ops = {
 	.name = "local",
 	.notify = local_notify,
 	.ack = local_ack,
@@ -113,7 +113,7 @@ static const struct xs_tport_ops local_front_ops = {
 	.close = local_close,
 };
 
-static struct local_tport *local_alloc(const struct xs_tport_ops *ops)
+static struct local_tport *local_alloc(const struct xsh_tport_ops *ops)
 {
 	struct local_tport *l = calloc(1, sizeof(*l));
 	unsigned i;
@@ -123,7 +123,7 @@ static struct local_tport *local_alloc(const struct xs_tport_ops *ops)
 	l->t.ops = ops;
 	l->t.conn_fd = -1;
 	l->memfd = -1;
-	for (i = 0; i < XS_MAX_RINGS; i++) {
+	for (i = 0; i < XSH_MAX_RINGS; i++) {
 		l->t.ring_fd[i] = -1;
 		l->peer_fd[i] = -1;
 	}
@@ -137,18 +137,18 @@ static void local_layout(struct local_tport *l, unsigned nr_rings,
 	unsigned i;
 
 	l->t.nr_rings = nr_rings;
-	l->t.ring_bytes = (size_t)XS_PAGE_SIZE << ring_order;
+	l->t.ring_bytes = (size_t)XSH_PAGE_SIZE << ring_order;
 	for (i = 0; i < nr_rings; i++)
 		l->t.ring_mem[i] = (uint8_t *)l->map + i * l->t.ring_bytes;
 	l->t.data = (uint8_t *)l->map + nr_rings * l->t.ring_bytes;
-	l->t.data_bytes = (size_t)data_pages * XS_PAGE_SIZE;
+	l->t.data_bytes = (size_t)data_pages * XSH_PAGE_SIZE;
 }
 
 static size_t local_map_len(unsigned nr_rings, unsigned ring_order,
 			    unsigned data_pages)
 {
-	return ((size_t)nr_rings << ring_order) * XS_PAGE_SIZE +
-	       (size_t)data_pages * XS_PAGE_SIZE;
+	return ((size_t)nr_rings << ring_order) * XSH_PAGE_SIZE +
+	       (size_t)data_pages * XSH_PAGE_SIZE;
 }
 
 static int wait_readable(int fd, int timeout_ms)
@@ -172,10 +172,10 @@ static int wait_readable(int fd, int timeout_ms)
  * eventfds this frontend already owns; read the welcome. */
 static int local_handshake(struct local_tport *l)
 {
-	const struct xs_front_params *p = &l->params;
+	const struct xsh_front_params *p = &l->params;
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct xs_local_hello hello = { 0 };
-	struct xs_local_welcome wel;
+	struct xsh_local_hello hello = { 0 };
+	struct xsh_local_welcome wel;
 	union {
 		struct cmsghdr align;
 		char buf[CMSG_SPACE(sizeof(int) * MAX_FDS)];
@@ -196,9 +196,9 @@ static int local_handshake(struct local_tport *l)
 	if (connect(l->t.conn_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		return -errno;
 
-	hello.magic = XS_LOCAL_MAGIC;
-	hello.kind = XS_LOCAL_KIND_DATA;
-	hello.version = XS_PROTO_VERSION;
+	hello.magic = XSH_LOCAL_MAGIC;
+	hello.kind = XSH_LOCAL_KIND_DATA;
+	hello.version = XSH_PROTO_VERSION;
 	hello.nr_rings = p->nr_rings;
 	hello.ring_order = p->ring_order;
 	hello.data_pages = p->data_pages;
@@ -231,12 +231,12 @@ static int local_handshake(struct local_tport *l)
 	n = recv(l->t.conn_fd, &wel, sizeof(wel), 0);
 	if (n < 0)
 		return -errno;
-	if (n != sizeof(wel) || wel.magic != XS_LOCAL_MAGIC)
+	if (n != sizeof(wel) || wel.magic != XSH_LOCAL_MAGIC)
 		return -EPROTO;
 	if (wel.error)
 		return wel.error > 0 && wel.error < 4096 ? -wel.error : -EPROTO;
-	if (wel.version < 1 || wel.version > XS_PROTO_VERSION ||
-	    wel.max_io < XS_PAGE_SIZE || wel.max_io > XS_MAX_IO)
+	if (wel.version < 1 || wel.version > XSH_PROTO_VERSION ||
+	    wel.max_io < XSH_PAGE_SIZE || wel.max_io > XSH_MAX_IO)
 		return -EPROTO;
 	l->t.version = wel.version;
 	l->t.features = wel.features & p->features;
@@ -249,26 +249,26 @@ static void local_reset_rings(struct local_tport *l)
 	unsigned i;
 
 	for (i = 0; i < l->t.nr_rings; i++) {
-		struct xs_ring r;
+		struct xsh_ring r;
 		uint64_t v;
 
-		xs_ring_front_init(&r, l->t.ring_mem[i], l->t.ring_bytes);
+		xsh_ring_front_init(&r, l->t.ring_mem[i], l->t.ring_bytes);
 		/* Stale notifications from the old connection. */
 		(void)!read(l->t.ring_fd[i], &v, sizeof(v));
 		(void)!read(l->peer_fd[i], &v, sizeof(v));
 	}
 }
 
-int xs_local_connect(const char *socket_path, const struct xs_front_params *p,
-		     struct xs_tport **out)
+int xsh_local_connect(const char *socket_path, const struct xsh_front_params *p,
+		     struct xsh_tport **out)
 {
 	struct local_tport *l;
 	unsigned i;
 	int rc;
 
-	if (p->nr_rings < 1 || p->nr_rings > XS_MAX_RINGS ||
-	    p->ring_order > XS_MAX_RING_ORDER || p->data_pages < 1 ||
-	    p->data_pages > XS_MAX_DATA_PAGES)
+	if (p->nr_rings < 1 || p->nr_rings > XSH_MAX_RINGS ||
+	    p->ring_order > XSH_MAX_RING_ORDER || p->data_pages < 1 ||
+	    p->data_pages > XSH_MAX_DATA_PAGES)
 		return -EINVAL;
 	if (strlen(socket_path) >= sizeof(l->socket_path))
 		return -ENAMETOOLONG;
@@ -323,7 +323,7 @@ static long now_ms(void)
 	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
 }
 
-static int local_reconnect(struct xs_tport *t, int timeout_ms)
+static int local_reconnect(struct xsh_tport *t, int timeout_ms)
 {
 	struct local_tport *l = to_local(t);
 	long deadline = now_ms() + timeout_ms;
@@ -347,7 +347,7 @@ static int local_reconnect(struct xs_tport *t, int timeout_ms)
 
 /* ---- backend ----------------------------------------------------------- */
 
-int xs_local_listen(const char *socket_path)
+int xsh_local_listen(const char *socket_path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int fd, rc;
@@ -380,9 +380,9 @@ static bool is_eventfd(int fd)
 	return strcmp(target, "anon_inode:[eventfd]") == 0;
 }
 
-static void send_welcome(int fd, int error, const struct xs_tport *t)
+static void send_welcome(int fd, int error, const struct xsh_tport *t)
 {
-	struct xs_local_welcome w = { .magic = XS_LOCAL_MAGIC };
+	struct xsh_local_welcome w = { .magic = XSH_LOCAL_MAGIC };
 
 	w.error = error;
 	if (t) {
@@ -395,10 +395,10 @@ static void send_welcome(int fd, int error, const struct xs_tport *t)
 
 /* A control hello: nothing but magic, kind and version, no descriptors.
  * The welcome is sent; the socket becomes the caller's. */
-static int accept_control(int fd, const struct xs_local_hello *hello,
+static int accept_control(int fd, const struct xsh_local_hello *hello,
 			  unsigned nfds, int *ctl_fd)
 {
-	struct xs_local_welcome w = { .magic = XS_LOCAL_MAGIC, .version = 1 };
+	struct xsh_local_welcome w = { .magic = XSH_LOCAL_MAGIC, .version = 1 };
 
 	if (nfds || hello->version < 1 || hello->nr_rings ||
 	    hello->ring_order || hello->data_pages || hello->features)
@@ -411,9 +411,9 @@ static int accept_control(int fd, const struct xs_local_hello *hello,
 
 static int local_accept(int fd, uint64_t features, uint32_t max_io,
 			unsigned conn_no, uint32_t *kind,
-			struct xs_tport **out, int *ctl_fd)
+			struct xsh_tport **out, int *ctl_fd)
 {
-	struct xs_local_hello hello;
+	struct xsh_local_hello hello;
 	union {
 		struct cmsghdr align;
 		char buf[CMSG_SPACE(sizeof(int) * MAX_FDS)];
@@ -461,22 +461,22 @@ static int local_accept(int fd, uint64_t features, uint32_t max_io,
 	}
 	rc = -EPROTO;
 	if (n != sizeof(hello) || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
-	    hello.magic != XS_LOCAL_MAGIC)
+	    hello.magic != XSH_LOCAL_MAGIC)
 		goto out_reply;
-	if (hello.kind == XS_LOCAL_KIND_CONTROL && kind) {
+	if (hello.kind == XSH_LOCAL_KIND_CONTROL && kind) {
 		rc = accept_control(fd, &hello, nfds, ctl_fd);
 		if (rc)
 			goto out_reply;
-		*kind = XS_LOCAL_KIND_CONTROL;
+		*kind = XSH_LOCAL_KIND_CONTROL;
 		return 0;
 	}
-	if (hello.kind != XS_LOCAL_KIND_DATA)
+	if (hello.kind != XSH_LOCAL_KIND_DATA)
 		goto out_reply;
 	rc = -EINVAL;
 	if (hello.version < 1 || hello.nr_rings < 1 ||
-	    hello.nr_rings > XS_MAX_RINGS ||
-	    hello.ring_order > XS_MAX_RING_ORDER || hello.data_pages < 1 ||
-	    hello.data_pages > XS_MAX_DATA_PAGES)
+	    hello.nr_rings > XSH_MAX_RINGS ||
+	    hello.ring_order > XSH_MAX_RING_ORDER || hello.data_pages < 1 ||
+	    hello.data_pages > XSH_MAX_DATA_PAGES)
 		goto out_reply;
 	want = 1 + 2 * hello.nr_rings;
 	if (nfds != want)
@@ -516,14 +516,14 @@ static int local_accept(int fd, uint64_t features, uint32_t max_io,
 	nfds = 0;	/* owned by l now */
 	local_layout(l, hello.nr_rings, hello.ring_order, hello.data_pages);
 	l->t.conn_fd = fd;
-	l->t.version = hello.version < XS_PROTO_VERSION ? hello.version :
-			XS_PROTO_VERSION;
+	l->t.version = hello.version < XSH_PROTO_VERSION ? hello.version :
+			XSH_PROTO_VERSION;
 	l->t.features = hello.features & features;
-	l->t.max_io = max_io < XS_MAX_IO ? max_io : XS_MAX_IO;
+	l->t.max_io = max_io < XSH_MAX_IO ? max_io : XSH_MAX_IO;
 	snprintf(l->t.name, sizeof(l->t.name), "local.%u", conn_no);
 	send_welcome(fd, 0, &l->t);
 	if (kind)
-		*kind = XS_LOCAL_KIND_DATA;
+		*kind = XSH_LOCAL_KIND_DATA;
 	*out = &l->t;
 	return 0;
 
@@ -540,30 +540,30 @@ out_close:
 	return rc;
 }
 
-int xs_local_accept(int fd, uint64_t features, uint32_t max_io,
-		    unsigned conn_no, struct xs_tport **out)
+int xsh_local_accept(int fd, uint64_t features, uint32_t max_io,
+		    unsigned conn_no, struct xsh_tport **out)
 {
 	return local_accept(fd, features, max_io, conn_no, NULL, out, NULL);
 }
 
-int xs_local_accept_any(int fd, uint64_t features, uint32_t max_io,
+int xsh_local_accept_any(int fd, uint64_t features, uint32_t max_io,
 			unsigned conn_no, uint32_t *kind,
-			struct xs_tport **out, int *ctl_fd)
+			struct xsh_tport **out, int *ctl_fd)
 {
 	return local_accept(fd, features, max_io, conn_no, kind, out, ctl_fd);
 }
 
 /* ---- control client ------------------------------------------------------ */
 
-int xs_local_control_connect(const char *socket_path)
+int xsh_local_control_connect(const char *socket_path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct xs_local_hello hello = {
-		.magic = XS_LOCAL_MAGIC,
-		.kind = XS_LOCAL_KIND_CONTROL,
+	struct xsh_local_hello hello = {
+		.magic = XSH_LOCAL_MAGIC,
+		.kind = XSH_LOCAL_KIND_CONTROL,
 		.version = 1,
 	};
-	struct xs_local_welcome wel;
+	struct xsh_local_welcome wel;
 	ssize_t n;
 	int fd, rc;
 
@@ -583,7 +583,7 @@ int xs_local_control_connect(const char *socket_path)
 	if (n < 0)
 		goto fail_errno;
 	rc = -EPROTO;
-	if (n != sizeof(wel) || wel.magic != XS_LOCAL_MAGIC)
+	if (n != sizeof(wel) || wel.magic != XSH_LOCAL_MAGIC)
 		goto fail;
 	if (wel.error) {
 		rc = wel.error > 0 && wel.error < 4096 ? -wel.error : -EPROTO;

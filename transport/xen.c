@@ -55,14 +55,14 @@
 #define WATCH_TOKEN	"xenshare-be-state"
 
 struct xen_tport {
-	struct xs_tport t;
+	struct xsh_tport t;
 	bool backend;
-	xenevtchn_handle *evh[XS_MAX_RINGS];
-	evtchn_port_t lport[XS_MAX_RINGS];
+	xenevtchn_handle *evh[XSH_MAX_RINGS];
+	evtchn_port_t lport[XSH_MAX_RINGS];
 	unsigned ring_pages;
 
 	/* frontend */
-	struct xs_front_params p;
+	struct xsh_front_params p;
 	unsigned devid;
 	unsigned be_domid;
 	char fe[PATH_LEN];
@@ -71,11 +71,11 @@ struct xen_tport {
 	bool watching;
 	bool published;			/* our nodes are out, state 3 */
 	xengntshr_handle *gs;
-	uint32_t ring_ref[XS_MAX_RINGS][1u << XS_MAX_RING_ORDER];
+	uint32_t ring_ref[XSH_MAX_RINGS][1u << XSH_MAX_RING_ORDER];
 	uint32_t *data_ref;
 	void *refdir;
 	unsigned nr_refdir;
-	uint32_t refdir_ref[XS_XEN_MAX_REFDIR];
+	uint32_t refdir_ref[XSH_XEN_MAX_REFDIR];
 
 	/* backend */
 	xengnttab_handle *gt;
@@ -85,7 +85,7 @@ struct xen_tport {
 
 static __thread char why_buf[256];
 
-/* The libraries' own error lines would only repeat what xs_xen_why()
+/* The libraries' own error lines would only repeat what xsh_xen_why()
  * says better. */
 static void quiet_vmessage(struct xentoollog_logger *l, xentoollog_level lv,
 			   int errnoval, const char *context,
@@ -97,7 +97,7 @@ static struct xentoollog_logger quiet_logger = {
 	.vmessage = quiet_vmessage,
 };
 
-const char *xs_xen_why(void)
+const char *xsh_xen_why(void)
 {
 	return why_buf[0] ? why_buf : "no details";
 }
@@ -113,25 +113,25 @@ static void set_why(const char *fmt, ...)
 	va_end(ap);
 }
 
-static struct xen_tport *to_xen(struct xs_tport *t)
+static struct xen_tport *to_xen(struct xsh_tport *t)
 {
 	return (struct xen_tport *)t;
 }
 
-unsigned xs_xen_pages_needed(const struct xs_front_params *p)
+unsigned xsh_xen_pages_needed(const struct xsh_front_params *p)
 {
 	return (p->nr_rings << p->ring_order) + p->data_pages +
-	       (p->data_pages + XS_XEN_REFS_PER_PAGE - 1) / XS_XEN_REFS_PER_PAGE;
+	       (p->data_pages + XSH_XEN_REFS_PER_PAGE - 1) / XSH_XEN_REFS_PER_PAGE;
 }
 
-long xs_xen_gntalloc_limit(void)
+long xsh_xen_gntalloc_limit(void)
 {
 	char buf[32];
 	long v;
 	ssize_t n;
 	int fd;
 
-	fd = open(XS_XEN_GNTALLOC_LIMIT, O_RDONLY | O_CLOEXEC);
+	fd = open(XSH_XEN_GNTALLOC_LIMIT, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	n = read(fd, buf, sizeof(buf) - 1);
@@ -143,7 +143,7 @@ long xs_xen_gntalloc_limit(void)
 	return v > 0 ? v : -EIO;
 }
 
-int xs_xen_gntalloc_probe(unsigned domid, unsigned pages)
+int xsh_xen_gntalloc_probe(unsigned domid, unsigned pages)
 {
 	xengntshr_handle *gs;
 	uint32_t *refs;
@@ -171,7 +171,7 @@ int xs_xen_gntalloc_probe(unsigned domid, unsigned pages)
 
 /* ---- notifications (both sides) ---------------------------------------- */
 
-static int xen_notify(struct xs_tport *t, unsigned ring)
+static int xen_notify(struct xsh_tport *t, unsigned ring)
 {
 	struct xen_tport *x = to_xen(t);
 
@@ -184,7 +184,7 @@ static int xen_notify(struct xs_tport *t, unsigned ring)
 
 /* The event channel driver masks a port when it fires: consume every
  * pending port (only ours) and unmask it. */
-static int xen_ack(struct xs_tport *t, unsigned ring)
+static int xen_ack(struct xsh_tport *t, unsigned ring)
 {
 	struct xen_tport *x = to_xen(t);
 	xenevtchn_port_or_error_t port;
@@ -219,7 +219,7 @@ static void close_evtchns(struct xen_tport *x)
 {
 	unsigned i;
 
-	for (i = 0; i < XS_MAX_RINGS; i++) {
+	for (i = 0; i < XSH_MAX_RINGS; i++) {
 		if (!x->evh[i])
 			continue;
 		if (x->lport[i])
@@ -239,7 +239,7 @@ static struct xen_tport *xen_alloc(void)
 	if (!x)
 		return NULL;
 	x->t.conn_fd = -1;
-	for (i = 0; i < XS_MAX_RINGS; i++)
+	for (i = 0; i < XSH_MAX_RINGS; i++)
 		x->t.ring_fd[i] = -1;
 	return x;
 }
@@ -273,7 +273,7 @@ static int read_u64(struct xs_handle *h, const char *dir, const char *node,
 
 	if (!v)
 		return -errno;
-	rc = xs_codec_parse_u64(v, max, out);
+	rc = xsh_codec_parse_u64(v, max, out);
 	free(v);
 	return rc;
 }
@@ -319,7 +319,7 @@ static int my_domid(struct xs_handle *h, unsigned *domid)
 			strerror(errno));
 		return -errno;
 	}
-	rc = xs_codec_parse_u64(s, 0x7fef, &v);
+	rc = xsh_codec_parse_u64(s, 0x7fef, &v);
 	free(s);
 	if (rc)
 		return rc;
@@ -338,7 +338,7 @@ static int front_paths(struct xen_tport *x)
 	if (rc)
 		return rc;
 	snprintf(x->fe, sizeof(x->fe), "/local/domain/%u/device/%s/%u", dom,
-		 XS_XEN_DEVICE_TYPE, x->devid);
+		 XSH_XEN_DEVICE_TYPE, x->devid);
 	be = read_node(x->xsh, x->fe, "backend");
 	if (!be) {
 		rc = -errno;
@@ -362,7 +362,7 @@ static int front_paths(struct xen_tport *x)
 	return 0;
 }
 
-int xs_xen_find_tag(const char *tag, unsigned *devid)
+int xsh_xen_find_tag(const char *tag, unsigned *devid)
 {
 	char dir[64];
 	struct xs_handle *h;
@@ -377,14 +377,14 @@ int xs_xen_find_tag(const char *tag, unsigned *devid)
 		set_why("cannot open xenstore: %s", strerror(-rc));
 		return rc;
 	}
-	snprintf(dir, sizeof(dir), "device/%s", XS_XEN_DEVICE_TYPE);
+	snprintf(dir, sizeof(dir), "device/%s", XSH_XEN_DEVICE_TYPE);
 	ents = xs_directory(h, XBT_NULL, dir, &n);
-	set_why("no %s device has the tag '%s'", XS_XEN_DEVICE_TYPE, tag);
+	set_why("no %s device has the tag '%s'", XSH_XEN_DEVICE_TYPE, tag);
 	for (i = 0; ents && i < n; i++) {
 		char fe[96], *be, *t;
 		uint64_t id;
 
-		if (xs_codec_parse_u64(ents[i], 0xffff, &id))
+		if (xsh_codec_parse_u64(ents[i], 0xffff, &id))
 			continue;
 		snprintf(fe, sizeof(fe), "%s/%s", dir, ents[i]);
 		be = read_node(h, fe, "backend");
@@ -419,8 +419,8 @@ static int be_state(struct xen_tport *x)
 {
 	uint64_t v;
 
-	if (read_u64(x->xsh, x->be, "state", XS_XB_CLOSED, &v))
-		return XS_XB_UNKNOWN;
+	if (read_u64(x->xsh, x->be, "state", XSH_XB_CLOSED, &v))
+		return XSH_XB_UNKNOWN;
 	return (int)v;
 }
 
@@ -510,7 +510,7 @@ static bool version_offered(const char *list)
 		v = strtoul(c, &end, 10);
 		if (end == c)
 			return false;
-		if (!errno && v == XS_PROTO_VERSION)
+		if (!errno && v == XSH_PROTO_VERSION)
 			return true;
 		c = end;
 	}
@@ -518,7 +518,7 @@ static bool version_offered(const char *list)
 }
 
 static int read_limits(struct xs_handle *h, const char *be,
-		       struct xs_xen_limits *l)
+		       struct xsh_xen_limits *l)
 {
 	uint64_t v;
 	char *vers;
@@ -531,36 +531,36 @@ static int read_limits(struct xs_handle *h, const char *be,
 	free(vers);
 	if (rc) {
 		set_why("the backend does not speak protocol version %u",
-			XS_PROTO_VERSION);
+			XSH_PROTO_VERSION);
 		return rc;
 	}
 	if ((rc = read_u64(h, be, "max-rings", 0xffffffffu, &v)))
 		return rc;
-	l->max_rings = v > XS_MAX_RINGS ? XS_MAX_RINGS : (unsigned)v;
+	l->max_rings = v > XSH_MAX_RINGS ? XSH_MAX_RINGS : (unsigned)v;
 	if ((rc = read_u64(h, be, "max-ring-page-order", 0xffffffffu, &v)))
 		return rc;
-	l->max_ring_order = v > XS_MAX_RING_ORDER ? XS_MAX_RING_ORDER :
+	l->max_ring_order = v > XSH_MAX_RING_ORDER ? XSH_MAX_RING_ORDER :
 			    (unsigned)v;
 	if ((rc = read_u64(h, be, "max-data-pages", 0xffffffffu, &v)))
 		return rc;
-	l->max_data_pages = v > XS_MAX_DATA_PAGES ? XS_MAX_DATA_PAGES :
+	l->max_data_pages = v > XSH_MAX_DATA_PAGES ? XSH_MAX_DATA_PAGES :
 			    (unsigned)v;
 	if ((rc = read_u64(h, be, "max-io", 0xffffffffu, &v)))
 		return rc;
-	l->max_io = v > XS_MAX_IO ? XS_MAX_IO : (uint32_t)v;
+	l->max_io = v > XSH_MAX_IO ? XSH_MAX_IO : (uint32_t)v;
 	if ((rc = read_u64(h, be, "feature-flags", UINT64_MAX, &v)))
 		return rc;
 	l->features = v;
 	if (l->max_rings < 1 || l->max_data_pages < 1 ||
-	    l->max_io < XS_PAGE_SIZE) {
+	    l->max_io < XSH_PAGE_SIZE) {
 		set_why("the backend's limits allow no connection");
 		return -EPROTO;
 	}
 	return 0;
 }
 
-int xs_xen_read_limits(unsigned devid, int timeout_ms,
-		       struct xs_xen_limits *out)
+int xsh_xen_read_limits(unsigned devid, int timeout_ms,
+		       struct xsh_xen_limits *out)
 {
 	long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
 	struct xen_tport *x;
@@ -584,8 +584,8 @@ int xs_xen_read_limits(unsigned devid, int timeout_ms,
 	if (rc)
 		goto out;
 	/* Limits are there once a backend reached InitWait. */
-	rc = wait_be(x, 1u << XS_XB_INITWAIT | 1u << XS_XB_CONNECTED |
-		     1u << XS_XB_CLOSING | 1u << XS_XB_CLOSED, deadline);
+	rc = wait_be(x, 1u << XSH_XB_INITWAIT | 1u << XSH_XB_CONNECTED |
+		     1u << XSH_XB_CLOSING | 1u << XSH_XB_CLOSED, deadline);
 	if (rc < 0) {
 		set_why("no backend for device %u (%s/state)%s", devid, x->be,
 			rc == -ETIMEDOUT ? ": is xenshare-back running in the backend domain?" : "");
@@ -611,7 +611,7 @@ static void front_ungrant(struct xen_tport *x)
 	close_evtchns(x);
 	if (!x->gs)
 		return;
-	for (i = 0; i < XS_MAX_RINGS; i++)
+	for (i = 0; i < XSH_MAX_RINGS; i++)
 		if (x->t.ring_mem[i])
 			xengntshr_unshare(x->gs, x->t.ring_mem[i], x->ring_pages);
 	if (x->t.data)
@@ -625,14 +625,14 @@ static void front_ungrant(struct xen_tport *x)
 static int share_failed(struct xen_tport *x, const char *what)
 {
 	int err = errno ? errno : ENOMEM;
-	long limit = xs_xen_gntalloc_limit();
+	long limit = xsh_xen_gntalloc_limit();
 
 	if (err == ENOSPC || err == ENOMEM)
 		set_why("cannot grant the %s: %s; this device needs %u pages "
 			"and the domain's grant limit is %ld pages in all "
 			"(%s): raise it or ask for fewer or smaller buffers",
-			what, strerror(err), xs_xen_pages_needed(&x->p), limit,
-			XS_XEN_GNTALLOC_LIMIT);
+			what, strerror(err), xsh_xen_pages_needed(&x->p), limit,
+			XSH_XEN_GNTALLOC_LIMIT);
 	else
 		set_why("cannot grant the %s: %s", what, strerror(err));
 	return -err;
@@ -640,7 +640,7 @@ static int share_failed(struct xen_tport *x, const char *what)
 
 static int front_grant(struct xen_tport *x)
 {
-	const struct xs_front_params *p = &x->p;
+	const struct xsh_front_params *p = &x->p;
 	unsigned i;
 	int rc;
 
@@ -666,8 +666,8 @@ static int front_grant(struct xen_tport *x)
 					  x->data_ref, 1);
 	if (!x->t.data)
 		return share_failed(x, "data area");
-	x->nr_refdir = (p->data_pages + XS_XEN_REFS_PER_PAGE - 1) /
-		       XS_XEN_REFS_PER_PAGE;
+	x->nr_refdir = (p->data_pages + XSH_XEN_REFS_PER_PAGE - 1) /
+		       XSH_XEN_REFS_PER_PAGE;
 	x->refdir = xengntshr_share_pages(x->gs, x->be_domid, x->nr_refdir,
 					  x->refdir_ref, 0);
 	if (!x->refdir)
@@ -693,8 +693,8 @@ static int front_grant(struct xen_tport *x)
 		x->lport[i] = (evtchn_port_t)port;
 	}
 	x->t.nr_rings = p->nr_rings;
-	x->t.ring_bytes = (size_t)XS_PAGE_SIZE << p->ring_order;
-	x->t.data_bytes = (size_t)p->data_pages * XS_PAGE_SIZE;
+	x->t.ring_bytes = (size_t)XSH_PAGE_SIZE << p->ring_order;
+	x->t.data_bytes = (size_t)p->data_pages * XSH_PAGE_SIZE;
 	return 0;
 }
 
@@ -702,7 +702,7 @@ static int front_grant(struct xen_tport *x)
 
 static int publish(struct xen_tport *x)
 {
-	const struct xs_front_params *p = &x->p;
+	const struct xsh_front_params *p = &x->p;
 	xs_transaction_t xt;
 	unsigned i, j, tries;
 	char node[48];
@@ -713,7 +713,7 @@ static int publish(struct xen_tport *x)
 		if (xt == XBT_NULL)
 			return -errno;
 		rc = write_node(x->xsh, xt, x->fe, "version", "%u",
-				XS_PROTO_VERSION);
+				XSH_PROTO_VERSION);
 		rc = rc ?: write_node(x->xsh, xt, x->fe, "num-rings", "%u",
 				      p->nr_rings);
 		rc = rc ?: write_node(x->xsh, xt, x->fe, "ring-page-order",
@@ -739,7 +739,7 @@ static int publish(struct xen_tport *x)
 		rc = rc ?: write_node(x->xsh, xt, x->fe, "feature-flags",
 				      "%llu", (unsigned long long)p->features);
 		rc = rc ?: write_node(x->xsh, xt, x->fe, "state", "%d",
-				      XS_XB_INITIALISED);
+				      XSH_XB_INITIALISED);
 		if (rc) {
 			xs_transaction_end(x->xsh, xt, true);
 			return rc;
@@ -757,9 +757,9 @@ static void reset_rings(struct xen_tport *x)
 	unsigned i;
 
 	for (i = 0; i < x->t.nr_rings; i++) {
-		struct xs_ring r;
+		struct xsh_ring r;
 
-		xs_ring_front_init(&r, x->t.ring_mem[i], x->t.ring_bytes);
+		xsh_ring_front_init(&r, x->t.ring_mem[i], x->t.ring_bytes);
 		xen_ack(&x->t, i);
 	}
 }
@@ -788,7 +788,7 @@ static int refused(struct xen_tport *x, int st)
  * an error. */
 static int handshake_once(struct xen_tport *x, long deadline)
 {
-	struct xs_xen_limits l;
+	struct xsh_xen_limits l;
 	uint64_t v;
 	int st, rc;
 
@@ -802,9 +802,9 @@ static int handshake_once(struct xen_tport *x, long deadline)
 	 * yet (its first connection to an export counts the export's
 	 * usage, which takes a while): wait on rather than start over. */
 	st = be_state(x);
-	if (x->published && !read_u64(x->xsh, x->fe, "state", XS_XB_CLOSED,
-				      &v) && v == XS_XB_INITIALISED &&
-	    (st == XS_XB_INITWAIT || st == XS_XB_CONNECTED)) {
+	if (x->published && !read_u64(x->xsh, x->fe, "state", XSH_XB_CLOSED,
+				      &v) && v == XSH_XB_INITIALISED &&
+	    (st == XSH_XB_INITWAIT || st == XSH_XB_CONNECTED)) {
 		rc = read_limits(x->xsh, x->be, &l);
 		if (rc)
 			return rc;
@@ -814,13 +814,13 @@ static int handshake_once(struct xen_tport *x, long deadline)
 	 * earlier frontend of this device (or to our own previous
 	 * connection), or that refused us, reset to InitWait. */
 	x->published = false;
-	if (read_u64(x->xsh, x->fe, "state", XS_XB_CLOSED, &v) ||
-	    v != XS_XB_INITIALISING) {
-		rc = set_state(x, XS_XB_INITIALISING);
+	if (read_u64(x->xsh, x->fe, "state", XSH_XB_CLOSED, &v) ||
+	    v != XSH_XB_INITIALISING) {
+		rc = set_state(x, XSH_XB_INITIALISING);
 		if (rc)
 			return rc;
 	}
-	st = wait_be(x, 1u << XS_XB_INITWAIT, deadline);
+	st = wait_be(x, 1u << XSH_XB_INITWAIT, deadline);
 	if (st < 0) {
 		set_why("device %u: the backend did not reach InitWait (%s/state is %d)%s",
 			x->devid, x->be, be_state(x), st == -ETIMEDOUT ?
@@ -845,28 +845,28 @@ static int handshake_once(struct xen_tport *x, long deadline)
 	}
 	x->published = true;
 wait_connected:
-	st = wait_be(x, 1u << XS_XB_CONNECTED | 1u << XS_XB_CLOSING |
-		     1u << XS_XB_CLOSED, deadline);
+	st = wait_be(x, 1u << XSH_XB_CONNECTED | 1u << XSH_XB_CLOSING |
+		     1u << XSH_XB_CLOSED, deadline);
 	if (st == -ETIMEDOUT) {
 		set_why("device %u: the backend did not connect", x->devid);
 		return st;
 	}
 	if (st < 0)
 		return st;
-	if (st != XS_XB_CONNECTED) {
+	if (st != XSH_XB_CONNECTED) {
 		x->published = false;
 		return refused(x, st);
 	}
 	x->published = false;
-	rc = set_state(x, XS_XB_CONNECTED);
+	rc = set_state(x, XSH_XB_CONNECTED);
 	if (rc)
 		return rc;
-	x->t.version = XS_PROTO_VERSION;
+	x->t.version = XSH_PROTO_VERSION;
 	x->t.features = x->p.features & l.features;
 	x->t.max_io = l.max_io;
 	/* From here on, a new watch event means the backend moved. */
 	drain_watch(x->xsh);
-	if (be_state(x) != XS_XB_CONNECTED)
+	if (be_state(x) != XSH_XB_CONNECTED)
 		return -EAGAIN;
 	return 0;
 }
@@ -881,7 +881,7 @@ static int handshake(struct xen_tport *x, long deadline)
 	return rc;
 }
 
-static void xen_front_close(struct xs_tport *t)
+static void xen_front_close(struct xsh_tport *t)
 {
 	struct xen_tport *x = to_xen(t);
 
@@ -889,7 +889,7 @@ static void xen_front_close(struct xs_tport *t)
 		return;
 	if (x->xsh) {
 		if (x->fe[0])
-			set_state(x, XS_XB_CLOSED);
+			set_state(x, XSH_XB_CLOSED);
 		xs_close(x->xsh);
 	}
 	front_ungrant(x);
@@ -897,14 +897,14 @@ static void xen_front_close(struct xs_tport *t)
 	free(x);
 }
 
-static int xen_front_reconnect(struct xs_tport *t, int timeout_ms)
+static int xen_front_reconnect(struct xsh_tport *t, int timeout_ms)
 {
 	struct xen_tport *x = to_xen(t);
 
 	return handshake(x, timeout_ms < 0 ? -1 : now_ms() + timeout_ms);
 }
 
-static const struct xs_tport_ops xen_front_ops = {
+static const struct xsh_tport_ops xen_front_ops = {
 	.name = "xen",
 	.notify = xen_notify,
 	.ack = xen_ack,
@@ -912,8 +912,8 @@ static const struct xs_tport_ops xen_front_ops = {
 	.close = xen_front_close,
 };
 
-int xs_xen_connect(unsigned devid, const struct xs_front_params *p,
-		   int timeout_ms, struct xs_tport **out)
+int xsh_xen_connect(unsigned devid, const struct xsh_front_params *p,
+		   int timeout_ms, struct xsh_tport **out)
 {
 	long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
 	struct xen_tport *x;
@@ -921,19 +921,19 @@ int xs_xen_connect(unsigned devid, const struct xs_front_params *p,
 	int rc;
 
 	why_buf[0] = '\0';
-	if (p->nr_rings < 1 || p->nr_rings > XS_MAX_RINGS ||
-	    p->ring_order > XS_MAX_RING_ORDER || p->data_pages < 1 ||
-	    p->data_pages > XS_MAX_DATA_PAGES) {
+	if (p->nr_rings < 1 || p->nr_rings > XSH_MAX_RINGS ||
+	    p->ring_order > XSH_MAX_RING_ORDER || p->data_pages < 1 ||
+	    p->data_pages > XSH_MAX_DATA_PAGES) {
 		set_why("ring or data area size out of range");
 		return -EINVAL;
 	}
-	limit = xs_xen_gntalloc_limit();
-	if (limit > 0 && xs_xen_pages_needed(p) > (unsigned long)limit) {
+	limit = xsh_xen_gntalloc_limit();
+	if (limit > 0 && xsh_xen_pages_needed(p) > (unsigned long)limit) {
 		set_why("this device needs %u granted pages (%u rings of %u pages, %u data pages, %u directory pages) but the domain's grant limit is %ld (%s): raise it or ask for fewer or smaller buffers",
-			xs_xen_pages_needed(p), p->nr_rings, 1u << p->ring_order,
-			p->data_pages, xs_xen_pages_needed(p) -
+			xsh_xen_pages_needed(p), p->nr_rings, 1u << p->ring_order,
+			p->data_pages, xsh_xen_pages_needed(p) -
 			(p->nr_rings << p->ring_order) - p->data_pages, limit,
-			XS_XEN_GNTALLOC_LIMIT);
+			XSH_XEN_GNTALLOC_LIMIT);
 		return -ENOSPC;
 	}
 
@@ -972,7 +972,7 @@ fail:
 
 /* ---- backend ----------------------------------------------------------- */
 
-static void xen_back_close(struct xs_tport *t)
+static void xen_back_close(struct xsh_tport *t)
 {
 	struct xen_tport *x = to_xen(t);
 	void (*fn)(void *);
@@ -983,13 +983,13 @@ static void xen_back_close(struct xs_tport *t)
 		return;
 	close_evtchns(x);
 	if (x->gt) {
-		for (i = 0; i < XS_MAX_RINGS; i++)
+		for (i = 0; i < XSH_MAX_RINGS; i++)
 			if (t->ring_mem[i])
 				xengnttab_unmap(x->gt, t->ring_mem[i],
 						x->ring_pages);
 		if (t->data)
 			xengnttab_unmap(x->gt, t->data,
-					t->data_bytes / XS_PAGE_SIZE);
+					t->data_bytes / XSH_PAGE_SIZE);
 		xengnttab_close(x->gt);
 	}
 	if (t->conn_fd >= 0)
@@ -1001,15 +1001,15 @@ static void xen_back_close(struct xs_tport *t)
 		fn(arg);
 }
 
-static const struct xs_tport_ops xen_back_ops = {
+static const struct xsh_tport_ops xen_back_ops = {
 	.name = "xen",
 	.notify = xen_notify,
 	.ack = xen_ack,
 	.close = xen_back_close,
 };
 
-int xs_xen_back_attach(const struct xs_xen_back_params *p, int *ctl_fd,
-		       struct xs_tport **out)
+int xsh_xen_back_attach(const struct xsh_xen_back_params *p, int *ctl_fd,
+		       struct xsh_tport **out)
 {
 	struct xen_tport *x;
 	uint32_t *refs = NULL;
@@ -1018,11 +1018,11 @@ int xs_xen_back_attach(const struct xs_xen_back_params *p, int *ctl_fd,
 	int sv[2], rc;
 
 	why_buf[0] = '\0';
-	if (p->nr_rings < 1 || p->nr_rings > XS_MAX_RINGS ||
-	    p->ring_order > XS_MAX_RING_ORDER || p->data_pages < 1 ||
-	    p->data_pages > XS_MAX_DATA_PAGES ||
-	    p->nr_refdir != (p->data_pages + XS_XEN_REFS_PER_PAGE - 1) /
-			    XS_XEN_REFS_PER_PAGE) {
+	if (p->nr_rings < 1 || p->nr_rings > XSH_MAX_RINGS ||
+	    p->ring_order > XSH_MAX_RING_ORDER || p->data_pages < 1 ||
+	    p->data_pages > XSH_MAX_DATA_PAGES ||
+	    p->nr_refdir != (p->data_pages + XSH_XEN_REFS_PER_PAGE - 1) /
+			    XSH_XEN_REFS_PER_PAGE) {
 		set_why("sizes out of range");
 		return -EINVAL;
 	}
@@ -1067,7 +1067,7 @@ int xs_xen_back_attach(const struct xs_xen_back_params *p, int *ctl_fd,
 			p->data_pages, strerror(-rc));
 		goto fail;
 	}
-	x->t.data_bytes = (size_t)p->data_pages * XS_PAGE_SIZE;
+	x->t.data_bytes = (size_t)p->data_pages * XSH_PAGE_SIZE;
 
 	for (i = 0; i < p->nr_rings; i++) {
 		xenevtchn_port_or_error_t port;
@@ -1098,7 +1098,7 @@ int xs_xen_back_attach(const struct xs_xen_back_params *p, int *ctl_fd,
 		x->lport[i] = (evtchn_port_t)port;
 	}
 	x->t.nr_rings = p->nr_rings;
-	x->t.ring_bytes = (size_t)XS_PAGE_SIZE << p->ring_order;
+	x->t.ring_bytes = (size_t)XSH_PAGE_SIZE << p->ring_order;
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
 		rc = -errno;
@@ -1121,7 +1121,7 @@ fail:
 	return rc;
 }
 
-unsigned xs_xen_back_ioctls(unsigned long *req, unsigned max)
+unsigned xsh_xen_back_ioctls(unsigned long *req, unsigned max)
 {
 	/* xenevtchn_notify(), xenevtchn_unbind(), xengnttab_unmap(). */
 	static const unsigned long kept[] = {

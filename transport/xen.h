@@ -4,19 +4,19 @@
  * guest grants with gntalloc, one event channel per ring, and the xenbus
  * handshake whose nodes protocol/xenshare_proto.h documents.
  *
- * Frontend (domU): xs_xen_connect() finds the device's nodes, waits for
+ * Frontend (domU): xsh_xen_connect() finds the device's nodes, waits for
  * the backend's InitWait, grants everything once, publishes it and waits
  * for Connected.  The transport's reconnect op repeats the handshake over
  * the same grants.
  *
  * Backend (dom0): the xenbus state machine (backend/xenbus.c) reads and
- * validates the frontend's nodes into a struct xs_xen_back_params, and
- * xs_xen_back_attach() maps the grants and binds the event channels.
+ * validates the frontend's nodes into a struct xsh_xen_back_params, and
+ * xsh_xen_back_attach() maps the grants and binds the event channels.
  *
  * Only this file and its .c include Xen headers.
  */
-#ifndef XS_TRANSPORT_XEN_H
-#define XS_TRANSPORT_XEN_H
+#ifndef XSH_TRANSPORT_XEN_H
+#define XSH_TRANSPORT_XEN_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -24,40 +24,40 @@
 
 #include "../protocol/transport.h"
 
-#define XS_XEN_DEVICE_TYPE	"xenshare"
-#define XS_XEN_REFS_PER_PAGE	(XS_PAGE_SIZE / sizeof(uint32_t))
-#define XS_XEN_MAX_REFDIR	\
-	((XS_MAX_DATA_PAGES + XS_XEN_REFS_PER_PAGE - 1) / XS_XEN_REFS_PER_PAGE)
-#define XS_XEN_GNTALLOC_LIMIT	"/sys/module/xen_gntalloc/parameters/limit"
+#define XSH_XEN_DEVICE_TYPE	"xenshare"
+#define XSH_XEN_REFS_PER_PAGE	(XSH_PAGE_SIZE / sizeof(uint32_t))
+#define XSH_XEN_MAX_REFDIR	\
+	((XSH_MAX_DATA_PAGES + XSH_XEN_REFS_PER_PAGE - 1) / XSH_XEN_REFS_PER_PAGE)
+#define XSH_XEN_GNTALLOC_LIMIT	"/sys/module/xen_gntalloc/parameters/limit"
 
 /* XenbusState values (xen/io/xenbus.h). */
-enum xs_xenbus_state {
-	XS_XB_UNKNOWN = 0,
-	XS_XB_INITIALISING = 1,
-	XS_XB_INITWAIT = 2,
-	XS_XB_INITIALISED = 3,
-	XS_XB_CONNECTED = 4,
-	XS_XB_CLOSING = 5,
-	XS_XB_CLOSED = 6,
+enum xsh_xenbus_state {
+	XSH_XB_UNKNOWN = 0,
+	XSH_XB_INITIALISING = 1,
+	XSH_XB_INITWAIT = 2,
+	XSH_XB_INITIALISED = 3,
+	XSH_XB_CONNECTED = 4,
+	XSH_XB_CLOSING = 5,
+	XSH_XB_CLOSED = 6,
 };
 
 /* Pages a frontend grants for p: rings, data area, ref directory. */
-unsigned xs_xen_pages_needed(const struct xs_front_params *p);
+unsigned xsh_xen_pages_needed(const struct xsh_front_params *p);
 
 /* The domU's gntalloc limit in pages, or -errno. */
-long xs_xen_gntalloc_limit(void);
+long xsh_xen_gntalloc_limit(void);
 /* Whether gntalloc can grant pages pages to domid right now (the limit
  * is shared by every user in the domain): grants them and takes them
  * back.  0, -ENOSPC, or -errno. */
-int xs_xen_gntalloc_probe(unsigned domid, unsigned pages);
+int xsh_xen_gntalloc_probe(unsigned domid, unsigned pages);
 
-/* Why the last xs_xen_* call of this thread failed, for messages. */
-const char *xs_xen_why(void);
+/* Why the last xsh_xen_* call of this thread failed, for messages. */
+const char *xsh_xen_why(void);
 
 /* ---- frontend ---------------------------------------------------------- */
 
 /* What the backend of a device offers (its nodes). */
-struct xs_xen_limits {
+struct xsh_xen_limits {
 	unsigned backend_id;		/* the backend's domid */
 	unsigned max_rings;
 	unsigned max_ring_order;
@@ -68,30 +68,30 @@ struct xs_xen_limits {
 
 /* The devid of this domain's xenshare device whose backend "tag" is tag.
  * 0, -ENOENT, or -errno. */
-int xs_xen_find_tag(const char *tag, unsigned *devid);
+int xsh_xen_find_tag(const char *tag, unsigned *devid);
 
 /* The backend's limits for device devid (waits up to timeout_ms for the
  * backend to publish them).  0 or -errno. */
-int xs_xen_read_limits(unsigned devid, int timeout_ms,
-		       struct xs_xen_limits *out);
+int xsh_xen_read_limits(unsigned devid, int timeout_ms,
+		       struct xsh_xen_limits *out);
 
 /* Grant, publish and handshake for device devid; wait up to timeout_ms
  * for the backend.  conn_fd becomes readable when the backend leaves
- * Connected.  0 or -errno (xs_xen_why() says more). */
-int xs_xen_connect(unsigned devid, const struct xs_front_params *p,
-		   int timeout_ms, struct xs_tport **out);
+ * Connected.  0 or -errno (xsh_xen_why() says more). */
+int xsh_xen_connect(unsigned devid, const struct xsh_front_params *p,
+		   int timeout_ms, struct xsh_tport **out);
 
 /* ---- backend ----------------------------------------------------------- */
 
-struct xs_xen_back_params {
+struct xsh_xen_back_params {
 	unsigned domid;
 	unsigned nr_rings;
 	unsigned ring_order;
-	uint32_t ring_ref[XS_MAX_RINGS][1u << XS_MAX_RING_ORDER];
-	uint32_t port[XS_MAX_RINGS];
+	uint32_t ring_ref[XSH_MAX_RINGS][1u << XSH_MAX_RING_ORDER];
+	uint32_t port[XSH_MAX_RINGS];
 	unsigned data_pages;
 	unsigned nr_refdir;
-	uint32_t refdir_ref[XS_XEN_MAX_REFDIR];
+	uint32_t refdir_ref[XSH_XEN_MAX_REFDIR];
 	uint32_t version;
 	uint64_t features;
 	uint32_t max_io;
@@ -104,13 +104,13 @@ struct xs_xen_back_params {
 
 /* Map what p names and bind its event channels.  *ctl_fd receives the
  * other end of the transport's conn_fd: closing it makes the ring engine
- * drop the connection.  0 or -errno (xs_xen_why() says more). */
-int xs_xen_back_attach(const struct xs_xen_back_params *p, int *ctl_fd,
-		       struct xs_tport **out);
+ * drop the connection.  0 or -errno (xsh_xen_why() says more). */
+int xsh_xen_back_attach(const struct xsh_xen_back_params *p, int *ctl_fd,
+		       struct xsh_tport **out);
 
 /* The ioctl requests a backend transport still makes once attached
  * (notify; unbind and unmap at close), for a system call filter: up to
  * max of them in req, and their number. */
-unsigned xs_xen_back_ioctls(unsigned long *req, unsigned max);
+unsigned xsh_xen_back_ioctls(unsigned long *req, unsigned max);
 
-#endif /* XS_TRANSPORT_XEN_H */
+#endif /* XSH_TRANSPORT_XEN_H */

@@ -2,7 +2,7 @@
 /*
  * libFuzzer harness for the codec and the file service: each input is a
  * policy byte and a short sequence of requests (slot bytes as a guest
- * would write them, plus input bytes), served by xs_dispatch() on a fresh
+ * would write them, plus input bytes), served by xsh_dispatch() on a fresh
  * session over a scratch export.  Layout: tests/fuzz/harness.h.
  *
  * The harness plays a guest that is mostly well-behaved, so that the fuzzer
@@ -25,7 +25,7 @@
  * directory and makes /etc read-only there, so a path escape found by the
  * fuzzer lands in the sentinel instead of the host.  Without that, device
  * nodes are never allowed by the policy.  File offsets and sizes of writes
- * are clamped (XS_FZ_FILE_CAP) and the export is rebuilt before any input
+ * are clamped (XSH_FZ_FILE_CAP) and the export is rebuilt before any input
  * that follows one which may have changed it, so each input starts from the
  * same tree and a crash reproduces on its own.
  *
@@ -61,7 +61,7 @@ static char base[256];		/* scratch root: export/ outside/ state/ */
 static pid_t owner;		/* the process that made it removes it */
 static char export_path[300];
 static char dirty_path[300];
-static bool trace;		/* XS_FUZZ_TRACE=1: log every request */
+static bool trace;		/* XSH_FUZZ_TRACE=1: log every request */
 static bool protected_ns;	/* private nodev tmpfs + read-only /etc */
 static bool etc_ro;
 
@@ -73,7 +73,7 @@ struct canary {
 static struct canary canaries[4];
 static unsigned nr_canaries;
 
-static uint8_t payload[XS_FZ_DATA_BYTES];
+static uint8_t payload[XSH_FZ_DATA_BYTES];
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2),
 						      noreturn));
@@ -350,7 +350,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	canary_add("/etc", "/etc");
 
 	trace = getenv("XS_FUZZ_TRACE") != NULL;
-	rc = xs_service_thread_init();
+	rc = xsh_service_thread_init();
 	if (rc)
 		fprintf(stderr, "fuzz_dispatch: thread init: %s\n",
 			strerror(-rc));
@@ -382,132 +382,132 @@ static uint64_t pick(const uint64_t *tab, unsigned nr, uint8_t sel,
 	return stale ? v + (1ull << 32) : v;
 }
 
-static void policy_from(uint8_t sel, struct xs_policy *p)
+static void policy_from(uint8_t sel, struct xsh_policy *p)
 {
-	xs_policy_default(p);
-	p->read_only = sel & XS_FZ_POL_RO;
-	p->idmap = (enum xs_idmap_mode)((sel >> XS_FZ_POL_IDMAP_SHIFT) & 3);
+	xsh_policy_default(p);
+	p->read_only = sel & XSH_FZ_POL_RO;
+	p->idmap = (enum xsh_idmap_mode)((sel >> XSH_FZ_POL_IDMAP_SHIFT) & 3);
 	p->squash_uid = 65534;
 	p->squash_gid = 65534;
 	p->range_base = 100000;
 	p->range_count = 65536;
-	p->allow_devices = protected_ns && (sel & XS_FZ_POL_DEVICES);
-	p->allow_setid = sel & XS_FZ_POL_SETID;
-	if (sel & XS_FZ_POL_TIGHT) {
+	p->allow_devices = protected_ns && (sel & XSH_FZ_POL_DEVICES);
+	p->allow_setid = sel & XSH_FZ_POL_SETID;
+	if (sel & XSH_FZ_POL_TIGHT) {
 		p->max_nodes = 6;
 		p->max_handles = 3;
 	}
-	if (sel & XS_FZ_POL_QUOTA) {
+	if (sel & XSH_FZ_POL_QUOTA) {
 		/* the export starts at ~13 inodes and ~12 KiB */
 		p->quota_bytes = 48 * 1024;
 		p->quota_inodes = 20;
 	}
 }
 
-static bool may_modify(const struct xs_req *r)
+static bool may_modify(const struct xsh_req *r)
 {
 	switch (r->opcode) {
-	case XS_OP_LOOKUP:
-	case XS_OP_FORGET:
-	case XS_OP_GETATTR:
-	case XS_OP_READLINK:
-	case XS_OP_READ:
-	case XS_OP_FLUSH:
-	case XS_OP_RELEASE:
-	case XS_OP_FSYNC:
-	case XS_OP_OPENDIR:
-	case XS_OP_READDIR:
-	case XS_OP_READDIRPLUS:
-	case XS_OP_RELEASEDIR:
-	case XS_OP_FSYNCDIR:
-	case XS_OP_STATFS:
-	case XS_OP_GETXATTR:
-	case XS_OP_LISTXATTR:
-	case XS_OP_ACCESS:
-	case XS_OP_LSEEK:
-	case XS_OP_REOPEN:
+	case XSH_OP_LOOKUP:
+	case XSH_OP_FORGET:
+	case XSH_OP_GETATTR:
+	case XSH_OP_READLINK:
+	case XSH_OP_READ:
+	case XSH_OP_FLUSH:
+	case XSH_OP_RELEASE:
+	case XSH_OP_FSYNC:
+	case XSH_OP_OPENDIR:
+	case XSH_OP_READDIR:
+	case XSH_OP_READDIRPLUS:
+	case XSH_OP_RELEASEDIR:
+	case XSH_OP_FSYNCDIR:
+	case XSH_OP_STATFS:
+	case XSH_OP_GETXATTR:
+	case XSH_OP_LISTXATTR:
+	case XSH_OP_ACCESS:
+	case XSH_OP_LSEEK:
+	case XSH_OP_REOPEN:
 		return false;
-	case XS_OP_OPEN:
+	case XSH_OP_OPEN:
 		return r->a.open.flags & O_TRUNC;
 	default:
-		return r->opcode < XS_OP_MAX;
+		return r->opcode < XSH_OP_MAX;
 	}
 }
 
 static uint64_t clamp(uint64_t v)
 {
-	return v <= OFF_MAX ? v % XS_FZ_FILE_CAP : v;
+	return v <= OFF_MAX ? v % XSH_FZ_FILE_CAP : v;
 }
 
 /* Keep the export small whatever the fuzzer asks for. */
-static void clamp_sizes(struct xs_req *r)
+static void clamp_sizes(struct xsh_req *r)
 {
 	switch (r->opcode) {
-	case XS_OP_WRITE:
+	case XSH_OP_WRITE:
 		r->a.io.offset = clamp(r->a.io.offset);
 		break;
-	case XS_OP_SETATTR:
+	case XSH_OP_SETATTR:
 		r->a.setattr.size = clamp(r->a.setattr.size);
 		break;
-	case XS_OP_FALLOCATE:
+	case XSH_OP_FALLOCATE:
 		r->a.fallocate.offset = clamp(r->a.fallocate.offset);
 		r->a.fallocate.length = clamp(r->a.fallocate.length);
 		break;
-	case XS_OP_COPY_FILE_RANGE:
+	case XSH_OP_COPY_FILE_RANGE:
 		r->a.copy.off_out = clamp(r->a.copy.off_out);
-		if (r->a.copy.len > XS_FZ_FILE_CAP && r->a.copy.len <= OFF_MAX)
-			r->a.copy.len = XS_FZ_FILE_CAP;
+		if (r->a.copy.len > XSH_FZ_FILE_CAP && r->a.copy.len <= OFF_MAX)
+			r->a.copy.len = XSH_FZ_FILE_CAP;
 		break;
 	default:
 		break;
 	}
 }
 
-static void substitute(struct xs_req *r, const struct xs_fz_rec_hdr *h,
+static void substitute(struct xsh_req *r, const struct xsh_fz_rec_hdr *h,
 		       const struct ids *ids, uint8_t *in, uint32_t in_len)
 {
-	bool stale = h->flags & XS_FZ_STALE;
+	bool stale = h->flags & XSH_FZ_STALE;
 	uint64_t v;
 
-	if (h->flags & XS_FZ_NODE) {
+	if (h->flags & XSH_FZ_NODE) {
 		v = pick(ids->node, ids->nr_node, h->node_sel, stale);
-		if (r->opcode == XS_OP_FORGET) {
+		if (r->opcode == XSH_OP_FORGET) {
 			if (in_len >= sizeof(v))
 				memcpy(in, &v, sizeof(v));
 		} else {
 			r->nodeid = v;
 		}
 	}
-	if (h->flags & XS_FZ_FH)
+	if (h->flags & XSH_FZ_FH)
 		r->fh = pick(ids->fh, ids->nr_fh, h->fh_sel, stale);
-	if (h->flags & XS_FZ_NODE2) {
+	if (h->flags & XSH_FZ_NODE2) {
 		v = pick(ids->node, ids->nr_node, h->node2_sel, stale);
-		if (r->opcode == XS_OP_RENAME)
+		if (r->opcode == XSH_OP_RENAME)
 			r->a.rename.newparent = v;
-		else if (r->opcode == XS_OP_LINK)
+		else if (r->opcode == XSH_OP_LINK)
 			r->a.link.newparent = v;
-		else if (r->opcode == XS_OP_COPY_FILE_RANGE)
+		else if (r->opcode == XSH_OP_COPY_FILE_RANGE)
 			r->a.copy.nodeid_out = v;
 	}
-	if ((h->flags & XS_FZ_FH2) && r->opcode == XS_OP_COPY_FILE_RANGE)
+	if ((h->flags & XSH_FZ_FH2) && r->opcode == XSH_OP_COPY_FILE_RANGE)
 		r->a.copy.fh_out = pick(ids->fh, ids->nr_fh, h->fh2_sel, stale);
 }
 
-static bool buf_in_bounds(const struct xs_req *r)
+static bool buf_in_bounds(const struct xsh_req *r)
 {
-	return r->buf_len <= XS_MAX_BUF && r->in_len <= r->buf_len &&
-	       (uint64_t)r->buf_off + r->buf_len <= XS_FZ_DATA_BYTES;
+	return r->buf_len <= XSH_MAX_BUF && r->in_len <= r->buf_len &&
+	       (uint64_t)r->buf_off + r->buf_len <= XSH_FZ_DATA_BYTES;
 }
 
 /* Put the input bytes where the slot says, or (the usual case) choose a
  * buffer that fits and make the slot say so. */
-static void place(struct xs_req *r, const struct xs_fz_rec_hdr *h,
+static void place(struct xsh_req *r, const struct xsh_fz_rec_hdr *h,
 		  uint8_t *data, const uint8_t *in, uint32_t in_len)
 {
 	uint32_t len, span;
 
-	memset(data, PATTERN, XS_FZ_DATA_BYTES);
-	if (h->flags & XS_FZ_RAW) {
+	memset(data, PATTERN, XSH_FZ_DATA_BYTES);
+	if (h->flags & XSH_FZ_RAW) {
 		if (!buf_in_bounds(r))
 			return;
 		memcpy(data + r->buf_off, in,
@@ -515,9 +515,9 @@ static void place(struct xs_req *r, const struct xs_fz_rec_hdr *h,
 		return;
 	}
 	len = in_len + (uint32_t)h->out_kib * 1024u;
-	if (len > XS_FZ_DATA_BYTES)
-		len = XS_FZ_DATA_BYTES;
-	span = XS_FZ_DATA_BYTES - len;
+	if (len > XSH_FZ_DATA_BYTES)
+		len = XSH_FZ_DATA_BYTES;
+	span = XSH_FZ_DATA_BYTES - len;
 	r->buf_off = span ? r->buf_off % (span + 1) : 0;
 	r->buf_len = len;
 	r->in_len = in_len;
@@ -539,43 +539,43 @@ static bool all_pattern(const uint8_t *p, uint32_t len)
 	return true;
 }
 
-static void check_untouched(const uint8_t *data, const struct xs_req *r)
+static void check_untouched(const uint8_t *data, const struct xsh_req *r)
 {
 	uint32_t end = r->buf_off + r->buf_len;
 
 	if (!all_pattern(data, r->buf_off))
-		die("%s wrote before its buffer", xs_op_name(r->opcode));
-	if (!all_pattern(data + end, XS_FZ_DATA_BYTES - end))
-		die("%s wrote after its buffer", xs_op_name(r->opcode));
+		die("%s wrote before its buffer", xsh_op_name(r->opcode));
+	if (!all_pattern(data + end, XSH_FZ_DATA_BYTES - end))
+		die("%s wrote after its buffer", xsh_op_name(r->opcode));
 }
 
-static void check_dirents(const struct xs_req *r, const struct xs_rsp *rsp,
+static void check_dirents(const struct xsh_req *r, const struct xsh_rsp *rsp,
 			  const uint8_t *out, struct ids *ids)
 {
-	const struct xs_direntplus *dp;
-	const struct xs_dirent *d;
+	const struct xsh_direntplus *dp;
+	const struct xsh_dirent *d;
 	const char *name;
 	uint32_t pos = 0;
 	int n;
 
 	for (;;) {
-		if (r->opcode == XS_OP_READDIR)
-			n = xs_codec_next_dirent(out, rsp->out_len, pos, &d,
+		if (r->opcode == XSH_OP_READDIR)
+			n = xsh_codec_next_dirent(out, rsp->out_len, pos, &d,
 						 &name);
 		else
-			n = xs_codec_next_direntplus(out, rsp->out_len, pos,
+			n = xsh_codec_next_direntplus(out, rsp->out_len, pos,
 						     &dp, &name);
 		if (n == 0)
 			return;
 		if (n < 0)
 			die("%s produced a malformed record",
-			    xs_op_name(r->opcode));
+			    xsh_op_name(r->opcode));
 		/* Records follow the guest's buf_off: maybe misaligned. */
-		if (r->opcode == XS_OP_READDIRPLUS) {
+		if (r->opcode == XSH_OP_READDIRPLUS) {
 			uint64_t id;
 
 			memcpy(&id, (const uint8_t *)dp +
-			       offsetof(struct xs_direntplus, entry.nodeid),
+			       offsetof(struct xsh_direntplus, entry.nodeid),
 			       sizeof(id));
 			if (id)
 				remember(ids->node, &ids->nr_node, id);
@@ -584,41 +584,41 @@ static void check_dirents(const struct xs_req *r, const struct xs_rsp *rsp,
 	}
 }
 
-static void check_rsp(const struct xs_req *r, const struct xs_rsp *rsp,
+static void check_rsp(const struct xsh_req *r, const struct xsh_rsp *rsp,
 		      const uint8_t *data, struct ids *ids)
 {
-	if (xs_codec_check_rsp(r, rsp))
+	if (xsh_codec_check_rsp(r, rsp))
 		die("%s: response fails the frontend's check",
-		    xs_op_name(r->opcode));
+		    xsh_op_name(r->opcode));
 	check_untouched(data, r);
 	if (rsp->error)
 		return;
 	switch (r->opcode) {
-	case XS_OP_CREATE:
+	case XSH_OP_CREATE:
 		remember(ids->fh, &ids->nr_fh, rsp->u.entry.fh);
 		/* fall through */
-	case XS_OP_LOOKUP:
-	case XS_OP_MKNOD:
-	case XS_OP_MKDIR:
-	case XS_OP_SYMLINK:
-	case XS_OP_LINK:
-	case XS_OP_REOPEN:
+	case XSH_OP_LOOKUP:
+	case XSH_OP_MKNOD:
+	case XSH_OP_MKDIR:
+	case XSH_OP_SYMLINK:
+	case XSH_OP_LINK:
+	case XSH_OP_REOPEN:
 		if (!rsp->u.entry.nodeid)
 			die("%s succeeded without a node id",
-			    xs_op_name(r->opcode));
+			    xsh_op_name(r->opcode));
 		remember(ids->node, &ids->nr_node, rsp->u.entry.nodeid);
 		break;
-	case XS_OP_OPEN:
-	case XS_OP_OPENDIR:
+	case XSH_OP_OPEN:
+	case XSH_OP_OPENDIR:
 		remember(ids->fh, &ids->nr_fh, rsp->u.fh);
 		break;
-	case XS_OP_READDIR:
-	case XS_OP_READDIRPLUS:
+	case XSH_OP_READDIR:
+	case XSH_OP_READDIRPLUS:
 		check_dirents(r, rsp, data + r->buf_off, ids);
 		break;
-	case XS_OP_READLINK:
-		if (rsp->out_len > XS_PATH_MAX)
-			die("%s: target longer than XS_PATH_MAX", "READLINK");
+	case XSH_OP_READLINK:
+		if (rsp->out_len > XSH_PATH_MAX)
+			die("%s: target longer than XSH_PATH_MAX", "READLINK");
 		break;
 	default:
 		break;
@@ -642,10 +642,10 @@ static int fd_count(void)
 
 int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t size)
 {
-	struct xs_export *e;
-	struct xs_sess *s;
-	struct xs_policy pol;
-	struct ids ids = { .node = { XS_ROOT_NODEID }, .nr_node = 1 };
+	struct xsh_export *e;
+	struct xsh_sess *s;
+	struct xsh_policy pol;
+	struct ids ids = { .node = { XSH_ROOT_NODEID }, .nr_node = 1 };
 	uint8_t *data;
 	size_t pos = 1;
 	unsigned nrec;
@@ -657,20 +657,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t size)
 	reset_if_dirty();
 	policy_from(buf[0], &pol);
 	fd0 = fd_count();
-	rc = xs_export_open(export_path, &pol, &e);
+	rc = xsh_export_open(export_path, &pol, &e);
 	if (rc)
 		die("cannot open the export %s", export_path);
-	data = malloc(XS_FZ_DATA_BYTES);
+	data = malloc(XSH_FZ_DATA_BYTES);
 	if (!data)
 		die("%s", "out of memory");
-	rc = xs_sess_new(e, data, XS_FZ_DATA_BYTES, "fuzz", &s);
+	rc = xsh_sess_new(e, data, XSH_FZ_DATA_BYTES, "fuzz", &s);
 	if (rc)
 		die("cannot create a session on %s", export_path);
 
-	for (nrec = 0; nrec < XS_FZ_MAX_RECS; nrec++) {
-		struct xs_fz_rec_hdr h;
-		struct xs_req req;
-		struct xs_rsp rsp;
+	for (nrec = 0; nrec < XSH_FZ_MAX_RECS; nrec++) {
+		struct xsh_fz_rec_hdr h;
+		struct xsh_req req;
+		struct xsh_rsp rsp;
 		uint32_t in_len;
 		bool sane;
 
@@ -682,8 +682,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t size)
 		in_len = h.in_len;
 		if (in_len > size - pos)
 			in_len = (uint32_t)(size - pos);
-		if (in_len > XS_FZ_DATA_BYTES)
-			in_len = XS_FZ_DATA_BYTES;
+		if (in_len > XSH_FZ_DATA_BYTES)
+			in_len = XSH_FZ_DATA_BYTES;
 		memcpy(payload, buf + pos, in_len);
 		pos += in_len;
 
@@ -695,31 +695,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t size)
 			dirty = true;
 		}
 		sane = buf_in_bounds(&req);
-		rc = xs_dispatch(s, &req, &rsp);
+		rc = xsh_dispatch(s, &req, &rsp);
 		if (trace)
 			fprintf(stderr, "[%u] %s node %#llx fh %#llx buf %u+%u "
 				"in %u -> %s error %d out %u node %#llx\n",
-				nrec, xs_op_name(req.opcode),
+				nrec, xsh_op_name(req.opcode),
 				(unsigned long long)req.nodeid,
 				(unsigned long long)req.fh, req.buf_off,
 				req.buf_len, req.in_len,
-				rc == XS_CODEC_FATAL ? "FATAL" : "ok",
+				rc == XSH_CODEC_FATAL ? "FATAL" : "ok",
 				rsp.error, rsp.out_len,
 				(unsigned long long)rsp.u.entry.nodeid);
-		if (rc == XS_CODEC_FATAL)
+		if (rc == XSH_CODEC_FATAL)
 			break;
 		if (rc)
-			die("%s: xs_dispatch returned neither 0 nor FATAL",
-			    xs_op_name(req.opcode));
+			die("%s: xsh_dispatch returned neither 0 nor FATAL",
+			    xsh_op_name(req.opcode));
 		if (!sane)
 			die("%s: buffer outside the data area accepted",
-			    xs_op_name(req.opcode));
+			    xsh_op_name(req.opcode));
 		check_rsp(&req, &rsp, data, &ids);
 	}
 
-	xs_sess_free(s);
+	xsh_sess_free(s);
 	free(data);
-	xs_export_close(e);
+	xsh_export_close(e);
 	fd1 = fd_count();
 	if (fd1 != fd0)
 		die("fd leak: %d open descriptors before the input, %d after",

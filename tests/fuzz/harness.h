@@ -4,8 +4,8 @@
  * driver (tests/fuzz/replay.c) that feeds the committed corpus to the same
  * code with the normal compiler.
  */
-#ifndef XS_FUZZ_HARNESS_H
-#define XS_FUZZ_HARNESS_H
+#ifndef XSH_FUZZ_HARNESS_H
+#define XSH_FUZZ_HARNESS_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -15,32 +15,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* Input layout, shared with the seed generator (tests/fuzz/gen_seeds.c).
  *
- *   byte 0            policy selector (XS_FZ_POL_*)
- *   then up to XS_FZ_MAX_RECS records:
- *     struct xs_fz_rec_hdr   8 bytes
- *     struct xs_req          128 bytes, the slot as the guest wrote it
+ *   byte 0            policy selector (XSH_FZ_POL_*)
+ *   then up to XSH_FZ_MAX_RECS records:
+ *     struct xsh_fz_rec_hdr   8 bytes
+ *     struct xsh_req          128 bytes, the slot as the guest wrote it
  *     payload                hdr.in_len bytes (cut short at the end)
  */
-#define XS_FZ_MAX_RECS		16u
-#define XS_FZ_DATA_BYTES	(136u * 1024u)	/* the data area */
-#define XS_FZ_FILE_CAP		(1u << 20)	/* offsets/sizes are clamped */
+#define XSH_FZ_MAX_RECS		16u
+#define XSH_FZ_DATA_BYTES	(136u * 1024u)	/* the data area */
+#define XSH_FZ_FILE_CAP		(1u << 20)	/* offsets/sizes are clamped */
 
-#define XS_FZ_POL_RO		0x01u	/* read-only export */
-#define XS_FZ_POL_IDMAP_SHIFT	1	/* 2 bits: enum xs_idmap_mode */
-#define XS_FZ_POL_DEVICES	0x08u	/* allow_devices (only on nodev tmpfs) */
-#define XS_FZ_POL_SETID		0x10u	/* allow_setid */
-#define XS_FZ_POL_TIGHT		0x20u	/* max_nodes 6, max_handles 3 */
-#define XS_FZ_POL_QUOTA		0x40u	/* quota 48 KiB / 20 inodes */
+#define XSH_FZ_POL_RO		0x01u	/* read-only export */
+#define XSH_FZ_POL_IDMAP_SHIFT	1	/* 2 bits: enum xsh_idmap_mode */
+#define XSH_FZ_POL_DEVICES	0x08u	/* allow_devices (only on nodev tmpfs) */
+#define XSH_FZ_POL_SETID		0x10u	/* allow_setid */
+#define XSH_FZ_POL_TIGHT		0x20u	/* max_nodes 6, max_handles 3 */
+#define XSH_FZ_POL_QUOTA		0x40u	/* quota 48 KiB / 20 inodes */
 
 /* Record flags. */
-#define XS_FZ_RAW	0x01u	/* keep buf_off/buf_len/in_len as written */
-#define XS_FZ_NODE	0x02u	/* nodeid = remembered node [node_sel] */
-#define XS_FZ_FH	0x04u	/* fh = remembered handle [fh_sel] */
-#define XS_FZ_NODE2	0x08u	/* newparent / nodeid_out = node [node2_sel] */
-#define XS_FZ_FH2	0x10u	/* copy.fh_out = handle [fh2_sel] */
-#define XS_FZ_STALE	0x20u	/* bump the generation of substituted ids */
+#define XSH_FZ_RAW	0x01u	/* keep buf_off/buf_len/in_len as written */
+#define XSH_FZ_NODE	0x02u	/* nodeid = remembered node [node_sel] */
+#define XSH_FZ_FH	0x04u	/* fh = remembered handle [fh_sel] */
+#define XSH_FZ_NODE2	0x08u	/* newparent / nodeid_out = node [node2_sel] */
+#define XSH_FZ_FH2	0x10u	/* copy.fh_out = handle [fh2_sel] */
+#define XSH_FZ_STALE	0x20u	/* bump the generation of substituted ids */
 
-struct xs_fz_rec_hdr {
+struct xsh_fz_rec_hdr {
 	uint8_t flags;
 	uint8_t node_sel;	/* node 0 is the root */
 	uint8_t fh_sel;
@@ -50,4 +50,4 @@ struct xs_fz_rec_hdr {
 	uint16_t in_len;	/* little-endian */
 };
 
-#endif /* XS_FUZZ_HARNESS_H */
+#endif /* XSH_FUZZ_HARNESS_H */

@@ -128,37 +128,37 @@ static const char *err_name(int e)
 /* ---- a client that drives its own ring ------------------------------------ */
 
 struct hc {
-	struct xs_tport *t;
-	struct xs_ring r;
+	struct xsh_tport *t;
+	struct xsh_ring r;
 	uint64_t next_id;
 	bool closed;
 };
 
 static int hc_connect(struct hc *c, unsigned data_pages)
 {
-	struct xs_front_params p = {
+	struct xsh_front_params p = {
 		.nr_rings = 1, .ring_order = 0, .data_pages = data_pages,
-		.features = XS_FEAT_ALL,
+		.features = XSH_FEAT_ALL,
 	};
 	int rc, tries;
 
 	memset(c, 0, sizeof(*c));
 	for (tries = 0; tries < 50; tries++) {
-		rc = xs_local_connect(sock_path, &p, &c->t);
+		rc = xsh_local_connect(sock_path, &p, &c->t);
 		if (rc != -EBUSY)
 			break;
 		usleep(100 * 1000);
 	}
 	if (rc)
 		return rc;
-	xs_ring_front_init(&c->r, c->t->ring_mem[0], c->t->ring_bytes);
+	xsh_ring_front_init(&c->r, c->t->ring_mem[0], c->t->ring_bytes);
 	c->next_id = 1;
 	return 0;
 }
 
 static void hc_close(struct hc *c)
 {
-	xs_tport_close(c->t);
+	xsh_tport_close(c->t);
 	c->t = NULL;
 }
 
@@ -185,29 +185,29 @@ static bool hc_gone(struct hc *c, int ms)
 
 static void hc_push(struct hc *c)
 {
-	if (xs_ring_front_push(&c->r))
-		xs_tport_notify(c->t, 0);
+	if (xsh_ring_front_push(&c->r))
+		xsh_tport_notify(c->t, 0);
 }
 
 /* Queue one request as it is (buffer fields already set). */
-static void hc_put(struct hc *c, struct xs_req *req)
+static void hc_put(struct hc *c, struct xsh_req *req)
 {
 	req->id = c->next_id++;
-	xs_ring_front_put_req(&c->r, req);
+	xsh_ring_front_put_req(&c->r, req);
 }
 
 /* One response: 1, -ETIMEDOUT, -EPIPE (closed), -EPROTO (bad ring). */
-static int hc_wait(struct hc *c, struct xs_rsp *rsp, int ms)
+static int hc_wait(struct hc *c, struct xsh_rsp *rsp, int ms)
 {
 	uint64_t end = now_ms() + (uint64_t)ms;
 	struct pollfd p[2];
 	int rc;
 
 	for (;;) {
-		rc = xs_ring_front_get_rsp(&c->r, rsp);
+		rc = xsh_ring_front_get_rsp(&c->r, rsp);
 		if (rc)
 			return rc;
-		if (xs_ring_front_final_check(&c->r))
+		if (xsh_ring_front_final_check(&c->r))
 			continue;
 		if (c->closed)
 			return -EPIPE;
@@ -220,7 +220,7 @@ static int hc_wait(struct hc *c, struct xs_rsp *rsp, int ms)
 		if (rc < 0 && errno != EINTR)
 			return -errno;
 		if (p[0].revents & POLLIN)
-			xs_tport_ack(c->t, 0);
+			xsh_tport_ack(c->t, 0);
 		if (p[1].revents)
 			hc_gone(c, 0);
 	}
@@ -229,10 +229,10 @@ static int hc_wait(struct hc *c, struct xs_rsp *rsp, int ms)
 /* One request with input in and room for out_cap bytes of output at the
  * start of the data area.  The answer's errno (>= 0), or -ETIMEDOUT,
  * -EPIPE. */
-static int hc_call(struct hc *c, struct xs_req *req, const void *in,
-		   uint32_t in_len, uint32_t out_cap, struct xs_rsp *rsp)
+static int hc_call(struct hc *c, struct xsh_req *req, const void *in,
+		   uint32_t in_len, uint32_t out_cap, struct xsh_rsp *rsp)
 {
-	struct xs_rsp local;
+	struct xsh_rsp local;
 	uint64_t id;
 	int rc;
 
@@ -257,9 +257,9 @@ static int hc_call(struct hc *c, struct xs_req *req, const void *in,
 	}
 }
 
-static struct xs_req mkreq(uint16_t op, uint64_t nodeid)
+static struct xsh_req mkreq(uint16_t op, uint64_t nodeid)
 {
-	struct xs_req r;
+	struct xsh_req r;
 
 	memset(&r, 0, sizeof(r));
 	r.opcode = op;
@@ -268,11 +268,11 @@ static struct xs_req mkreq(uint16_t op, uint64_t nodeid)
 }
 
 static int name_op(struct hc *c, uint16_t op, uint64_t parent,
-		   const char *name, struct xs_rsp *rsp)
+		   const char *name, struct xsh_rsp *rsp)
 {
-	struct xs_req r = mkreq(op, parent);
+	struct xsh_req r = mkreq(op, parent);
 
-	if (op == XS_OP_MKDIR)
+	if (op == XSH_OP_MKDIR)
 		r.a.mknod.mode = 0755;
 	return hc_call(c, &r, name, (uint32_t)strlen(name), 0, rsp);
 }
@@ -280,8 +280,8 @@ static int name_op(struct hc *c, uint16_t op, uint64_t parent,
 static int hx_lookup(struct hc *c, uint64_t parent, const char *name,
 		     uint64_t *id)
 {
-	struct xs_rsp rsp;
-	int rc = name_op(c, XS_OP_LOOKUP, parent, name, &rsp);
+	struct xsh_rsp rsp;
+	int rc = name_op(c, XSH_OP_LOOKUP, parent, name, &rsp);
 
 	if (!rc)
 		*id = rsp.u.entry.nodeid;
@@ -292,8 +292,8 @@ static int hx_lookup(struct hc *c, uint64_t parent, const char *name,
 static int hx_create(struct hc *c, const char *name, uint64_t *id,
 		     uint64_t *fh)
 {
-	struct xs_req r = mkreq(XS_OP_CREATE, XS_ROOT_NODEID);
-	struct xs_rsp rsp;
+	struct xsh_req r = mkreq(XSH_OP_CREATE, XSH_ROOT_NODEID);
+	struct xsh_rsp rsp;
 	int rc;
 
 	r.a.open.flags = O_RDWR | O_CREAT;
@@ -308,21 +308,21 @@ static int hx_create(struct hc *c, const char *name, uint64_t *id,
 
 static int hx_getattr(struct hc *c, uint64_t id)
 {
-	struct xs_req r = mkreq(XS_OP_GETATTR, id);
+	struct xsh_req r = mkreq(XSH_OP_GETATTR, id);
 
 	return hc_call(c, &r, NULL, 0, 0, NULL);
 }
 
-static int hx_forget(struct hc *c, const struct xs_forget_one *f, unsigned n)
+static int hx_forget(struct hc *c, const struct xsh_forget_one *f, unsigned n)
 {
-	struct xs_req r = mkreq(XS_OP_FORGET, 0);
+	struct xsh_req r = mkreq(XSH_OP_FORGET, 0);
 
 	return hc_call(c, &r, f, n * (uint32_t)sizeof(*f), 0, NULL);
 }
 
 static int hx_release(struct hc *c, uint64_t id, uint64_t fh, bool dir)
 {
-	struct xs_req r = mkreq(dir ? XS_OP_RELEASEDIR : XS_OP_RELEASE, id);
+	struct xsh_req r = mkreq(dir ? XSH_OP_RELEASEDIR : XSH_OP_RELEASE, id);
 
 	r.fh = fh;
 	return hc_call(c, &r, NULL, 0, 0, NULL);
@@ -330,7 +330,7 @@ static int hx_release(struct hc *c, uint64_t id, uint64_t fh, bool dir)
 
 static void hx_unlink(struct hc *c, const char *name)
 {
-	(void)name_op(c, XS_OP_UNLINK, XS_ROOT_NODEID, name, NULL);
+	(void)name_op(c, XSH_OP_UNLINK, XSH_ROOT_NODEID, name, NULL);
 }
 
 /* A fresh, well-behaved connection must still be served. */
@@ -345,7 +345,7 @@ static void probe(const char *when)
 		       when, strerror(-rc));
 		return;
 	}
-	rc = hx_getattr(&c, XS_ROOT_NODEID);
+	rc = hx_getattr(&c, XSH_ROOT_NODEID);
 	result(rc == 0, "backend serves a new connection %s (%s, %llu ms)",
 	       when, err_name(rc), (unsigned long long)(now_ms() - t0));
 	hc_close(&c);
@@ -355,7 +355,7 @@ static void probe(const char *when)
 static void expect_closed(struct hc *c, const char *what)
 {
 	uint64_t t0 = now_ms();
-	struct xs_rsp rsp;
+	struct xsh_rsp rsp;
 	int rc, answered = -1;
 
 	while (!c->closed && now_ms() - t0 < CLOSE_MS) {
@@ -389,7 +389,7 @@ static void attack_prod_overflow(void)
 		{ "req_prod = 0xffffffff (behind)", 0xffffffffll, false },
 	};
 	struct hc c;
-	struct xs_rsp rsp;
+	struct xsh_rsp rsp;
 	unsigned i, n;
 	int rc;
 
@@ -408,7 +408,7 @@ static void attack_prod_overflow(void)
 		else
 			v = (uint32_t)cases[i].delta;
 		__atomic_store_n(&c.r.hdr->req_prod, v, __ATOMIC_RELEASE);
-		xs_tport_notify(c.t, 0);
+		xsh_tport_notify(c.t, 0);
 		expect_closed(&c, cases[i].what);
 		hc_close(&c);
 	}
@@ -420,7 +420,7 @@ static void attack_prod_overflow(void)
 		return;
 	}
 	for (i = 0; i < c.r.nr_slots; i++) {
-		struct xs_req r = mkreq(XS_OP_GETATTR, XS_ROOT_NODEID);
+		struct xsh_req r = mkreq(XSH_OP_GETATTR, XSH_ROOT_NODEID);
 
 		hc_put(&c, &r);
 	}
@@ -438,7 +438,7 @@ static void attack_prod_overflow(void)
 
 static void attack_buf_oob(void)
 {
-	const uint32_t area = 300 * XS_PAGE_SIZE;	/* > XS_MAX_BUF */
+	const uint32_t area = 300 * XSH_PAGE_SIZE;	/* > XSH_MAX_BUF */
 	struct {
 		const char *what;
 		uint32_t off, len, in;
@@ -448,8 +448,8 @@ static void attack_buf_oob(void)
 		{ "buf_off + buf_len wraps 32 bits", 0xfffff000u, 0x2000u, 4 },
 		{ "buf_off = 0xffffffff", 0xffffffffu, 1, 1 },
 		{ "buf_len = 0xffffffff", 0, 0xffffffffu, 4 },
-		{ "buf_len = XS_MAX_BUF + 1 (inside the area)", 0,
-		  XS_MAX_BUF + 1, 4 },
+		{ "buf_len = XSH_MAX_BUF + 1 (inside the area)", 0,
+		  XSH_MAX_BUF + 1, 4 },
 		{ "in_len > buf_len", 0, 4, 5 },
 		{ "in_len = 0xffffffff", 0, 16, 0xffffffffu },
 	};
@@ -458,9 +458,9 @@ static void attack_buf_oob(void)
 	int rc;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct xs_req r = mkreq(XS_OP_LOOKUP, XS_ROOT_NODEID);
+		struct xsh_req r = mkreq(XSH_OP_LOOKUP, XSH_ROOT_NODEID);
 
-		rc = hc_connect(&c, area / XS_PAGE_SIZE);
+		rc = hc_connect(&c, area / XSH_PAGE_SIZE);
 		if (rc) {
 			result(false, "%s: connect: %s", cases[i].what,
 			       strerror(-rc));
@@ -490,10 +490,10 @@ static void expect_errno(struct hc *c, const char *what, int rc, int want)
 static void attack_huge_len(void)
 {
 	static char big[70000];
-	struct xs_forget_one f[XS_FORGET_MAX + 1];
+	struct xsh_forget_one f[XSH_FORGET_MAX + 1];
 	uint64_t id = 0, fh = 0, dfh = 0;
-	struct xs_rsp rsp;
-	struct xs_req r;
+	struct xsh_rsp rsp;
+	struct xsh_req r;
 	struct hc c;
 	int rc;
 
@@ -511,10 +511,10 @@ static void attack_huge_len(void)
 		return;
 	}
 
-	r = mkreq(XS_OP_WRITE, id);
+	r = mkreq(XSH_OP_WRITE, id);
 	r.fh = fh;
-	r.a.io.size = XS_MAX_IO + 1;
-	expect_errno(&c, "WRITE size XS_MAX_IO + 1",
+	r.a.io.size = XSH_MAX_IO + 1;
+	expect_errno(&c, "WRITE size XSH_MAX_IO + 1",
 		     hc_call(&c, &r, big, 16, 0, NULL), EINVAL);
 	r.a.io.size = 1000;
 	expect_errno(&c, "WRITE size != in_len",
@@ -524,11 +524,11 @@ static void attack_huge_len(void)
 	expect_errno(&c, "WRITE offset 2^63",
 		     hc_call(&c, &r, big, 16, 0, NULL), EINVAL);
 
-	r = mkreq(XS_OP_READ, id);
+	r = mkreq(XSH_OP_READ, id);
 	r.fh = fh;
-	r.a.io.size = XS_MAX_IO + XS_PAGE_SIZE;
-	expect_errno(&c, "READ size > XS_MAX_IO",
-		     hc_call(&c, &r, NULL, 0, DEF_PAGES * XS_PAGE_SIZE, NULL),
+	r.a.io.size = XSH_MAX_IO + XSH_PAGE_SIZE;
+	expect_errno(&c, "READ size > XSH_MAX_IO",
+		     hc_call(&c, &r, NULL, 0, DEF_PAGES * XSH_PAGE_SIZE, NULL),
 		     EINVAL);
 	r.a.io.size = 8192;
 	expect_errno(&c, "READ size > buf_len",
@@ -538,25 +538,25 @@ static void attack_huge_len(void)
 	expect_errno(&c, "READ offset 2^64 - 1",
 		     hc_call(&c, &r, NULL, 0, 16, NULL), EINVAL);
 
-	r = mkreq(XS_OP_OPENDIR, XS_ROOT_NODEID);
+	r = mkreq(XSH_OP_OPENDIR, XSH_ROOT_NODEID);
 	rc = hc_call(&c, &r, NULL, 0, 0, &rsp);
 	dfh = rsp.u.fh;
-	r = mkreq(XS_OP_READDIR, XS_ROOT_NODEID);
+	r = mkreq(XSH_OP_READDIR, XSH_ROOT_NODEID);
 	r.fh = dfh;
 	r.a.io.size = 0xffffffffu;
 	expect_errno(&c, "READDIR size 0xffffffff",
 		     rc ? rc : hc_call(&c, &r, NULL, 0, 4096, NULL), EINVAL);
-	hx_release(&c, XS_ROOT_NODEID, dfh, true);
+	hx_release(&c, XSH_ROOT_NODEID, dfh, true);
 
-	r = mkreq(XS_OP_LISTXATTR, id);
+	r = mkreq(XSH_OP_LISTXATTR, id);
 	r.a.xattr.size = 0xffffffffu;
 	expect_errno(&c, "LISTXATTR size 0xffffffff",
 		     hc_call(&c, &r, NULL, 0, 64, NULL), EINVAL);
-	r = mkreq(XS_OP_GETXATTR, id);
+	r = mkreq(XSH_OP_GETXATTR, id);
 	r.a.xattr.size = 1u << 20;
 	expect_errno(&c, "GETXATTR size > buf_len",
 		     hc_call(&c, &r, "user.x", 6, 64, NULL), EINVAL);
-	r = mkreq(XS_OP_SETXATTR, id);
+	r = mkreq(XSH_OP_SETXATTR, id);
 	r.a.xattr.name_len = 6;
 	memcpy(big, "user.x", 6);
 	expect_errno(&c, "SETXATTR value of 65537 bytes",
@@ -566,31 +566,31 @@ static void attack_huge_len(void)
 	expect_errno(&c, "SETXATTR name_len 0xffffffff",
 		     hc_call(&c, &r, big, 64, 0, NULL), 0);
 
-	r = mkreq(XS_OP_RENAME, XS_ROOT_NODEID);
-	r.a.rename.newparent = XS_ROOT_NODEID;
+	r = mkreq(XSH_OP_RENAME, XSH_ROOT_NODEID);
+	r.a.rename.newparent = XSH_ROOT_NODEID;
 	r.a.rename.name_len = 0xffffffffu;
 	expect_errno(&c, "RENAME name_len 0xffffffff",
 		     hc_call(&c, &r, "hx-lenhx-len2", 13, 0, NULL), EINVAL);
-	r = mkreq(XS_OP_SYMLINK, XS_ROOT_NODEID);
+	r = mkreq(XSH_OP_SYMLINK, XSH_ROOT_NODEID);
 	r.a.symlink.name_len = 6;
 	memcpy(big, "hx-sym", 6);
 	expect_errno(&c, "SYMLINK target of 5000 bytes",
 		     hc_call(&c, &r, big, 6 + 5000, 0, NULL), ENAMETOOLONG);
 	memset(big, 'v', 6);
 
-	r = mkreq(XS_OP_FORGET, 0);
+	r = mkreq(XSH_OP_FORGET, 0);
 	expect_errno(&c, "FORGET of 17 bytes", hc_call(&c, &r, f, 17, 0, NULL),
 		     EINVAL);
-	expect_errno(&c, "FORGET of XS_FORGET_MAX + 1 entries",
-		     hx_forget(&c, f, XS_FORGET_MAX + 1), EINVAL);
+	expect_errno(&c, "FORGET of XSH_FORGET_MAX + 1 entries",
+		     hx_forget(&c, f, XSH_FORGET_MAX + 1), EINVAL);
 
-	r = mkreq(XS_OP_FALLOCATE, id);
+	r = mkreq(XSH_OP_FALLOCATE, id);
 	r.fh = fh;
 	r.a.fallocate.length = 1ull << 63;
 	expect_errno(&c, "FALLOCATE length 2^63",
 		     hc_call(&c, &r, NULL, 0, 0, NULL), EINVAL);
 
-	r = mkreq(XS_OP_COPY_FILE_RANGE, id);
+	r = mkreq(XSH_OP_COPY_FILE_RANGE, id);
 	r.fh = fh;
 	r.a.copy.nodeid_out = id;
 	r.a.copy.fh_out = fh;
@@ -608,7 +608,7 @@ static void attack_huge_len(void)
 	hx_unlink(&c, "hx-len");
 
 	/* in_len past buf_len is a protocol error, not an errno. */
-	r = mkreq(XS_OP_WRITE, id);
+	r = mkreq(XSH_OP_WRITE, id);
 	r.fh = fh;
 	r.a.io.size = 64;
 	r.buf_len = 32;
@@ -624,12 +624,12 @@ static void attack_huge_len(void)
 static void attack_forged_node(void)
 {
 	static const uint16_t ops[] = {
-		XS_OP_GETATTR, XS_OP_LOOKUP, XS_OP_OPEN, XS_OP_OPENDIR,
-		XS_OP_READLINK, XS_OP_MKDIR, XS_OP_SETATTR, XS_OP_ACCESS,
+		XSH_OP_GETATTR, XSH_OP_LOOKUP, XSH_OP_OPEN, XSH_OP_OPENDIR,
+		XSH_OP_READLINK, XSH_OP_MKDIR, XSH_OP_SETATTR, XSH_OP_ACCESS,
 	};
 	unsigned i, ok_answers = 0, bad = 0, estale = 0, other = 0;
 	uint64_t id = 0, fh = 0, id2 = 0, bad_id = 0;
-	struct xs_forget_one f = { 0 };
+	struct xsh_forget_one f = { 0 };
 	struct hc c;
 	int rc;
 
@@ -640,7 +640,7 @@ static void attack_forged_node(void)
 	}
 	for (i = 0; i < 2000; i++) {
 		uint64_t v = rnd();
-		struct xs_req r;
+		struct xsh_req r;
 
 		switch (i % 4) {
 		case 0:
@@ -655,7 +655,7 @@ static void attack_forged_node(void)
 			v = (v << 32) | (v & 0x3f);	/* gen bumps */
 			break;
 		}
-		if (v == XS_ROOT_NODEID)
+		if (v == XSH_ROOT_NODEID)
 			continue;
 		r = mkreq(ops[i % (sizeof(ops) / sizeof(ops[0]))], v);
 		r.a.access.mask = 0;
@@ -684,7 +684,7 @@ static void attack_forged_node(void)
 	if (!rc)
 		rc = hx_release(&c, id, fh, false);
 	if (!rc)
-		rc = hx_lookup(&c, XS_ROOT_NODEID, "hx-node", &id2);
+		rc = hx_lookup(&c, XSH_ROOT_NODEID, "hx-node", &id2);
 	if (rc || id2 != id) {
 		result(false, "set-up: create + lookup hx-node: %s",
 		       err_name(rc));
@@ -698,24 +698,24 @@ static void attack_forged_node(void)
 	hx_forget(&c, &f, 1);
 	rc = hx_getattr(&c, id);
 	expect_errno(&c, "GETATTR on a forgotten node", rc, ESTALE);
-	rc = hx_lookup(&c, XS_ROOT_NODEID, "hx-node", &id2);
+	rc = hx_lookup(&c, XSH_ROOT_NODEID, "hx-node", &id2);
 	result(rc == 0 && id2 != id, "a new lookup gets a new id (%#llx -> "
 	       "%#llx)", (unsigned long long)id, (unsigned long long)id2);
 	rc = hx_getattr(&c, id);
 	expect_errno(&c, "the old id stays stale after its slot is reused",
 		     rc, ESTALE);
 	{
-		struct xs_req r = mkreq(XS_OP_RENAME, XS_ROOT_NODEID);
+		struct xsh_req r = mkreq(XSH_OP_RENAME, XSH_ROOT_NODEID);
 
 		r.a.rename.newparent = id;
 		r.a.rename.name_len = 7;
 		rc = hc_call(&c, &r, "hx-nodehx-x", 11, 0, NULL);
 		expect_errno(&c, "RENAME into a stale newparent", rc, ESTALE);
-		r = mkreq(XS_OP_LINK, id2);
+		r = mkreq(XSH_OP_LINK, id2);
 		r.a.link.newparent = 0xdead00000001ull;
 		rc = hc_call(&c, &r, "hx-l", 4, 0, NULL);
 		expect_errno(&c, "LINK into a made-up newparent", rc, ESTALE);
-		r = mkreq(XS_OP_GETATTR, 0);
+		r = mkreq(XSH_OP_GETATTR, 0);
 		expect_errno(&c, "node id 0", hc_call(&c, &r, NULL, 0, 0, NULL),
 			     ESTALE);
 	}
@@ -728,13 +728,13 @@ static void attack_forged_node(void)
 static void attack_forged_fh(void)
 {
 	static const uint16_t ops[] = {
-		XS_OP_READ, XS_OP_WRITE, XS_OP_FLUSH, XS_OP_FSYNC,
-		XS_OP_RELEASE, XS_OP_READDIR, XS_OP_RELEASEDIR, XS_OP_LSEEK,
+		XSH_OP_READ, XSH_OP_WRITE, XSH_OP_FLUSH, XSH_OP_FSYNC,
+		XSH_OP_RELEASE, XSH_OP_READDIR, XSH_OP_RELEASEDIR, XSH_OP_LSEEK,
 	};
 	uint64_t id = 0, fh = 0, dfh = 0;
 	unsigned i, good = 0, ebadf = 0, other = 0, lost = 0;
-	struct xs_rsp rsp;
-	struct xs_req r;
+	struct xsh_rsp rsp;
+	struct xsh_req r;
 	struct hc c;
 	int rc;
 
@@ -759,13 +759,13 @@ static void attack_forged_fh(void)
 		if (v == fh)
 			continue;
 		r = mkreq(ops[i % (sizeof(ops) / sizeof(ops[0]))], id);
-		if (r.opcode == XS_OP_READDIR || r.opcode == XS_OP_RELEASEDIR)
-			r.nodeid = XS_ROOT_NODEID;
+		if (r.opcode == XSH_OP_READDIR || r.opcode == XSH_OP_RELEASEDIR)
+			r.nodeid = XSH_ROOT_NODEID;
 		r.fh = v;
-		r.a.io.size = r.opcode == XS_OP_WRITE ? 4 : 16;
+		r.a.io.size = r.opcode == XSH_OP_WRITE ? 4 : 16;
 		r.a.lseek.whence = 3;
-		rc = hc_call(&c, &r, r.opcode == XS_OP_WRITE ? "evil" : NULL,
-			     r.opcode == XS_OP_WRITE ? 4 : 0, 64, NULL);
+		rc = hc_call(&c, &r, r.opcode == XSH_OP_WRITE ? "evil" : NULL,
+			     r.opcode == XSH_OP_WRITE ? 4 : 0, 64, NULL);
 		if (rc == 0)
 			good++;
 		else if (rc == EBADF)
@@ -781,31 +781,31 @@ static void attack_forged_fh(void)
 	       "2000 requests on made-up fh values: %u EBADF, %u other errno, "
 	       "%u succeeded", ebadf, other, good);
 
-	r = mkreq(XS_OP_READ, XS_ROOT_NODEID);
+	r = mkreq(XSH_OP_READ, XSH_ROOT_NODEID);
 	r.fh = fh;
 	r.a.io.size = 16;
 	expect_errno(&c, "a file's fh with another node id",
 		     hc_call(&c, &r, NULL, 0, 16, NULL), EBADF);
-	r = mkreq(XS_OP_READDIR, id);
+	r = mkreq(XSH_OP_READDIR, id);
 	r.fh = fh;
 	r.a.io.size = 1024;
 	expect_errno(&c, "a file's fh on READDIR",
 		     hc_call(&c, &r, NULL, 0, 1024, NULL), 0);
-	r = mkreq(XS_OP_OPENDIR, XS_ROOT_NODEID);
+	r = mkreq(XSH_OP_OPENDIR, XSH_ROOT_NODEID);
 	rc = hc_call(&c, &r, NULL, 0, 0, &rsp);
 	dfh = rsp.u.fh;
-	r = mkreq(XS_OP_READ, XS_ROOT_NODEID);
+	r = mkreq(XSH_OP_READ, XSH_ROOT_NODEID);
 	r.fh = dfh;
 	r.a.io.size = 16;
 	expect_errno(&c, "a directory fh on READ",
 		     rc ? rc : hc_call(&c, &r, NULL, 0, 16, NULL), EBADF);
-	hx_release(&c, XS_ROOT_NODEID, dfh, true);
+	hx_release(&c, XSH_ROOT_NODEID, dfh, true);
 	expect_errno(&c, "RELEASEDIR twice",
-		     hx_release(&c, XS_ROOT_NODEID, dfh, true), EBADF);
+		     hx_release(&c, XSH_ROOT_NODEID, dfh, true), EBADF);
 	rc = hx_release(&c, id, fh, false);
 	result(rc == 0, "RELEASE of the real fh (%s)", err_name(rc));
 	expect_errno(&c, "RELEASE twice", hx_release(&c, id, fh, false), EBADF);
-	r = mkreq(XS_OP_WRITE, id);
+	r = mkreq(XSH_OP_WRITE, id);
 	r.fh = fh;
 	r.a.io.size = 4;
 	expect_errno(&c, "WRITE after RELEASE",
@@ -821,9 +821,9 @@ static void attack_forged_fh(void)
 
 static void attack_forget_underflow(void)
 {
-	struct xs_forget_one f[XS_FORGET_MAX];
+	struct xsh_forget_one f[XSH_FORGET_MAX];
 	uint64_t id = 0, fh = 0, id2 = 0, dir = 0;
-	struct xs_req r;
+	struct xsh_req r;
 	struct hc c;
 	unsigned i;
 	int rc;
@@ -848,51 +848,51 @@ static void attack_forget_underflow(void)
 	       err_name(rc));
 	expect_errno(&c, "GETATTR after the underflow", hx_getattr(&c, id),
 		     ESTALE);
-	r = mkreq(XS_OP_WRITE, id);
+	r = mkreq(XSH_OP_WRITE, id);
 	r.fh = fh;
 	r.a.io.size = 4;
 	rc = hc_call(&c, &r, "data", 4, 0, NULL);
 	result(rc >= 0, "WRITE through an fh whose node was forgotten (%s)",
 	       err_name(rc));
 	hx_release(&c, id, fh, false);
-	rc = hx_lookup(&c, XS_ROOT_NODEID, "hx-forget", &id2);
+	rc = hx_lookup(&c, XSH_ROOT_NODEID, "hx-forget", &id2);
 	result(rc == 0 && id2 != id, "a new lookup works (%s)", err_name(rc));
 
-	f[0].nodeid = XS_ROOT_NODEID;
+	f[0].nodeid = XSH_ROOT_NODEID;
 	f[0].nlookup = ~0ull;
 	hx_forget(&c, f, 1);
 	hx_forget(&c, f, 1);
-	rc = hx_getattr(&c, XS_ROOT_NODEID);
+	rc = hx_getattr(&c, XSH_ROOT_NODEID);
 	result(rc == 0, "the root survives being forgotten 2^65 times (%s)",
 	       err_name(rc));
 
-	rc = name_op(&c, XS_OP_MKDIR, XS_ROOT_NODEID, "hx-fdir", NULL);
+	rc = name_op(&c, XSH_OP_MKDIR, XSH_ROOT_NODEID, "hx-fdir", NULL);
 	if (rc == 0 || rc == EEXIST)
-		rc = hx_lookup(&c, XS_ROOT_NODEID, "hx-fdir", &dir);
-	for (i = 0; i < XS_FORGET_MAX; i++) {
+		rc = hx_lookup(&c, XSH_ROOT_NODEID, "hx-fdir", &dir);
+	for (i = 0; i < XSH_FORGET_MAX; i++) {
 		f[i].nodeid = i % 2 ? dir : id2;
 		f[i].nlookup = 1ull << 63;
 	}
-	rc = hx_forget(&c, f, XS_FORGET_MAX);
+	rc = hx_forget(&c, f, XSH_FORGET_MAX);
 	result(rc >= 0, "FORGET %u entries naming two nodes, 2^63 each (%s)",
-	       XS_FORGET_MAX, err_name(rc));
+	       XSH_FORGET_MAX, err_name(rc));
 	expect_errno(&c, "LOOKUP in a forgotten directory",
-		     name_op(&c, XS_OP_LOOKUP, dir, "x", NULL), ESTALE);
+		     name_op(&c, XSH_OP_LOOKUP, dir, "x", NULL), ESTALE);
 	expect_errno(&c, "MKDIR in a forgotten directory",
-		     name_op(&c, XS_OP_MKDIR, dir, "x", NULL), ESTALE);
-	r = mkreq(XS_OP_OPENDIR, dir);
+		     name_op(&c, XSH_OP_MKDIR, dir, "x", NULL), ESTALE);
+	r = mkreq(XSH_OP_OPENDIR, dir);
 	expect_errno(&c, "OPENDIR of a forgotten directory",
 		     hc_call(&c, &r, NULL, 0, 0, NULL), ESTALE);
-	for (i = 0; i < XS_FORGET_MAX; i++) {
+	for (i = 0; i < XSH_FORGET_MAX; i++) {
 		f[i].nodeid = rnd();
 		f[i].nlookup = rnd();
 	}
-	rc = hx_forget(&c, f, XS_FORGET_MAX);
-	result(rc >= 0, "FORGET of %u made-up ids (%s)", XS_FORGET_MAX,
+	rc = hx_forget(&c, f, XSH_FORGET_MAX);
+	result(rc >= 0, "FORGET of %u made-up ids (%s)", XSH_FORGET_MAX,
 	       err_name(rc));
-	rc = hx_getattr(&c, XS_ROOT_NODEID);
+	rc = hx_getattr(&c, XSH_ROOT_NODEID);
 	result(rc == 0, "connection still served (%s)", err_name(rc));
-	name_op(&c, XS_OP_RMDIR, XS_ROOT_NODEID, "hx-fdir", NULL);
+	name_op(&c, XSH_OP_RMDIR, XSH_ROOT_NODEID, "hx-fdir", NULL);
 	hx_unlink(&c, "hx-forget");
 	hc_close(&c);
 }
@@ -943,9 +943,9 @@ static unsigned bad_names(struct bad_name *n)
 static void attack_bad_names(void)
 {
 	static const uint16_t ops[] = {
-		XS_OP_LOOKUP, XS_OP_CREATE, XS_OP_MKDIR, XS_OP_MKNOD,
-		XS_OP_UNLINK, XS_OP_RMDIR, XS_OP_SYMLINK, XS_OP_RENAME,
-		XS_OP_LINK,
+		XSH_OP_LOOKUP, XSH_OP_CREATE, XSH_OP_MKDIR, XSH_OP_MKNOD,
+		XSH_OP_UNLINK, XSH_OP_RMDIR, XSH_OP_SYMLINK, XSH_OP_RENAME,
+		XSH_OP_LINK,
 	};
 	static struct bad_name names[16];
 	static char buf[9000];
@@ -964,36 +964,36 @@ static void attack_bad_names(void)
 		hx_release(&c, id, fh, false);
 	for (i = 0; i < nn; i++) {
 		for (j = 0; j < sizeof(ops) / sizeof(ops[0]); j++) {
-			struct xs_req r = mkreq(ops[j], XS_ROOT_NODEID);
+			struct xsh_req r = mkreq(ops[j], XSH_ROOT_NODEID);
 			uint32_t len = names[i].len;
 
 			memcpy(buf, names[i].buf, len);
 			switch (ops[j]) {
-			case XS_OP_CREATE:
+			case XSH_OP_CREATE:
 				r.a.open.flags = O_RDWR | O_CREAT;
 				r.a.open.mode = S_IFREG | 0644;
 				break;
-			case XS_OP_MKDIR:
+			case XSH_OP_MKDIR:
 				r.a.mknod.mode = 0755;
 				break;
-			case XS_OP_MKNOD:
+			case XSH_OP_MKNOD:
 				r.a.mknod.mode = S_IFREG | 0644;
 				break;
-			case XS_OP_SYMLINK:	/* bad name, good target */
+			case XSH_OP_SYMLINK:	/* bad name, good target */
 				r.a.symlink.name_len = len;
 				memcpy(buf + len, "hx-target", 9);
 				len += 9;
 				break;
-			case XS_OP_RENAME:	/* good name, bad new name */
-				r.a.rename.newparent = XS_ROOT_NODEID;
+			case XSH_OP_RENAME:	/* good name, bad new name */
+				r.a.rename.newparent = XSH_ROOT_NODEID;
 				r.a.rename.name_len = 9;
 				memmove(buf + 9, buf, len);
 				memcpy(buf, "hx-target", 9);
 				len += 9;
 				break;
-			case XS_OP_LINK:
+			case XSH_OP_LINK:
 				r.nodeid = id;
-				r.a.link.newparent = XS_ROOT_NODEID;
+				r.a.link.newparent = XSH_ROOT_NODEID;
 				break;
 			default:
 				break;
@@ -1002,7 +1002,7 @@ static void attack_bad_names(void)
 			total++;
 			if (rc <= 0) {
 				wrong++;
-				note("%s with %s: %s", xs_op_name(ops[j]),
+				note("%s with %s: %s", xsh_op_name(ops[j]),
 				     names[i].what, err_name(rc));
 				if (rc < 0)
 					goto out;
@@ -1014,28 +1014,28 @@ static void attack_bad_names(void)
 
 	/* A symlink may point anywhere; it is never followed. */
 	{
-		struct xs_req r = mkreq(XS_OP_SYMLINK, XS_ROOT_NODEID);
+		struct xsh_req r = mkreq(XSH_OP_SYMLINK, XSH_ROOT_NODEID);
 
 		r.a.symlink.name_len = 6;
 		rc = hc_call(&c, &r, "hx-etc/etc/passwd", 17, 0, NULL);
 		result(rc == 0 || rc == EEXIST,
 		       "SYMLINK hx-etc -> /etc/passwd is just data (%s)",
 		       err_name(rc));
-		rc = hx_lookup(&c, XS_ROOT_NODEID, "hx-etc", &lid);
-		r = mkreq(XS_OP_OPEN, lid);
+		rc = hx_lookup(&c, XSH_ROOT_NODEID, "hx-etc", &lid);
+		r = mkreq(XSH_OP_OPEN, lid);
 		r.a.open.flags = O_RDWR;
 		expect_errno(&c, "OPEN of it is refused",
 			     rc ? rc : hc_call(&c, &r, NULL, 0, 0, NULL), 0);
-		r = mkreq(XS_OP_CREATE, XS_ROOT_NODEID);
+		r = mkreq(XSH_OP_CREATE, XSH_ROOT_NODEID);
 		r.a.open.flags = O_RDWR | O_CREAT | O_TRUNC;
 		r.a.open.mode = S_IFREG | 0644;
 		expect_errno(&c, "CREATE over it is refused",
 			     hc_call(&c, &r, "hx-etc", 6, 0, NULL), 0);
 		expect_errno(&c, "LOOKUP through it is refused",
-			     rc ? rc : name_op(&c, XS_OP_LOOKUP, lid, "passwd",
+			     rc ? rc : name_op(&c, XSH_OP_LOOKUP, lid, "passwd",
 					       NULL), 0);
-		r = mkreq(XS_OP_SETATTR, lid);
-		r.a.setattr.valid = XS_SETATTR_MODE;
+		r = mkreq(XSH_OP_SETATTR, lid);
+		r.a.setattr.valid = XSH_SETATTR_MODE;
 		r.a.setattr.mode = 0777;
 		rc = hc_call(&c, &r, NULL, 0, 0, NULL);
 		note("SETATTR mode on the symlink: %s", err_name(rc));
@@ -1052,7 +1052,7 @@ out:
  * are valid, some hostile.  Whatever single copy the backend takes, it
  * must act on that copy alone. */
 struct variant {
-	struct xs_req req;
+	struct xsh_req req;
 	char in[64];
 	uint32_t in_len;
 };
@@ -1067,22 +1067,22 @@ static void add_variant(uint16_t op, uint32_t buf_off, const char *in,
 
 	memset(v, 0, sizeof(*v));
 	v->req.opcode = op;
-	v->req.nodeid = XS_ROOT_NODEID;
+	v->req.nodeid = XSH_ROOT_NODEID;
 	v->req.buf_off = buf_off;
 	v->req.buf_len = 64;
 	v->req.in_len = in_len;
 	memcpy(v->in, in, in_len);
 	v->in_len = in_len;
 	switch (op) {
-	case XS_OP_MKDIR:
+	case XSH_OP_MKDIR:
 		v->req.a.mknod.mode = 0755;
 		break;
-	case XS_OP_SYMLINK:
+	case XSH_OP_SYMLINK:
 		v->req.a.symlink.name_len = split;
 		break;
-	case XS_OP_RENAME:
+	case XSH_OP_RENAME:
 		v->req.a.rename.name_len = split;
-		v->req.a.rename.newparent = XS_ROOT_NODEID;
+		v->req.a.rename.newparent = XSH_ROOT_NODEID;
 		break;
 	default:
 		break;
@@ -1092,19 +1092,19 @@ static void add_variant(uint16_t op, uint32_t buf_off, const char *in,
 static void make_variants(void)
 {
 	nr_variants = 0;
-	add_variant(XS_OP_MKDIR, 0, "hx-dfA", 6, 0);
-	add_variant(XS_OP_MKDIR, 0, "../hx-esc", 9, 0);
-	add_variant(XS_OP_MKDIR, 0, "hx-dfB/../../x", 14, 0);
-	add_variant(XS_OP_SYMLINK, 0, "hx-dfCoutside", 13, 6);
-	add_variant(XS_OP_SYMLINK, 0, "..//etc/passwd", 14, 3);
-	add_variant(XS_OP_RENAME, 0, "hx-dfAhx-dfB", 12, 6);
-	add_variant(XS_OP_RENAME, 0, "hx-dfA../x", 10, 6);
-	add_variant(XS_OP_RENAME, 0, "hx-dfB..", 8, 6);
-	add_variant(XS_OP_RMDIR, 0, "hx-dfB", 6, 0);
-	add_variant(XS_OP_UNLINK, 0, "hx-dfC", 6, 0);
-	add_variant(XS_OP_MKDIR, 0, "hx-dfA", 6, 0);
+	add_variant(XSH_OP_MKDIR, 0, "hx-dfA", 6, 0);
+	add_variant(XSH_OP_MKDIR, 0, "../hx-esc", 9, 0);
+	add_variant(XSH_OP_MKDIR, 0, "hx-dfB/../../x", 14, 0);
+	add_variant(XSH_OP_SYMLINK, 0, "hx-dfCoutside", 13, 6);
+	add_variant(XSH_OP_SYMLINK, 0, "..//etc/passwd", 14, 3);
+	add_variant(XSH_OP_RENAME, 0, "hx-dfAhx-dfB", 12, 6);
+	add_variant(XSH_OP_RENAME, 0, "hx-dfA../x", 10, 6);
+	add_variant(XSH_OP_RENAME, 0, "hx-dfB..", 8, 6);
+	add_variant(XSH_OP_RMDIR, 0, "hx-dfB", 6, 0);
+	add_variant(XSH_OP_UNLINK, 0, "hx-dfC", 6, 0);
+	add_variant(XSH_OP_MKDIR, 0, "hx-dfA", 6, 0);
 	/* the same name, moved to the end of the data area (still valid) */
-	add_variant(XS_OP_MKDIR, DEF_PAGES * XS_PAGE_SIZE - 64, "hx-dfB", 6, 0);
+	add_variant(XSH_OP_MKDIR, DEF_PAGES * XSH_PAGE_SIZE - 64, "hx-dfB", 6, 0);
 }
 
 struct flipper {
@@ -1120,11 +1120,11 @@ struct flipper {
 static void write_variant(struct flipper *f, uint32_t slot,
 			  const struct variant *v, uint64_t id)
 {
-	struct xs_req r = v->req;
+	struct xsh_req r = v->req;
 
 	r.id = id;
 	memcpy(f->data + v->req.buf_off, v->in, v->in_len);
-	memcpy(f->slots + (size_t)slot * XS_SLOT_SIZE, &r, sizeof(r));
+	memcpy(f->slots + (size_t)slot * XSH_SLOT_SIZE, &r, sizeof(r));
 }
 
 static uint32_t flip_slot;
@@ -1170,8 +1170,8 @@ struct listing {
 
 static void list_root(struct hc *c, struct listing *l)
 {
-	struct xs_req r = mkreq(XS_OP_OPENDIR, XS_ROOT_NODEID);
-	struct xs_rsp rsp;
+	struct xsh_req r = mkreq(XSH_OP_OPENDIR, XSH_ROOT_NODEID);
+	struct xsh_rsp rsp;
 	uint64_t dfh, cookie = 0;
 	int rc, len = 0;
 
@@ -1181,18 +1181,18 @@ static void list_root(struct hc *c, struct listing *l)
 		return;
 	dfh = rsp.u.fh;
 	for (;;) {
-		const struct xs_dirent *d;
+		const struct xsh_dirent *d;
 		const char *name;
 		uint32_t pos = 0;
 
-		r = mkreq(XS_OP_READDIR, XS_ROOT_NODEID);
+		r = mkreq(XSH_OP_READDIR, XSH_ROOT_NODEID);
 		r.fh = dfh;
 		r.a.io.offset = cookie;
 		r.a.io.size = 8192;
 		rc = hc_call(c, &r, NULL, 0, 8192, &rsp);
 		if (rc || !rsp.out_len)
 			break;
-		while ((len = xs_codec_next_dirent(hc_data(c), rsp.out_len,
+		while ((len = xsh_codec_next_dirent(hc_data(c), rsp.out_len,
 						   pos, &d, &name)) > 0) {
 			uint16_t nl;
 
@@ -1209,7 +1209,7 @@ static void list_root(struct hc *c, struct listing *l)
 		if (len < 0)
 			break;
 	}
-	hx_release(c, XS_ROOT_NODEID, dfh, true);
+	hx_release(c, XSH_ROOT_NODEID, dfh, true);
 	l->ok = rc == 0 && len == 0;
 }
 
@@ -1248,7 +1248,7 @@ static void df_clean_export(const struct listing *before)
 		if (listed(before, nm) || !strcmp(nm, ".") || !strcmp(nm, ".."))
 			continue;
 		added++;
-		if (name_op(&c, XS_OP_RMDIR, XS_ROOT_NODEID, nm, NULL))
+		if (name_op(&c, XSH_OP_RMDIR, XSH_ROOT_NODEID, nm, NULL))
 			hx_unlink(&c, nm);
 	}
 	note("%u entries made by the racing requests, removed", added);
@@ -1278,7 +1278,7 @@ static void attack_double_fetch(void)
 		return;
 	}
 	while (now_ms() - t0 < 4000 && rounds < 20000) {
-		struct xs_rsp rsp;
+		struct xsh_rsp rsp;
 		uint32_t prod;
 
 		if (c.closed) {
@@ -1359,7 +1359,7 @@ static void attack_notify_flood(void)
 		return;
 	}
 	for (i = 0; i < total && now_ms() - t0 < 10000; i++) {
-		if (xs_tport_notify(c.t, 0) == -EAGAIN)
+		if (xsh_tport_notify(c.t, 0) == -EAGAIN)
 			eagain++;
 		if (i % 100000 == 0 && hc_gone(&c, 0))
 			break;
@@ -1369,7 +1369,7 @@ static void attack_notify_flood(void)
 	if (hc_gone(&c, 0)) {
 		result(true, "backend closed the flooding connection");
 	} else {
-		rc = hx_getattr(&c, XS_ROOT_NODEID);
+		rc = hx_getattr(&c, XSH_ROOT_NODEID);
 		result(rc == 0, "the flooding connection is still served "
 		       "correctly afterwards (%s)", err_name(rc));
 	}
@@ -1422,7 +1422,7 @@ static int send_hello(int fd, const void *msg, size_t len, const int *fds,
 
 /* A memfd for rings + data, sealed unless told not to, and eventfds. */
 struct hello_fds {
-	int fds[1 + 2 * XS_MAX_RINGS];
+	int fds[1 + 2 * XSH_MAX_RINGS];
 	unsigned n;
 };
 
@@ -1459,11 +1459,11 @@ static void close_hello_fds(struct hello_fds *h)
 	h->n = 0;
 }
 
-static struct xs_local_hello good_hello(unsigned pages)
+static struct xsh_local_hello good_hello(unsigned pages)
 {
-	struct xs_local_hello h = {
-		.magic = XS_LOCAL_MAGIC, .kind = XS_LOCAL_KIND_DATA,
-		.version = XS_PROTO_VERSION, .nr_rings = 1, .ring_order = 0,
+	struct xsh_local_hello h = {
+		.magic = XSH_LOCAL_MAGIC, .kind = XSH_LOCAL_KIND_DATA,
+		.version = XSH_PROTO_VERSION, .nr_rings = 1, .ring_order = 0,
 		.data_pages = pages, .features = 0,
 	};
 	return h;
@@ -1476,20 +1476,20 @@ static struct xs_local_hello good_hello(unsigned pages)
 static void immediate_requests(void)
 {
 	unsigned i, right = 0, echoed = 0, lost = 0, other = 0;
-	struct xs_rsp rsp;
+	struct xsh_rsp rsp;
 	struct hc c;
 	int rc;
 
 	call_timeout_ms = 300;	/* a skipped slot is never notified */
 	for (i = 0; i < 200; i++) {
-		struct xs_req r = mkreq(XS_OP_GETATTR, XS_ROOT_NODEID);
+		struct xsh_req r = mkreq(XSH_OP_GETATTR, XSH_ROOT_NODEID);
 
 		if (hc_connect(&c, 4))
 			continue;
 		rc = hc_call(&c, &r, NULL, 0, 0, &rsp);
 		if (rc == 0 && rsp.u.entry.attr.mode)
 			right++;
-		else if (rc == XS_OP_GETATTR)
+		else if (rc == XSH_OP_GETATTR)
 			echoed++;	/* our own request read back */
 		else if (rc < 0)
 			lost++;
@@ -1527,10 +1527,10 @@ static void attack_connect_loop(void)
 				continue;
 			}
 			full++;
-			if (kind % 2 && hx_getattr(&c, XS_ROOT_NODEID) == 0)
+			if (kind % 2 && hx_getattr(&c, XSH_ROOT_NODEID) == 0)
 				served++;
 			if (kind == 13) {	/* leave a request unanswered */
-				struct xs_req r = mkreq(XS_OP_GETATTR, 1);
+				struct xsh_req r = mkreq(XSH_OP_GETATTR, 1);
 
 				hc_put(&c, &r);
 				hc_push(&c);
@@ -1545,7 +1545,7 @@ static void attack_connect_loop(void)
 			}
 		} else if (kind < 19) {		/* half a hello */
 			int fd = raw_socket();
-			struct xs_local_hello h = good_hello(4);
+			struct xsh_local_hello h = good_hello(4);
 
 			if (fd >= 0) {
 				partial++;
@@ -1554,11 +1554,11 @@ static void attack_connect_loop(void)
 			}
 		} else {			/* hello with fds, then gone */
 			int fd = raw_socket();
-			struct xs_local_hello h = good_hello(4);
+			struct xsh_local_hello h = good_hello(4);
 			struct hello_fds hf;
 
 			if (fd >= 0 && !make_hello_fds(&hf, 1,
-						       5 * XS_PAGE_SIZE, true)) {
+						       5 * XSH_PAGE_SIZE, true)) {
 				abandoned++;
 				send_hello(fd, &h, sizeof(h), hf.fds, hf.n);
 				close_hello_fds(&hf);
@@ -1583,7 +1583,7 @@ static void attack_no_consume(void)
 	static char buf[64 * 1024];
 	uint64_t id = 0, fh = 0, t0;
 	unsigned i;
-	struct xs_req r;
+	struct xsh_req r;
 	struct hc c;
 	int rc;
 
@@ -1595,7 +1595,7 @@ static void attack_no_consume(void)
 	memset(buf, 'n', sizeof(buf));
 	rc = hx_create(&c, "hx-nc", &id, &fh);
 	if (!rc) {
-		r = mkreq(XS_OP_WRITE, id);
+		r = mkreq(XSH_OP_WRITE, id);
 		r.fh = fh;
 		r.a.io.size = chunk;
 		rc = hc_call(&c, &r, buf, chunk, 0, NULL);
@@ -1607,10 +1607,10 @@ static void attack_no_consume(void)
 	}
 	/* Fill every slot with a 64 KiB read and never take a response. */
 	for (i = 0; i < c.r.nr_slots; i++) {
-		r = mkreq(XS_OP_READ, id);
+		r = mkreq(XSH_OP_READ, id);
 		r.fh = fh;
 		r.a.io.size = chunk;
-		r.buf_off = (i * chunk) % (pages * XS_PAGE_SIZE);
+		r.buf_off = (i * chunk) % (pages * XSH_PAGE_SIZE);
 		r.buf_len = chunk;
 		hc_put(&c, &r);
 	}
@@ -1620,7 +1620,7 @@ static void attack_no_consume(void)
 	t0 = now_ms();
 	probe("while a full ring goes unconsumed");
 	while (now_ms() - t0 < 5000) {
-		xs_tport_notify(c.t, 0);
+		xsh_tport_notify(c.t, 0);
 		if (hc_gone(&c, 100))
 			break;
 	}
@@ -1645,7 +1645,7 @@ static void attack_no_consume(void)
 
 /* Read the welcome: its error (>= 0), -EPIPE if closed without one,
  * -ETIMEDOUT. */
-static int read_welcome(int fd, int ms, struct xs_local_welcome *w)
+static int read_welcome(int fd, int ms, struct xsh_local_welcome *w)
 {
 	struct pollfd p = { .fd = fd, .events = POLLIN };
 	ssize_t n;
@@ -1655,7 +1655,7 @@ static int read_welcome(int fd, int ms, struct xs_local_welcome *w)
 	n = recv(fd, w, sizeof(*w), MSG_DONTWAIT);
 	if (n <= 0)
 		return -EPIPE;
-	if (n != sizeof(*w) || w->magic != XS_LOCAL_MAGIC)
+	if (n != sizeof(*w) || w->magic != XSH_LOCAL_MAGIC)
 		return -EPROTO;
 	return w->error;
 }
@@ -1677,7 +1677,7 @@ static const char *const hello_names[HC_COUNT] = {
 	[HC_RINGS9] = "nr_rings 9",
 	[HC_ORDER] = "ring_order 5",
 	[HC_PAGES0] = "data_pages 0",
-	[HC_PAGES_MAX] = "data_pages XS_MAX_DATA_PAGES + 1",
+	[HC_PAGES_MAX] = "data_pages XSH_MAX_DATA_PAGES + 1",
 	[HC_NO_FDS] = "no descriptors",
 	[HC_FEW_FDS] = "nr_rings 3 with the fds of one ring",
 	[HC_MANY_FDS] = "200 descriptors",
@@ -1692,11 +1692,11 @@ static const char *const hello_names[HC_COUNT] = {
 static void bad_hello_one(enum hello_case k)
 {
 	static char big[65536];
-	struct xs_local_hello h = good_hello(4);
-	struct xs_local_welcome w;
+	struct xsh_local_hello h = good_hello(4);
+	struct xsh_local_welcome w;
 	struct hello_fds hf = { .n = 0 };
 	int fds[200], extra[2] = { -1, -1 };
-	size_t bytes = 5 * XS_PAGE_SIZE;
+	size_t bytes = 5 * XSH_PAGE_SIZE;
 	int fd, rc, i;
 
 	fd = raw_socket();
@@ -1705,7 +1705,7 @@ static void bad_hello_one(enum hello_case k)
 		return;
 	}
 	if (k == HC_SMALL)
-		bytes = XS_PAGE_SIZE;
+		bytes = XSH_PAGE_SIZE;
 	rc = make_hello_fds(&hf, 1, bytes,
 			    k != HC_UNSEALED);
 	if (rc) {
@@ -1742,7 +1742,7 @@ static void bad_hello_one(enum hello_case k)
 		rc = send_hello(fd, &h, sizeof(h), hf.fds, hf.n);
 		break;
 	case HC_ORDER:
-		h.ring_order = XS_MAX_RING_ORDER + 1;
+		h.ring_order = XSH_MAX_RING_ORDER + 1;
 		rc = send_hello(fd, &h, sizeof(h), hf.fds, hf.n);
 		break;
 	case HC_PAGES0:
@@ -1750,7 +1750,7 @@ static void bad_hello_one(enum hello_case k)
 		rc = send_hello(fd, &h, sizeof(h), hf.fds, hf.n);
 		break;
 	case HC_PAGES_MAX:
-		h.data_pages = XS_MAX_DATA_PAGES + 1;
+		h.data_pages = XSH_MAX_DATA_PAGES + 1;
 		rc = send_hello(fd, &h, sizeof(h), hf.fds, hf.n);
 		break;
 	case HC_NO_FDS:
@@ -1819,8 +1819,8 @@ static void bad_hello_one(enum hello_case k)
 
 static void attack_bad_hello(void)
 {
-	struct xs_local_hello h = good_hello(4);
-	struct xs_local_welcome w;
+	struct xsh_local_hello h = good_hello(4);
+	struct xsh_local_welcome w;
 	struct hello_fds hf;
 	int silent[20], fd, rc, i;
 	uint64_t t0;
@@ -1831,14 +1831,14 @@ static void attack_bad_hello(void)
 
 	/* Odd but acceptable: unknown features and a future version. */
 	fd = raw_socket();
-	if (fd >= 0 && !make_hello_fds(&hf, 1, 5 * XS_PAGE_SIZE, true)) {
+	if (fd >= 0 && !make_hello_fds(&hf, 1, 5 * XSH_PAGE_SIZE, true)) {
 		h.features = ~0ull;
 		h.version = 0xffffffffu;
 		send_hello(fd, &h, sizeof(h), hf.fds, hf.n);
 		close_hello_fds(&hf);
 		rc = read_welcome(fd, 5000, &w);
-		result(rc == 0 && w.version == XS_PROTO_VERSION &&
-		       !(w.features & ~XS_FEAT_ALL),
+		result(rc == 0 && w.version == XSH_PROTO_VERSION &&
+		       !(w.features & ~XSH_FEAT_ALL),
 		       "all feature bits and version 0xffffffff: %s, version "
 		       "%u, features %#llx", err_name(rc), w.version,
 		       (unsigned long long)w.features);

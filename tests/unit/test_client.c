@@ -48,8 +48,8 @@ struct fake {
 	pthread_t th;
 	enum fake_mode mode;
 	unsigned trigger;		/* requests served before misbehaving */
-	struct xs_tport *t;
-	struct xs_ring ring[XS_MAX_RINGS];
+	struct xsh_tport *t;
+	struct xsh_ring ring[XSH_MAX_RINGS];
 	uint8_t *scratch;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -67,42 +67,42 @@ static uint8_t pattern(uint64_t nodeid, uint64_t off, uint32_t i)
 	return (uint8_t)(nodeid * 7 + off + i * 13);
 }
 
-static void serve_one(struct fake *f, const struct xs_req *req,
-		      struct xs_rsp *rsp)
+static void serve_one(struct fake *f, const struct xsh_req *req,
+		      struct xsh_rsp *rsp)
 {
-	struct xs_msg m;
+	struct xsh_msg m;
 	uint64_t sum = 0;
 	uint32_t i;
 	int rc;
 
-	xs_codec_rsp_init(rsp, req);
-	rc = xs_codec_decode(req, f->t->data, f->t->data_bytes, f->scratch,
+	xsh_codec_rsp_init(rsp, req);
+	rc = xsh_codec_decode(req, f->t->data, f->t->data_bytes, f->scratch,
 			     &m);
-	if (rc == XS_CODEC_FATAL || (rc && rc != -ENOSYS)) {
+	if (rc == XSH_CODEC_FATAL || (rc && rc != -ENOSYS)) {
 		f->decode_errors++;
 		rsp->error = EINVAL;
 		return;
 	}
 	switch (req->opcode) {
-	case XS_OP_GETATTR:
+	case XSH_OP_GETATTR:
 		rsp->u.entry.attr.ino = req->nodeid * 3;
 		rsp->u.entry.attr.size = req->fh;
 		rsp->u.entry.attr.uid = req->uid;
 		break;
-	case XS_OP_LOOKUP:
+	case XSH_OP_LOOKUP:
 		if (m.name[0] == 'x') {
 			rsp->error = ENOENT;
 			break;
 		}
 		rsp->u.entry.nodeid = 1000 + m.name_len;
 		break;
-	case XS_OP_READ:
+	case XSH_OP_READ:
 		for (i = 0; i < req->a.io.size; i++)
 			((uint8_t *)m.out)[i] = pattern(req->nodeid,
 							req->a.io.offset, i);
 		rsp->out_len = req->a.io.size;
 		break;
-	case XS_OP_WRITE:
+	case XSH_OP_WRITE:
 		for (i = 0; i < m.data_len; i++)
 			sum += ((const uint8_t *)m.data)[i];
 		rsp->u.count = m.data_len;
@@ -124,14 +124,14 @@ static void set_ready(struct fake *f)
 static void *fake_main(void *arg)
 {
 	struct fake *f = arg;
-	struct pollfd pfd[XS_MAX_RINGS + 1];
-	struct xs_req reqs[BATCH];
-	struct xs_rsp rsp;
+	struct pollfd pfd[XSH_MAX_RINGS + 1];
+	struct xsh_req reqs[BATCH];
+	struct xsh_rsp rsp;
 	unsigned i, n, r;
 	int rc;
 
 	for (r = 0; r < f->t->nr_rings; r++) {
-		xs_ring_back_attach(&f->ring[r], f->t->ring_mem[r],
+		xsh_ring_back_attach(&f->ring[r], f->t->ring_mem[r],
 				    f->t->ring_bytes);
 		pfd[r].fd = f->t->ring_fd[r];
 		pfd[r].events = POLLIN;
@@ -144,14 +144,14 @@ static void *fake_main(void *arg)
 		int idle = 1;
 
 		for (r = 0; r < f->t->nr_rings; r++) {
-			struct xs_ring *ring = &f->ring[r];
+			struct xsh_ring *ring = &f->ring[r];
 
-			xs_tport_ack(f->t, r);
+			xsh_tport_ack(f->t, r);
 			/* Take a batch (waiting briefly for more), answer it
 			 * backwards. */
 			n = 0;
 			for (;;) {
-				rc = xs_ring_back_get_req(ring, &reqs[n]);
+				rc = xsh_ring_back_get_req(ring, &reqs[n]);
 				if (rc == 1) {
 					n++;
 					if (n == BATCH)
@@ -162,13 +162,13 @@ static void *fake_main(void *arg)
 					f->ring_errors++;
 					goto out;
 				}
-				if (xs_ring_back_final_check(ring))
+				if (xsh_ring_back_final_check(ring))
 					continue;
 				if (n && n < BATCH) {
 					struct pollfd one = pfd[r];
 
 					if (poll(&one, 1, 2) > 0) {
-						xs_tport_ack(f->t, r);
+						xsh_tport_ack(f->t, r);
 						continue;
 					}
 				}
@@ -187,12 +187,12 @@ static void *fake_main(void *arg)
 				    f->served >= f->trigger)
 					rsp.id ^= 0x5a5a;
 				f->served++;
-				xs_ring_back_put_rsp(ring, &rsp);
+				xsh_ring_back_put_rsp(ring, &rsp);
 			}
 			if (n) {
 				idle = 0;
-				if (xs_ring_back_push(ring))
-					xs_tport_notify(f->t, r);
+				if (xsh_ring_back_push(ring))
+					xsh_tport_notify(f->t, r);
 			}
 		}
 		if (!idle)
@@ -202,7 +202,7 @@ static void *fake_main(void *arg)
 			break;
 	}
 out:
-	xs_tport_close(f->t);
+	xsh_tport_close(f->t);
 	f->t = NULL;
 	return NULL;
 }
@@ -212,7 +212,7 @@ static void *fake_accept(void *arg)
 	struct fake *f = arg;
 	int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
 
-	if (fd < 0 || xs_local_accept(fd, XS_FEAT_ALL, XS_MAX_IO, 1,
+	if (fd < 0 || xsh_local_accept(fd, XSH_FEAT_ALL, XSH_MAX_IO, 1,
 				      &f->t) < 0) {
 		set_ready(f);
 		return NULL;
@@ -221,37 +221,37 @@ static void *fake_accept(void *arg)
 }
 
 /* Connect a client to a new fake backend. */
-static struct xs_client *setup(struct fake *f, enum fake_mode mode,
+static struct xsh_client *setup(struct fake *f, enum fake_mode mode,
 			       unsigned trigger, unsigned rings,
 			       unsigned order, unsigned large)
 {
-	struct xs_client_params p = {
+	struct xsh_client_params p = {
 		.socket_path = sock_path, .nr_rings = rings,
 		.ring_order = order, .nr_large = large,
-		.features = XS_FEAT_ALL,
+		.features = XSH_FEAT_ALL,
 	};
-	struct xs_client *c = NULL;
+	struct xsh_client *c = NULL;
 	int rc;
 
 	memset(f, 0, sizeof(*f));
 	f->mode = mode;
 	f->trigger = trigger;
-	f->scratch = malloc(XS_MAX_BUF + 2);
+	f->scratch = malloc(XSH_MAX_BUF + 2);
 	pthread_mutex_init(&f->lock, NULL);
 	pthread_cond_init(&f->cond, NULL);
 	pthread_create(&f->th, NULL, fake_accept, f);
-	rc = xs_client_connect(&p, &c);
+	rc = xsh_client_connect(&p, &c);
 	/* The fake attaches its rings after the welcome: wait for it. */
 	pthread_mutex_lock(&f->lock);
 	while (!f->ready)
 		pthread_cond_wait(&f->cond, &f->lock);
 	pthread_mutex_unlock(&f->lock);
 	if (!rc)
-		rc = xs_client_start(c);
+		rc = xsh_client_start(c);
 	if (rc) {
 		printf("not ok - connect: %s\n", strerror(-rc));
 		failed++;
-		xs_client_close(c);
+		xsh_client_close(c);
 		pthread_join(f->th, NULL);
 		free(f->scratch);
 		return NULL;
@@ -259,9 +259,9 @@ static struct xs_client *setup(struct fake *f, enum fake_mode mode,
 	return c;
 }
 
-static void teardown(struct fake *f, struct xs_client *c)
+static void teardown(struct fake *f, struct xsh_client *c)
 {
-	xs_client_close(c);
+	xsh_client_close(c);
 	pthread_join(f->th, NULL);
 	free(f->scratch);
 }
@@ -270,7 +270,7 @@ static void teardown(struct fake *f, struct xs_client *c)
 
 struct worker {
 	pthread_t th;
-	struct xs_client *c;
+	struct xsh_client *c;
 	unsigned id;
 	unsigned iters;
 	unsigned big_every;	/* 1 MiB READ/WRITE every n-th iteration */
@@ -279,40 +279,40 @@ struct worker {
 	unsigned done;
 };
 
-static int do_getattr(struct xs_client *c, uint64_t nodeid, uint64_t fh)
+static int do_getattr(struct xsh_client *c, uint64_t nodeid, uint64_t fh)
 {
-	struct xs_call call = { 0 };
+	struct xsh_call call = { 0 };
 	int rc;
 
-	call.req.opcode = XS_OP_GETATTR;
+	call.req.opcode = XSH_OP_GETATTR;
 	call.req.nodeid = nodeid;
 	call.req.fh = fh;
 	call.req.uid = (uint32_t)nodeid;
-	rc = xs_client_call(c, &call);
+	rc = xsh_client_call(c, &call);
 	if (rc)
 		return rc;
 	if (call.rsp.u.entry.attr.ino != nodeid * 3 ||
 	    call.rsp.u.entry.attr.size != fh ||
 	    call.rsp.u.entry.attr.uid != (uint32_t)nodeid)
 		rc = -EBADMSG;
-	xs_client_release(&call);
+	xsh_client_release(&call);
 	return rc;
 }
 
-static int do_read(struct xs_client *c, uint64_t nodeid, uint64_t off,
+static int do_read(struct xsh_client *c, uint64_t nodeid, uint64_t off,
 		   uint32_t size)
 {
-	struct xs_call call = { 0 };
+	struct xsh_call call = { 0 };
 	const uint8_t *p;
 	uint32_t i;
 	int rc;
 
-	call.req.opcode = XS_OP_READ;
+	call.req.opcode = XSH_OP_READ;
 	call.req.nodeid = nodeid;
 	call.req.a.io.offset = off;
 	call.req.a.io.size = size;
 	call.out_cap = size;
-	rc = xs_client_call(c, &call);
+	rc = xsh_client_call(c, &call);
 	if (rc)
 		return rc;
 	p = call.out;
@@ -321,42 +321,42 @@ static int do_read(struct xs_client *c, uint64_t nodeid, uint64_t off,
 	for (i = 0; !rc && i < size; i++)
 		if (p[i] != pattern(nodeid, off, i))
 			rc = -EBADMSG;
-	xs_client_release(&call);
+	xsh_client_release(&call);
 	return rc;
 }
 
-static int do_write(struct xs_client *c, const uint8_t *data, uint32_t size)
+static int do_write(struct xsh_client *c, const uint8_t *data, uint32_t size)
 {
-	struct xs_call call = { 0 };
+	struct xsh_call call = { 0 };
 	uint64_t sum = 0, got;
 	uint32_t i;
 	int rc;
 
 	for (i = 0; i < size; i++)
 		sum += data[i];
-	call.req.opcode = XS_OP_WRITE;
+	call.req.opcode = XSH_OP_WRITE;
 	call.req.nodeid = 5;
 	call.req.a.io.size = size;
 	call.in = data;
 	call.in_len = size;
-	rc = xs_client_call(c, &call);
+	rc = xsh_client_call(c, &call);
 	if (rc)
 		return rc;
 	memcpy(&got, call.rsp.u.raw + 8, sizeof(got));
 	if (call.rsp.u.count != size || got != sum)
 		rc = -EBADMSG;
-	xs_client_release(&call);
+	xsh_client_release(&call);
 	return rc;
 }
 
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
-	uint8_t *data = malloc(XS_MAX_IO);
+	uint8_t *data = malloc(XSH_MAX_IO);
 	unsigned i;
 	int rc;
 
-	for (i = 0; i < XS_MAX_IO; i++)
+	for (i = 0; i < XSH_MAX_IO; i++)
 		data[i] = (uint8_t)(i * 31 + w->id);
 	for (i = 0; i < w->iters; i++) {
 		uint64_t node = w->id * 100000ull + i;
@@ -374,8 +374,8 @@ static void *worker_main(void *arg)
 			break;
 		default:
 			if (w->big_every && i % w->big_every == 3)
-				rc = (i & 4) ? do_read(w->c, node, 0, XS_MAX_IO)
-					     : do_write(w->c, data, XS_MAX_IO);
+				rc = (i & 4) ? do_read(w->c, node, 0, XSH_MAX_IO)
+					     : do_write(w->c, data, XSH_MAX_IO);
 			else
 				rc = do_getattr(w->c, node, 1);
 		}
@@ -389,7 +389,7 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-static unsigned run_workers(struct xs_client *c, unsigned n, unsigned iters,
+static unsigned run_workers(struct xsh_client *c, unsigned n, unsigned iters,
 			    unsigned big_every, unsigned *eio)
 {
 	struct worker *w = calloc(n, sizeof(*w));
@@ -426,31 +426,31 @@ static void on_lost(void *arg, const char *reason)
 static void test_basic(void)
 {
 	struct fake f;
-	struct xs_client *c = setup(&f, FAKE_GOOD, 0, 1, 1, 1);
-	struct xs_call call = { 0 };
+	struct xsh_client *c = setup(&f, FAKE_GOOD, 0, 1, 1, 1);
+	struct xsh_call call = { 0 };
 	int rc;
 
 	if (!c)
 		return;
 	CHECK(do_getattr(c, 42, 7) == 0, "one call answered");
-	call.req.opcode = XS_OP_LOOKUP;
-	call.req.nodeid = XS_ROOT_NODEID;
+	call.req.opcode = XSH_OP_LOOKUP;
+	call.req.nodeid = XSH_ROOT_NODEID;
 	call.in = "xyz";
 	call.in_len = 3;
-	rc = xs_client_call(c, &call);
+	rc = xsh_client_call(c, &call);
 	CHECK(rc == -ENOENT && !call.priv && !call.out,
 	      "backend errno returned, nothing held");
 	call.in = "abcd";
 	call.in_len = 4;
-	rc = xs_client_call(c, &call);
+	rc = xsh_client_call(c, &call);
 	CHECK(rc == 0 && call.rsp.u.entry.nodeid == 1004,
 	      "name input reaches the backend");
-	xs_client_release(&call);
-	xs_client_release(&call);
-	call.req.opcode = XS_OP_STATFS;
+	xsh_client_release(&call);
+	xsh_client_release(&call);
+	call.req.opcode = XSH_OP_STATFS;
 	call.in_len = 0;
-	CHECK(xs_client_call(c, &call) == -ENOSYS, "unknown op gets ENOSYS");
-	CHECK(do_read(c, 3, 0, XS_MAX_IO) == 0, "1 MiB read via large buffer");
+	CHECK(xsh_client_call(c, &call) == -ENOSYS, "unknown op gets ENOSYS");
+	CHECK(do_read(c, 3, 0, XSH_MAX_IO) == 0, "1 MiB read via large buffer");
 	teardown(&f, c);
 	CHECK(f.decode_errors == 0, "every request passes the codec");
 }
@@ -458,7 +458,7 @@ static void test_basic(void)
 static void test_parallel(void)
 {
 	struct fake f;
-	struct xs_client *c = setup(&f, FAKE_GOOD, 0, 2, 1, 3);
+	struct xsh_client *c = setup(&f, FAKE_GOOD, 0, 2, 1, 3);
 	unsigned errors, eio;
 
 	if (!c)
@@ -477,7 +477,7 @@ static void test_waits(void)
 {
 	struct fake f;
 	/* Order 0: 16 slots on one ring, 40 threads, 1 large buffer. */
-	struct xs_client *c = setup(&f, FAKE_GOOD, 0, 1, 0, 1);
+	struct xsh_client *c = setup(&f, FAKE_GOOD, 0, 1, 0, 1);
 	unsigned errors, eio;
 
 	if (!c)
@@ -492,16 +492,16 @@ static void test_waits(void)
 static void test_bad_id(void)
 {
 	struct fake f;
-	struct xs_client *c = setup(&f, FAKE_BAD_ID, 50, 2, 1, 2);
+	struct xsh_client *c = setup(&f, FAKE_BAD_ID, 50, 2, 1, 2);
 	unsigned errors, eio;
 
 	if (!c)
 		return;
 	lost_count = 0;
-	xs_client_set_lost_handler(c, on_lost, NULL);
+	xsh_client_set_lost_handler(c, on_lost, NULL);
 	errors = run_workers(c, 8, 200, 0, &eio);
 	CHECK(errors == 0 && eio > 0, "forged response id fails calls with EIO");
-	CHECK(xs_client_lost(c) && do_getattr(c, 1, 1) == -EIO,
+	CHECK(xsh_client_lost(c) && do_getattr(c, 1, 1) == -EIO,
 	      "later calls fail with EIO");
 	/* The report comes from a completion thread: joined by teardown. */
 	teardown(&f, c);
@@ -512,17 +512,17 @@ static void test_bad_id(void)
 static void test_hangup(void)
 {
 	struct fake f;
-	struct xs_client *c = setup(&f, FAKE_HANGUP, 100, 2, 1, 2);
+	struct xsh_client *c = setup(&f, FAKE_HANGUP, 100, 2, 1, 2);
 	unsigned errors, eio;
 
 	if (!c)
 		return;
 	lost_count = 0;
-	xs_client_set_lost_handler(c, on_lost, NULL);
+	xsh_client_set_lost_handler(c, on_lost, NULL);
 	errors = run_workers(c, 16, 200, 0, &eio);
 	CHECK(errors == 0 && eio > 0,
 	      "backend hangup fails pending calls with EIO, none hang");
-	CHECK(do_read(c, 1, 0, XS_MAX_IO) == -EIO,
+	CHECK(do_read(c, 1, 0, XSH_MAX_IO) == -EIO,
 	      "large-buffer calls fail after the loss");
 	teardown(&f, c);
 	CHECK(lost_count == 1 && strstr(lost_reason, "closed"),
@@ -531,16 +531,16 @@ static void test_hangup(void)
 
 static void test_no_backend(void)
 {
-	struct xs_client_params p = {
+	struct xsh_client_params p = {
 		.socket_path = "/tmp/xs-test-client-nonexistent.sock",
 		.nr_rings = 1, .ring_order = 1, .nr_large = 1,
 	};
-	struct xs_client *c = NULL;
+	struct xsh_client *c = NULL;
 
-	CHECK(xs_client_connect(&p, &c) == -ENOENT && !c,
+	CHECK(xsh_client_connect(&p, &c) == -ENOENT && !c,
 	      "missing backend is ENOENT");
-	p.nr_rings = XS_MAX_RINGS + 1;
-	CHECK(xs_client_connect(&p, &c) == -EINVAL, "too many rings refused");
+	p.nr_rings = XSH_MAX_RINGS + 1;
+	CHECK(xsh_client_connect(&p, &c) == -EINVAL, "too many rings refused");
 }
 
 int main(void)
@@ -548,7 +548,7 @@ int main(void)
 	snprintf(sock_path, sizeof(sock_path), "/tmp/xs-test-client.%d",
 		 (int)getpid());
 	unlink(sock_path);
-	listen_fd = xs_local_listen(sock_path);
+	listen_fd = xsh_local_listen(sock_path);
 	if (listen_fd < 0) {
 		printf("not ok - listen: %s\n", strerror(-listen_fd));
 		printf("0 passed, 1 failed, 0 skipped\n");

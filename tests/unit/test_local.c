@@ -38,7 +38,7 @@ static int listen_fd;
 
 struct acc {
 	int rc;
-	struct xs_tport *t;
+	struct xsh_tport *t;
 };
 
 static void *acceptor(void *arg)
@@ -47,66 +47,66 @@ static void *acceptor(void *arg)
 	int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
 
 	a->t = NULL;
-	a->rc = fd < 0 ? -errno : xs_local_accept(fd, XS_FEAT_ALL, XS_MAX_IO,
+	a->rc = fd < 0 ? -errno : xsh_local_accept(fd, XSH_FEAT_ALL, XSH_MAX_IO,
 						   1, &a->t);
 	return NULL;
 }
 
 static void test_good(void)
 {
-	struct xs_front_params p = { .nr_rings = 2, .ring_order = 1,
+	struct xsh_front_params p = { .nr_rings = 2, .ring_order = 1,
 				     .data_pages = 16,
-				     .features = XS_FEAT_READDIRPLUS };
-	struct xs_tport *f = NULL;
-	struct xs_ring fr, br;
-	struct xs_req req = { .id = 42, .opcode = XS_OP_GETATTR }, got;
-	struct xs_rsp rsp = { .id = 42 }, back;
+				     .features = XSH_FEAT_READDIRPLUS };
+	struct xsh_tport *f = NULL;
+	struct xsh_ring fr, br;
+	struct xsh_req req = { .id = 42, .opcode = XSH_OP_GETATTR }, got;
+	struct xsh_rsp rsp = { .id = 42 }, back;
 	struct acc a;
 	pthread_t th;
 	uint64_t v;
 	int rc;
 
 	pthread_create(&th, NULL, acceptor, &a);
-	rc = xs_local_connect(sock_path, &p, &f);
+	rc = xsh_local_connect(sock_path, &p, &f);
 	pthread_join(th, NULL);
 	CHECK(rc == 0 && a.rc == 0, "good hello accepted");
 	if (rc || a.rc) {
-		xs_tport_close(f);
-		xs_tport_close(a.t);
+		xsh_tport_close(f);
+		xsh_tport_close(a.t);
 		return;
 	}
-	CHECK(f->features == XS_FEAT_READDIRPLUS &&
-	      a.t->features == XS_FEAT_READDIRPLUS, "features intersected");
-	CHECK(f->max_io == XS_MAX_IO && f->version == XS_PROTO_VERSION,
+	CHECK(f->features == XSH_FEAT_READDIRPLUS &&
+	      a.t->features == XSH_FEAT_READDIRPLUS, "features intersected");
+	CHECK(f->max_io == XSH_MAX_IO && f->version == XSH_PROTO_VERSION,
 	      "max_io and version negotiated");
-	CHECK(a.t->data_bytes == 16 * XS_PAGE_SIZE && a.t->nr_rings == 2,
+	CHECK(a.t->data_bytes == 16 * XSH_PAGE_SIZE && a.t->nr_rings == 2,
 	      "layout agreed");
 
-	xs_ring_front_init(&fr, f->ring_mem[1], f->ring_bytes);
-	xs_ring_back_attach(&br, a.t->ring_mem[1], a.t->ring_bytes);
-	xs_ring_front_put_req(&fr, &req);
-	if (xs_ring_front_push(&fr))
-		xs_tport_notify(f, 1);
+	xsh_ring_front_init(&fr, f->ring_mem[1], f->ring_bytes);
+	xsh_ring_back_attach(&br, a.t->ring_mem[1], a.t->ring_bytes);
+	xsh_ring_front_put_req(&fr, &req);
+	if (xsh_ring_front_push(&fr))
+		xsh_tport_notify(f, 1);
 	CHECK(read(a.t->ring_fd[1], &v, sizeof(v)) == sizeof(v),
 	      "request notification crosses");
-	CHECK(xs_ring_back_get_req(&br, &got) == 1 && got.id == 42,
+	CHECK(xsh_ring_back_get_req(&br, &got) == 1 && got.id == 42,
 	      "request crosses shared memory");
-	xs_ring_back_put_rsp(&br, &rsp);
-	if (xs_ring_back_push(&br))
-		xs_tport_notify(a.t, 1);
+	xsh_ring_back_put_rsp(&br, &rsp);
+	if (xsh_ring_back_push(&br))
+		xsh_tport_notify(a.t, 1);
 	CHECK(read(f->ring_fd[1], &v, sizeof(v)) == sizeof(v),
 	      "response notification crosses");
-	CHECK(xs_ring_front_get_rsp(&fr, &back) == 1 && back.id == 42,
+	CHECK(xsh_ring_front_get_rsp(&fr, &back) == 1 && back.id == 42,
 	      "response crosses shared memory");
 	memcpy(a.t->data, "hello", 5);
 	CHECK(memcmp(f->data, "hello", 5) == 0, "data area shared");
-	xs_tport_close(f);
-	xs_tport_close(a.t);
+	xsh_tport_close(f);
+	xsh_tport_close(a.t);
 }
 
 /* Send a hand-made hello with the given descriptors; return the
  * acceptor's verdict. */
-static int raw_hello(const struct xs_local_hello *h, const int *fds,
+static int raw_hello(const struct xsh_local_hello *h, const int *fds,
 		     unsigned nfds)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -116,7 +116,7 @@ static int raw_hello(const struct xs_local_hello *h, const int *fds,
 	} cbuf;
 	struct iovec iov = { .iov_base = (void *)h, .iov_len = sizeof(*h) };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-	struct xs_local_welcome w = { 0 };
+	struct xsh_local_welcome w = { 0 };
 	struct cmsghdr *cm;
 	struct acc a;
 	pthread_t th;
@@ -142,17 +142,17 @@ static int raw_hello(const struct xs_local_hello *h, const int *fds,
 	if (a.rc)
 		(void)!recv(s, &w, sizeof(w), MSG_DONTWAIT);
 	close(s);
-	xs_tport_close(a.t);
+	xsh_tport_close(a.t);
 	return a.rc;
 }
 
 static void test_bad(void)
 {
-	struct xs_local_hello h = { .magic = XS_LOCAL_MAGIC,
-				    .kind = XS_LOCAL_KIND_DATA, .version = 1,
+	struct xsh_local_hello h = { .magic = XSH_LOCAL_MAGIC,
+				    .kind = XSH_LOCAL_KIND_DATA, .version = 1,
 				    .nr_rings = 1, .ring_order = 0,
 				    .data_pages = 4 };
-	struct xs_local_hello b;
+	struct xsh_local_hello b;
 	int fds[3], sealed, unsealed, small, pfd[2];
 
 	sealed = memfd_create("t", MFD_ALLOW_SEALING);
@@ -173,7 +173,7 @@ static void test_bad(void)
 	b.magic ^= 1;
 	CHECK(raw_hello(&b, fds, 3) == -EPROTO, "bad magic refused");
 	b = h;
-	b.nr_rings = XS_MAX_RINGS + 1;
+	b.nr_rings = XSH_MAX_RINGS + 1;
 	CHECK(raw_hello(&b, fds, 3) == -EINVAL, "too many rings refused");
 	b = h;
 	b.ring_order = 30;
@@ -196,37 +196,37 @@ static void test_bad(void)
 
 static void test_reconnect(void)
 {
-	struct xs_front_params p = { .nr_rings = 1, .ring_order = 0,
+	struct xsh_front_params p = { .nr_rings = 1, .ring_order = 0,
 				     .data_pages = 4 };
-	struct xs_tport *f = NULL;
+	struct xsh_tport *f = NULL;
 	struct acc a;
 	pthread_t th;
 	int rc;
 
 	pthread_create(&th, NULL, acceptor, &a);
-	rc = xs_local_connect(sock_path, &p, &f);
+	rc = xsh_local_connect(sock_path, &p, &f);
 	pthread_join(th, NULL);
 	if (rc || a.rc) {
 		CHECK(0, "reconnect: first connection");
-		xs_tport_close(f);
-		xs_tport_close(a.t);
+		xsh_tport_close(f);
+		xsh_tport_close(a.t);
 		return;
 	}
 	memcpy(f->data, "in flight", 9);
-	xs_tport_close(a.t);	/* the backend goes away */
+	xsh_tport_close(a.t);	/* the backend goes away */
 	pthread_create(&th, NULL, acceptor, &a);
-	rc = xs_tport_reconnect(f, 2000);
+	rc = xsh_tport_reconnect(f, 2000);
 	pthread_join(th, NULL);
 	CHECK(rc == 0 && a.rc == 0, "reconnect handshakes again");
 	CHECK(a.rc == 0 && memcmp(a.t->data, "in flight", 9) == 0,
 	      "reconnect keeps the data area");
-	xs_tport_close(a.t);
+	xsh_tport_close(a.t);
 	close(listen_fd);
 	unlink(sock_path);
-	rc = xs_tport_reconnect(f, 300);
+	rc = xsh_tport_reconnect(f, 300);
 	CHECK(rc == -ETIMEDOUT, "reconnect times out with no backend");
-	listen_fd = xs_local_listen(sock_path);
-	xs_tport_close(f);
+	listen_fd = xsh_local_listen(sock_path);
+	xsh_tport_close(f);
 }
 
 int main(void)
@@ -234,7 +234,7 @@ int main(void)
 	snprintf(sock_path, sizeof(sock_path), "/tmp/xs-test-local.%d",
 		 (int)getpid());
 	unlink(sock_path);
-	listen_fd = xs_local_listen(sock_path);
+	listen_fd = xsh_local_listen(sock_path);
 	if (listen_fd < 0) {
 		printf("not ok - listen: %s\n", strerror(-listen_fd));
 		printf("0 passed, 1 failed, 0 skipped\n");

@@ -3,7 +3,7 @@
  * Unit tests for quota accounting (backend/quota.c) and its hooks in the
  * file service: reservation arithmetic, levels, live limit changes,
  * concurrent reservations, the inode table, the start-up scan, and
- * requests fed to xs_dispatch() on a temporary export under /tmp whose
+ * requests fed to xsh_dispatch() on a temporary export under /tmp whose
  * real usage (st_blocks of every inode, as du counts it) is compared with
  * what the quota module says.
  */
@@ -65,13 +65,13 @@ static char top[64];
 
 /* ---- pure accounting ---------------------------------------------------- */
 
-static struct xs_quota *new_quota(uint64_t bytes, uint64_t inodes)
+static struct xsh_quota *new_quota(uint64_t bytes, uint64_t inodes)
 {
-	struct xs_quota *q;
+	struct xsh_quota *q;
 
-	if (xs_quota_new("test", 4096, &q))
+	if (xsh_quota_new("test", 4096, &q))
 		abort();
-	xs_quota_set_limits(q, bytes, inodes, 90, "test");
+	xsh_quota_set_limits(q, bytes, inodes, 90, "test");
 	return q;
 }
 
@@ -79,21 +79,21 @@ static void test_write_cost(void)
 {
 	bool ok = false;
 
-	CHECK(xs_quota_write_cost(B, 0, 0) == 0, "empty write costs %llu",
-	      (unsigned long long)xs_quota_write_cost(B, 0, 0));
-	CHECK(xs_quota_write_cost(B, 0, 1) == 2 * B, "1 byte");
-	CHECK(xs_quota_write_cost(B, 0, B) == 2 * B, "one aligned block");
-	CHECK(xs_quota_write_cost(B, 1, B) == 3 * B, "one unaligned block");
-	CHECK(xs_quota_write_cost(B, 4095, 2) == 3 * B, "straddling two");
-	CHECK(xs_quota_write_cost(B, 8 * B, MiB) == (256 + 1) * B,
+	CHECK(xsh_quota_write_cost(B, 0, 0) == 0, "empty write costs %llu",
+	      (unsigned long long)xsh_quota_write_cost(B, 0, 0));
+	CHECK(xsh_quota_write_cost(B, 0, 1) == 2 * B, "1 byte");
+	CHECK(xsh_quota_write_cost(B, 0, B) == 2 * B, "one aligned block");
+	CHECK(xsh_quota_write_cost(B, 1, B) == 3 * B, "one unaligned block");
+	CHECK(xsh_quota_write_cost(B, 4095, 2) == 3 * B, "straddling two");
+	CHECK(xsh_quota_write_cost(B, 8 * B, MiB) == (256 + 1) * B,
 	      "1 MiB aligned");
-	CHECK(xs_quota_write_cost(B, XS_QUOTA_OFF_ANY, B) == 3 * B,
+	CHECK(xsh_quota_write_cost(B, XSH_QUOTA_OFF_ANY, B) == 3 * B,
 	      "append of a block");
-	CHECK(xs_quota_write_cost(B, XS_QUOTA_OFF_ANY, 1) == 2 * B,
+	CHECK(xsh_quota_write_cost(B, XSH_QUOTA_OFF_ANY, 1) == 2 * B,
 	      "append of a byte");
-	CHECK(xs_quota_write_cost(B, UINT64_MAX - 10, 100) == 3 * B,
+	CHECK(xsh_quota_write_cost(B, UINT64_MAX - 10, 100) == 3 * B,
 	      "offset overflow treated as any offset");
-	CHECK(xs_quota_write_cost(B, 0, UINT64_MAX) == UINT64_MAX,
+	CHECK(xsh_quota_write_cost(B, 0, UINT64_MAX) == UINT64_MAX,
 	      "huge length saturates");
 	ok = true;
 out:
@@ -102,39 +102,39 @@ out:
 
 static void test_reserve(void)
 {
-	struct xs_quota *q = new_quota(100 * KiB, 3);
-	struct xs_quota_usage u;
+	struct xsh_quota *q = new_quota(100 * KiB, 3);
+	struct xsh_quota_usage u;
 	bool ok = false;
 
-	CHECK(xs_quota_reserve(q, 60 * KiB, 1) == 0, "first reservation");
-	CHECK(xs_quota_reserve(q, 50 * KiB, 0) == -EDQUOT, "over the limit");
-	CHECK(xs_quota_reserve(q, 40 * KiB, 3) == -EDQUOT, "inodes over");
-	xs_quota_get(q, &u);
+	CHECK(xsh_quota_reserve(q, 60 * KiB, 1) == 0, "first reservation");
+	CHECK(xsh_quota_reserve(q, 50 * KiB, 0) == -EDQUOT, "over the limit");
+	CHECK(xsh_quota_reserve(q, 40 * KiB, 3) == -EDQUOT, "inodes over");
+	xsh_quota_get(q, &u);
 	CHECK(u.reserved_bytes == 60 * KiB && u.reserved_inodes == 1,
 	      "a refused reservation left %llu/%llu reserved",
 	      (unsigned long long)u.reserved_bytes,
 	      (unsigned long long)u.reserved_inodes);
-	CHECK(xs_quota_reserve(q, 40 * KiB, 2) == 0, "exactly to the limit");
-	CHECK(xs_quota_reserve(q, 1, 0) == -EDQUOT, "one byte more");
-	xs_quota_charge(q, 20 * KiB, 1, "test");
-	xs_quota_unreserve(q, 60 * KiB, 1);
-	xs_quota_unreserve(q, 40 * KiB, 2);
-	xs_quota_get(q, &u);
+	CHECK(xsh_quota_reserve(q, 40 * KiB, 2) == 0, "exactly to the limit");
+	CHECK(xsh_quota_reserve(q, 1, 0) == -EDQUOT, "one byte more");
+	xsh_quota_charge(q, 20 * KiB, 1, "test");
+	xsh_quota_unreserve(q, 60 * KiB, 1);
+	xsh_quota_unreserve(q, 40 * KiB, 2);
+	xsh_quota_get(q, &u);
 	CHECK(u.usage_bytes == 20 * KiB && u.usage_inodes == 1 &&
 	      !u.reserved_bytes && !u.reserved_inodes,
 	      "after settling: used %llu, reserved %llu",
 	      (unsigned long long)u.usage_bytes,
 	      (unsigned long long)u.reserved_bytes);
-	xs_quota_charge(q, -(int64_t)MiB, -5, "test");
-	xs_quota_get(q, &u);
+	xsh_quota_charge(q, -(int64_t)MiB, -5, "test");
+	xsh_quota_get(q, &u);
 	CHECK(u.usage_bytes == 0 && u.usage_inodes == 0,
 	      "uncharging more than charged went below zero");
-	xs_quota_set_limits(q, 0, 0, 90, "test");
-	CHECK(xs_quota_reserve(q, UINT64_MAX / 2, 1000000) == 0,
+	xsh_quota_set_limits(q, 0, 0, 90, "test");
+	CHECK(xsh_quota_reserve(q, UINT64_MAX / 2, 1000000) == 0,
 	      "no limit: anything fits");
 	ok = true;
 out:
-	xs_quota_free(q);
+	xsh_quota_free(q);
 	result(ok, "reserve is all or nothing, settle and uncharge never fail");
 }
 
@@ -142,11 +142,11 @@ out:
 static void test_reserve_write(void)
 {
 	static const uint64_t offs[] = { 0, 1, 100, 4095, 4096, 12345,
-					 XS_QUOTA_OFF_ANY };
+					 XSH_QUOTA_OFF_ANY };
 	static const uint64_t lens[] = { 1, 4096, 5000, 65536, MiB };
-	struct xs_quota_usage u;
+	struct xsh_quota_usage u;
 	uint64_t avail, len, resv, off;
-	struct xs_quota *q;
+	struct xsh_quota *q;
 	bool ok = false;
 	size_t i, j;
 	int rc;
@@ -157,25 +157,25 @@ static void test_reserve_write(void)
 				q = new_quota(avail ? avail : 1, 0);
 				off = offs[i];
 				len = lens[j];
-				rc = xs_quota_reserve_write(q, off, &len, &resv);
-				xs_quota_get(q, &u);
-				xs_quota_free(q);
+				rc = xsh_quota_reserve_write(q, off, &len, &resv);
+				xsh_quota_get(q, &u);
+				xsh_quota_free(q);
 				if (rc) {
 					CHECK(rc == -EDQUOT && !resv &&
-					      xs_quota_write_cost(B, off, 1) > avail,
+					      xsh_quota_write_cost(B, off, 1) > avail,
 					      "refused though a byte fits: avail %llu off %llu",
 					      (unsigned long long)avail,
 					      (unsigned long long)off);
 					continue;
 				}
-				CHECK(resv == xs_quota_write_cost(B, off, len) &&
+				CHECK(resv == xsh_quota_write_cost(B, off, len) &&
 				      resv <= avail && u.reserved_bytes == resv,
 				      "reserved %llu for %llu bytes, avail %llu",
 				      (unsigned long long)resv,
 				      (unsigned long long)len,
 				      (unsigned long long)avail);
 				CHECK(len == lens[j] ||
-				      xs_quota_write_cost(B, off, len + 1) > avail,
+				      xsh_quota_write_cost(B, off, len + 1) > avail,
 				      "not the longest prefix: %llu of %llu, avail %llu off %llu",
 				      (unsigned long long)len,
 				      (unsigned long long)lens[j],
@@ -191,74 +191,74 @@ out:
 
 static void test_levels(void)
 {
-	struct xs_quota *q = new_quota(100 * B, 10);
-	struct xs_quota_usage u;
+	struct xsh_quota *q = new_quota(100 * B, 10);
+	struct xsh_quota_usage u;
 	bool ok = false;
 
-	xs_quota_get(q, &u);
-	CHECK(u.level == XS_QUOTA_OK, "empty is %s", xs_quota_level_name(u.level));
-	xs_quota_charge(q, 89 * B, 0, "test");
-	xs_quota_get(q, &u);
-	CHECK(u.level == XS_QUOTA_OK, "89%% is %s", xs_quota_level_name(u.level));
-	xs_quota_charge(q, B, 0, "test");
-	xs_quota_get(q, &u);
-	CHECK(u.level == XS_QUOTA_SOFT, "90%% is %s",
-	      xs_quota_level_name(u.level));
-	xs_quota_charge(q, 9 * B, 0, "test");
-	xs_quota_get(q, &u);
-	CHECK(u.level == XS_QUOTA_HARD, "one block left is %s",
-	      xs_quota_level_name(u.level));
-	xs_quota_charge(q, -50 * (int64_t)B, 0, "test");
-	xs_quota_charge(q, 0, 10, "test");
-	xs_quota_get(q, &u);
-	CHECK(u.level == XS_QUOTA_HARD, "inodes used up is %s",
-	      xs_quota_level_name(u.level));
-	xs_quota_charge(q, 0, -2, "test");
-	xs_quota_get(q, &u);
-	CHECK(u.level == XS_QUOTA_OK, "80%% of inodes is %s",
-	      xs_quota_level_name(u.level));
-	xs_quota_set_limits(q, 100 * B, 10, 50, "test");
-	xs_quota_get(q, &u);
-	CHECK(u.level == XS_QUOTA_SOFT, "soft limit lowered to 50%%: %s",
-	      xs_quota_level_name(u.level));
-	xs_quota_set_limits(q, 100 * B, 10, 0, "test");
-	xs_quota_get(q, &u);
-	CHECK(u.level == XS_QUOTA_OK, "soft limit 0 disables it: %s",
-	      xs_quota_level_name(u.level));
-	CHECK(!strcmp(xs_quota_level_name(XS_QUOTA_SOFT), "soft-limit") &&
-	      !strcmp(xs_quota_level_name(XS_QUOTA_HARD), "hard-limit") &&
-	      !strcmp(xs_quota_level_name(XS_QUOTA_OK), "ok"), "level names");
+	xsh_quota_get(q, &u);
+	CHECK(u.level == XSH_QUOTA_OK, "empty is %s", xsh_quota_level_name(u.level));
+	xsh_quota_charge(q, 89 * B, 0, "test");
+	xsh_quota_get(q, &u);
+	CHECK(u.level == XSH_QUOTA_OK, "89%% is %s", xsh_quota_level_name(u.level));
+	xsh_quota_charge(q, B, 0, "test");
+	xsh_quota_get(q, &u);
+	CHECK(u.level == XSH_QUOTA_SOFT, "90%% is %s",
+	      xsh_quota_level_name(u.level));
+	xsh_quota_charge(q, 9 * B, 0, "test");
+	xsh_quota_get(q, &u);
+	CHECK(u.level == XSH_QUOTA_HARD, "one block left is %s",
+	      xsh_quota_level_name(u.level));
+	xsh_quota_charge(q, -50 * (int64_t)B, 0, "test");
+	xsh_quota_charge(q, 0, 10, "test");
+	xsh_quota_get(q, &u);
+	CHECK(u.level == XSH_QUOTA_HARD, "inodes used up is %s",
+	      xsh_quota_level_name(u.level));
+	xsh_quota_charge(q, 0, -2, "test");
+	xsh_quota_get(q, &u);
+	CHECK(u.level == XSH_QUOTA_OK, "80%% of inodes is %s",
+	      xsh_quota_level_name(u.level));
+	xsh_quota_set_limits(q, 100 * B, 10, 50, "test");
+	xsh_quota_get(q, &u);
+	CHECK(u.level == XSH_QUOTA_SOFT, "soft limit lowered to 50%%: %s",
+	      xsh_quota_level_name(u.level));
+	xsh_quota_set_limits(q, 100 * B, 10, 0, "test");
+	xsh_quota_get(q, &u);
+	CHECK(u.level == XSH_QUOTA_OK, "soft limit 0 disables it: %s",
+	      xsh_quota_level_name(u.level));
+	CHECK(!strcmp(xsh_quota_level_name(XSH_QUOTA_SOFT), "soft-limit") &&
+	      !strcmp(xsh_quota_level_name(XSH_QUOTA_HARD), "hard-limit") &&
+	      !strcmp(xsh_quota_level_name(XSH_QUOTA_OK), "ok"), "level names");
 	ok = true;
 out:
-	xs_quota_free(q);
+	xsh_quota_free(q);
 	result(ok, "levels: ok, soft-limit at the percentage, hard-limit when growth is refused");
 }
 
 static void test_live_change(void)
 {
-	struct xs_quota *q = new_quota(100 * B, 0);
-	struct xs_quota_usage u;
+	struct xsh_quota *q = new_quota(100 * B, 0);
+	struct xsh_quota_usage u;
 	bool ok = false;
 
-	xs_quota_charge(q, 80 * B, 0, "test");
-	xs_quota_set_limits(q, 50 * B, 0, 90, "test");
-	xs_quota_get(q, &u);
-	CHECK(u.usage_bytes == 80 * B && u.level == XS_QUOTA_HARD,
+	xsh_quota_charge(q, 80 * B, 0, "test");
+	xsh_quota_set_limits(q, 50 * B, 0, 90, "test");
+	xsh_quota_get(q, &u);
+	CHECK(u.usage_bytes == 80 * B && u.level == XSH_QUOTA_HARD,
 	      "shrinking below usage: used %llu, %s",
-	      (unsigned long long)u.usage_bytes, xs_quota_level_name(u.level));
-	CHECK(xs_quota_reserve(q, B, 0) == -EDQUOT, "growth not blocked");
-	xs_quota_charge(q, -10 * (int64_t)B, 0, "test");
-	CHECK(xs_quota_reserve(q, B, 0) == -EDQUOT,
+	      (unsigned long long)u.usage_bytes, xsh_quota_level_name(u.level));
+	CHECK(xsh_quota_reserve(q, B, 0) == -EDQUOT, "growth not blocked");
+	xsh_quota_charge(q, -10 * (int64_t)B, 0, "test");
+	CHECK(xsh_quota_reserve(q, B, 0) == -EDQUOT,
 	      "still over after a delete");
-	xs_quota_set_limits(q, 200 * B, 0, 90, "test");
-	CHECK(xs_quota_reserve(q, 100 * B, 0) == 0,
+	xsh_quota_set_limits(q, 200 * B, 0, 90, "test");
+	CHECK(xsh_quota_reserve(q, 100 * B, 0) == 0,
 	      "raising the limit did not let growth continue");
-	xs_quota_get(q, &u);
-	CHECK(u.level == XS_QUOTA_OK, "after raising: %s",
-	      xs_quota_level_name(u.level));
+	xsh_quota_get(q, &u);
+	CHECK(u.level == XSH_QUOTA_OK, "after raising: %s",
+	      xsh_quota_level_name(u.level));
 	ok = true;
 out:
-	xs_quota_free(q);
+	xsh_quota_free(q);
 	result(ok, "a live change applies at once, up or down, and deletes nothing");
 }
 
@@ -267,7 +267,7 @@ out:
 #define NTHREADS	8
 
 struct sim {
-	struct xs_quota *q;
+	struct xsh_quota *q;
 	uint64_t limit;
 	uint64_t disk;		/* atomic: bytes "allocated" */
 	uint64_t max_disk;	/* atomic */
@@ -279,21 +279,21 @@ struct sim {
 static void *sim_thread(void *arg)
 {
 	struct sim *s = arg;
-	struct xs_quota_usage u;
+	struct xsh_quota_usage u;
 	unsigned seed = __atomic_add_fetch(&s->seed, 7919, __ATOMIC_RELAXED);
 	uint64_t len, resv, alloc, d, m;
 	int i;
 
 	for (i = 0; i < 20000; i++) {
 		len = 1 + (uint64_t)rand_r(&seed) % (256 * KiB);
-		if (xs_quota_reserve_write(s->q, (uint64_t)rand_r(&seed) % MiB,
+		if (xsh_quota_reserve_write(s->q, (uint64_t)rand_r(&seed) % MiB,
 					   &len, &resv)) {
 			/* Full: free something, as a guest deleting would. */
 			m = __atomic_load_n(&s->disk, __ATOMIC_RELAXED);
 			d = m / 4 / B * B;
 			if (d && __atomic_compare_exchange_n(&s->disk, &m, m - d,
 					false, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-				xs_quota_charge(s->q, -(int64_t)d, 0, "sim");
+				xsh_quota_charge(s->q, -(int64_t)d, 0, "sim");
 			continue;
 		}
 		/* The operation allocates up to what it reserved. */
@@ -303,8 +303,8 @@ static void *sim_thread(void *arg)
 		while (d > m && !__atomic_compare_exchange_n(&s->max_disk, &m, d,
 				false, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
 			;
-		xs_quota_charge(s->q, (int64_t)alloc, 0, "sim");
-		xs_quota_get(s->q, &u);
+		xsh_quota_charge(s->q, (int64_t)alloc, 0, "sim");
+		xsh_quota_get(s->q, &u);
 		if (u.usage_bytes > s->limit && !s->bad) {
 			s->bad = true;
 			snprintf(s->msg, sizeof(s->msg),
@@ -312,7 +312,7 @@ static void *sim_thread(void *arg)
 				 (unsigned long long)u.usage_bytes,
 				 (unsigned long long)s->limit);
 		}
-		xs_quota_unreserve(s->q, resv, 0);
+		xsh_quota_unreserve(s->q, resv, 0);
 	}
 	return NULL;
 }
@@ -321,7 +321,7 @@ static void test_concurrent_reserve(void)
 {
 	struct sim s = { .limit = 10 * MiB, .seed = 1 };
 	pthread_t t[NTHREADS];
-	struct xs_quota_usage u;
+	struct xsh_quota_usage u;
 	bool ok = false;
 	int i;
 
@@ -330,7 +330,7 @@ static void test_concurrent_reserve(void)
 		pthread_create(&t[i], NULL, sim_thread, &s);
 	for (i = 0; i < NTHREADS; i++)
 		pthread_join(t[i], NULL);
-	xs_quota_get(s.q, &u);
+	xsh_quota_get(s.q, &u);
 	CHECK(!s.bad, "%s", s.msg);
 	CHECK(s.max_disk <= s.limit, "allocated %llu > limit %llu",
 	      (unsigned long long)s.max_disk, (unsigned long long)s.limit);
@@ -343,7 +343,7 @@ static void test_concurrent_reserve(void)
 	      (unsigned long long)s.max_disk);
 	ok = true;
 out:
-	xs_quota_free(s.q);
+	xsh_quota_free(s.q);
 	result(ok, "8 threads reserving at once never exceed the limit");
 }
 
@@ -358,9 +358,9 @@ static uint64_t file_bytes(int fd)
 
 static void test_settle(void)
 {
-	struct xs_quota *q = new_quota(0, 0);
-	struct xs_quota_usage u;
-	struct xs_qino *qi;
+	struct xsh_quota *q = new_quota(0, 0);
+	struct xsh_quota_usage u;
+	struct xsh_qino *qi;
 	char p[128], buf[65536];
 	bool ok = false;
 	int fd;
@@ -369,34 +369,34 @@ static void test_settle(void)
 	snprintf(p, sizeof(p), "%s/settle", top);
 	fd = open(p, O_RDWR | O_CREAT | O_TRUNC, 0644);
 	CHECK(fd >= 0, "open: %s", strerror(errno));
-	CHECK(!xs_quota_ino_get(q, fd, true, &qi), "ino_get");
+	CHECK(!xsh_quota_ino_get(q, fd, true, &qi), "ino_get");
 	CHECK(pwrite(fd, buf, sizeof(buf), 0) == sizeof(buf), "pwrite");
 	CHECK(pwrite(fd, buf, sizeof(buf), 10 * MiB) == sizeof(buf), "pwrite");
-	xs_quota_ino_settle(q, qi, fd, "test");
-	xs_quota_get(q, &u);
+	xsh_quota_ino_settle(q, qi, fd, "test");
+	xsh_quota_get(q, &u);
 	CHECK(u.usage_bytes == file_bytes(fd),
 	      "charged %llu, the file holds %llu",
 	      (unsigned long long)u.usage_bytes,
 	      (unsigned long long)file_bytes(fd));
 	CHECK(!ftruncate(fd, 4096), "ftruncate");
-	xs_quota_ino_settle(q, qi, fd, "test");
-	xs_quota_get(q, &u);
+	xsh_quota_ino_settle(q, qi, fd, "test");
+	xsh_quota_get(q, &u);
 	CHECK(u.usage_bytes == file_bytes(fd),
 	      "after truncating: charged %llu, the file holds %llu",
 	      (unsigned long long)u.usage_bytes,
 	      (unsigned long long)file_bytes(fd));
-	xs_quota_ino_put(q, qi);
+	xsh_quota_ino_put(q, qi);
 	ok = true;
 out:
 	if (fd >= 0)
 		close(fd);
 	unlink(p);
-	xs_quota_free(q);
+	xsh_quota_free(q);
 	result(ok, "settle charges the real st_blocks change, up and down");
 }
 
 struct same_file {
-	struct xs_quota *q;
+	struct xsh_quota *q;
 	int fd;
 	int idx;
 };
@@ -405,19 +405,19 @@ static void *same_file_thread(void *arg)
 {
 	struct same_file *sf = arg;
 	int idx = __atomic_fetch_add(&sf->idx, 1, __ATOMIC_RELAXED);
-	struct xs_qino *qi;
+	struct xsh_qino *qi;
 	char buf[8192];
 	int i;
 
 	memset(buf, 'a' + idx, sizeof(buf));
 	for (i = 0; i < 200; i++) {
-		if (xs_quota_ino_get(sf->q, sf->fd, false, &qi))
+		if (xsh_quota_ino_get(sf->q, sf->fd, false, &qi))
 			return NULL;
 		if (pwrite(sf->fd, buf, sizeof(buf),
 			   ((off_t)i * NTHREADS + idx) * (off_t)sizeof(buf)) < 0)
 			abort();
-		xs_quota_ino_settle(sf->q, qi, sf->fd, "test");
-		xs_quota_ino_put(sf->q, qi);
+		xsh_quota_ino_settle(sf->q, qi, sf->fd, "test");
+		xsh_quota_ino_put(sf->q, qi);
 	}
 	return NULL;
 }
@@ -425,7 +425,7 @@ static void *same_file_thread(void *arg)
 static void test_same_file(void)
 {
 	struct same_file sf = { 0 };
-	struct xs_quota_usage u;
+	struct xsh_quota_usage u;
 	pthread_t t[NTHREADS];
 	char p[128];
 	bool ok = false;
@@ -439,7 +439,7 @@ static void test_same_file(void)
 		pthread_create(&t[i], NULL, same_file_thread, &sf);
 	for (i = 0; i < NTHREADS; i++)
 		pthread_join(t[i], NULL);
-	xs_quota_get(sf.q, &u);
+	xsh_quota_get(sf.q, &u);
 	CHECK(u.usage_bytes == file_bytes(sf.fd),
 	      "charged %llu, the file holds %llu",
 	      (unsigned long long)u.usage_bytes,
@@ -449,15 +449,15 @@ out:
 	if (sf.fd >= 0)
 		close(sf.fd);
 	unlink(p);
-	xs_quota_free(sf.q);
+	xsh_quota_free(sf.q);
 	result(ok, "8 writers on one file: the settles add up to its real size");
 }
 
 static void test_unlink(void)
 {
-	struct xs_quota *q = new_quota(0, 0);
-	struct xs_quota_usage u;
-	struct xs_qino *qi;
+	struct xsh_quota *q = new_quota(0, 0);
+	struct xsh_quota_usage u;
+	struct xsh_qino *qi;
 	char p[128], p2[128], buf[20000];
 	bool ok = false;
 	int fd = -1, pfd;
@@ -470,32 +470,32 @@ static void test_unlink(void)
 	CHECK(fd >= 0 && write(fd, buf, sizeof(buf)) == sizeof(buf), "write");
 	CHECK(!link(p, p2), "link");
 	size = file_bytes(fd);
-	xs_quota_charge(q, (int64_t)size, 1, "test");	/* as the scan would */
+	xsh_quota_charge(q, (int64_t)size, 1, "test");	/* as the scan would */
 
 	pfd = open(p, O_PATH | O_NOFOLLOW);
-	CHECK(pfd >= 0 && !xs_quota_ino_get(q, pfd, false, &qi), "ino_get");
-	xs_quota_ino_lock(qi);
+	CHECK(pfd >= 0 && !xsh_quota_ino_get(q, pfd, false, &qi), "ino_get");
+	xsh_quota_ino_lock(qi);
 	CHECK(!unlink(p), "unlink");
-	xs_quota_ino_unlinked_locked(q, qi, pfd, "test");
-	xs_quota_ino_unlock(qi);
-	xs_quota_ino_put(q, qi);
+	xsh_quota_ino_unlinked_locked(q, qi, pfd, "test");
+	xsh_quota_ino_unlock(qi);
+	xsh_quota_ino_put(q, qi);
 	close(pfd);
-	xs_quota_get(q, &u);
+	xsh_quota_get(q, &u);
 	CHECK(u.usage_bytes == size && u.usage_inodes == 1,
 	      "removing one of two names uncharged: %llu bytes, %llu inodes",
 	      (unsigned long long)u.usage_bytes,
 	      (unsigned long long)u.usage_inodes);
 
 	pfd = open(p2, O_PATH | O_NOFOLLOW);
-	CHECK(pfd >= 0 && !xs_quota_ino_get(q, pfd, false, &qi), "ino_get");
-	xs_quota_ino_lock(qi);
+	CHECK(pfd >= 0 && !xsh_quota_ino_get(q, pfd, false, &qi), "ino_get");
+	xsh_quota_ino_lock(qi);
 	CHECK(!unlink(p2), "unlink");
-	xs_quota_ino_unlinked_locked(q, qi, pfd, "test");
-	xs_quota_ino_unlinked_locked(q, qi, pfd, "test");
-	xs_quota_ino_unlock(qi);
-	xs_quota_ino_put(q, qi);
+	xsh_quota_ino_unlinked_locked(q, qi, pfd, "test");
+	xsh_quota_ino_unlinked_locked(q, qi, pfd, "test");
+	xsh_quota_ino_unlock(qi);
+	xsh_quota_ino_put(q, qi);
 	close(pfd);
-	xs_quota_get(q, &u);
+	xsh_quota_get(q, &u);
 	CHECK(u.usage_bytes == 0 && u.usage_inodes == 0,
 	      "removing the last name left %llu bytes, %llu inodes",
 	      (unsigned long long)u.usage_bytes,
@@ -506,7 +506,7 @@ out:
 		close(fd);
 	unlink(p);
 	unlink(p2);
-	xs_quota_free(q);
+	xsh_quota_free(q);
 	result(ok, "the last name removed uncharges the inode once; a hard link uncharges nothing");
 }
 
@@ -589,8 +589,8 @@ static int make_tree(const char *root)
 
 static void test_scan(void)
 {
-	struct xs_quota *q = new_quota(0, 0);
-	struct xs_quota_usage u;
+	struct xsh_quota *q = new_quota(0, 0);
+	struct xsh_quota_usage u;
 	uint64_t bytes, inodes, skipped = 1;
 	char root[128];
 	bool ok = false;
@@ -600,8 +600,8 @@ static void test_scan(void)
 	CHECK(!make_tree(root), "making the tree: %s", strerror(errno));
 	fd = open(root, O_PATH | O_DIRECTORY);
 	CHECK(fd >= 0, "open");
-	CHECK(!xs_quota_scan(q, fd, &skipped), "scan failed");
-	xs_quota_get(q, &u);
+	CHECK(!xsh_quota_scan(q, fd, &skipped), "scan failed");
+	xsh_quota_get(q, &u);
 	du(root, &bytes, &inodes);
 	CHECK(u.usage_bytes == bytes && u.usage_inodes == inodes && !skipped,
 	      "scan: %llu bytes %llu inodes (%llu skipped), du: %llu bytes %llu inodes",
@@ -613,7 +613,7 @@ static void test_scan(void)
 out:
 	if (fd >= 0)
 		close(fd);
-	xs_quota_free(q);
+	xsh_quota_free(q);
 	result(ok, "the start-up scan counts what du counts: every inode once, the root included");
 }
 
@@ -621,15 +621,15 @@ out:
 
 #define DATA_BYTES	(NTHREADS * 2 * MiB)
 
-static struct xs_export *exp_;
-static struct xs_sess *sess;
+static struct xsh_export *exp_;
+static struct xsh_sess *sess;
 static uint8_t *data;
 static char exp_dir[128];
 static uint64_t next_id;
 static __thread uint32_t buf_base;
 
-static int run(struct xs_req *r, const void *in, uint32_t in_len,
-	       struct xs_rsp *rsp)
+static int run(struct xsh_req *r, const void *in, uint32_t in_len,
+	       struct xsh_rsp *rsp)
 {
 	r->id = __atomic_add_fetch(&next_id, 1, __ATOMIC_RELAXED);
 	r->buf_off = buf_base;
@@ -637,14 +637,14 @@ static int run(struct xs_req *r, const void *in, uint32_t in_len,
 	r->buf_len = in_len > 4096 ? in_len : 4096;
 	if (in_len)
 		memcpy(data + buf_base, in, in_len);
-	if (xs_dispatch(sess, r, rsp))
+	if (xsh_dispatch(sess, r, rsp))
 		return -EPROTO;
 	return -rsp->error;
 }
 
-static struct xs_req mkreq(uint16_t op, uint64_t nodeid)
+static struct xsh_req mkreq(uint16_t op, uint64_t nodeid)
 {
-	struct xs_req r;
+	struct xsh_req r;
 
 	memset(&r, 0, sizeof(r));
 	r.opcode = op;
@@ -654,8 +654,8 @@ static struct xs_req mkreq(uint16_t op, uint64_t nodeid)
 
 static int op_create(const char *name, uint64_t *node, uint64_t *fh)
 {
-	struct xs_req r = mkreq(XS_OP_CREATE, XS_ROOT_NODEID);
-	struct xs_rsp rsp;
+	struct xsh_req r = mkreq(XSH_OP_CREATE, XSH_ROOT_NODEID);
+	struct xsh_rsp rsp;
 	int rc;
 
 	r.a.open.flags = O_CREAT | O_RDWR;
@@ -669,8 +669,8 @@ static int op_create(const char *name, uint64_t *node, uint64_t *fh)
 static int op_write(uint64_t node, uint64_t fh, uint64_t off, uint32_t len,
 		    uint64_t *count)
 {
-	struct xs_req r = mkreq(XS_OP_WRITE, node);
-	struct xs_rsp rsp;
+	struct xsh_req r = mkreq(XSH_OP_WRITE, node);
+	struct xsh_rsp rsp;
 	int rc;
 
 	r.fh = fh;
@@ -680,25 +680,25 @@ static int op_write(uint64_t node, uint64_t fh, uint64_t off, uint32_t len,
 	r.id = __atomic_add_fetch(&next_id, 1, __ATOMIC_RELAXED);
 	r.buf_off = buf_base;
 	r.in_len = r.buf_len = len;
-	rc = xs_dispatch(sess, &r, &rsp) ? -EPROTO : -rsp.error;
+	rc = xsh_dispatch(sess, &r, &rsp) ? -EPROTO : -rsp.error;
 	*count = rsp.u.count;
 	return rc;
 }
 
 static int op_name(uint16_t op, uint64_t parent, const char *name)
 {
-	struct xs_req r = mkreq(op, parent);
-	struct xs_rsp rsp;
+	struct xsh_req r = mkreq(op, parent);
+	struct xsh_rsp rsp;
 
-	if (op == XS_OP_MKDIR)
+	if (op == XSH_OP_MKDIR)
 		r.a.mknod.mode = 0755;
 	return run(&r, name, (uint32_t)strlen(name), &rsp);
 }
 
-static int op_statfs(struct xs_statfs *o)
+static int op_statfs(struct xsh_statfs *o)
 {
-	struct xs_req r = mkreq(XS_OP_STATFS, XS_ROOT_NODEID);
-	struct xs_rsp rsp;
+	struct xsh_req r = mkreq(XSH_OP_STATFS, XSH_ROOT_NODEID);
+	struct xsh_rsp rsp;
 	int rc = run(&r, NULL, 0, &rsp);
 
 	*o = rsp.u.statfs;
@@ -707,37 +707,37 @@ static int op_statfs(struct xs_statfs *o)
 
 static int svc_open(const char *name, uint64_t qbytes, uint64_t qinodes)
 {
-	struct xs_policy pol;
+	struct xsh_policy pol;
 	int rc;
 
 	snprintf(exp_dir, sizeof(exp_dir), "%s/%s", top, name);
 	if (mkdir(exp_dir, 0755))
 		return -errno;
-	xs_policy_default(&pol);
+	xsh_policy_default(&pol);
 	pol.quota_bytes = qbytes;
 	pol.quota_inodes = qinodes;
-	rc = xs_export_open(exp_dir, &pol, &exp_);
+	rc = xsh_export_open(exp_dir, &pol, &exp_);
 	if (rc)
 		return rc;
-	return xs_sess_new(exp_, data, DATA_BYTES, "test", &sess);
+	return xsh_sess_new(exp_, data, DATA_BYTES, "test", &sess);
 }
 
 static void svc_close(void)
 {
-	xs_sess_free(sess);
-	xs_export_close(exp_);
+	xsh_sess_free(sess);
+	xsh_export_close(exp_);
 	sess = NULL;
 	exp_ = NULL;
 }
 
 static void set_limits(uint64_t bytes, uint64_t inodes)
 {
-	struct xs_policy pol;
+	struct xsh_policy pol;
 
-	xs_export_get_policy(exp_, &pol);
+	xsh_export_get_policy(exp_, &pol);
 	pol.quota_bytes = bytes;
 	pol.quota_inodes = inodes;
-	xs_export_set_policy(exp_, &pol);
+	xsh_export_set_policy(exp_, &pol);
 }
 
 /* The service's usage equals du of the export. */
@@ -745,10 +745,10 @@ static char mismatch[256];
 
 static bool usage_matches(void)
 {
-	struct xs_quota_usage u;
+	struct xsh_quota_usage u;
 	uint64_t bytes, inodes;
 
-	xs_export_get_usage(exp_, &u);
+	xsh_export_get_usage(exp_, &u);
 	du(exp_dir, &bytes, &inodes);
 	if (u.usage_bytes == bytes && u.usage_inodes == inodes)
 		return true;
@@ -763,7 +763,7 @@ static bool usage_matches(void)
 static void test_svc_edquot(void)
 {
 	const uint64_t limit = 256 * KiB;
-	struct xs_statfs sf;
+	struct xsh_statfs sf;
 	uint64_t node, fh, node2, fh2, n, total = 0, bytes, inodes;
 	bool ok = false;
 	int rc;
@@ -790,7 +790,7 @@ static void test_svc_edquot(void)
 	/* Overwriting allocated blocks allocates nothing: allowed. */
 	rc = op_write(node, fh, 0, 64 * KiB, &n);
 	CHECK(!rc && n == 64 * KiB, "overwrite in place at the quota: %d", rc);
-	CHECK(!op_name(XS_OP_UNLINK, XS_ROOT_NODEID, "f"), "unlink");
+	CHECK(!op_name(XSH_OP_UNLINK, XSH_ROOT_NODEID, "f"), "unlink");
 	CHECK(usage_matches(), "after unlink: %s", mismatch);
 	CHECK(!op_create("g", &node2, &fh2), "create after freeing");
 	rc = op_write(node2, fh2, 0, 128 * KiB, &n);
@@ -821,13 +821,13 @@ static void *writer_thread(void *arg)
 
 	buf_base = (uint32_t)((uint64_t)w->idx * 2 * MiB);
 	snprintf(name, sizeof(name), "w%d", w->idx);
-	rc = xs_service_thread_init();
+	rc = xsh_service_thread_init();
 	if (!rc)
 		rc = op_create(name, &node, &fh);
 	pthread_barrier_wait(&writers_ready);
 	if (rc) {
 		w->err = rc;
-		xs_service_thread_exit();
+		xsh_service_thread_exit();
 		return NULL;
 	}
 	for (i = 0; i < 10000; i++) {
@@ -840,7 +840,7 @@ static void *writer_thread(void *arg)
 		}
 		w->written += n;
 	}
-	xs_service_thread_exit();
+	xsh_service_thread_exit();
 	return NULL;
 }
 
@@ -861,7 +861,7 @@ static void test_svc_writers(void)
 {
 	const uint64_t limit = 8 * MiB;
 	struct writer w[NTHREADS] = { 0 };
-	struct xs_quota_usage u;
+	struct xsh_quota_usage u;
 	pthread_t t[NTHREADS], dt;
 	uint64_t bytes, inodes;
 	bool ok = false;
@@ -891,7 +891,7 @@ static void test_svc_writers(void)
 	CHECK(bytes > limit - 256 * KiB, "stopped far below the quota: %llu",
 	      (unsigned long long)bytes);
 	CHECK(usage_matches(), "%s", mismatch);
-	xs_export_get_usage(exp_, &u);
+	xsh_export_get_usage(exp_, &u);
 	CHECK(!u.reserved_bytes && !u.reserved_inodes,
 	      "reservations left over: %llu", (unsigned long long)u.reserved_bytes);
 	ok = true;
@@ -902,8 +902,8 @@ out:
 
 static void test_svc_ops(void)
 {
-	struct xs_req r;
-	struct xs_rsp rsp;
+	struct xsh_req r;
+	struct xsh_rsp rsp;
 	uint64_t node, fh, n;
 	char buf[600];
 	bool ok = false;
@@ -911,10 +911,10 @@ static void test_svc_ops(void)
 
 	CHECK(!svc_open("ops", 0, 0), "export");
 	CHECK(usage_matches(), "fresh export: %s", mismatch);
-	CHECK(!op_name(XS_OP_MKDIR, XS_ROOT_NODEID, "dir"), "mkdir");
+	CHECK(!op_name(XSH_OP_MKDIR, XSH_ROOT_NODEID, "dir"), "mkdir");
 	CHECK(usage_matches(), "after mkdir: %s", mismatch);
 
-	r = mkreq(XS_OP_SYMLINK, XS_ROOT_NODEID);
+	r = mkreq(XSH_OP_SYMLINK, XSH_ROOT_NODEID);
 	r.a.symlink.name_len = 4;
 	memcpy(buf, "link", 4);
 	memset(buf + 4, 'x', 400);
@@ -923,12 +923,12 @@ static void test_svc_ops(void)
 
 	CHECK(!op_create("f", &node, &fh), "create");
 	CHECK(!op_write(node, fh, 0, 100000, &n), "write");
-	r = mkreq(XS_OP_LINK, node);
-	r.a.link.newparent = XS_ROOT_NODEID;
+	r = mkreq(XSH_OP_LINK, node);
+	r.a.link.newparent = XSH_ROOT_NODEID;
 	CHECK(!run(&r, "f2", 2, &rsp), "link");
 	CHECK(usage_matches(), "after link: %s", mismatch);
 
-	r = mkreq(XS_OP_SETXATTR, node);
+	r = mkreq(XSH_OP_SETXATTR, node);
 	r.a.xattr.name_len = 7;
 	memcpy(buf, "user.aa", 7);
 	memset(buf + 7, 'v', 500);
@@ -936,16 +936,16 @@ static void test_svc_ops(void)
 	CHECK(!rc || rc == -EOPNOTSUPP, "setxattr: %d", rc);
 	CHECK(usage_matches(), "after setxattr: %s", mismatch);
 
-	r = mkreq(XS_OP_FALLOCATE, node);
+	r = mkreq(XSH_OP_FALLOCATE, node);
 	r.fh = fh;
 	r.a.fallocate.offset = MiB;
 	r.a.fallocate.length = 256 * KiB;
 	CHECK(!run(&r, NULL, 0, &rsp), "fallocate");
 	CHECK(usage_matches(), "after fallocate: %s", mismatch);
 
-	r = mkreq(XS_OP_SETATTR, node);
+	r = mkreq(XSH_OP_SETATTR, node);
 	r.fh = fh;
-	r.a.setattr.valid = XS_SETATTR_SIZE | XS_SETATTR_FH;
+	r.a.setattr.valid = XSH_SETATTR_SIZE | XSH_SETATTR_FH;
 	r.a.setattr.size = 10 * MiB;
 	CHECK(!run(&r, NULL, 0, &rsp), "truncate up");
 	CHECK(usage_matches(), "after truncating up: %s", mismatch);
@@ -955,8 +955,8 @@ static void test_svc_ops(void)
 
 	CHECK(!op_create("g", &node, &fh), "create g");
 	CHECK(!op_write(node, fh, 0, 300000, &n), "write g");
-	r = mkreq(XS_OP_RENAME, XS_ROOT_NODEID);
-	r.a.rename.newparent = XS_ROOT_NODEID;
+	r = mkreq(XSH_OP_RENAME, XSH_ROOT_NODEID);
+	r.a.rename.newparent = XSH_ROOT_NODEID;
 	r.a.rename.name_len = 1;
 	CHECK(!run(&r, "gf2", 3, &rsp), "rename g over f2");
 	CHECK(usage_matches(), "after rename over a second link: %s", mismatch);
@@ -964,9 +964,9 @@ static void test_svc_ops(void)
 	CHECK(!run(&r, "f2f", 3, &rsp), "rename f2 over f");
 	CHECK(usage_matches(), "after rename over a last link: %s", mismatch);
 
-	CHECK(!op_name(XS_OP_UNLINK, XS_ROOT_NODEID, "f"), "unlink f");
-	CHECK(!op_name(XS_OP_UNLINK, XS_ROOT_NODEID, "link"), "unlink link");
-	CHECK(!op_name(XS_OP_RMDIR, XS_ROOT_NODEID, "dir"), "rmdir");
+	CHECK(!op_name(XSH_OP_UNLINK, XSH_ROOT_NODEID, "f"), "unlink f");
+	CHECK(!op_name(XSH_OP_UNLINK, XSH_ROOT_NODEID, "link"), "unlink link");
+	CHECK(!op_name(XSH_OP_RMDIR, XSH_ROOT_NODEID, "dir"), "rmdir");
 	CHECK(usage_matches(), "after removing everything: %s", mismatch);
 	ok = true;
 out:
@@ -976,7 +976,7 @@ out:
 
 static void test_svc_inodes(void)
 {
-	struct xs_quota_usage u;
+	struct xsh_quota_usage u;
 	uint64_t node, fh;
 	char name[16];
 	bool ok = false;
@@ -991,18 +991,18 @@ static void test_svc_inodes(void)
 			break;
 	}
 	CHECK(rc == -EDQUOT && i == 5, "created %d files before %d", i, rc);
-	CHECK(op_name(XS_OP_MKDIR, XS_ROOT_NODEID, "d") == -EDQUOT,
+	CHECK(op_name(XSH_OP_MKDIR, XSH_ROOT_NODEID, "d") == -EDQUOT,
 	      "mkdir at the inode quota");
 	CHECK(!op_create("f0", &node, &fh), "opening an existing file with CREATE");
-	xs_export_get_usage(exp_, &u);
-	CHECK(u.level == XS_QUOTA_HARD, "status %s",
-	      xs_quota_level_name(u.level));
-	CHECK(!op_name(XS_OP_UNLINK, XS_ROOT_NODEID, "f0"), "unlink");
+	xsh_export_get_usage(exp_, &u);
+	CHECK(u.level == XSH_QUOTA_HARD, "status %s",
+	      xsh_quota_level_name(u.level));
+	CHECK(!op_name(XSH_OP_UNLINK, XSH_ROOT_NODEID, "f0"), "unlink");
 	CHECK(!op_create("new", &node, &fh), "create after unlink");
 	set_limits(0, 4);
 	CHECK(op_create("more", &node, &fh) == -EDQUOT,
 	      "create after lowering the limit");
-	CHECK(!op_name(XS_OP_UNLINK, XS_ROOT_NODEID, "f1"),
+	CHECK(!op_name(XSH_OP_UNLINK, XSH_ROOT_NODEID, "f1"),
 	      "unlink under a lowered limit");
 	set_limits(0, 100);
 	CHECK(!op_create("more", &node, &fh), "create after raising the limit");
@@ -1051,45 +1051,45 @@ out:
 
 static void test_control(void)
 {
-	struct xs_control *ctl = NULL;
-	struct xs_policy pol;
+	struct xsh_control *ctl = NULL;
+	struct xsh_policy pol;
 	char reply[400];
 	bool ok = false;
 
 	CHECK(!svc_open("control", MiB, 0), "export");
-	CHECK(!xs_control_new(exp_, exp_dir, &ctl), "control");
-	CHECK(!xs_control_exec(ctl, "status", 6, reply, sizeof(reply), "t") &&
+	CHECK(!xsh_control_new(exp_, exp_dir, &ctl), "control");
+	CHECK(!xsh_control_exec(ctl, "status", 6, reply, sizeof(reply), "t") &&
 	      !strncmp(reply, "ok\n", 3) && strstr(reply, "\nquota-bytes=1048576\n") &&
 	      strstr(reply, "\nmode=rw\n") && strstr(reply, "\nstatus=ok\n") &&
 	      strstr(reply, "\nid-map=passthrough\n"),
 	      "status reply: %s", reply);
-	CHECK(!xs_control_exec(ctl, "set quota-bytes=2M quota-inodes=1k mode=ro\n",
+	CHECK(!xsh_control_exec(ctl, "set quota-bytes=2M quota-inodes=1k mode=ro\n",
 			       43, reply, sizeof(reply), "t"),
 	      "set: %s", reply);
-	xs_export_get_policy(exp_, &pol);
+	xsh_export_get_policy(exp_, &pol);
 	CHECK(pol.quota_bytes == 2 * MiB && pol.quota_inodes == 1024 &&
 	      pol.read_only, "set did not apply");
-	CHECK(xs_control_exec(ctl, "set quota-bytes=5 quota-inodes=x", 33,
+	CHECK(xsh_control_exec(ctl, "set quota-bytes=5 quota-inodes=x", 33,
 			      reply, sizeof(reply), "t") &&
 	      !strncmp(reply, "error: ", 7), "bad value accepted: %s", reply);
-	xs_export_get_policy(exp_, &pol);
+	xsh_export_get_policy(exp_, &pol);
 	CHECK(pol.quota_bytes == 2 * MiB, "a refused set changed something");
-	CHECK(xs_control_exec(ctl, "set colour=red", 14, reply, sizeof(reply),
+	CHECK(xsh_control_exec(ctl, "set colour=red", 14, reply, sizeof(reply),
 			      "t") && strstr(reply, "unknown key"),
 	      "unknown key: %s", reply);
-	CHECK(xs_control_exec(ctl, "set id-map=squash-all", 21, reply,
+	CHECK(xsh_control_exec(ctl, "set id-map=squash-all", 21, reply,
 			      sizeof(reply), "t") && !strncmp(reply, "error: ", 7),
 	      "id-map changed live: %s", reply);
-	CHECK(xs_control_exec(ctl, "set quota-soft-percent=101", 26, reply,
+	CHECK(xsh_control_exec(ctl, "set quota-soft-percent=101", 26, reply,
 			      sizeof(reply), "t"), "soft percent 101 accepted");
-	CHECK(xs_control_exec(ctl, "frobnicate", 10, reply, sizeof(reply),
+	CHECK(xsh_control_exec(ctl, "frobnicate", 10, reply, sizeof(reply),
 			      "t") && !strncmp(reply, "error: ", 7),
 	      "unknown command: %s", reply);
-	CHECK(xs_control_exec(ctl, "sta\0tus", 7, reply, sizeof(reply),
+	CHECK(xsh_control_exec(ctl, "sta\0tus", 7, reply, sizeof(reply),
 			      "t"), "NUL in a command accepted");
 	ok = true;
 out:
-	xs_control_free(ctl);
+	xsh_control_free(ctl);
 	svc_close();
 	result(ok, "control: status, set applies all keys or none, clear errors");
 }
@@ -1099,17 +1099,17 @@ static void test_parse_size(void)
 	uint64_t v;
 	bool ok = false;
 
-	CHECK(!xs_policy_parse_size("0", &v) && v == 0, "0");
-	CHECK(!xs_policy_parse_size("123", &v) && v == 123, "123");
-	CHECK(!xs_policy_parse_size("4k", &v) && v == 4096, "4k");
-	CHECK(!xs_policy_parse_size("3M", &v) && v == 3 * MiB, "3M");
-	CHECK(!xs_policy_parse_size("2G", &v) && v == 2048 * MiB, "2G");
-	CHECK(!xs_policy_parse_size("1T", &v) && v == 1024ull * 1024 * MiB, "1T");
-	CHECK(xs_policy_parse_size("-1", &v), "-1");
-	CHECK(xs_policy_parse_size("1MB", &v), "1MB");
-	CHECK(xs_policy_parse_size("", &v), "empty");
-	CHECK(xs_policy_parse_size("99999999999T", &v), "overflow");
-	CHECK(xs_policy_parse_size("18446744073709551616", &v), "2^64");
+	CHECK(!xsh_policy_parse_size("0", &v) && v == 0, "0");
+	CHECK(!xsh_policy_parse_size("123", &v) && v == 123, "123");
+	CHECK(!xsh_policy_parse_size("4k", &v) && v == 4096, "4k");
+	CHECK(!xsh_policy_parse_size("3M", &v) && v == 3 * MiB, "3M");
+	CHECK(!xsh_policy_parse_size("2G", &v) && v == 2048 * MiB, "2G");
+	CHECK(!xsh_policy_parse_size("1T", &v) && v == 1024ull * 1024 * MiB, "1T");
+	CHECK(xsh_policy_parse_size("-1", &v), "-1");
+	CHECK(xsh_policy_parse_size("1MB", &v), "1MB");
+	CHECK(xsh_policy_parse_size("", &v), "empty");
+	CHECK(xsh_policy_parse_size("99999999999T", &v), "overflow");
+	CHECK(xsh_policy_parse_size("18446744073709551616", &v), "2^64");
 	ok = true;
 out:
 	result(ok, "sizes: digits with K, M, G, T suffixes; junk and overflow refused");
@@ -1147,15 +1147,15 @@ int main(void)
 	if (geteuid() != 0 || statvfs(top, &sv)) {
 		skip("service tests", "need root (the file service switches fsuid)");
 	} else {
-		if (xs_service_thread_init())
-			skip("service thread setup", "xs_service_thread_init failed");
+		if (xsh_service_thread_init())
+			skip("service thread setup", "xsh_service_thread_init failed");
 		test_svc_edquot();
 		test_svc_writers();
 		test_svc_ops();
 		test_svc_inodes();
 		test_svc_live();
 		test_control();
-		xs_service_thread_exit();
+		xsh_service_thread_exit();
 	}
 
 	snprintf(cmd, sizeof(cmd), "rm -rf -- '%s'", top);

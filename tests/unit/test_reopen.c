@@ -2,8 +2,8 @@
 /*
  * Unit tests for restoring a session after a backend restart: SipHash-2-4
  * against the reference vectors, persistent handles (backend/phandle.c),
- * the state directory's key files (backend/state.c), XS_OP_REOPEN and
- * resent requests (XS_REQ_RESENT) through xs_dispatch().
+ * the state directory's key files (backend/state.c), XSH_OP_REOPEN and
+ * resent requests (XSH_REQ_RESENT) through xsh_dispatch().
  *
  * A "restart" here is: free every session of an export, close it, open
  * the export again with the same key, start a new session and REOPEN
@@ -66,11 +66,11 @@ static void skip(const char *name, const char *why)
 #define DATA_BYTES	(2u << 20)
 #define XATTR_CREATE_FLAG	1u
 #define BUF		4096u
-#define ROOT		XS_ROOT_NODEID
+#define ROOT		XSH_ROOT_NODEID
 
 static char top[64], dir[96];
-static struct xs_export *exp_;
-static struct xs_sess *sess;
+static struct xsh_export *exp_;
+static struct xsh_sess *sess;
 static uint8_t *data;
 static uint64_t next_id;
 static const uint8_t key_a[16] = "0123456789abcdef";
@@ -108,7 +108,7 @@ static void test_siphash(void)
 	for (i = 0; i < 16; i++)
 		key[i] = msg[i] = (uint8_t)i;
 	for (i = 0; i < 16 && bad == 16; i++) {
-		h = xs_siphash24(key, msg, i);
+		h = xsh_siphash24(key, msg, i);
 		for (k = 0; k < 8; k++)
 			if ((uint8_t)(h >> (8 * k)) != sip_vectors[i][k])
 				bad = i;
@@ -121,42 +121,42 @@ static void test_siphash(void)
 
 static void test_phandle(void)
 {
-	struct xs_phandle p = { .htype = 1, .hlen = 8 }, q;
-	struct xs_phandle_root root, other;
-	uint8_t b[XS_HANDLE_MAX];
+	struct xsh_phandle p = { .htype = 1, .hlen = 8 }, q;
+	struct xsh_phandle_root root, other;
+	uint8_t b[XSH_HANDLE_MAX];
 	int len, rc;
 
-	xs_phandle_root(1, "rootroot", 8, &root);
-	xs_phandle_root(1, "rootRoot", 8, &other);
+	xsh_phandle_root(1, "rootroot", 8, &root);
+	xsh_phandle_root(1, "rootRoot", 8, &other);
 	memcpy(p.h, "\1\2\3\4\5\6\7\10", 8);
-	len = xs_phandle_make(key_a, &root, &p, b, sizeof(b));
-	rc = len > 0 ? xs_phandle_parse(key_a, &root, b, (uint32_t)len, &q) :
+	len = xsh_phandle_make(key_a, &root, &p, b, sizeof(b));
+	rc = len > 0 ? xsh_phandle_parse(key_a, &root, b, (uint32_t)len, &q) :
 		       len;
 	result(len == 24 && !rc && q.htype == 1 && q.hlen == 8 &&
 		       !memcmp(q.h, p.h, 8),
 	       "handle make/parse round trip", "len %d rc %d", len, rc);
-	result(xs_phandle_parse(key_b, &root, b, (uint32_t)len, &q) == -EPERM,
+	result(xsh_phandle_parse(key_b, &root, b, (uint32_t)len, &q) == -EPERM,
 	       "handle signed with another export's key: EPERM", "accepted");
-	result(xs_phandle_parse(key_a, &other, b, (uint32_t)len, &q) == -EPERM,
+	result(xsh_phandle_parse(key_a, &other, b, (uint32_t)len, &q) == -EPERM,
 	       "handle made under another export root: EPERM", "accepted");
 	b[9] ^= 1;
-	result(xs_phandle_parse(key_a, &root, b, (uint32_t)len, &q) == -EPERM,
+	result(xsh_phandle_parse(key_a, &root, b, (uint32_t)len, &q) == -EPERM,
 	       "handle with a changed byte: EPERM", "accepted");
 	b[9] ^= 1;
 	b[len - 1] ^= 0x80;
-	result(xs_phandle_parse(key_a, &root, b, (uint32_t)len, &q) == -EPERM,
+	result(xsh_phandle_parse(key_a, &root, b, (uint32_t)len, &q) == -EPERM,
 	       "handle with a changed signature: EPERM", "accepted");
 	b[len - 1] ^= 0x80;
-	result(xs_phandle_parse(key_a, &root, b, (uint32_t)len - 1, &q) ==
+	result(xsh_phandle_parse(key_a, &root, b, (uint32_t)len - 1, &q) ==
 			       -EPERM &&
-		       xs_phandle_parse(key_a, &root, b, 5, &q) == -EPERM,
+		       xsh_phandle_parse(key_a, &root, b, 5, &q) == -EPERM,
 	       "truncated handle: EPERM", "accepted");
-	result(xs_phandle_parse(key_a, &root, b, 0, &q) == -ESTALE,
+	result(xsh_phandle_parse(key_a, &root, b, 0, &q) == -ESTALE,
 	       "empty handle: ESTALE", "not ESTALE");
-	result(xs_phandle_make(key_a, &root, &p, b, 23) == -ENOSPC,
+	result(xsh_phandle_make(key_a, &root, &p, b, 23) == -ENOSPC,
 	       "handle make: -ENOSPC when it does not fit", "wrong answer");
-	p.hlen = XS_PHANDLE_HMAX + 1;
-	result(xs_phandle_make(key_a, &root, &p, b, sizeof(b)) == -EINVAL,
+	p.hlen = XSH_PHANDLE_HMAX + 1;
+	result(xsh_phandle_make(key_a, &root, &p, b, sizeof(b)) == -EINVAL,
 	       "handle make: host handle too long", "wrong answer");
 }
 
@@ -172,17 +172,17 @@ static void test_state(void)
 	snprintf(sd, sizeof(sd), "%s/state", top);
 	snprintf(other, sizeof(other), "%s/other", top);
 	mkdir(other, 0755);
-	rc = xs_state_export_key(sd, dir, k1, err, sizeof(err));
+	rc = xsh_state_export_key(sd, dir, k1, err, sizeof(err));
 	CHECK(rc == 0, "first start: %d %s", rc, err);
 	CHECK(!stat(sd, &st) && (st.st_mode & 0777) == 0700,
 	      "state dir mode %o", st.st_mode & 0777);
-	rc = xs_state_export_key(sd, dir, k2, err, sizeof(err));
+	rc = xsh_state_export_key(sd, dir, k2, err, sizeof(err));
 	CHECK(rc == 0 && !memcmp(k1, k2, 16), "second start: %d, same key %d",
 	      rc, !memcmp(k1, k2, 16));
-	rc = xs_state_export_key(sd, other, k3, err, sizeof(err));
+	rc = xsh_state_export_key(sd, other, k3, err, sizeof(err));
 	CHECK(rc == 0 && memcmp(k1, k3, 16), "another export: %d, same key %d",
 	      rc, !memcmp(k1, k3, 16));
-	rc = xs_state_export_key(sd, dir, k2, err, sizeof(err));
+	rc = xsh_state_export_key(sd, dir, k2, err, sizeof(err));
 	CHECK(rc == 0 && !memcmp(k1, k2, 16), "reread");
 out:
 	result(!why[0], "state: a key per export, made once, 0600, reused",
@@ -194,7 +194,7 @@ out:
 
 		snprintf(cmd, sizeof(cmd), "chmod 0644 %s/export-*.key", sd);
 		CHECK(system(cmd) == 0, "chmod");
-		rc = xs_state_export_key(sd, dir, k2, err, sizeof(err));
+		rc = xsh_state_export_key(sd, dir, k2, err, sizeof(err));
 		CHECK(rc == -EPERM, "readable by others: %d", rc);
 		snprintf(cmd, sizeof(cmd), "chmod 0600 %s/export-*.key", sd);
 		CHECK(system(cmd) == 0, "chmod back");
@@ -205,9 +205,9 @@ out:
 
 /* ---- requests ---------------------------------------------------------- */
 
-static struct xs_req mkreq(uint16_t op, uint64_t nodeid)
+static struct xsh_req mkreq(uint16_t op, uint64_t nodeid)
 {
-	struct xs_req r;
+	struct xsh_req r;
 
 	memset(&r, 0, sizeof(r));
 	r.opcode = op;
@@ -217,10 +217,10 @@ static struct xs_req mkreq(uint16_t op, uint64_t nodeid)
 
 /* Input at the start of the data area, a page of buffer (room for the
  * handle); -errno of the response. */
-static int run(struct xs_req *r, const void *in, uint32_t in_len,
-	       struct xs_rsp *rsp)
+static int run(struct xsh_req *r, const void *in, uint32_t in_len,
+	       struct xsh_rsp *rsp)
 {
-	struct xs_rsp tmp;
+	struct xsh_rsp tmp;
 
 	if (!rsp)
 		rsp = &tmp;
@@ -230,7 +230,7 @@ static int run(struct xs_req *r, const void *in, uint32_t in_len,
 	r->buf_len = in_len > BUF ? in_len : BUF;
 	if (in_len)
 		memcpy(data, in, in_len);
-	if (xs_dispatch(sess, r, rsp))
+	if (xsh_dispatch(sess, r, rsp))
 		return -9999;
 	return -rsp->error;
 }
@@ -238,18 +238,18 @@ static int run(struct xs_req *r, const void *in, uint32_t in_len,
 struct held {
 	uint64_t id;
 	uint32_t hlen;
-	uint8_t h[XS_HANDLE_MAX];
+	uint8_t h[XSH_HANDLE_MAX];
 };
 
-static int entry_op(struct xs_req *r, const void *in, uint32_t in_len,
-		    struct held *hd, struct xs_rsp *out)
+static int entry_op(struct xsh_req *r, const void *in, uint32_t in_len,
+		    struct held *hd, struct xsh_rsp *out)
 {
-	struct xs_rsp rsp;
+	struct xsh_rsp rsp;
 	int rc = run(r, in, in_len, &rsp);
 
 	if (!rc && hd) {
 		hd->id = rsp.u.entry.nodeid;
-		hd->hlen = rsp.out_len <= XS_HANDLE_MAX ? rsp.out_len : 0;
+		hd->hlen = rsp.out_len <= XSH_HANDLE_MAX ? rsp.out_len : 0;
 		memcpy(hd->h, data, hd->hlen);
 	}
 	if (out)
@@ -259,15 +259,15 @@ static int entry_op(struct xs_req *r, const void *in, uint32_t in_len,
 
 static int lookup(uint64_t parent, const char *name, struct held *hd)
 {
-	struct xs_req r = mkreq(XS_OP_LOOKUP, parent);
+	struct xsh_req r = mkreq(XSH_OP_LOOKUP, parent);
 
 	return entry_op(&r, name, (uint32_t)strlen(name), hd, NULL);
 }
 
 static int open_(uint64_t node, uint32_t flags, uint64_t *fh)
 {
-	struct xs_req r = mkreq(XS_OP_OPEN, node);
-	struct xs_rsp rsp;
+	struct xsh_req r = mkreq(XSH_OP_OPEN, node);
+	struct xsh_rsp rsp;
 	int rc;
 
 	r.a.open.flags = flags;
@@ -279,7 +279,7 @@ static int open_(uint64_t node, uint32_t flags, uint64_t *fh)
 static int write_(uint64_t node, uint64_t fh, uint64_t off, const char *s,
 		  uint16_t flags)
 {
-	struct xs_req r = mkreq(XS_OP_WRITE, node);
+	struct xsh_req r = mkreq(XSH_OP_WRITE, node);
 
 	r.fh = fh;
 	r.flags = flags;
@@ -290,17 +290,17 @@ static int write_(uint64_t node, uint64_t fh, uint64_t off, const char *s,
 
 static int getattr(uint64_t node)
 {
-	struct xs_req r = mkreq(XS_OP_GETATTR, node);
+	struct xsh_req r = mkreq(XSH_OP_GETATTR, node);
 
 	return run(&r, NULL, 0, NULL);
 }
 
 static int reopen_node(uint64_t id, uint64_t nlookup, const void *h,
-		       uint32_t hlen, struct xs_rsp *out)
+		       uint32_t hlen, struct xsh_rsp *out)
 {
-	struct xs_req r = mkreq(XS_OP_REOPEN, 0);
+	struct xsh_req r = mkreq(XSH_OP_REOPEN, 0);
 
-	r.a.reopen.kind = XS_REOPEN_NODE;
+	r.a.reopen.kind = XSH_REOPEN_NODE;
 	r.a.reopen.id = id;
 	r.a.reopen.nlookup = nlookup;
 	return run(&r, h, hlen, out);
@@ -309,8 +309,8 @@ static int reopen_node(uint64_t id, uint64_t nlookup, const void *h,
 static int reopen_fh(uint32_t kind, uint64_t node, uint64_t fh,
 		     uint32_t flags)
 {
-	struct xs_req r = mkreq(XS_OP_REOPEN, node);
-	struct xs_rsp rsp;
+	struct xsh_req r = mkreq(XSH_OP_REOPEN, node);
+	struct xsh_rsp rsp;
 	int rc;
 
 	r.a.reopen.kind = kind;
@@ -361,22 +361,22 @@ static int restart(const uint8_t *key)
 {
 	int rc;
 
-	xs_sess_free(sess);
+	xsh_sess_free(sess);
 	sess = NULL;
-	xs_export_close(exp_);
+	xsh_export_close(exp_);
 	exp_ = NULL;
-	rc = xs_export_open(dir, NULL, &exp_);
+	rc = xsh_export_open(dir, NULL, &exp_);
 	if (rc)
 		return rc;
-	xs_export_set_handle_key(exp_, key);
-	return xs_sess_new(exp_, data, DATA_BYTES, "test", &sess);
+	xsh_export_set_handle_key(exp_, key);
+	return xsh_sess_new(exp_, data, DATA_BYTES, "test", &sess);
 }
 
 static void test_reopen(void)
 {
 	struct held f = { 0 }, d = { 0 }, g = { 0 }, gone = { 0 };
 	char why[300] = "", buf[64];
-	struct xs_rsp rsp;
+	struct xsh_rsp rsp;
 	uint64_t fh, dfh;
 	int rc;
 
@@ -386,12 +386,12 @@ static void test_reopen(void)
 	CHECK(!lookup(ROOT, "f", &f) && !lookup(ROOT, "f", NULL) &&
 	      !lookup(ROOT, "d", &d) && !lookup(d.id, "g", &g) &&
 	      !lookup(ROOT, "gone", &gone), "lookups");
-	CHECK(f.hlen > XS_PHANDLE_OVERHEAD && d.hlen && g.hlen,
+	CHECK(f.hlen > XSH_PHANDLE_OVERHEAD && d.hlen && g.hlen,
 	      "no handles in replies (f %u d %u g %u)", f.hlen, d.hlen, g.hlen);
 	CHECK(!open_(f.id, O_RDWR, &fh), "open f");
 	{
-		struct xs_req r = mkreq(XS_OP_OPENDIR, d.id);
-		struct xs_rsp o;
+		struct xsh_req r = mkreq(XSH_OP_OPENDIR, d.id);
+		struct xsh_rsp o;
 
 		CHECK(!run(&r, NULL, 0, &o), "opendir d");
 		dfh = o.u.fh;
@@ -407,20 +407,20 @@ static void test_reopen(void)
 	CHECK(!reopen_node(d.id, 1, d.h, d.hlen, NULL), "reopen d");
 	CHECK(!reopen_node(g.id, 1, g.h, g.hlen, NULL), "reopen d/g");
 	CHECK(!getattr(f.id) && !getattr(g.id), "getattr after reopen");
-	CHECK(!reopen_fh(XS_REOPEN_FILE, f.id, fh, O_RDWR | O_CREAT | O_TRUNC),
+	CHECK(!reopen_fh(XSH_REOPEN_FILE, f.id, fh, O_RDWR | O_CREAT | O_TRUNC),
 	      "reopen fh");
 	CHECK(!write_(f.id, fh, 5, " world", 0), "write through the old fh");
 	CHECK(!host_get("f", buf, sizeof(buf)) && !strcmp(buf, "hello world"),
 	      "host has '%s'", buf);
-	CHECK(reopen_fh(XS_REOPEN_DIR, d.id, dfh, O_RDONLY | O_DIRECTORY) == 0,
+	CHECK(reopen_fh(XSH_REOPEN_DIR, d.id, dfh, O_RDONLY | O_DIRECTORY) == 0,
 	      "reopen dir fh");
 	rc = reopen_node(gone.id, 1, gone.h, gone.hlen, NULL);
 	CHECK(rc == -ESTALE, "file deleted while down: %d", rc);
 	CHECK(getattr(gone.id) == -ESTALE, "its id stays stale");
 	/* Two lookups were restored for f: one forget leaves it. */
 	{
-		struct xs_req r = mkreq(XS_OP_FORGET, 0);
-		struct xs_forget_one fo = { .nodeid = f.id, .nlookup = 1 };
+		struct xsh_req r = mkreq(XSH_OP_FORGET, 0);
+		struct xsh_forget_one fo = { .nodeid = f.id, .nlookup = 1 };
 
 		CHECK(!run(&r, &fo, sizeof(fo), NULL), "forget");
 		CHECK(!getattr(f.id), "f gone after one of two forgets");
@@ -435,9 +435,9 @@ out:
 static void test_reopen_refused(void)
 {
 	struct held f = { 0 }, h2 = { 0 };
-	struct xs_rsp rsp;
+	struct xsh_rsp rsp;
 	char why[300] = "";
-	uint8_t forged[XS_HANDLE_MAX];
+	uint8_t forged[XSH_HANDLE_MAX];
 	uint64_t taken;
 	int rc;
 
@@ -463,7 +463,7 @@ static void test_reopen_refused(void)
 	CHECK(rc == -EINVAL, "the root: %d", rc);
 	rc = reopen_node(77, 1, NULL, 0, NULL);
 	CHECK(rc == -ESTALE && getattr(77) == -ESTALE, "no handle: %d", rc);
-	rc = reopen_fh(XS_REOPEN_FILE, 77, 5, O_RDONLY);
+	rc = reopen_fh(XSH_REOPEN_FILE, 77, 5, O_RDONLY);
 	CHECK(rc == -ESTALE, "fh on an unknown node: %d", rc);
 
 	CHECK(!restart(key_b), "restart with another key");
@@ -476,8 +476,8 @@ out:
 
 static void test_readdirplus_handles(void)
 {
-	const struct xs_direntplus *dp;
-	struct xs_direntplus hdr;
+	const struct xsh_direntplus *dp;
+	struct xsh_direntplus hdr;
 	char why[300] = "", copy[BUF];
 	struct held d = { 0 }, g = { 0 };
 	const char *name;
@@ -488,19 +488,19 @@ static void test_readdirplus_handles(void)
 	CHECK(!restart(key_a), "restart");
 	CHECK(!lookup(ROOT, "d", &d), "lookup d");
 	{
-		struct xs_req r = mkreq(XS_OP_OPENDIR, d.id);
-		struct xs_rsp o;
+		struct xsh_req r = mkreq(XSH_OP_OPENDIR, d.id);
+		struct xsh_rsp o;
 
 		CHECK(!run(&r, NULL, 0, &o), "opendir");
 		dfh = o.u.fh;
-		r = mkreq(XS_OP_READDIRPLUS, d.id);
+		r = mkreq(XSH_OP_READDIRPLUS, d.id);
 		r.fh = dfh;
 		r.a.io.size = BUF;
 		CHECK(!run(&r, NULL, 0, &o), "readdirplus");
 		len = o.out_len;
 		memcpy(copy, data, len);
 	}
-	while ((n = xs_codec_next_direntplus(copy, len, pos, &dp, &name)) > 0) {
+	while ((n = xsh_codec_next_direntplus(copy, len, pos, &dp, &name)) > 0) {
 		pos += (uint32_t)n;
 		memcpy(&hdr, dp, sizeof(hdr));
 		if (hdr.dirent.namelen == 1 && name[0] == 'g') {
@@ -524,9 +524,9 @@ out:
 /* ---- resent requests -------------------------------------------------------- */
 
 static int resent_mk(uint16_t op, const char *name, uint32_t mode,
-		     uint16_t flags, struct xs_rsp *out)
+		     uint16_t flags, struct xsh_rsp *out)
 {
-	struct xs_req r = mkreq(op, ROOT);
+	struct xsh_req r = mkreq(op, ROOT);
 
 	r.flags = flags;
 	r.a.mknod.mode = mode;
@@ -536,7 +536,7 @@ static int resent_mk(uint16_t op, const char *name, uint32_t mode,
 static int resent_symlink(const char *name, const char *target,
 			  uint16_t flags)
 {
-	struct xs_req r = mkreq(XS_OP_SYMLINK, ROOT);
+	struct xsh_req r = mkreq(XSH_OP_SYMLINK, ROOT);
 	char buf[256];
 
 	r.flags = flags;
@@ -545,9 +545,9 @@ static int resent_symlink(const char *name, const char *target,
 	return run(&r, buf, (uint32_t)strlen(buf), NULL);
 }
 
-static int resent_create(const char *name, uint16_t flags, struct xs_rsp *o)
+static int resent_create(const char *name, uint16_t flags, struct xsh_rsp *o)
 {
-	struct xs_req r = mkreq(XS_OP_CREATE, ROOT);
+	struct xsh_req r = mkreq(XSH_OP_CREATE, ROOT);
 
 	r.flags = flags;
 	r.a.open.flags = O_RDWR | O_CREAT | O_EXCL;
@@ -557,7 +557,7 @@ static int resent_create(const char *name, uint16_t flags, struct xs_rsp *o)
 
 static int resent_remove(uint16_t op, const char *name, uint16_t flags)
 {
-	struct xs_req r = mkreq(op, ROOT);
+	struct xsh_req r = mkreq(op, ROOT);
 
 	r.flags = flags;
 	return run(&r, name, (uint32_t)strlen(name), NULL);
@@ -565,7 +565,7 @@ static int resent_remove(uint16_t op, const char *name, uint16_t flags)
 
 static int resent_rename(const char *a, const char *b, uint16_t flags)
 {
-	struct xs_req r = mkreq(XS_OP_RENAME, ROOT);
+	struct xsh_req r = mkreq(XSH_OP_RENAME, ROOT);
 	char buf[256];
 
 	r.flags = flags;
@@ -576,9 +576,9 @@ static int resent_rename(const char *a, const char *b, uint16_t flags)
 }
 
 static int resent_link(uint64_t node, const char *name, uint16_t flags,
-		       struct xs_rsp *o)
+		       struct xsh_rsp *o)
 {
-	struct xs_req r = mkreq(XS_OP_LINK, node);
+	struct xsh_req r = mkreq(XSH_OP_LINK, node);
 
 	r.flags = flags;
 	r.a.link.newparent = ROOT;
@@ -587,24 +587,24 @@ static int resent_link(uint64_t node, const char *name, uint16_t flags,
 
 static void test_resent(void)
 {
-	const uint16_t R = XS_REQ_RESENT;
+	const uint16_t R = XSH_REQ_RESENT;
 	char why[300] = "", buf[64];
-	struct xs_rsp o;
+	struct xsh_rsp o;
 	struct held f = { 0 };
 	uint64_t fh;
 	int rc;
 
 	CHECK(!restart(key_a), "restart");
-	CHECK(!resent_mk(XS_OP_MKDIR, "m", S_IFDIR | 0755, 0, NULL), "mkdir");
-	rc = resent_mk(XS_OP_MKDIR, "m", S_IFDIR | 0755, 0, NULL);
+	CHECK(!resent_mk(XSH_OP_MKDIR, "m", S_IFDIR | 0755, 0, NULL), "mkdir");
+	rc = resent_mk(XSH_OP_MKDIR, "m", S_IFDIR | 0755, 0, NULL);
 	CHECK(rc == -EEXIST, "mkdir again, not resent: %d", rc);
-	rc = resent_mk(XS_OP_MKDIR, "m", S_IFDIR | 0755, R, &o);
+	rc = resent_mk(XSH_OP_MKDIR, "m", S_IFDIR | 0755, R, &o);
 	CHECK(rc == 0 && o.u.entry.nodeid && o.out_len,
 	      "mkdir resent after it was applied: %d", rc);
-	rc = resent_mk(XS_OP_MKDIR, "f", S_IFDIR | 0755, R, NULL);
+	rc = resent_mk(XSH_OP_MKDIR, "f", S_IFDIR | 0755, R, NULL);
 	CHECK(rc == -EEXIST, "mkdir resent over a file: %d", rc);
-	CHECK(!resent_mk(XS_OP_MKNOD, "fifo", S_IFIFO | 0644, 0, NULL) &&
-	      !resent_mk(XS_OP_MKNOD, "fifo", S_IFIFO | 0644, R, NULL),
+	CHECK(!resent_mk(XSH_OP_MKNOD, "fifo", S_IFIFO | 0644, 0, NULL) &&
+	      !resent_mk(XSH_OP_MKNOD, "fifo", S_IFIFO | 0644, R, NULL),
 	      "mknod resent");
 	CHECK(!resent_symlink("sl", "target", 0) &&
 	      !resent_symlink("sl", "target", R), "symlink resent");
@@ -619,12 +619,12 @@ static void test_resent(void)
 	CHECK(rc == -EEXIST, "O_EXCL create resent over a file with data: %d",
 	      rc);
 
-	CHECK(!resent_remove(XS_OP_UNLINK, "c", 0), "unlink");
-	CHECK(!resent_remove(XS_OP_UNLINK, "c", R), "unlink resent");
-	CHECK(resent_remove(XS_OP_UNLINK, "c", 0) == -ENOENT,
+	CHECK(!resent_remove(XSH_OP_UNLINK, "c", 0), "unlink");
+	CHECK(!resent_remove(XSH_OP_UNLINK, "c", R), "unlink resent");
+	CHECK(resent_remove(XSH_OP_UNLINK, "c", 0) == -ENOENT,
 	      "unlink again, not resent");
-	CHECK(!resent_remove(XS_OP_RMDIR, "m", 0) &&
-	      !resent_remove(XS_OP_RMDIR, "m", R), "rmdir resent");
+	CHECK(!resent_remove(XSH_OP_RMDIR, "m", 0) &&
+	      !resent_remove(XSH_OP_RMDIR, "m", R), "rmdir resent");
 
 	CHECK(!host_put("r1", "r"), "host r1");
 	CHECK(!resent_rename("r1", "r2", 0) && !resent_rename("r1", "r2", R),
@@ -640,7 +640,7 @@ static void test_resent(void)
 	CHECK(rc == -EEXIST, "link resent over another file: %d", rc);
 
 	{
-		struct xs_req r = mkreq(XS_OP_SETXATTR, f.id);
+		struct xsh_req r = mkreq(XSH_OP_SETXATTR, f.id);
 		char in[64];
 		int n = snprintf(in, sizeof(in), "user.k%s", "v1");
 
@@ -654,7 +654,7 @@ static void test_resent(void)
 		rc = run(&r, in, (uint32_t)n, NULL);
 		CHECK(rc == -EEXIST, "setxattr create resent, other value: %d",
 		      rc);
-		r = mkreq(XS_OP_REMOVEXATTR, f.id);
+		r = mkreq(XSH_OP_REMOVEXATTR, f.id);
 		CHECK(!run(&r, "user.k", 6, NULL), "removexattr");
 		rc = run(&r, "user.k", 6, NULL);
 		CHECK(rc == -ENODATA, "removexattr again, not resent: %d", rc);
@@ -702,25 +702,25 @@ int main(void)
 	test_state();
 
 	data = calloc(1, DATA_BYTES);
-	rc = data ? xs_export_open(dir, NULL, &exp_) : -ENOMEM;
+	rc = data ? xsh_export_open(dir, NULL, &exp_) : -ENOMEM;
 	if (!rc) {
-		xs_export_set_handle_key(exp_, key_a);
-		rc = xs_sess_new(exp_, data, DATA_BYTES, "test", &sess);
+		xsh_export_set_handle_key(exp_, key_a);
+		rc = xsh_sess_new(exp_, data, DATA_BYTES, "test", &sess);
 	}
 	if (rc) {
 		result(false, "session", "%s", strerror(-rc));
 	} else if (geteuid() != 0) {
 		skip("reopen", "open_by_handle_at needs CAP_DAC_READ_SEARCH");
 	} else {
-		xs_service_thread_init();
+		xsh_service_thread_init();
 		test_reopen();
 		test_reopen_refused();
 		test_readdirplus_handles();
 		test_resent();
 	}
-	xs_sess_free(sess);
-	xs_export_close(exp_);
-	xs_service_thread_exit();
+	xsh_sess_free(sess);
+	xsh_export_close(exp_);
+	xsh_service_thread_exit();
 	free(data);
 	nftw(top, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	printf("%u passed, %u failed, %u skipped\n", n_pass, n_fail, n_skip);

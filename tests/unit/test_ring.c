@@ -50,8 +50,8 @@ static void result(bool ok, const char *name, const char *fmt, ...)
 struct pair {
 	void *mem;
 	size_t bytes;
-	struct xs_ring f;	/* frontend view */
-	struct xs_ring b;	/* backend view */
+	struct xsh_ring f;	/* frontend view */
+	struct xsh_ring b;	/* backend view */
 };
 
 /* A ring of 2^order pages whose indices all start at start. */
@@ -60,12 +60,12 @@ static int pair_init(struct pair *p, unsigned order, uint32_t start)
 	int rc;
 
 	memset(p, 0, sizeof(*p));
-	p->bytes = (size_t)XS_PAGE_SIZE << order;
-	p->mem = aligned_alloc(XS_PAGE_SIZE, p->bytes);
+	p->bytes = (size_t)XSH_PAGE_SIZE << order;
+	p->mem = aligned_alloc(XSH_PAGE_SIZE, p->bytes);
 	if (!p->mem)
 		return -ENOMEM;
 	memset(p->mem, 0xa5, p->bytes);
-	rc = xs_ring_front_init(&p->f, p->mem, p->bytes);
+	rc = xsh_ring_front_init(&p->f, p->mem, p->bytes);
 	if (rc)
 		return rc;
 	if (start) {
@@ -77,7 +77,7 @@ static int pair_init(struct pair *p, unsigned order, uint32_t start)
 		p->f.hdr->req_event = start + 1;
 		p->f.hdr->rsp_event = start + 1;
 	}
-	return xs_ring_back_attach(&p->b, p->mem, p->bytes);
+	return xsh_ring_back_attach(&p->b, p->mem, p->bytes);
 }
 
 static void pair_fini(struct pair *p)
@@ -86,32 +86,32 @@ static void pair_fini(struct pair *p)
 	p->mem = NULL;
 }
 
-static void mkreq(struct xs_req *r, uint64_t id)
+static void mkreq(struct xsh_req *r, uint64_t id)
 {
 	memset(r, 0, sizeof(*r));
 	r->id = id;
-	r->opcode = XS_OP_GETATTR;
+	r->opcode = XSH_OP_GETATTR;
 	r->nodeid = id * 7 + 3;
 	r->fh = ~id;
 	memset(r->a.raw, (int)(id & 0xff), sizeof(r->a.raw));
 }
 
-static bool req_intact(const struct xs_req *r)
+static bool req_intact(const struct xsh_req *r)
 {
-	struct xs_req want;
+	struct xsh_req want;
 
 	mkreq(&want, r->id);
 	return !memcmp(&want, r, sizeof(want));
 }
 
-static void mkrsp(struct xs_rsp *rsp, const struct xs_req *req)
+static void mkrsp(struct xsh_rsp *rsp, const struct xsh_req *req)
 {
 	memset(rsp, 0, sizeof(*rsp));
 	rsp->id = req->id;
 	rsp->u.count = req->nodeid ^ 0x5a5a5a5a5a5a5a5aull;
 }
 
-static bool rsp_intact(const struct xs_rsp *rsp)
+static bool rsp_intact(const struct xsh_rsp *rsp)
 {
 	return rsp->error == 0 &&
 	       rsp->u.count == ((rsp->id * 7 + 3) ^ 0x5a5a5a5a5a5a5a5aull);
@@ -120,34 +120,34 @@ static bool rsp_intact(const struct xs_rsp *rsp)
 static void test_nr_slots(void)
 {
 	static const uint32_t want[] = { 16, 32, 64, 128, 256 };
-	struct xs_ring r;
+	struct xsh_ring r;
 	char name[64];
 	void *mem;
 	unsigned order;
 	int rc;
 
-	for (order = 0; order <= XS_MAX_RING_ORDER; order++) {
-		size_t bytes = (size_t)XS_PAGE_SIZE << order;
-		uint32_t n = xs_ring_nr_slots(bytes);
+	for (order = 0; order <= XSH_MAX_RING_ORDER; order++) {
+		size_t bytes = (size_t)XSH_PAGE_SIZE << order;
+		uint32_t n = xsh_ring_nr_slots(bytes);
 
 		snprintf(name, sizeof(name), "nr_slots for ring order %u", order);
 		result(n == want[order] && (n & (n - 1)) == 0 &&
-		       sizeof(struct xs_ring_hdr) + (size_t)n * XS_SLOT_SIZE <= bytes,
+		       sizeof(struct xsh_ring_hdr) + (size_t)n * XSH_SLOT_SIZE <= bytes,
 		       name, "got %" PRIu32 ", want %" PRIu32, n, want[order]);
 	}
-	result(xs_ring_nr_slots(sizeof(struct xs_ring_hdr) + 2 * XS_SLOT_SIZE) == 2 &&
-	       xs_ring_nr_slots(sizeof(struct xs_ring_hdr) + 64 * XS_SLOT_SIZE) == 64 &&
-	       xs_ring_nr_slots(sizeof(struct xs_ring_hdr) + 64 * XS_SLOT_SIZE - 1) == 32,
+	result(xsh_ring_nr_slots(sizeof(struct xsh_ring_hdr) + 2 * XSH_SLOT_SIZE) == 2 &&
+	       xsh_ring_nr_slots(sizeof(struct xsh_ring_hdr) + 64 * XSH_SLOT_SIZE) == 64 &&
+	       xsh_ring_nr_slots(sizeof(struct xsh_ring_hdr) + 64 * XSH_SLOT_SIZE - 1) == 32,
 	       "nr_slots of areas that fit a power of two exactly", "wrong count");
-	result(xs_ring_nr_slots(sizeof(struct xs_ring_hdr) + XS_SLOT_SIZE) == 1 &&
-	       xs_ring_nr_slots(sizeof(struct xs_ring_hdr) + XS_SLOT_SIZE - 1) == 0 &&
-	       xs_ring_nr_slots(0) == 0,
+	result(xsh_ring_nr_slots(sizeof(struct xsh_ring_hdr) + XSH_SLOT_SIZE) == 1 &&
+	       xsh_ring_nr_slots(sizeof(struct xsh_ring_hdr) + XSH_SLOT_SIZE - 1) == 0 &&
+	       xsh_ring_nr_slots(0) == 0,
 	       "nr_slots of tiny areas (one slot, none)", "wrong count");
 	mem = calloc(1, 64);
-	rc = mem ? xs_ring_front_init(&r, mem, 64) : -ENOMEM;
+	rc = mem ? xsh_ring_front_init(&r, mem, 64) : -ENOMEM;
 	result(rc == -EINVAL, "front init refuses an area without a slot",
 	       "rc %d", rc);
-	rc = mem ? xs_ring_back_attach(&r, mem, 64) : -ENOMEM;
+	rc = mem ? xsh_ring_back_attach(&r, mem, 64) : -ENOMEM;
 	result(rc == -EINVAL, "back attach refuses an area without a slot",
 	       "rc %d", rc);
 	free(mem);
@@ -156,8 +156,8 @@ static void test_nr_slots(void)
 static void test_roundtrip(void)
 {
 	struct pair p;
-	struct xs_req req, got;
-	struct xs_rsp rsp, back;
+	struct xsh_req req, got;
+	struct xsh_rsp rsp, back;
 	char why[160] = "";
 	int rc;
 
@@ -165,26 +165,26 @@ static void test_roundtrip(void)
 		result(false, "single request round trip", "setup failed");
 		return;
 	}
-	CHECK(xs_ring_front_free_slots(&p.f) == p.f.nr_slots,
-	      "fresh ring has %u free slots", xs_ring_front_free_slots(&p.f));
-	CHECK(xs_ring_back_get_req(&p.b, &got) == 0, "empty ring gave a request");
+	CHECK(xsh_ring_front_free_slots(&p.f) == p.f.nr_slots,
+	      "fresh ring has %u free slots", xsh_ring_front_free_slots(&p.f));
+	CHECK(xsh_ring_back_get_req(&p.b, &got) == 0, "empty ring gave a request");
 	mkreq(&req, 42);
-	xs_ring_front_put_req(&p.f, &req);
-	CHECK(xs_ring_back_get_req(&p.b, &got) == 0,
+	xsh_ring_front_put_req(&p.f, &req);
+	CHECK(xsh_ring_back_get_req(&p.b, &got) == 0,
 	      "backend saw an unpublished request");
-	xs_ring_front_push(&p.f);
-	rc = xs_ring_back_get_req(&p.b, &got);
+	xsh_ring_front_push(&p.f);
+	rc = xsh_ring_back_get_req(&p.b, &got);
 	CHECK(rc == 1 && req_intact(&got) && got.id == 42, "get_req rc %d", rc);
-	CHECK(xs_ring_back_get_req(&p.b, &got) == 0, "request delivered twice");
+	CHECK(xsh_ring_back_get_req(&p.b, &got) == 0, "request delivered twice");
 	mkrsp(&rsp, &got);
-	xs_ring_back_put_rsp(&p.b, &rsp);
-	CHECK(xs_ring_front_get_rsp(&p.f, &back) == 0,
+	xsh_ring_back_put_rsp(&p.b, &rsp);
+	CHECK(xsh_ring_front_get_rsp(&p.f, &back) == 0,
 	      "frontend saw an unpublished response");
-	xs_ring_back_push(&p.b);
-	rc = xs_ring_front_get_rsp(&p.f, &back);
+	xsh_ring_back_push(&p.b);
+	rc = xsh_ring_front_get_rsp(&p.f, &back);
 	CHECK(rc == 1 && back.id == 42 && rsp_intact(&back), "get_rsp rc %d", rc);
-	CHECK(xs_ring_front_get_rsp(&p.f, &back) == 0, "response delivered twice");
-	CHECK(xs_ring_front_free_slots(&p.f) == p.f.nr_slots,
+	CHECK(xsh_ring_front_get_rsp(&p.f, &back) == 0, "response delivered twice");
+	CHECK(xsh_ring_front_free_slots(&p.f) == p.f.nr_slots,
 	      "slot not returned");
 out:
 	result(!why[0], "single request round trip", "%s", why);
@@ -195,8 +195,8 @@ out:
 static void test_wrap(uint32_t start, const char *name)
 {
 	struct pair p;
-	struct xs_req req;
-	struct xs_rsp rsp;
+	struct xsh_req req;
+	struct xsh_rsp rsp;
 	char why[160] = "";
 	uint64_t next_id = 1, done = 0, total;
 	bool crossed = false;
@@ -210,25 +210,25 @@ static void test_wrap(uint32_t start, const char *name)
 	while (done < total) {
 		unsigned n = 0, k;
 
-		while (xs_ring_front_free_slots(&p.f) && next_id <= total &&
+		while (xsh_ring_front_free_slots(&p.f) && next_id <= total &&
 		       n < p.f.nr_slots - 1) {
 			mkreq(&req, next_id++);
-			xs_ring_front_put_req(&p.f, &req);
+			xsh_ring_front_put_req(&p.f, &req);
 			n++;
 		}
-		xs_ring_front_push(&p.f);
+		xsh_ring_front_push(&p.f);
 		for (k = 0; k < n; k++) {
-			rc = xs_ring_back_get_req(&p.b, &req);
+			rc = xsh_ring_back_get_req(&p.b, &req);
 			CHECK(rc == 1 && req_intact(&req),
 			      "get_req rc %d at req_cons %" PRIu32, rc,
 			      p.b.req_cons);
 			mkrsp(&rsp, &req);
-			xs_ring_back_put_rsp(&p.b, &rsp);
+			xsh_ring_back_put_rsp(&p.b, &rsp);
 		}
-		CHECK(xs_ring_back_get_req(&p.b, &req) == 0, "extra request");
-		xs_ring_back_push(&p.b);
+		CHECK(xsh_ring_back_get_req(&p.b, &req) == 0, "extra request");
+		xsh_ring_back_push(&p.b);
 		for (k = 0; k < n; k++) {
-			rc = xs_ring_front_get_rsp(&p.f, &rsp);
+			rc = xsh_ring_front_get_rsp(&p.f, &rsp);
 			CHECK(rc == 1 && rsp.id == done + 1 && rsp_intact(&rsp),
 			      "get_rsp rc %d id %" PRIu64 " want %" PRIu64
 			      " at rsp_cons %" PRIu32, rc, rsp.id, done + 1,
@@ -239,9 +239,9 @@ static void test_wrap(uint32_t start, const char *name)
 			crossed = true;
 	}
 	CHECK(crossed || start == 0, "indices never wrapped");
-	CHECK(xs_ring_front_free_slots(&p.f) == p.f.nr_slots,
+	CHECK(xsh_ring_front_free_slots(&p.f) == p.f.nr_slots,
 	      "free slots %u after all answered",
-	      xs_ring_front_free_slots(&p.f));
+	      xsh_ring_front_free_slots(&p.f));
 out:
 	result(!why[0], name, "%s", why);
 	pair_fini(&p);
@@ -250,8 +250,8 @@ out:
 static void test_full(uint32_t start, const char *name)
 {
 	struct pair p;
-	struct xs_req req;
-	struct xs_rsp rsp;
+	struct xsh_req req;
+	struct xsh_rsp rsp;
 	char why[160] = "";
 	unsigned i;
 	int rc;
@@ -261,21 +261,21 @@ static void test_full(uint32_t start, const char *name)
 		return;
 	}
 	for (i = 0; i < p.f.nr_slots; i++) {
-		CHECK(xs_ring_front_free_slots(&p.f) == p.f.nr_slots - i,
+		CHECK(xsh_ring_front_free_slots(&p.f) == p.f.nr_slots - i,
 		      "free slots %u after %u puts",
-		      xs_ring_front_free_slots(&p.f), i);
+		      xsh_ring_front_free_slots(&p.f), i);
 		mkreq(&req, i + 1);
-		xs_ring_front_put_req(&p.f, &req);
+		xsh_ring_front_put_req(&p.f, &req);
 	}
-	CHECK(xs_ring_front_free_slots(&p.f) == 0, "full ring shows %u free",
-	      xs_ring_front_free_slots(&p.f));
-	xs_ring_front_push(&p.f);
+	CHECK(xsh_ring_front_free_slots(&p.f) == 0, "full ring shows %u free",
+	      xsh_ring_front_free_slots(&p.f));
+	xsh_ring_front_push(&p.f);
 	for (i = 0; i < p.f.nr_slots; i++) {
-		rc = xs_ring_back_get_req(&p.b, &req);
+		rc = xsh_ring_back_get_req(&p.b, &req);
 		CHECK(rc == 1 && req.id == i + 1 && req_intact(&req),
 		      "request %u: rc %d id %" PRIu64, i, rc, req.id);
 	}
-	rc = xs_ring_back_get_req(&p.b, &req);
+	rc = xsh_ring_back_get_req(&p.b, &req);
 	CHECK(rc == 0, "backend consumed past nr_slots: rc %d", rc);
 	CHECK(p.b.req_cons - p.b.rsp_prod_pvt == p.b.nr_slots,
 	      "backend consumed %" PRIu32, p.b.req_cons - p.b.rsp_prod_pvt);
@@ -283,21 +283,21 @@ static void test_full(uint32_t start, const char *name)
 	req.id = 1;
 	mkreq(&req, 1);
 	mkrsp(&rsp, &req);
-	xs_ring_back_put_rsp(&p.b, &rsp);
-	xs_ring_back_push(&p.b);
-	CHECK(xs_ring_front_free_slots(&p.f) == 0,
+	xsh_ring_back_put_rsp(&p.b, &rsp);
+	xsh_ring_back_push(&p.b);
+	CHECK(xsh_ring_front_free_slots(&p.f) == 0,
 	      "slot freed before the frontend took the response");
-	rc = xs_ring_front_get_rsp(&p.f, &rsp);
+	rc = xsh_ring_front_get_rsp(&p.f, &rsp);
 	CHECK(rc == 1 && rsp.id == 1, "get_rsp rc %d", rc);
-	CHECK(xs_ring_front_free_slots(&p.f) == 1, "free slots %u, want 1",
-	      xs_ring_front_free_slots(&p.f));
+	CHECK(xsh_ring_front_free_slots(&p.f) == 1, "free slots %u, want 1",
+	      xsh_ring_front_free_slots(&p.f));
 	mkreq(&req, 1000);
-	xs_ring_front_put_req(&p.f, &req);
-	xs_ring_front_push(&p.f);
-	rc = xs_ring_back_get_req(&p.b, &req);
+	xsh_ring_front_put_req(&p.f, &req);
+	xsh_ring_front_push(&p.f);
+	rc = xsh_ring_back_get_req(&p.b, &req);
 	CHECK(rc == 1 && req.id == 1000 && req_intact(&req),
 	      "request after the ring drained one: rc %d", rc);
-	CHECK(xs_ring_back_get_req(&p.b, &req) == 0, "extra request");
+	CHECK(xsh_ring_back_get_req(&p.b, &req) == 0, "extra request");
 out:
 	result(!why[0], name, "%s", why);
 	pair_fini(&p);
@@ -306,10 +306,10 @@ out:
 static void test_out_of_order(void)
 {
 	struct pair p;
-	struct xs_req reqs[XS_PAGE_SIZE / XS_SLOT_SIZE * 4];
-	struct xs_req req;
-	struct xs_rsp rsp;
-	bool seen[XS_PAGE_SIZE / XS_SLOT_SIZE * 4 + 1];
+	struct xsh_req reqs[XSH_PAGE_SIZE / XSH_SLOT_SIZE * 4];
+	struct xsh_req req;
+	struct xsh_rsp rsp;
+	bool seen[XSH_PAGE_SIZE / XSH_SLOT_SIZE * 4 + 1];
 	char why[160] = "";
 	unsigned i, n;
 	int rc;
@@ -323,24 +323,24 @@ static void test_out_of_order(void)
 	for (i = 0; i < n; i++) {
 		/* Ids a frontend might pick: sparse, not index-like. */
 		mkreq(&req, 1000003ull * (i + 1));
-		xs_ring_front_put_req(&p.f, &req);
+		xsh_ring_front_put_req(&p.f, &req);
 	}
-	xs_ring_front_push(&p.f);
+	xsh_ring_front_push(&p.f);
 	for (i = 0; i < n; i++) {
-		rc = xs_ring_back_get_req(&p.b, &reqs[i]);
+		rc = xsh_ring_back_get_req(&p.b, &reqs[i]);
 		CHECK(rc == 1, "get_req %u rc %d", i, rc);
 	}
 	/* Answer in reverse, pushing after every other response. */
 	for (i = n; i-- > 0;) {
 		mkrsp(&rsp, &reqs[i]);
-		xs_ring_back_put_rsp(&p.b, &rsp);
+		xsh_ring_back_put_rsp(&p.b, &rsp);
 		if (i % 2 == 0)
-			xs_ring_back_push(&p.b);
+			xsh_ring_back_push(&p.b);
 	}
 	for (i = 0; i < n; i++) {
 		uint64_t k;
 
-		rc = xs_ring_front_get_rsp(&p.f, &rsp);
+		rc = xsh_ring_front_get_rsp(&p.f, &rsp);
 		CHECK(rc == 1, "get_rsp %u rc %d", i, rc);
 		CHECK(rsp.id % 1000003ull == 0 && rsp_intact(&rsp),
 		      "response %u carries unknown id %" PRIu64, i, rsp.id);
@@ -351,8 +351,8 @@ static void test_out_of_order(void)
 		CHECK(k == n - i, "response %u is for request %" PRIu64
 		      ", want %u (reverse order)", i, k, n - i);
 	}
-	CHECK(xs_ring_front_get_rsp(&p.f, &rsp) == 0, "extra response");
-	CHECK(xs_ring_front_free_slots(&p.f) == n, "slots not all free");
+	CHECK(xsh_ring_front_get_rsp(&p.f, &rsp) == 0, "extra response");
+	CHECK(xsh_ring_front_free_slots(&p.f) == n, "slots not all free");
 out:
 	result(!why[0], "out-of-order completion (reverse answers matched by id)",
 	       "%s", why);
@@ -363,7 +363,7 @@ out:
 static void test_overflow(uint32_t start, uint32_t ahead, const char *name)
 {
 	struct pair p;
-	struct xs_req req;
+	struct xsh_req req;
 	char why[160] = "";
 	int rc;
 
@@ -372,7 +372,7 @@ static void test_overflow(uint32_t start, uint32_t ahead, const char *name)
 		return;
 	}
 	__atomic_store_n(&p.f.hdr->req_prod, start + ahead, __ATOMIC_RELEASE);
-	rc = xs_ring_back_get_req(&p.b, &req);
+	rc = xsh_ring_back_get_req(&p.b, &req);
 	CHECK(rc == -EPROTO, "get_req returned %d, want -EPROTO", rc);
 	CHECK(p.b.req_cons == start, "backend consumed %" PRIu32
 	      " slots of a lying ring", p.b.req_cons - start);
@@ -386,7 +386,7 @@ out:
 static void test_overflow_after_full(void)
 {
 	struct pair p;
-	struct xs_req req;
+	struct xsh_req req;
 	char why[160] = "";
 	unsigned i;
 	int rc;
@@ -398,16 +398,16 @@ static void test_overflow_after_full(void)
 	}
 	for (i = 0; i < p.f.nr_slots; i++) {
 		mkreq(&req, i + 1);
-		xs_ring_front_put_req(&p.f, &req);
+		xsh_ring_front_put_req(&p.f, &req);
 	}
-	xs_ring_front_push(&p.f);
+	xsh_ring_front_push(&p.f);
 	for (i = 0; i < p.f.nr_slots; i++) {
-		rc = xs_ring_back_get_req(&p.b, &req);
+		rc = xsh_ring_back_get_req(&p.b, &req);
 		CHECK(rc == 1, "legal request %u: rc %d", i, rc);
 	}
 	__atomic_store_n(&p.f.hdr->req_prod, p.f.req_prod_pvt + 1,
 			 __ATOMIC_RELEASE);
-	rc = xs_ring_back_get_req(&p.b, &req);
+	rc = xsh_ring_back_get_req(&p.b, &req);
 	CHECK(rc == -EPROTO, "get_req returned %d, want -EPROTO", rc);
 out:
 	result(!why[0], "overflow after a full ring is -EPROTO", "%s", why);
@@ -417,8 +417,8 @@ out:
 static void test_notify(void)
 {
 	struct pair p;
-	struct xs_req req;
-	struct xs_rsp rsp;
+	struct xsh_req req;
+	struct xsh_rsp rsp;
 	char why[160] = "";
 	bool n;
 
@@ -428,64 +428,64 @@ static void test_notify(void)
 	}
 	/* Requests. */
 	mkreq(&req, 1);
-	xs_ring_front_put_req(&p.f, &req);
-	n = xs_ring_front_push(&p.f);
+	xsh_ring_front_put_req(&p.f, &req);
+	n = xsh_ring_front_push(&p.f);
 	CHECK(n, "first request on an armed ring did not ask to notify");
 	mkreq(&req, 2);
-	xs_ring_front_put_req(&p.f, &req);
-	n = xs_ring_front_push(&p.f);
+	xsh_ring_front_put_req(&p.f, &req);
+	n = xsh_ring_front_push(&p.f);
 	CHECK(!n, "second request notified though the backend is not armed");
-	CHECK(!xs_ring_front_push(&p.f), "empty push asked to notify");
-	CHECK(xs_ring_back_get_req(&p.b, &req) == 1 &&
-	      xs_ring_back_get_req(&p.b, &req) == 1 &&
-	      xs_ring_back_get_req(&p.b, &req) == 0, "drain failed");
-	CHECK(!xs_ring_back_final_check(&p.b),
+	CHECK(!xsh_ring_front_push(&p.f), "empty push asked to notify");
+	CHECK(xsh_ring_back_get_req(&p.b, &req) == 1 &&
+	      xsh_ring_back_get_req(&p.b, &req) == 1 &&
+	      xsh_ring_back_get_req(&p.b, &req) == 0, "drain failed");
+	CHECK(!xsh_ring_back_final_check(&p.b),
 	      "final_check on a drained ring reported more");
 	mkreq(&req, 3);
-	xs_ring_front_put_req(&p.f, &req);
+	xsh_ring_front_put_req(&p.f, &req);
 	mkreq(&req, 4);
-	xs_ring_front_put_req(&p.f, &req);
-	n = xs_ring_front_push(&p.f);
+	xsh_ring_front_put_req(&p.f, &req);
+	n = xsh_ring_front_push(&p.f);
 	CHECK(n, "batch after the backend re-armed did not notify");
 	/* The race final_check exists for: requests published after the
 	 * backend drained but before it re-armed. */
-	CHECK(xs_ring_back_get_req(&p.b, &req) == 1 &&
-	      xs_ring_back_get_req(&p.b, &req) == 1, "drain failed");
+	CHECK(xsh_ring_back_get_req(&p.b, &req) == 1 &&
+	      xsh_ring_back_get_req(&p.b, &req) == 1, "drain failed");
 	mkreq(&req, 5);
-	xs_ring_front_put_req(&p.f, &req);
-	n = xs_ring_front_push(&p.f);
+	xsh_ring_front_put_req(&p.f, &req);
+	n = xsh_ring_front_push(&p.f);
 	CHECK(!n, "notified a backend that is still draining");
-	CHECK(xs_ring_back_final_check(&p.b),
+	CHECK(xsh_ring_back_final_check(&p.b),
 	      "final_check missed a request published while draining");
-	CHECK(xs_ring_back_get_req(&p.b, &req) == 1 && req.id == 5,
+	CHECK(xsh_ring_back_get_req(&p.b, &req) == 1 && req.id == 5,
 	      "request 5 not delivered");
-	CHECK(!xs_ring_back_final_check(&p.b), "final_check reported phantom");
+	CHECK(!xsh_ring_back_final_check(&p.b), "final_check reported phantom");
 
 	/* Responses: the frontend armed rsp_event at start + 1. */
-	mkrsp(&rsp, &(struct xs_req){ .id = 1, .nodeid = 10 });
-	xs_ring_back_put_rsp(&p.b, &rsp);
-	n = xs_ring_back_push(&p.b);
+	mkrsp(&rsp, &(struct xsh_req){ .id = 1, .nodeid = 10 });
+	xsh_ring_back_put_rsp(&p.b, &rsp);
+	n = xsh_ring_back_push(&p.b);
 	CHECK(n, "first response did not ask to notify");
-	xs_ring_back_put_rsp(&p.b, &rsp);
-	n = xs_ring_back_push(&p.b);
+	xsh_ring_back_put_rsp(&p.b, &rsp);
+	n = xsh_ring_back_push(&p.b);
 	CHECK(!n, "second response notified an unarmed frontend");
-	CHECK(!xs_ring_back_push(&p.b), "empty push asked to notify");
-	CHECK(xs_ring_front_get_rsp(&p.f, &rsp) == 1 &&
-	      xs_ring_front_get_rsp(&p.f, &rsp) == 1 &&
-	      xs_ring_front_get_rsp(&p.f, &rsp) == 0, "response drain failed");
-	CHECK(!xs_ring_front_final_check(&p.f),
+	CHECK(!xsh_ring_back_push(&p.b), "empty push asked to notify");
+	CHECK(xsh_ring_front_get_rsp(&p.f, &rsp) == 1 &&
+	      xsh_ring_front_get_rsp(&p.f, &rsp) == 1 &&
+	      xsh_ring_front_get_rsp(&p.f, &rsp) == 0, "response drain failed");
+	CHECK(!xsh_ring_front_final_check(&p.f),
 	      "frontend final_check on a drained ring reported more");
-	xs_ring_back_put_rsp(&p.b, &rsp);
-	n = xs_ring_back_push(&p.b);
+	xsh_ring_back_put_rsp(&p.b, &rsp);
+	n = xsh_ring_back_push(&p.b);
 	CHECK(n, "response after the frontend re-armed did not notify");
-	CHECK(xs_ring_front_get_rsp(&p.f, &rsp) == 1, "response lost");
-	xs_ring_back_put_rsp(&p.b, &rsp);
-	n = xs_ring_back_push(&p.b);
+	CHECK(xsh_ring_front_get_rsp(&p.f, &rsp) == 1, "response lost");
+	xsh_ring_back_put_rsp(&p.b, &rsp);
+	n = xsh_ring_back_push(&p.b);
 	CHECK(!n, "notified a frontend that is still draining");
-	CHECK(xs_ring_front_final_check(&p.f),
+	CHECK(xsh_ring_front_final_check(&p.f),
 	      "frontend final_check missed a response");
-	CHECK(xs_ring_front_get_rsp(&p.f, &rsp) == 1, "response lost");
-	CHECK(xs_ring_front_get_rsp(&p.f, &rsp) == 0, "extra response");
+	CHECK(xsh_ring_front_get_rsp(&p.f, &rsp) == 1, "response lost");
+	CHECK(xsh_ring_front_get_rsp(&p.f, &rsp) == 0, "extra response");
 out:
 	result(!why[0], "notification suppression and final_check", "%s", why);
 	pair_fini(&p);
@@ -502,8 +502,8 @@ static void test_rsp_lies(void)
 		{ INT32_MIN, "rsp_prod half the index space away" },
 	};
 	struct pair p;
-	struct xs_req req;
-	struct xs_rsp rsp;
+	struct xsh_req req;
+	struct xsh_rsp rsp;
 	char name[128], why[160];
 	unsigned i;
 	int rc;
@@ -518,14 +518,14 @@ static void test_rsp_lies(void)
 			continue;
 		}
 		mkreq(&req, 1);
-		xs_ring_front_put_req(&p.f, &req);
+		xsh_ring_front_put_req(&p.f, &req);
 		mkreq(&req, 2);
-		xs_ring_front_put_req(&p.f, &req);
-		xs_ring_front_push(&p.f);
+		xsh_ring_front_put_req(&p.f, &req);
+		xsh_ring_front_push(&p.f);
 		__atomic_store_n(&p.f.hdr->rsp_prod,
 				 p.f.rsp_cons + (uint32_t)cases[i].delta,
 				 __ATOMIC_RELEASE);
-		rc = xs_ring_front_get_rsp(&p.f, &rsp);
+		rc = xsh_ring_front_get_rsp(&p.f, &rsp);
 		CHECK(rc == -EPROTO, "get_rsp returned %d", rc);
 		CHECK(p.f.rsp_cons == UINT32_MAX, "frontend consumed a lie");
 out:
@@ -540,10 +540,10 @@ out:
 		return;
 	}
 	mkreq(&req, 1);
-	xs_ring_front_put_req(&p.f, &req);
-	xs_ring_front_push(&p.f);
+	xsh_ring_front_put_req(&p.f, &req);
+	xsh_ring_front_push(&p.f);
 	__atomic_store_n(&p.f.hdr->rsp_prod, 1, __ATOMIC_RELEASE);
-	rc = xs_ring_front_get_rsp(&p.f, &rsp);
+	rc = xsh_ring_front_get_rsp(&p.f, &rsp);
 	result(rc == 1, "backend answering all outstanding is accepted",
 	       "get_rsp returned %d", rc);
 	pair_fini(&p);
@@ -612,8 +612,8 @@ static void kick(int fd)
 static void *back_thread(void *arg)
 {
 	struct duo *d = arg;
-	struct xs_req *batch;
-	struct xs_rsp rsp;
+	struct xsh_req *batch;
+	struct xsh_rsp rsp;
 	uint64_t answered = 0;
 	unsigned n, i;
 	int rc;
@@ -625,7 +625,7 @@ static void *back_thread(void *arg)
 	}
 	while (answered < d->total && !duo_failed(d)) {
 		n = 0;
-		while ((rc = xs_ring_back_get_req(&d->p.b, &batch[n])) == 1) {
+		while ((rc = xsh_ring_back_get_req(&d->p.b, &batch[n])) == 1) {
 			if (!req_intact(&batch[n])) {
 				duo_fail(d, "torn request id %" PRIu64,
 					 batch[n].id);
@@ -641,16 +641,16 @@ static void *back_thread(void *arg)
 		if (n) {
 			for (i = n; i-- > 0;) {
 				mkrsp(&rsp, &batch[i]);
-				xs_ring_back_put_rsp(&d->p.b, &rsp);
+				xsh_ring_back_put_rsp(&d->p.b, &rsp);
 			}
-			if (xs_ring_back_push(&d->p.b)) {
+			if (xsh_ring_back_push(&d->p.b)) {
 				d->notifies[1]++;
 				kick(d->rsp_efd);
 			}
 			answered += n;
 			continue;
 		}
-		if (xs_ring_back_final_check(&d->p.b))
+		if (xsh_ring_back_final_check(&d->p.b))
 			continue;
 		rc = wait_efd(d->req_efd);
 		if (rc) {
@@ -667,8 +667,8 @@ out:
 static void *front_thread(void *arg)
 {
 	struct duo *d = arg;
-	struct xs_req req;
-	struct xs_rsp rsp;
+	struct xsh_req req;
+	struct xsh_rsp rsp;
 	uint64_t sent = 0, got = 0, sum_ids = 0;
 	uint8_t *seen;
 	bool progress;
@@ -681,16 +681,16 @@ static void *front_thread(void *arg)
 	}
 	while (got < d->total && !duo_failed(d)) {
 		progress = false;
-		while (sent < d->total && xs_ring_front_free_slots(&d->p.f)) {
+		while (sent < d->total && xsh_ring_front_free_slots(&d->p.f)) {
 			mkreq(&req, ++sent);
-			xs_ring_front_put_req(&d->p.f, &req);
+			xsh_ring_front_put_req(&d->p.f, &req);
 			progress = true;
 		}
-		if (xs_ring_front_push(&d->p.f)) {
+		if (xsh_ring_front_push(&d->p.f)) {
 			d->notifies[0]++;
 			kick(d->req_efd);
 		}
-		while ((rc = xs_ring_front_get_rsp(&d->p.f, &rsp)) == 1) {
+		while ((rc = xsh_ring_front_get_rsp(&d->p.f, &rsp)) == 1) {
 			if (!rsp.id || rsp.id > sent || seen[rsp.id] ||
 			    !rsp_intact(&rsp)) {
 				duo_fail(d, "bad response id %" PRIu64, rsp.id);
@@ -705,7 +705,7 @@ static void *front_thread(void *arg)
 			duo_fail(d, "frontend get_rsp %d", rc);
 			break;
 		}
-		if (progress || xs_ring_front_final_check(&d->p.f))
+		if (progress || xsh_ring_front_final_check(&d->p.f))
 			continue;
 		rc = wait_efd(d->rsp_efd);
 		if (rc) {

@@ -3,7 +3,7 @@
  * Unit tests for the file service (backend/dispatch.c, fs.c, node.c,
  * handle.c, creds.c): a temporary export under /tmp, one in-process
  * session over a malloc'ed data area, and hand-built requests fed to
- * xs_dispatch() exactly as the ring engine would.  The guest's side is
+ * xsh_dispatch() exactly as the ring engine would.  The guest's side is
  * played by the test; the host's side is checked with plain syscalls on
  * the export directory.
  */
@@ -62,12 +62,12 @@ static void skip(const char *name, const char *why)
 	} while (0)
 
 #define DATA_BYTES	(2u << 20)
-#define ROOT		XS_ROOT_NODEID
+#define ROOT		XSH_ROOT_NODEID
 #define FATAL_RC	1000
 
 static char dir[64], outside[64];
-static struct xs_export *export_;
-static struct xs_sess *sess;
+static struct xsh_export *export_;
+static struct xsh_sess *sess;
 static uint8_t *data;
 static uint64_t next_id;
 static uint32_t cur_uid, cur_gid;
@@ -76,9 +76,9 @@ static __thread uint32_t buf_base;	/* this thread's part of data */
 
 /* ---- request helpers --------------------------------------------------- */
 
-static struct xs_req mkreq(uint16_t op, uint64_t nodeid)
+static struct xsh_req mkreq(uint16_t op, uint64_t nodeid)
 {
-	struct xs_req r;
+	struct xsh_req r;
 
 	memset(&r, 0, sizeof(r));
 	r.opcode = op;
@@ -90,10 +90,10 @@ static struct xs_req mkreq(uint16_t op, uint64_t nodeid)
 
 /* Input at the start of the data area; output comes back there too.
  * Returns -errno from the response, or FATAL_RC. */
-static int run(struct xs_req *r, const void *in, uint32_t in_len,
-	       uint32_t buf_len, struct xs_rsp *rsp)
+static int run(struct xsh_req *r, const void *in, uint32_t in_len,
+	       uint32_t buf_len, struct xsh_rsp *rsp)
 {
-	struct xs_rsp tmp;
+	struct xsh_rsp tmp;
 
 	if (!rsp)
 		rsp = &tmp;
@@ -103,17 +103,17 @@ static int run(struct xs_req *r, const void *in, uint32_t in_len,
 	r->buf_len = buf_len > in_len ? buf_len : in_len;
 	if (in_len)
 		memcpy(data + buf_base, in, in_len);
-	if (xs_dispatch(sess, r, rsp))
+	if (xsh_dispatch(sess, r, rsp))
 		return FATAL_RC;
 	if (rsp->id != r->id)
 		return -9999;
 	return -rsp->error;
 }
 
-static int op_lookup(uint64_t parent, const char *name, struct xs_rsp_entry *e)
+static int op_lookup(uint64_t parent, const char *name, struct xsh_rsp_entry *e)
 {
-	struct xs_req r = mkreq(XS_OP_LOOKUP, parent);
-	struct xs_rsp rsp;
+	struct xsh_req r = mkreq(XSH_OP_LOOKUP, parent);
+	struct xsh_rsp rsp;
 	int rc = run(&r, name, (uint32_t)strlen(name), 0, &rsp);
 
 	if (e)
@@ -122,10 +122,10 @@ static int op_lookup(uint64_t parent, const char *name, struct xs_rsp_entry *e)
 }
 
 static int op_create(uint64_t parent, const char *name, uint32_t flags,
-		     uint32_t mode, uint32_t umask_, struct xs_rsp_entry *e)
+		     uint32_t mode, uint32_t umask_, struct xsh_rsp_entry *e)
 {
-	struct xs_req r = mkreq(XS_OP_CREATE, parent);
-	struct xs_rsp rsp;
+	struct xsh_req r = mkreq(XSH_OP_CREATE, parent);
+	struct xsh_rsp rsp;
 	int rc;
 
 	r.a.open.flags = flags | O_CREAT;
@@ -138,10 +138,10 @@ static int op_create(uint64_t parent, const char *name, uint32_t flags,
 }
 
 static int op_mknod(uint16_t op, uint64_t parent, const char *name,
-		    uint32_t mode, uint32_t rdev, struct xs_rsp_entry *e)
+		    uint32_t mode, uint32_t rdev, struct xsh_rsp_entry *e)
 {
-	struct xs_req r = mkreq(op, parent);
-	struct xs_rsp rsp;
+	struct xsh_req r = mkreq(op, parent);
+	struct xsh_rsp rsp;
 	int rc;
 
 	r.a.mknod.mode = mode;
@@ -153,16 +153,16 @@ static int op_mknod(uint16_t op, uint64_t parent, const char *name,
 }
 
 static int op_mkdir(uint64_t parent, const char *name, uint32_t mode,
-		    struct xs_rsp_entry *e)
+		    struct xsh_rsp_entry *e)
 {
-	return op_mknod(XS_OP_MKDIR, parent, name, mode, 0, e);
+	return op_mknod(XSH_OP_MKDIR, parent, name, mode, 0, e);
 }
 
 static int op_symlink(uint64_t parent, const char *name, const char *target,
-		      struct xs_rsp_entry *e)
+		      struct xsh_rsp_entry *e)
 {
-	struct xs_req r = mkreq(XS_OP_SYMLINK, parent);
-	struct xs_rsp rsp;
+	struct xsh_req r = mkreq(XSH_OP_SYMLINK, parent);
+	struct xsh_rsp rsp;
 	char buf[512];
 	int rc;
 
@@ -175,10 +175,10 @@ static int op_symlink(uint64_t parent, const char *name, const char *target,
 }
 
 static int op_link(uint64_t node, uint64_t newparent, const char *name,
-		   struct xs_rsp_entry *e)
+		   struct xsh_rsp_entry *e)
 {
-	struct xs_req r = mkreq(XS_OP_LINK, node);
-	struct xs_rsp rsp;
+	struct xsh_req r = mkreq(XSH_OP_LINK, node);
+	struct xsh_rsp rsp;
 	int rc;
 
 	r.a.link.newparent = newparent;
@@ -190,7 +190,7 @@ static int op_link(uint64_t node, uint64_t newparent, const char *name,
 
 static int op_remove(uint16_t op, uint64_t parent, const char *name)
 {
-	struct xs_req r = mkreq(op, parent);
+	struct xsh_req r = mkreq(op, parent);
 
 	return run(&r, name, (uint32_t)strlen(name), 0, NULL);
 }
@@ -198,7 +198,7 @@ static int op_remove(uint16_t op, uint64_t parent, const char *name)
 static int op_rename(uint64_t p, const char *name, uint64_t np,
 		     const char *newname, uint32_t flags)
 {
-	struct xs_req r = mkreq(XS_OP_RENAME, p);
+	struct xsh_req r = mkreq(XSH_OP_RENAME, p);
 	char buf[600];
 
 	r.a.rename.newparent = np;
@@ -210,8 +210,8 @@ static int op_rename(uint64_t p, const char *name, uint64_t np,
 
 static int op_open(uint16_t op, uint64_t node, uint32_t flags, uint64_t *fh)
 {
-	struct xs_req r = mkreq(op, node);
-	struct xs_rsp rsp;
+	struct xsh_req r = mkreq(op, node);
+	struct xsh_rsp rsp;
 	int rc;
 
 	r.a.open.flags = flags;
@@ -223,7 +223,7 @@ static int op_open(uint16_t op, uint64_t node, uint32_t flags, uint64_t *fh)
 
 static int op_release(uint16_t op, uint64_t node, uint64_t fh)
 {
-	struct xs_req r = mkreq(op, node);
+	struct xsh_req r = mkreq(op, node);
 
 	r.fh = fh;
 	return run(&r, NULL, 0, 0, NULL);
@@ -232,8 +232,8 @@ static int op_release(uint16_t op, uint64_t node, uint64_t fh)
 static int op_read(uint64_t node, uint64_t fh, uint64_t off, uint32_t size,
 		   void *out, uint32_t *got)
 {
-	struct xs_req r = mkreq(XS_OP_READ, node);
-	struct xs_rsp rsp;
+	struct xsh_req r = mkreq(XSH_OP_READ, node);
+	struct xsh_rsp rsp;
 	int rc;
 
 	r.fh = fh;
@@ -250,8 +250,8 @@ static int op_read(uint64_t node, uint64_t fh, uint64_t off, uint32_t size,
 static int op_write(uint64_t node, uint64_t fh, uint64_t off,
 		    const void *buf, uint32_t len, uint64_t *count)
 {
-	struct xs_req r = mkreq(XS_OP_WRITE, node);
-	struct xs_rsp rsp;
+	struct xsh_req r = mkreq(XSH_OP_WRITE, node);
+	struct xsh_rsp rsp;
 	int rc;
 
 	r.fh = fh;
@@ -263,10 +263,10 @@ static int op_write(uint64_t node, uint64_t fh, uint64_t off,
 	return rc;
 }
 
-static int op_getattr(uint64_t node, struct xs_attr *a)
+static int op_getattr(uint64_t node, struct xsh_attr *a)
 {
-	struct xs_req r = mkreq(XS_OP_GETATTR, node);
-	struct xs_rsp rsp;
+	struct xsh_req r = mkreq(XSH_OP_GETATTR, node);
+	struct xsh_rsp rsp;
 	int rc = run(&r, NULL, 0, 0, &rsp);
 
 	if (a)
@@ -275,10 +275,10 @@ static int op_getattr(uint64_t node, struct xs_attr *a)
 }
 
 static int op_setattr(uint64_t node, uint64_t fh,
-		      const struct xs_args_setattr *sa, struct xs_attr *a)
+		      const struct xsh_args_setattr *sa, struct xsh_attr *a)
 {
-	struct xs_req r = mkreq(XS_OP_SETATTR, node);
-	struct xs_rsp rsp;
+	struct xsh_req r = mkreq(XSH_OP_SETATTR, node);
+	struct xsh_rsp rsp;
 	int rc;
 
 	r.fh = fh;
@@ -291,8 +291,8 @@ static int op_setattr(uint64_t node, uint64_t fh,
 
 static int op_forget(uint64_t node, uint64_t n)
 {
-	struct xs_req r = mkreq(XS_OP_FORGET, 0);
-	struct xs_forget_one f = { .nodeid = node, .nlookup = n };
+	struct xsh_req r = mkreq(XSH_OP_FORGET, 0);
+	struct xsh_forget_one f = { .nodeid = node, .nlookup = n };
 
 	return run(&r, &f, sizeof(f), 0, NULL);
 }
@@ -300,8 +300,8 @@ static int op_forget(uint64_t node, uint64_t n)
 static int op_readdir(bool plus, uint64_t node, uint64_t fh, uint64_t cookie,
 		      uint32_t size, uint32_t *out_len)
 {
-	struct xs_req r = mkreq(plus ? XS_OP_READDIRPLUS : XS_OP_READDIR, node);
-	struct xs_rsp rsp;
+	struct xsh_req r = mkreq(plus ? XSH_OP_READDIRPLUS : XSH_OP_READDIR, node);
+	struct xsh_rsp rsp;
 	int rc;
 
 	r.fh = fh;
@@ -312,14 +312,14 @@ static int op_readdir(bool plus, uint64_t node, uint64_t fh, uint64_t cookie,
 	return rc;
 }
 
-static void set_policy(void (*edit)(struct xs_policy *p))
+static void set_policy(void (*edit)(struct xsh_policy *p))
 {
-	struct xs_policy p;
+	struct xsh_policy p;
 
-	xs_policy_default(&p);
+	xsh_policy_default(&p);
 	if (edit)
 		edit(&p);
-	xs_export_set_policy(export_, &p);
+	xsh_export_set_policy(export_, &p);
 }
 
 static int host_stat(const char *rel, struct stat *st)
@@ -342,8 +342,8 @@ static char *host_path(const char *rel)
 
 static void test_basic_io(void)
 {
-	struct xs_rsp_entry e = { 0 }, e2 = { 0 };
-	struct xs_attr a;
+	struct xsh_rsp_entry e = { 0 }, e2 = { 0 };
+	struct xsh_attr a;
 	char why[200] = "", buf[64];
 	uint64_t count, fh;
 	uint32_t got;
@@ -377,13 +377,13 @@ static void test_basic_io(void)
 	CHECK(rc == 0 && e2.nodeid == e.nodeid && e2.generation == e.generation,
 	      "second lookup: %d node %llx vs %llx", rc,
 	      (unsigned long long)e2.nodeid, (unsigned long long)e.nodeid);
-	rc = op_release(XS_OP_RELEASE, e.nodeid, e.fh);
+	rc = op_release(XSH_OP_RELEASE, e.nodeid, e.fh);
 	CHECK(rc == 0, "release: %d", rc);
-	rc = op_open(XS_OP_OPEN, e.nodeid, O_RDONLY, &fh);
+	rc = op_open(XSH_OP_OPEN, e.nodeid, O_RDONLY, &fh);
 	CHECK(rc == 0, "open: %d", rc);
 	rc = op_write(e.nodeid, fh, 0, "x", 1, NULL);
 	CHECK(rc == -EBADF, "write to read-only handle: %d", rc);
-	rc = op_release(XS_OP_RELEASE, e.nodeid, fh);
+	rc = op_release(XSH_OP_RELEASE, e.nodeid, fh);
 	CHECK(rc == 0, "release: %d", rc);
 	rc = op_forget(e.nodeid, 2);
 	CHECK(rc == 0, "forget: %d", rc);
@@ -396,7 +396,7 @@ out:
 
 static void test_create_umask_excl(void)
 {
-	struct xs_rsp_entry e = { 0 };
+	struct xsh_rsp_entry e = { 0 };
 	char why[200] = "";
 	struct stat st;
 	int rc;
@@ -405,14 +405,14 @@ static void test_create_umask_excl(void)
 	CHECK(rc == 0, "create: %d", rc);
 	CHECK(host_stat("um", &st) == 0 && (st.st_mode & 07777) == 0777,
 	      "mode %o with umask 0", st.st_mode & 07777);
-	op_release(XS_OP_RELEASE, e.nodeid, e.fh);
+	op_release(XSH_OP_RELEASE, e.nodeid, e.fh);
 	rc = op_create(ROOT, "um", O_WRONLY | O_EXCL, 0666, 0, NULL);
 	CHECK(rc == -EEXIST, "O_EXCL on existing: %d", rc);
 	rc = op_create(ROOT, "um", O_RDWR | O_TRUNC, 0666, 0, &e);
 	CHECK(rc == 0 && e.fh, "create existing without O_EXCL: %d", rc);
-	op_release(XS_OP_RELEASE, e.nodeid, e.fh);
+	op_release(XSH_OP_RELEASE, e.nodeid, e.fh);
 	op_forget(e.nodeid, 2);
-	op_remove(XS_OP_UNLINK, ROOT, "um");
+	op_remove(XSH_OP_UNLINK, ROOT, "um");
 out:
 	result(!why[0], "create applies the guest umask only, O_EXCL honoured",
 	       "%s", why);
@@ -420,15 +420,15 @@ out:
 
 static void test_link_rename_unlink(void)
 {
-	struct xs_rsp_entry f = { 0 }, g = { 0 }, d = { 0 }, h = { 0 };
+	struct xsh_rsp_entry f = { 0 }, g = { 0 }, d = { 0 }, h = { 0 };
 	char why[200] = "";
 	struct stat st;
-	struct xs_attr a;
+	struct xsh_attr a;
 	int rc;
 
 	rc = op_create(ROOT, "lf", O_WRONLY, 0644, 0, &f);
 	CHECK(rc == 0, "create: %d", rc);
-	op_release(XS_OP_RELEASE, f.nodeid, f.fh);
+	op_release(XSH_OP_RELEASE, f.nodeid, f.fh);
 	rc = op_link(f.nodeid, ROOT, "lg", &g);
 	CHECK(rc == 0 && g.nodeid == f.nodeid && g.attr.nlink == 2,
 	      "link: %d node %llx nlink %u", rc, (unsigned long long)g.nodeid,
@@ -443,18 +443,18 @@ static void test_link_rename_unlink(void)
 	CHECK(rc == 0 && h.nodeid == f.nodeid, "lookup renamed: %d", rc);
 	rc = op_rename(ROOT, "lf", d.nodeid, "lh", 1);
 	CHECK(rc == -EEXIST, "rename NOREPLACE onto existing: %d", rc);
-	rc = op_remove(XS_OP_UNLINK, ROOT, "lf");
+	rc = op_remove(XSH_OP_UNLINK, ROOT, "lf");
 	CHECK(rc == 0 && host_stat("lf", &st) != 0, "unlink: %d", rc);
 	rc = op_getattr(f.nodeid, &a);
 	CHECK(rc == 0 && a.nlink == 1, "node after unlink: %d nlink %u", rc,
 	      a.nlink);
-	rc = op_remove(XS_OP_RMDIR, ROOT, "ld");
+	rc = op_remove(XSH_OP_RMDIR, ROOT, "ld");
 	CHECK(rc == -ENOTEMPTY, "rmdir non-empty: %d", rc);
-	rc = op_remove(XS_OP_UNLINK, d.nodeid, "lh");
+	rc = op_remove(XSH_OP_UNLINK, d.nodeid, "lh");
 	CHECK(rc == 0, "unlink lh: %d", rc);
-	rc = op_remove(XS_OP_RMDIR, ROOT, "ld");
+	rc = op_remove(XSH_OP_RMDIR, ROOT, "ld");
 	CHECK(rc == 0, "rmdir: %d", rc);
-	rc = op_remove(XS_OP_UNLINK, ROOT, "nonexistent");
+	rc = op_remove(XSH_OP_UNLINK, ROOT, "nonexistent");
 	CHECK(rc == -ENOENT, "unlink missing: %d", rc);
 	rc = op_lookup(f.nodeid, "x", NULL);
 	CHECK(rc == -ENOTDIR, "lookup under a file: %d", rc);
@@ -467,9 +467,9 @@ out:
 
 static void test_readdir(void)
 {
-	const struct xs_dirent *d;
-	const struct xs_direntplus *dp;
-	struct xs_rsp_entry sub = { 0 }, e = { 0 };
+	const struct xsh_dirent *d;
+	const struct xsh_direntplus *dp;
+	struct xsh_rsp_entry sub = { 0 }, e = { 0 };
 	char why[200] = "", name[32];
 	uint8_t seen[40];
 	uint64_t fh = 0, cookie = 0, first_node = 0, plus_ids[40];
@@ -483,10 +483,10 @@ static void test_readdir(void)
 		snprintf(name, sizeof(name), "entry%02d", i);
 		rc = op_create(sub.nodeid, name, O_WRONLY, 0644, 0, &e);
 		CHECK(rc == 0, "create %s: %d", name, rc);
-		op_release(XS_OP_RELEASE, e.nodeid, e.fh);
+		op_release(XSH_OP_RELEASE, e.nodeid, e.fh);
 		op_forget(e.nodeid, 1);
 	}
-	rc = op_open(XS_OP_OPENDIR, sub.nodeid, O_RDONLY | O_DIRECTORY, &fh);
+	rc = op_open(XSH_OP_OPENDIR, sub.nodeid, O_RDONLY | O_DIRECTORY, &fh);
 	CHECK(rc == 0, "opendir: %d", rc);
 
 	/* small pages: many calls, every entry exactly once */
@@ -497,7 +497,7 @@ static void test_readdir(void)
 		if (!len)
 			break;
 		CHECK(++calls < 200, "readdir does not end");
-		for (pos = 0; (n = xs_codec_next_dirent(data, len, pos, &d,
+		for (pos = 0; (n = xsh_codec_next_dirent(data, len, pos, &d,
 							&nm)) > 0;
 		     pos += (uint32_t)n) {
 			cookie = d->off;
@@ -526,7 +526,7 @@ static void test_readdir(void)
 	rc = op_readdir(true, sub.nodeid, fh, 0, 65536, &len);
 	CHECK(rc == 0 && len > 0, "readdirplus: %d", rc);
 	dots = total = 0;
-	for (pos = 0; (n = xs_codec_next_direntplus(data, len, pos, &dp,
+	for (pos = 0; (n = xsh_codec_next_direntplus(data, len, pos, &dp,
 						    &nm)) > 0;
 	     pos += (uint32_t)n) {
 		if ((dp->dirent.namelen == 1 && nm[0] == '.') ||
@@ -562,7 +562,7 @@ static void test_readdir(void)
 	/* an entry that vanishes between getdents and lookup is skipped */
 	rc = op_readdir(true, sub.nodeid, fh, 0, 400, &len);
 	CHECK(rc == 0, "readdirplus first page: %d", rc);
-	for (pos = 0; (n = xs_codec_next_direntplus(data, len, pos, &dp,
+	for (pos = 0; (n = xsh_codec_next_direntplus(data, len, pos, &dp,
 						    &nm)) > 0;
 	     pos += (uint32_t)n) {
 		cookie = dp->dirent.off;
@@ -575,7 +575,7 @@ static void test_readdir(void)
 	}
 	rc = op_readdir(true, sub.nodeid, fh, cookie, 65536, &len);
 	CHECK(rc == 0, "readdirplus after unlink: %d", rc);
-	for (pos = 0; (n = xs_codec_next_direntplus(data, len, pos, &dp,
+	for (pos = 0; (n = xsh_codec_next_direntplus(data, len, pos, &dp,
 						    &nm)) > 0;
 	     pos += (uint32_t)n)
 		CHECK(dp->entry.nodeid == 0 && nm[0] == '.',
@@ -583,23 +583,23 @@ static void test_readdir(void)
 
 	rc = op_readdir(false, sub.nodeid, fh + 1, 0, 4096, &len);
 	CHECK(rc == -EBADF, "readdir with a bad fh: %d", rc);
-	rc = op_release(XS_OP_RELEASEDIR, sub.nodeid, fh);
+	rc = op_release(XSH_OP_RELEASEDIR, sub.nodeid, fh);
 	CHECK(rc == 0, "releasedir: %d", rc);
 	rc = op_readdir(false, sub.nodeid, fh, 0, 4096, &len);
 	CHECK(rc == -EBADF, "readdir after releasedir: %d", rc);
 out:
-	op_release(XS_OP_RELEASEDIR, sub.nodeid, fh);
-	op_remove(XS_OP_RMDIR, ROOT, "rd");
+	op_release(XSH_OP_RELEASEDIR, sub.nodeid, fh);
+	op_remove(XSH_OP_RMDIR, ROOT, "rd");
 	op_forget(sub.nodeid, 1);
 	result(!why[0], "readdir pages, readdirplus counts lookups", "%s", why);
 }
 
 static void test_symlink_escape(void)
 {
-	struct xs_rsp_entry l = { 0 }, lf = { 0 }, fifo = { 0 }, e = { 0 };
-	struct xs_args_setattr sa;
-	struct xs_req r;
-	struct xs_rsp rsp;
+	struct xsh_rsp_entry l = { 0 }, lf = { 0 }, fifo = { 0 }, e = { 0 };
+	struct xsh_args_setattr sa;
+	struct xsh_req r;
+	struct xsh_rsp rsp;
 	char why[200] = "", buf[64];
 	uint64_t fh;
 	struct stat st;
@@ -615,32 +615,32 @@ static void test_symlink_escape(void)
 	rc = op_lookup(l.nodeid, "passwd", NULL);
 	CHECK(rc == -ENOTDIR || rc == -ELOOP,
 	      "lookup under the symlink: %d", rc);
-	rc = op_open(XS_OP_OPEN, l.nodeid, O_RDONLY, &fh);
+	rc = op_open(XSH_OP_OPEN, l.nodeid, O_RDONLY, &fh);
 	CHECK(rc == -ELOOP, "open of the symlink: %d", rc);
-	rc = op_open(XS_OP_OPENDIR, l.nodeid, O_RDONLY, &fh);
+	rc = op_open(XSH_OP_OPENDIR, l.nodeid, O_RDONLY, &fh);
 	CHECK(rc == -ENOTDIR, "opendir of the symlink: %d", rc);
-	r = mkreq(XS_OP_READLINK, l.nodeid);
+	r = mkreq(XSH_OP_READLINK, l.nodeid);
 	rc = run(&r, NULL, 0, 4096, &rsp);
 	CHECK(rc == 0 && rsp.out_len == 4 && !memcmp(data, "/etc", 4),
 	      "readlink: %d", rc);
-	r = mkreq(XS_OP_READLINK, l.nodeid);
+	r = mkreq(XSH_OP_READLINK, l.nodeid);
 	rc = run(&r, NULL, 0, 2, &rsp);
 	CHECK(rc == -ERANGE, "readlink into 2 bytes: %d", rc);
-	r = mkreq(XS_OP_GETXATTR, l.nodeid);
+	r = mkreq(XSH_OP_GETXATTR, l.nodeid);
 	rc = run(&r, "user.x", 6, 0, NULL);
 	CHECK(rc == -ENODATA, "getxattr on symlink: %d", rc);
-	r = mkreq(XS_OP_SETXATTR, l.nodeid);
+	r = mkreq(XSH_OP_SETXATTR, l.nodeid);
 	r.a.xattr.name_len = 6;
 	rc = run(&r, "user.xv", 7, 0, NULL);
 	CHECK(rc == -EPERM, "setxattr on symlink: %d", rc);
 	memset(&sa, 0, sizeof(sa));
-	sa.valid = XS_SETATTR_MODE;
+	sa.valid = XSH_SETATTR_MODE;
 	sa.mode = 0600;
 	rc = op_setattr(l.nodeid, 0, &sa, NULL);
 	CHECK(rc == -EOPNOTSUPP, "chmod of symlink: %d", rc);
 	CHECK(stat("/etc", &st) == 0 && (st.st_mode & 07777) != 0600,
 	      "chmod reached /etc");
-	sa.valid = XS_SETATTR_MTIME;
+	sa.valid = XSH_SETATTR_MTIME;
 	sa.mtime = 12345;
 	rc = op_setattr(l.nodeid, 0, &sa, NULL);
 	CHECK(rc == 0 && host_stat("evil", &st) == 0 &&
@@ -649,11 +649,11 @@ static void test_symlink_escape(void)
 
 	rc = op_lookup(ROOT, "evilf", &lf);
 	CHECK(rc == 0, "lookup evilf: %d", rc);
-	rc = op_open(XS_OP_OPEN, lf.nodeid, O_RDWR | O_TRUNC, &fh);
+	rc = op_open(XSH_OP_OPEN, lf.nodeid, O_RDWR | O_TRUNC, &fh);
 	CHECK(rc == -ELOOP, "open symlink to outside: %d", rc);
 	rc = op_create(ROOT, "evilf", O_RDWR | O_TRUNC, 0644, 0, &e);
 	CHECK(rc == -ELOOP, "create through symlink: %d", rc);
-	sa.valid = XS_SETATTR_SIZE;
+	sa.valid = XSH_SETATTR_SIZE;
 	sa.size = 0;
 	rc = op_setattr(lf.nodeid, 0, &sa, NULL);
 	CHECK(rc == -EINVAL, "truncate symlink: %d", rc);
@@ -668,22 +668,22 @@ static void test_symlink_escape(void)
 
 	rc = op_lookup(ROOT, "fifo", &fifo);
 	CHECK(rc == 0 && S_ISFIFO(fifo.attr.mode), "lookup fifo: %d", rc);
-	rc = op_open(XS_OP_OPEN, fifo.nodeid, O_RDONLY, &fh);
+	rc = op_open(XSH_OP_OPEN, fifo.nodeid, O_RDONLY, &fh);
 	CHECK(rc == -EACCES, "open fifo: %d", rc);
 	rc = op_create(ROOT, "fifo", O_WRONLY, 0644, 0, &e);
 	CHECK(rc == -EACCES, "create over a fifo: %d", rc);
-	r = mkreq(XS_OP_LISTXATTR, fifo.nodeid);
+	r = mkreq(XSH_OP_LISTXATTR, fifo.nodeid);
 	rc = run(&r, NULL, 0, 0, &rsp);
 	CHECK(rc == 0 && rsp.u.count == 0, "listxattr of fifo: %d", rc);
-	rc = op_remove(XS_OP_UNLINK, ROOT, "fifo");
+	rc = op_remove(XSH_OP_UNLINK, ROOT, "fifo");
 	CHECK(rc == 0, "unlink fifo: %d", rc);
 
 	op_forget(l.nodeid, 1);
 	op_forget(lf.nodeid, 1);
 	op_forget(fifo.nodeid, 1);
-	op_remove(XS_OP_UNLINK, ROOT, "evil");
-	op_remove(XS_OP_UNLINK, ROOT, "evilf");
-	op_remove(XS_OP_UNLINK, ROOT, "evilf2");
+	op_remove(XSH_OP_UNLINK, ROOT, "evil");
+	op_remove(XSH_OP_UNLINK, ROOT, "evilf");
+	op_remove(XSH_OP_UNLINK, ROOT, "evilf2");
 out:
 	result(!why[0],
 	       "host symlinks and special files are never followed or opened",
@@ -692,7 +692,7 @@ out:
 
 static void test_guest_symlink(void)
 {
-	struct xs_rsp_entry l = { 0 };
+	struct xsh_rsp_entry l = { 0 };
 	char why[200] = "", buf[64];
 	ssize_t n;
 	int rc;
@@ -705,14 +705,14 @@ static void test_guest_symlink(void)
 	rc = op_lookup(l.nodeid, "x", NULL);
 	CHECK(rc == -ENOTDIR, "lookup under guest symlink: %d", rc);
 	op_forget(l.nodeid, 1);
-	op_remove(XS_OP_UNLINK, ROOT, "gl");
+	op_remove(XSH_OP_UNLINK, ROOT, "gl");
 out:
 	result(!why[0], "guest symlinks are stored, not followed", "%s", why);
 }
 
 static void test_stale(void)
 {
-	struct xs_rsp_entry e = { 0 }, e2 = { 0 };
+	struct xsh_rsp_entry e = { 0 }, e2 = { 0 };
 	char why[200] = "", buf[8];
 	uint64_t fh, fh2;
 	uint32_t got;
@@ -740,20 +740,20 @@ static void test_stale(void)
 	CHECK(rc == -EBADF, "fh used with another node: %d", rc);
 	rc = op_readdir(false, e.nodeid, fh, 0, 4096, &got);
 	CHECK(rc == -EBADF, "file handle used as a directory: %d", rc);
-	rc = op_release(XS_OP_RELEASE, e.nodeid, fh);
+	rc = op_release(XSH_OP_RELEASE, e.nodeid, fh);
 	CHECK(rc == 0, "release: %d", rc);
 	rc = op_read(e.nodeid, fh, 0, 8, buf, &got);
 	CHECK(rc == -EBADF, "read after release: %d", rc);
-	rc = op_release(XS_OP_RELEASE, e.nodeid, fh);
+	rc = op_release(XSH_OP_RELEASE, e.nodeid, fh);
 	CHECK(rc == -EBADF, "double release: %d", rc);
 	/* the slot is reused with a new generation */
-	rc = op_open(XS_OP_OPEN, e.nodeid, O_RDONLY, &fh2);
+	rc = op_open(XSH_OP_OPEN, e.nodeid, O_RDONLY, &fh2);
 	CHECK(rc == 0 && fh2 != fh && (uint32_t)fh2 == (uint32_t)fh,
 	      "reopen: %d fh %llx old %llx", rc, (unsigned long long)fh2,
 	      (unsigned long long)fh);
 	rc = op_read(e.nodeid, fh, 0, 8, buf, &got);
 	CHECK(rc == -EBADF, "old fh on a reused slot: %d", rc);
-	op_release(XS_OP_RELEASE, e.nodeid, fh2);
+	op_release(XSH_OP_RELEASE, e.nodeid, fh2);
 
 	/* forget more than held: saturates at zero, node freed */
 	rc = op_forget(e.nodeid, ~0ull);
@@ -772,13 +772,13 @@ static void test_stale(void)
 	      "count after relookup was not 1");
 	rc = op_forget(ROOT, 1000);
 	CHECK(op_getattr(ROOT, NULL) == 0, "root was forgotten");
-	op_remove(XS_OP_UNLINK, ROOT, "st");
+	op_remove(XSH_OP_UNLINK, ROOT, "st");
 out:
 	result(!why[0], "stale node ids, stale handles, forget saturates",
 	       "%s", why);
 }
 
-static void pol_handles(struct xs_policy *p)
+static void pol_handles(struct xsh_policy *p)
 {
 	p->max_handles = 3;
 	p->max_nodes = 4;
@@ -786,33 +786,33 @@ static void pol_handles(struct xs_policy *p)
 
 static void test_limits(void)
 {
-	struct xs_rsp_entry e = { 0 }, n[5];
+	struct xsh_rsp_entry e = { 0 }, n[5];
 	char why[200] = "", name[8];
 	uint64_t fh[4];
 	int rc, i;
 
 	rc = op_create(ROOT, "lim", O_RDWR, 0644, 0, &e);
 	CHECK(rc == 0, "create: %d", rc);
-	op_release(XS_OP_RELEASE, e.nodeid, e.fh);
+	op_release(XSH_OP_RELEASE, e.nodeid, e.fh);
 	set_policy(pol_handles);
 	for (i = 0; i < 3; i++) {
-		rc = op_open(XS_OP_OPEN, e.nodeid, O_RDONLY, &fh[i]);
+		rc = op_open(XSH_OP_OPEN, e.nodeid, O_RDONLY, &fh[i]);
 		CHECK(rc == 0, "open %d: %d", i, rc);
 	}
-	rc = op_open(XS_OP_OPEN, e.nodeid, O_RDONLY, &fh[3]);
+	rc = op_open(XSH_OP_OPEN, e.nodeid, O_RDONLY, &fh[3]);
 	CHECK(rc == -EMFILE, "open over max_handles: %d", rc);
-	rc = op_open(XS_OP_OPENDIR, ROOT, O_RDONLY, &fh[3]);
+	rc = op_open(XSH_OP_OPENDIR, ROOT, O_RDONLY, &fh[3]);
 	CHECK(rc == -EMFILE, "opendir over max_handles: %d", rc);
 	rc = op_create(ROOT, "lim2", O_RDWR, 0644, 0, NULL);
 	CHECK(rc == -EMFILE, "create over max_handles: %d", rc);
 	CHECK(op_lookup(ROOT, "lim2", &n[0]) == 0, "create left no file");
 	op_forget(n[0].nodeid, 1);
-	op_remove(XS_OP_UNLINK, ROOT, "lim2");
-	op_release(XS_OP_RELEASE, e.nodeid, fh[0]);
-	rc = op_open(XS_OP_OPEN, e.nodeid, O_RDONLY, &fh[0]);
+	op_remove(XSH_OP_UNLINK, ROOT, "lim2");
+	op_release(XSH_OP_RELEASE, e.nodeid, fh[0]);
+	rc = op_open(XSH_OP_OPEN, e.nodeid, O_RDONLY, &fh[0]);
 	CHECK(rc == 0, "open after release: %d", rc);
 	for (i = 0; i < 3; i++)
-		op_release(XS_OP_RELEASE, e.nodeid, fh[i]);
+		op_release(XSH_OP_RELEASE, e.nodeid, fh[i]);
 
 	/* lim is node 1 of 4 */
 	for (i = 0; i < 3; i++) {
@@ -833,26 +833,26 @@ static void test_limits(void)
 	op_forget(n[2].nodeid, 1);
 	for (i = 0; i < 4; i++) {
 		snprintf(name, sizeof(name), "n%d", i);
-		op_remove(XS_OP_RMDIR, ROOT, name);
+		op_remove(XSH_OP_RMDIR, ROOT, name);
 	}
 out:
 	set_policy(NULL);
 	op_forget(e.nodeid, 1);
-	op_remove(XS_OP_UNLINK, ROOT, "lim");
+	op_remove(XSH_OP_UNLINK, ROOT, "lim");
 	result(!why[0], "max_handles gives EMFILE, max_nodes gives ENFILE",
 	       "%s", why);
 }
 
-static void pol_ro(struct xs_policy *p)
+static void pol_ro(struct xsh_policy *p)
 {
 	p->read_only = true;
 }
 
 static void test_read_only(void)
 {
-	struct xs_rsp_entry f = { 0 }, d = { 0 };
-	struct xs_req r;
-	struct xs_rsp rsp;
+	struct xsh_rsp_entry f = { 0 }, d = { 0 };
+	struct xsh_req r;
+	struct xsh_rsp rsp;
 	char why[200] = "";
 	uint64_t fh = 0, rfh;
 	uint32_t got;
@@ -866,23 +866,23 @@ static void test_read_only(void)
 		uint32_t name_len;
 		int kind;	/* 0 plain, 1 needs fh, 2 args set below */
 	} ops[] = {
-		{ "setattr", XS_OP_SETATTR, 0, NULL, 0, 2 },
-		{ "setxattr", XS_OP_SETXATTR, 0, "user.av", 6, 0 },
-		{ "removexattr", XS_OP_REMOVEXATTR, 0, "user.a", 0, 0 },
-		{ "fallocate", XS_OP_FALLOCATE, 0, NULL, 0, 1 },
-		{ "copy_file_range", XS_OP_COPY_FILE_RANGE, 0, NULL, 0, 1 },
-		{ "mknod", XS_OP_MKNOD, ROOT, "p", 0, 2 },
-		{ "mkdir", XS_OP_MKDIR, ROOT, "d2", 0, 0 },
-		{ "symlink", XS_OP_SYMLINK, ROOT, "sx", 1, 0 },
-		{ "link", XS_OP_LINK, 0, "l2", 0, 2 },
-		{ "unlink", XS_OP_UNLINK, ROOT, "rof", 0, 0 },
-		{ "rmdir", XS_OP_RMDIR, ROOT, "rod", 0, 0 },
-		{ "rename", XS_OP_RENAME, ROOT, "rofx", 3, 2 },
-		{ "write", XS_OP_WRITE, 0, "x", 0, 1 },
-		{ "create", XS_OP_CREATE, ROOT, "new", 0, 2 },
-		{ "open O_WRONLY", XS_OP_OPEN, 0, NULL, O_WRONLY, 3 },
-		{ "open O_RDWR", XS_OP_OPEN, 0, NULL, O_RDWR, 3 },
-		{ "open O_RDONLY|O_TRUNC", XS_OP_OPEN, 0, NULL,
+		{ "setattr", XSH_OP_SETATTR, 0, NULL, 0, 2 },
+		{ "setxattr", XSH_OP_SETXATTR, 0, "user.av", 6, 0 },
+		{ "removexattr", XSH_OP_REMOVEXATTR, 0, "user.a", 0, 0 },
+		{ "fallocate", XSH_OP_FALLOCATE, 0, NULL, 0, 1 },
+		{ "copy_file_range", XSH_OP_COPY_FILE_RANGE, 0, NULL, 0, 1 },
+		{ "mknod", XSH_OP_MKNOD, ROOT, "p", 0, 2 },
+		{ "mkdir", XSH_OP_MKDIR, ROOT, "d2", 0, 0 },
+		{ "symlink", XSH_OP_SYMLINK, ROOT, "sx", 1, 0 },
+		{ "link", XSH_OP_LINK, 0, "l2", 0, 2 },
+		{ "unlink", XSH_OP_UNLINK, ROOT, "rof", 0, 0 },
+		{ "rmdir", XSH_OP_RMDIR, ROOT, "rod", 0, 0 },
+		{ "rename", XSH_OP_RENAME, ROOT, "rofx", 3, 2 },
+		{ "write", XSH_OP_WRITE, 0, "x", 0, 1 },
+		{ "create", XSH_OP_CREATE, ROOT, "new", 0, 2 },
+		{ "open O_WRONLY", XSH_OP_OPEN, 0, NULL, O_WRONLY, 3 },
+		{ "open O_RDWR", XSH_OP_OPEN, 0, NULL, O_RDWR, 3 },
+		{ "open O_RDONLY|O_TRUNC", XSH_OP_OPEN, 0, NULL,
 		  O_RDONLY | O_TRUNC, 3 },
 	};
 	size_t i;
@@ -903,9 +903,9 @@ static void test_read_only(void)
 		if (ops[i].kind == 1) {
 			r.fh = fh;
 			r.a.io.size = in_len;
-			if (ops[i].op == XS_OP_FALLOCATE)
+			if (ops[i].op == XSH_OP_FALLOCATE)
 				r.a.fallocate.length = 10;
-			if (ops[i].op == XS_OP_COPY_FILE_RANGE) {
+			if (ops[i].op == XSH_OP_COPY_FILE_RANGE) {
 				r.a.copy.nodeid_out = f.nodeid;
 				r.a.copy.fh_out = fh;
 				r.a.copy.off_out = 100;
@@ -913,31 +913,31 @@ static void test_read_only(void)
 			}
 		}
 		switch (ops[i].op) {
-		case XS_OP_SETATTR:
-			r.a.setattr.valid = XS_SETATTR_MODE;
+		case XSH_OP_SETATTR:
+			r.a.setattr.valid = XSH_SETATTR_MODE;
 			r.a.setattr.mode = 0600;
 			break;
-		case XS_OP_MKNOD:
+		case XSH_OP_MKNOD:
 			r.a.mknod.mode = S_IFIFO | 0644;
 			break;
-		case XS_OP_SETXATTR:
+		case XSH_OP_SETXATTR:
 			r.a.xattr.name_len = ops[i].name_len;
 			break;
-		case XS_OP_SYMLINK:
+		case XSH_OP_SYMLINK:
 			r.a.symlink.name_len = ops[i].name_len;
 			break;
-		case XS_OP_LINK:
+		case XSH_OP_LINK:
 			r.a.link.newparent = ROOT;
 			break;
-		case XS_OP_RENAME:
+		case XSH_OP_RENAME:
 			r.a.rename.newparent = ROOT;
 			r.a.rename.name_len = ops[i].name_len;
 			break;
-		case XS_OP_CREATE:
+		case XSH_OP_CREATE:
 			r.a.open.flags = O_CREAT | O_RDONLY;
 			r.a.open.mode = 0644;
 			break;
-		case XS_OP_OPEN:
+		case XSH_OP_OPEN:
 			r.a.open.flags = ops[i].name_len;
 			break;
 		}
@@ -949,57 +949,57 @@ static void test_read_only(void)
 		      host_stat("new", &(struct stat){ 0 }) != 0,
 	      "host changed under read-only");
 
-	r = mkreq(XS_OP_ACCESS, f.nodeid);
+	r = mkreq(XSH_OP_ACCESS, f.nodeid);
 	r.a.access.mask = W_OK;
 	rc = run(&r, NULL, 0, 0, NULL);
 	CHECK(rc == -EROFS, "access W_OK: %d", rc);
 	r.a.access.mask = R_OK;
 	rc = run(&r, NULL, 0, 0, NULL);
 	CHECK(rc == 0, "access R_OK: %d", rc);
-	rc = op_open(XS_OP_OPEN, f.nodeid, O_RDONLY, &rfh);
+	rc = op_open(XSH_OP_OPEN, f.nodeid, O_RDONLY, &rfh);
 	CHECK(rc == 0, "read-only open: %d", rc);
 	rc = op_read(f.nodeid, rfh, 0, 8, buf, &got);
 	CHECK(rc == 0 && got == 4, "read: %d", rc);
-	op_release(XS_OP_RELEASE, f.nodeid, rfh);
+	op_release(XSH_OP_RELEASE, f.nodeid, rfh);
 	CHECK(op_lookup(ROOT, "rof", NULL) == 0, "lookup refused");
 	op_forget(f.nodeid, 1);
-	r = mkreq(XS_OP_STATFS, ROOT);
+	r = mkreq(XSH_OP_STATFS, ROOT);
 	rc = run(&r, NULL, 0, 0, &rsp);
-	CHECK(rc == 0 && (rsp.u.statfs.flags & XS_STATFS_RDONLY) &&
+	CHECK(rc == 0 && (rsp.u.statfs.flags & XSH_STATFS_RDONLY) &&
 		      rsp.u.statfs.blocks > 0 && rsp.u.statfs.namemax == 255,
 	      "statfs: %d flags %u", rc, rsp.u.statfs.flags);
 	set_policy(NULL);
-	r = mkreq(XS_OP_STATFS, ROOT);
+	r = mkreq(XSH_OP_STATFS, ROOT);
 	rc = run(&r, NULL, 0, 0, &rsp);
-	CHECK(rc == 0 && !(rsp.u.statfs.flags & XS_STATFS_RDONLY),
+	CHECK(rc == 0 && !(rsp.u.statfs.flags & XSH_STATFS_RDONLY),
 	      "statfs read-write: %d flags %u", rc, rsp.u.statfs.flags);
 out:
 	set_policy(NULL);
-	op_release(XS_OP_RELEASE, f.nodeid, fh);
+	op_release(XSH_OP_RELEASE, f.nodeid, fh);
 	op_forget(f.nodeid, 1);
 	op_forget(d.nodeid, 1);
-	op_remove(XS_OP_UNLINK, ROOT, "rof");
-	op_remove(XS_OP_RMDIR, ROOT, "rod");
+	op_remove(XSH_OP_UNLINK, ROOT, "rof");
+	op_remove(XSH_OP_RMDIR, ROOT, "rod");
 	result(!why[0], "read-only policy: EROFS for every write op", "%s",
 	       why);
 }
 
-static void pol_nosetid(struct xs_policy *p)
+static void pol_nosetid(struct xsh_policy *p)
 {
 	p->allow_setid = false;
 	p->allow_devices = false;
 }
 
-static void pol_setid(struct xs_policy *p)
+static void pol_setid(struct xsh_policy *p)
 {
 	p->allow_setid = true;
 }
 
 static void test_owner(void)
 {
-	struct xs_rsp_entry f = { 0 }, d = { 0 }, s = { 0 }, p = { 0 };
-	struct xs_rsp_entry sg = { 0 }, sf = { 0 }, sd = { 0 };
-	struct xs_args_setattr sa;
+	struct xsh_rsp_entry f = { 0 }, d = { 0 }, s = { 0 }, p = { 0 };
+	struct xsh_rsp_entry sg = { 0 }, sf = { 0 }, sd = { 0 };
+	struct xsh_args_setattr sa;
 	char why[200] = "";
 	struct stat st;
 	int rc;
@@ -1012,7 +1012,7 @@ static void test_owner(void)
 	cur_gid = 1000;
 	rc = op_create(ROOT, "own", O_WRONLY, 0644, 0, &f);
 	CHECK(rc == 0, "create: %d", rc);
-	op_release(XS_OP_RELEASE, f.nodeid, f.fh);
+	op_release(XSH_OP_RELEASE, f.nodeid, f.fh);
 	CHECK(host_stat("own", &st) == 0 && st.st_uid == 1000 &&
 		      st.st_gid == 1000 && f.attr.uid == 1000,
 	      "file owner %u:%u", st.st_uid, st.st_gid);
@@ -1022,7 +1022,7 @@ static void test_owner(void)
 	rc = op_symlink(ROOT, "owns", "t", &s);
 	CHECK(rc == 0 && host_stat("owns", &st) == 0 && st.st_uid == 1000,
 	      "symlink owner: %d %u", rc, st.st_uid);
-	rc = op_mknod(XS_OP_MKNOD, ROOT, "ownp", S_IFIFO | 0600, 0, &p);
+	rc = op_mknod(XSH_OP_MKNOD, ROOT, "ownp", S_IFIFO | 0600, 0, &p);
 	CHECK(rc == 0 && host_stat("ownp", &st) == 0 && st.st_uid == 1000 &&
 		      S_ISFIFO(st.st_mode),
 	      "mknod owner: %d %u", rc, st.st_uid);
@@ -1032,7 +1032,7 @@ static void test_owner(void)
 	rc = op_mkdir(ROOT, "sgid", 0777, &sg);
 	CHECK(rc == 0, "mkdir sgid: %d", rc);
 	memset(&sa, 0, sizeof(sa));
-	sa.valid = XS_SETATTR_GID | XS_SETATTR_MODE;
+	sa.valid = XSH_SETATTR_GID | XSH_SETATTR_MODE;
 	sa.gid = 2000;
 	sa.mode = 02777;
 	rc = op_setattr(sg.nodeid, 0, &sa, NULL);
@@ -1045,7 +1045,7 @@ static void test_owner(void)
 	rc = op_create(sg.nodeid, "f", O_WRONLY, 02755, 0, &sf);
 	set_policy(NULL);
 	CHECK(rc == 0, "create in sgid dir: %d", rc);
-	op_release(XS_OP_RELEASE, sf.nodeid, sf.fh);
+	op_release(XSH_OP_RELEASE, sf.nodeid, sf.fh);
 	CHECK(host_stat("sgid/f", &st) == 0 && st.st_gid == 2000 &&
 		      st.st_uid == 1000 && !(st.st_mode & S_ISGID),
 	      "file in sgid dir: %u:%u mode %o (set-gid for a group the "
@@ -1075,16 +1075,16 @@ out:
 	op_forget(sd.nodeid, 1);
 }
 
-static void pol_range(struct xs_policy *p)
+static void pol_range(struct xsh_policy *p)
 {
-	xs_policy_parse_idmap(p, "range:100000");
+	xsh_policy_parse_idmap(p, "range:100000");
 }
 
 static void test_idmap(void)
 {
-	struct xs_rsp_entry f = { 0 };
-	struct xs_args_setattr sa;
-	struct xs_attr a;
+	struct xsh_rsp_entry f = { 0 };
+	struct xsh_args_setattr sa;
+	struct xsh_attr a;
 	char why[200] = "";
 	struct stat st;
 	int rc;
@@ -1097,14 +1097,14 @@ static void test_idmap(void)
 	cur_uid = cur_gid = 1000;
 	rc = op_create(ROOT, "mapped", O_WRONLY, 0644, 0, &f);
 	CHECK(rc == 0, "create: %d", rc);
-	op_release(XS_OP_RELEASE, f.nodeid, f.fh);
+	op_release(XSH_OP_RELEASE, f.nodeid, f.fh);
 	CHECK(host_stat("mapped", &st) == 0 && st.st_uid == 101000 &&
 		      st.st_gid == 101000,
 	      "host owner %u:%u", st.st_uid, st.st_gid);
 	CHECK(f.attr.uid == 1000 && f.attr.gid == 1000, "attr shows %u:%u",
 	      f.attr.uid, f.attr.gid);
 	memset(&sa, 0, sizeof(sa));
-	sa.valid = XS_SETATTR_UID;
+	sa.valid = XSH_SETATTR_UID;
 	sa.uid = 2000;
 	rc = op_setattr(f.nodeid, 0, &sa, &a);
 	CHECK(rc == 0 && a.uid == 2000 && host_stat("mapped", &st) == 0 &&
@@ -1130,8 +1130,8 @@ out:
 
 static void test_setid(void)
 {
-	struct xs_rsp_entry f = { 0 }, d = { 0 }, s = { 0 };
-	struct xs_args_setattr sa;
+	struct xsh_rsp_entry f = { 0 }, d = { 0 }, s = { 0 };
+	struct xsh_args_setattr sa;
 	char why[200] = "";
 	struct stat st;
 	int rc;
@@ -1142,7 +1142,7 @@ static void test_setid(void)
 	rc = op_mkdir(ROOT, "sud", 0755, &d);
 	CHECK(rc == 0, "mkdir: %d", rc);
 	memset(&sa, 0, sizeof(sa));
-	sa.valid = XS_SETATTR_MODE;
+	sa.valid = XSH_SETATTR_MODE;
 	sa.mode = 04755;
 	rc = op_setattr(f.nodeid, 0, &sa, NULL);
 	CHECK(rc == -EPERM, "chmod u+s: %d", rc);
@@ -1158,12 +1158,12 @@ static void test_setid(void)
 	      "chmod g+s on a directory: %d", rc);
 	rc = op_create(ROOT, "su2", O_RDWR, 04755, 0, NULL);
 	CHECK(rc == -EPERM, "create u+s: %d", rc);
-	rc = op_mknod(XS_OP_MKNOD, ROOT, "dev", S_IFCHR | 0600,
+	rc = op_mknod(XSH_OP_MKNOD, ROOT, "dev", S_IFCHR | 0600,
 		      (1 << 8) | 3, NULL);
 	CHECK(rc == -EPERM, "mknod chr without allow_devices: %d", rc);
-	rc = op_mknod(XS_OP_MKNOD, ROOT, "blk", S_IFBLK | 0600, 0, NULL);
+	rc = op_mknod(XSH_OP_MKNOD, ROOT, "blk", S_IFBLK | 0600, 0, NULL);
 	CHECK(rc == -EPERM, "mknod blk without allow_devices: %d", rc);
-	rc = op_mknod(XS_OP_MKNOD, ROOT, "sock", S_IFSOCK | 0600, 0, &s);
+	rc = op_mknod(XSH_OP_MKNOD, ROOT, "sock", S_IFSOCK | 0600, 0, &s);
 	CHECK(rc == 0 && S_ISSOCK(s.attr.mode), "mknod socket: %d", rc);
 	op_forget(s.nodeid, 1);
 	unlink(host_path("sock"));
@@ -1181,7 +1181,7 @@ static void test_setid(void)
 	      st.st_mode & 07777);
 out:
 	set_policy(NULL);
-	op_release(XS_OP_RELEASE, f.nodeid, f.fh);
+	op_release(XSH_OP_RELEASE, f.nodeid, f.fh);
 	op_forget(f.nodeid, 1);
 	op_forget(d.nodeid, 1);
 	unlink(host_path("su"));
@@ -1192,9 +1192,9 @@ out:
 
 static void test_setattr(void)
 {
-	struct xs_rsp_entry f = { 0 };
-	struct xs_args_setattr sa;
-	struct xs_attr a;
+	struct xsh_rsp_entry f = { 0 };
+	struct xsh_args_setattr sa;
+	struct xsh_attr a;
 	char why[200] = "";
 	struct stat st;
 	int rc;
@@ -1202,22 +1202,22 @@ static void test_setattr(void)
 	rc = op_create(ROOT, "sa", O_RDWR, 0644, 0, &f);
 	CHECK(rc == 0, "create: %d", rc);
 	memset(&sa, 0, sizeof(sa));
-	sa.valid = XS_SETATTR_SIZE | XS_SETATTR_FH;
+	sa.valid = XSH_SETATTR_SIZE | XSH_SETATTR_FH;
 	sa.size = 1000;
 	rc = op_setattr(f.nodeid, f.fh, &sa, &a);
 	CHECK(rc == 0 && a.size == 1000, "truncate via fh: %d size %llu", rc,
 	      (unsigned long long)a.size);
-	sa.valid = XS_SETATTR_SIZE;
+	sa.valid = XSH_SETATTR_SIZE;
 	sa.size = 10;
 	rc = op_setattr(f.nodeid, 0, &sa, &a);
 	CHECK(rc == 0 && a.size == 10, "truncate by node: %d", rc);
-	sa.valid = XS_SETATTR_SIZE | XS_SETATTR_FH;
+	sa.valid = XSH_SETATTR_SIZE | XSH_SETATTR_FH;
 	rc = op_setattr(f.nodeid, f.fh + 1, &sa, &a);
 	CHECK(rc == -EBADF, "truncate with a bad fh: %d", rc);
-	sa.valid = XS_SETATTR_SIZE;
+	sa.valid = XSH_SETATTR_SIZE;
 	rc = op_setattr(ROOT, 0, &sa, &a);
 	CHECK(rc == -EISDIR, "truncate a directory: %d", rc);
-	sa.valid = XS_SETATTR_ATIME | XS_SETATTR_MTIME;
+	sa.valid = XSH_SETATTR_ATIME | XSH_SETATTR_MTIME;
 	sa.atime = 1000;
 	sa.atime_nsec = 5;
 	sa.mtime = 2000;
@@ -1226,18 +1226,18 @@ static void test_setattr(void)
 	CHECK(rc == 0 && a.atime == 1000 && a.atime_nsec == 5 &&
 		      a.mtime == 2000 && a.mtime_nsec == 6,
 	      "times: %d", rc);
-	sa.valid = XS_SETATTR_MTIME_NOW;
+	sa.valid = XSH_SETATTR_MTIME_NOW;
 	rc = op_setattr(f.nodeid, 0, &sa, &a);
 	CHECK(rc == 0 && a.atime == 1000 && a.mtime > 2000,
 	      "mtime now, atime omitted: %d", rc);
-	sa.valid = XS_SETATTR_MODE;
+	sa.valid = XSH_SETATTR_MODE;
 	sa.mode = 0600;
 	rc = op_setattr(f.nodeid, 0, &sa, &a);
 	CHECK(rc == 0 && (a.mode & 07777) == 0600 && S_ISREG(a.mode) &&
 		      host_stat("sa", &st) == 0 && (st.st_mode & 07777) == 0600,
 	      "chmod: %d", rc);
 out:
-	op_release(XS_OP_RELEASE, f.nodeid, f.fh);
+	op_release(XSH_OP_RELEASE, f.nodeid, f.fh);
 	op_forget(f.nodeid, 1);
 	unlink(host_path("sa"));
 	result(!why[0], "setattr: size, times, mode", "%s", why);
@@ -1245,16 +1245,16 @@ out:
 
 static void test_xattr(void)
 {
-	struct xs_rsp_entry f = { 0 };
-	struct xs_req r;
-	struct xs_rsp rsp;
+	struct xsh_rsp_entry f = { 0 };
+	struct xsh_req r;
+	struct xsh_rsp rsp;
 	char why[200] = "";
 	int rc;
 
 	rc = op_create(ROOT, "xa", O_RDWR, 0644, 0, &f);
 	CHECK(rc == 0, "create: %d", rc);
-	op_release(XS_OP_RELEASE, f.nodeid, f.fh);
-	r = mkreq(XS_OP_SETXATTR, f.nodeid);
+	op_release(XSH_OP_RELEASE, f.nodeid, f.fh);
+	r = mkreq(XSH_OP_SETXATTR, f.nodeid);
 	r.a.xattr.name_len = 6;
 	rc = run(&r, "user.avalue", 11, 0, NULL);
 	if (rc == -EOPNOTSUPP) {
@@ -1262,45 +1262,45 @@ static void test_xattr(void)
 		goto done;
 	}
 	CHECK(rc == 0, "setxattr: %d", rc);
-	r = mkreq(XS_OP_SETXATTR, f.nodeid);
+	r = mkreq(XSH_OP_SETXATTR, f.nodeid);
 	r.a.xattr.name_len = 9;
 	rc = run(&r, "trusted.av", 10, 0, NULL);
 	CHECK(rc == -EOPNOTSUPP, "setxattr trusted.*: %d", rc);
 	CHECK(lsetxattr(host_path("xa"), "trusted.secret", "s", 1, 0) == 0,
 	      "host trusted xattr: %m");
-	r = mkreq(XS_OP_GETXATTR, f.nodeid);
+	r = mkreq(XSH_OP_GETXATTR, f.nodeid);
 	rc = run(&r, "user.a", 6, 0, &rsp);
 	CHECK(rc == 0 && rsp.u.count == 5, "getxattr size: %d %llu", rc,
 	      (unsigned long long)rsp.u.count);
-	r = mkreq(XS_OP_GETXATTR, f.nodeid);
+	r = mkreq(XSH_OP_GETXATTR, f.nodeid);
 	r.a.xattr.size = 100;
 	rc = run(&r, "user.a", 6, 100, &rsp);
 	CHECK(rc == 0 && rsp.out_len == 5 && !memcmp(data, "value", 5),
 	      "getxattr: %d", rc);
-	r = mkreq(XS_OP_GETXATTR, f.nodeid);
+	r = mkreq(XSH_OP_GETXATTR, f.nodeid);
 	r.a.xattr.size = 2;
 	rc = run(&r, "user.a", 6, 100, &rsp);
 	CHECK(rc == -ERANGE, "getxattr small buffer: %d", rc);
-	r = mkreq(XS_OP_GETXATTR, f.nodeid);
+	r = mkreq(XSH_OP_GETXATTR, f.nodeid);
 	rc = run(&r, "trusted.secret", 14, 0, &rsp);
 	CHECK(rc == -EOPNOTSUPP, "getxattr trusted.*: %d", rc);
-	r = mkreq(XS_OP_LISTXATTR, f.nodeid);
+	r = mkreq(XSH_OP_LISTXATTR, f.nodeid);
 	rc = run(&r, NULL, 0, 0, &rsp);
 	CHECK(rc == 0 && rsp.u.count == 7, "listxattr size: %d %llu", rc,
 	      (unsigned long long)rsp.u.count);
-	r = mkreq(XS_OP_LISTXATTR, f.nodeid);
+	r = mkreq(XSH_OP_LISTXATTR, f.nodeid);
 	r.a.xattr.size = 100;
 	rc = run(&r, NULL, 0, 100, &rsp);
 	CHECK(rc == 0 && rsp.out_len == 7 && !memcmp(data, "user.a", 7),
 	      "listxattr: %d len %u", rc, rsp.out_len);
-	r = mkreq(XS_OP_LISTXATTR, f.nodeid);
+	r = mkreq(XSH_OP_LISTXATTR, f.nodeid);
 	r.a.xattr.size = 3;
 	rc = run(&r, NULL, 0, 100, &rsp);
 	CHECK(rc == -ERANGE, "listxattr small buffer: %d", rc);
-	r = mkreq(XS_OP_REMOVEXATTR, f.nodeid);
+	r = mkreq(XSH_OP_REMOVEXATTR, f.nodeid);
 	rc = run(&r, "user.a", 6, 0, NULL);
 	CHECK(rc == 0, "removexattr: %d", rc);
-	r = mkreq(XS_OP_GETXATTR, f.nodeid);
+	r = mkreq(XSH_OP_GETXATTR, f.nodeid);
 	rc = run(&r, "user.a", 6, 0, &rsp);
 	CHECK(rc == -ENODATA, "getxattr after remove: %d", rc);
 out:
@@ -1312,8 +1312,8 @@ done:
 
 static void test_access(void)
 {
-	struct xs_rsp_entry f = { 0 };
-	struct xs_req r;
+	struct xsh_rsp_entry f = { 0 };
+	struct xsh_req r;
 	char why[200] = "";
 	int rc;
 
@@ -1323,22 +1323,22 @@ static void test_access(void)
 	}
 	rc = op_create(ROOT, "ac", O_RDWR, 0640, 0, &f);
 	CHECK(rc == 0, "create: %d", rc);
-	op_release(XS_OP_RELEASE, f.nodeid, f.fh);
-	r = mkreq(XS_OP_ACCESS, f.nodeid);
+	op_release(XSH_OP_RELEASE, f.nodeid, f.fh);
+	r = mkreq(XSH_OP_ACCESS, f.nodeid);
 	r.a.access.mask = W_OK;
 	rc = run(&r, NULL, 0, 0, NULL);
 	CHECK(rc == 0, "root W_OK: %d", rc);
 	cur_uid = cur_gid = 1000;
-	r = mkreq(XS_OP_ACCESS, f.nodeid);
+	r = mkreq(XSH_OP_ACCESS, f.nodeid);
 	r.a.access.mask = R_OK;
 	rc = run(&r, NULL, 0, 0, NULL);
 	CHECK(rc == -EACCES, "uid 1000 R_OK on 0640 root file: %d", rc);
-	r = mkreq(XS_OP_ACCESS, f.nodeid);
+	r = mkreq(XSH_OP_ACCESS, f.nodeid);
 	r.a.access.mask = F_OK;
 	rc = run(&r, NULL, 0, 0, NULL);
 	CHECK(rc == 0, "uid 1000 F_OK: %d", rc);
 	cur_gid = 0;
-	r = mkreq(XS_OP_ACCESS, f.nodeid);
+	r = mkreq(XSH_OP_ACCESS, f.nodeid);
 	r.a.access.mask = R_OK;
 	rc = run(&r, NULL, 0, 0, NULL);
 	CHECK(rc == 0, "gid 0 R_OK on 0640 file: %d", rc);
@@ -1351,9 +1351,9 @@ out:
 
 static void test_file_ops(void)
 {
-	struct xs_rsp_entry f = { 0 }, g = { 0 };
-	struct xs_req r;
-	struct xs_rsp rsp;
+	struct xsh_rsp_entry f = { 0 }, g = { 0 };
+	struct xsh_req r;
+	struct xsh_rsp rsp;
 	char why[200] = "", buf[16];
 	uint32_t got;
 	int rc;
@@ -1365,12 +1365,12 @@ static void test_file_ops(void)
 	rc = op_write(f.nodeid, f.fh, 1 << 20, "tail", 4, NULL);
 	CHECK(rc == 0, "write: %d", rc);
 
-	r = mkreq(XS_OP_LSEEK, f.nodeid);
+	r = mkreq(XSH_OP_LSEEK, f.nodeid);
 	r.fh = f.fh;
 	r.a.lseek.whence = 3;	/* SEEK_DATA */
 	rc = run(&r, NULL, 0, 0, &rsp);
 	CHECK(rc == 0 && rsp.u.offset <= (1u << 20), "lseek SEEK_DATA: %d", rc);
-	r = mkreq(XS_OP_FALLOCATE, f.nodeid);
+	r = mkreq(XSH_OP_FALLOCATE, f.nodeid);
 	r.fh = f.fh;
 	r.a.fallocate.offset = 0;
 	r.a.fallocate.length = 4096;
@@ -1378,7 +1378,7 @@ static void test_file_ops(void)
 	rc = run(&r, NULL, 0, 0, NULL);
 	CHECK(rc == 0 || rc == -EOPNOTSUPP, "fallocate: %d", rc);
 
-	r = mkreq(XS_OP_COPY_FILE_RANGE, f.nodeid);
+	r = mkreq(XSH_OP_COPY_FILE_RANGE, f.nodeid);
 	r.fh = f.fh;
 	r.a.copy.off_in = 1 << 20;
 	r.a.copy.nodeid_out = g.nodeid;
@@ -1395,27 +1395,27 @@ static void test_file_ops(void)
 	rc = run(&r, NULL, 0, 0, &rsp);
 	CHECK(rc == -EBADF, "copy_file_range to a bad fh: %d", rc);
 
-	r = mkreq(XS_OP_FSYNC, f.nodeid);
+	r = mkreq(XSH_OP_FSYNC, f.nodeid);
 	r.fh = f.fh;
 	r.a.fsync.datasync = 1;
 	rc = run(&r, NULL, 0, 0, NULL);
 	CHECK(rc == 0, "fdatasync: %d", rc);
-	r = mkreq(XS_OP_FLUSH, f.nodeid);
+	r = mkreq(XSH_OP_FLUSH, f.nodeid);
 	r.fh = f.fh;
 	rc = run(&r, NULL, 0, 0, NULL);
 	CHECK(rc == 0, "flush: %d", rc);
 	/* REOPEN without a kind (tests/unit/test_reopen.c does the rest) */
-	r = mkreq(XS_OP_REOPEN, 0);
+	r = mkreq(XSH_OP_REOPEN, 0);
 	rc = run(&r, NULL, 0, 0, NULL);
 	CHECK(rc == -EINVAL, "reopen: %d", rc);
-	r = mkreq(XS_OP_OPEN, ROOT);
+	r = mkreq(XSH_OP_OPEN, ROOT);
 	r.a.open.flags = O_RDONLY | O_DIRECT;
 	rc = run(&r, NULL, 0, 0, &rsp);
 	CHECK(rc == 0, "open a directory O_DIRECT: %d", rc);
-	op_release(XS_OP_RELEASE, ROOT, rsp.u.fh);
+	op_release(XSH_OP_RELEASE, ROOT, rsp.u.fh);
 out:
-	op_release(XS_OP_RELEASE, f.nodeid, f.fh);
-	op_release(XS_OP_RELEASE, g.nodeid, g.fh);
+	op_release(XSH_OP_RELEASE, f.nodeid, f.fh);
+	op_release(XSH_OP_RELEASE, g.nodeid, g.fh);
 	op_forget(f.nodeid, 1);
 	op_forget(g.nodeid, 1);
 	unlink(host_path("fo"));
@@ -1426,24 +1426,24 @@ out:
 
 static void test_protocol_errors(void)
 {
-	struct xs_req r;
-	struct xs_rsp rsp;
+	struct xsh_req r;
+	struct xsh_rsp rsp;
 	char why[200] = "";
 	int rc;
 
-	r = mkreq(XS_OP_GETATTR, ROOT);
+	r = mkreq(XSH_OP_GETATTR, ROOT);
 	r.id = 5;
 	r.buf_off = DATA_BYTES - 10;
 	r.buf_len = 11;
-	rc = xs_dispatch(sess, &r, &rsp);
-	CHECK(rc == XS_CODEC_FATAL, "buffer past the data area: %d", rc);
+	rc = xsh_dispatch(sess, &r, &rsp);
+	CHECK(rc == XSH_CODEC_FATAL, "buffer past the data area: %d", rc);
 	r.buf_off = 0;
 	r.buf_len = 0;
 	r.opcode = 200;
-	rc = xs_dispatch(sess, &r, &rsp);
+	rc = xsh_dispatch(sess, &r, &rsp);
 	CHECK(rc == 0 && rsp.error == ENOSYS && rsp.id == 5,
 	      "unknown opcode: %d %d", rc, rsp.error);
-	r = mkreq(XS_OP_LOOKUP, ROOT);
+	r = mkreq(XSH_OP_LOOKUP, ROOT);
 	rc = run(&r, "..", 2, 0, &rsp);
 	CHECK(rc == -EINVAL, "lookup ..: %d", rc);
 	rc = run(&r, "a/b", 3, 0, &rsp);
@@ -1456,17 +1456,17 @@ out:
 
 static void test_export_open(void)
 {
-	struct xs_export *e2 = NULL;
+	struct xsh_export *e2 = NULL;
 	char why[200] = "", p[128];
 	int rc;
 
 	snprintf(p, sizeof(p), "%s-link", dir);
 	CHECK(symlink(dir, p) == 0, "symlink: %m");
-	rc = xs_export_open(p, NULL, &e2);
+	rc = xsh_export_open(p, NULL, &e2);
 	CHECK(rc == -ENOTDIR, "export through a symlink: %d", rc);
-	rc = xs_export_open(outside, NULL, &e2);
+	rc = xsh_export_open(outside, NULL, &e2);
 	CHECK(rc == -ENOTDIR, "export of a file: %d", rc);
-	rc = xs_export_open("/nonexistent/xenshare", NULL, &e2);
+	rc = xsh_export_open("/nonexistent/xenshare", NULL, &e2);
 	CHECK(rc == -ENOENT, "export of a missing dir: %d", rc);
 out:
 	unlink(p);
@@ -1483,13 +1483,13 @@ static pthread_barrier_t cc_barrier;
 static void *cc_worker(void *arg)
 {
 	int id = (int)(intptr_t)arg, i, rc;
-	struct xs_rsp_entry e;
+	struct xsh_rsp_entry e;
 	char buf[16];
 	uint32_t got;
 	uint64_t fh;
 
 	buf_base = (uint32_t)(id + 1) * (256u << 10);
-	if (privileged && xs_service_thread_init())
+	if (privileged && xsh_service_thread_init())
 		cc_fail[id] = -1;
 	pthread_barrier_wait(&cc_barrier);
 	for (i = 0; i < CC_ROUNDS && !cc_fail[id]; i++) {
@@ -1498,12 +1498,12 @@ static void *cc_worker(void *arg)
 			cc_fail[id] = 1000 + rc;
 			break;
 		}
-		rc = op_open(XS_OP_OPEN, e.nodeid, O_RDONLY, &fh);
+		rc = op_open(XSH_OP_OPEN, e.nodeid, O_RDONLY, &fh);
 		if (!rc) {
 			rc = op_read(e.nodeid, fh, 0, 8, buf, &got);
 			if (!rc && (got != 2 || memcmp(buf, "cc", 2)))
 				rc = -EIO;
-			op_release(XS_OP_RELEASE, e.nodeid, fh);
+			op_release(XSH_OP_RELEASE, e.nodeid, fh);
 		}
 		/* thread 0's big forgets make ESTALE a correct answer */
 		if (rc == -ESTALE)
@@ -1521,14 +1521,14 @@ static void *cc_worker(void *arg)
 static void test_concurrent(void)
 {
 	pthread_t t[CC_THREADS];
-	struct xs_rsp_entry e = { 0 };
+	struct xsh_rsp_entry e = { 0 };
 	char why[200] = "";
 	int i, rc;
 
 	rc = op_create(ROOT, "cc", O_RDWR, 0644, 0, &e);
 	CHECK(rc == 0, "create: %d", rc);
 	op_write(e.nodeid, e.fh, 0, "cc", 2, NULL);
-	op_release(XS_OP_RELEASE, e.nodeid, e.fh);
+	op_release(XSH_OP_RELEASE, e.nodeid, e.fh);
 	op_forget(e.nodeid, 1);
 	pthread_barrier_init(&cc_barrier, NULL, CC_THREADS);
 	for (i = 0; i < CC_THREADS; i++)
@@ -1552,9 +1552,9 @@ out:
  * child's own /proc/self/fd. */
 static void test_fork(void)
 {
-	struct xs_rsp_entry e = { 0 };
+	struct xsh_rsp_entry e = { 0 };
 	char why[200] = "", buf[8];
-	struct xs_sess *parent = sess;
+	struct xsh_sess *parent = sess;
 	int status = -1, rc, pfd[2] = { -1, -1 };
 	char verdict = 0;
 	uint32_t got;
@@ -1563,17 +1563,17 @@ static void test_fork(void)
 	rc = op_create(ROOT, "fk", O_RDWR, 0644, 0, &e);
 	CHECK(rc == 0, "create: %d", rc);
 	op_write(e.nodeid, e.fh, 0, "fork", 4, NULL);
-	op_release(XS_OP_RELEASE, e.nodeid, e.fh);
+	op_release(XSH_OP_RELEASE, e.nodeid, e.fh);
 	op_forget(e.nodeid, 1);
 	CHECK(pipe(pfd) == 0, "pipe: %m");
 	pid = fork();
 	CHECK(pid >= 0, "fork: %m");
 	if (pid == 0) {
 		verdict = 'y';
-		if (xs_sess_new(export_, data, DATA_BYTES, "child", &sess))
+		if (xsh_sess_new(export_, data, DATA_BYTES, "child", &sess))
 			verdict = '1';
 		else if (op_lookup(ROOT, "fk", &e) ||
-			 op_open(XS_OP_OPEN, e.nodeid, O_RDONLY, &e.fh) ||
+			 op_open(XSH_OP_OPEN, e.nodeid, O_RDONLY, &e.fh) ||
 			 op_read(e.nodeid, e.fh, 0, 8, buf, &got) || got != 4 ||
 			 memcmp(buf, "fork", 4))
 			verdict = '2';
@@ -1581,10 +1581,10 @@ static void test_fork(void)
 			verdict = 0;
 		/* leave nothing for a leak checker following the child */
 		if (verdict != '1')
-			xs_sess_free(sess);
-		xs_sess_free(parent);
-		xs_export_close(export_);
-		xs_service_thread_exit();
+			xsh_sess_free(sess);
+		xsh_sess_free(parent);
+		xsh_export_close(export_);
+		xsh_service_thread_exit();
 		free(data);
 		_exit(0);
 	}
@@ -1661,11 +1661,11 @@ static int fdc_check_content(uint64_t node, int i)
 	int rc;
 
 	snprintf(want, sizeof(want), "%s/fdc/f%d", dir, i);
-	rc = op_open(XS_OP_OPEN, node, O_RDONLY, &fh);
+	rc = op_open(XSH_OP_OPEN, node, O_RDONLY, &fh);
 	if (rc)
 		return rc;
 	rc = op_read(node, fh, 0, sizeof(buf), buf, &got);
-	op_release(XS_OP_RELEASE, node, fh);
+	op_release(XSH_OP_RELEASE, node, fh);
 	if (!rc && (got != strlen(want) || memcmp(buf, want, got)))
 		rc = -EIO;
 	return rc;
@@ -1674,9 +1674,9 @@ static int fdc_check_content(uint64_t node, int i)
 static void test_fd_cache(void)
 {
 	char why[200] = "", name[16];
-	struct xs_rsp_entry e = { 0 };
+	struct xsh_rsp_entry e = { 0 };
 	int base, most = 0, now, i, rc;
-	struct xs_attr a;
+	struct xsh_attr a;
 	uint64_t fh;
 	uint32_t got;
 
@@ -1687,7 +1687,7 @@ static void test_fd_cache(void)
 	}
 	rc = fdc_make_files();
 	CHECK(rc == 0, "host files: %d", rc);
-	xs_nodes_set_fd_budget(FDC_BUDGET);
+	xsh_nodes_set_fd_budget(FDC_BUDGET);
 	base = count_fds();
 	rc = op_lookup(ROOT, "fdc", &e);
 	CHECK(rc == 0, "lookup fdc: %d", rc);
@@ -1700,8 +1700,8 @@ static void test_fd_cache(void)
 		now = count_fds();
 		most = now > most ? now : most;
 	}
-	CHECK(xs_nodes_count(sess->nodes) >= FDC_FILES + 1,
-	      "only %u nodes", xs_nodes_count(sess->nodes));
+	CHECK(xsh_nodes_count(sess->nodes) >= FDC_FILES + 1,
+	      "only %u nodes", xsh_nodes_count(sess->nodes));
 	CHECK(most - base <= (int)FDC_BUDGET + FDC_SLACK,
 	      "%d fds open after lookups (%d before)", most, base);
 	for (i = 0; i < FDC_FILES; i++) {
@@ -1713,14 +1713,14 @@ static void test_fd_cache(void)
 		most = now > most ? now : most;
 	}
 	/* READDIRPLUS counts a lookup of every entry. */
-	rc = op_open(XS_OP_OPENDIR, fdc_dir, O_RDONLY, &fh);
+	rc = op_open(XSH_OP_OPENDIR, fdc_dir, O_RDONLY, &fh);
 	CHECK(rc == 0, "opendir: %d", rc);
 	{
 		uint64_t cookie = 0;
 		uint32_t off;
 
 		for (;;) {
-			const struct xs_direntplus *dp;
+			const struct xsh_direntplus *dp;
 
 			rc = op_readdir(true, fdc_dir, fh, cookie, 65536, &got);
 			if (rc || !got)
@@ -1739,13 +1739,13 @@ static void test_fd_cache(void)
 			most = now > most ? now : most;
 		}
 	}
-	op_release(XS_OP_RELEASEDIR, fdc_dir, fh);
+	op_release(XSH_OP_RELEASEDIR, fdc_dir, fh);
 	CHECK(rc == 0, "readdirplus: %d", rc);
 	CHECK(most - base <= (int)FDC_BUDGET + FDC_SLACK,
 	      "%d fds open at most (%d before, budget %u)", most, base,
 	      FDC_BUDGET);
-	CHECK(xs_nodes_fds_open() <= FDC_BUDGET,
-	      "%u node fds open, budget %u", xs_nodes_fds_open(), FDC_BUDGET);
+	CHECK(xsh_nodes_fds_open() <= FDC_BUDGET,
+	      "%u node fds open, budget %u", xsh_nodes_fds_open(), FDC_BUDGET);
 out:
 	result(!why[0], "node fds past the budget are closed and reopened by file handle",
 	       "%s", why);
@@ -1763,7 +1763,7 @@ static void fdc_churn(int from, int n)
 static void test_fd_cache_stale(void)
 {
 	char why[200] = "";
-	struct xs_rsp_entry e = { 0 };
+	struct xsh_rsp_entry e = { 0 };
 	int rc;
 
 	if (!privileged || !fdc_dir) {
@@ -1777,7 +1777,7 @@ static void test_fd_cache_stale(void)
 	CHECK(unlink(host_path("fdc/f2")) == 0, "host unlink: %m");
 	rc = op_getattr(fdc_node[2], NULL);
 	CHECK(rc == -ESTALE, "getattr of a deleted, evicted file: %d", rc);
-	rc = op_open(XS_OP_OPEN, fdc_node[2], O_RDONLY, NULL);
+	rc = op_open(XSH_OP_OPEN, fdc_node[2], O_RDONLY, NULL);
 	CHECK(rc == -ESTALE, "open of a deleted, evicted file: %d", rc);
 	rc = op_lookup(fdc_dir, "f2", NULL);
 	CHECK(rc == -ENOENT, "lookup of the deleted name: %d", rc);
@@ -1798,7 +1798,7 @@ out:
 static void test_fd_cache_links(void)
 {
 	char why[200] = "";
-	struct xs_rsp_entry e = { 0 }, sub = { 0 }, l = { 0 };
+	struct xsh_rsp_entry e = { 0 }, sub = { 0 }, l = { 0 };
 	char from[256];
 	struct stat st;
 	int rc;
@@ -1833,9 +1833,9 @@ static void test_fd_cache_links(void)
 	CHECK(rc == 0, "read through the node: %d", rc);
 	/* a directory reopened by handle still resolves names under it */
 	fdc_churn(400, 4 * FDC_BUDGET);
-	rc = op_remove(XS_OP_UNLINK, sub.nodeid, "l4");
+	rc = op_remove(XSH_OP_UNLINK, sub.nodeid, "l4");
 	CHECK(rc == 0, "unlink under an evicted directory: %d", rc);
-	rc = op_remove(XS_OP_RMDIR, fdc_dir, "sub");
+	rc = op_remove(XSH_OP_RMDIR, fdc_dir, "sub");
 	CHECK(rc == 0, "rmdir: %d", rc);
 out:
 	if (sub.nodeid)
@@ -1855,7 +1855,7 @@ static void *fdc_worker(void *arg)
 	unsigned seed = (unsigned)id * 7919u + 1;
 
 	buf_base = (uint32_t)(id + 1) * (256u << 10);
-	if (xs_service_thread_init())
+	if (xsh_service_thread_init())
 		fdc_fail[id] = -1;
 	pthread_barrier_wait(&cc_barrier);
 	for (i = 0; i < FDC_ROUNDS && !fdc_fail[id]; i++) {
@@ -1889,8 +1889,8 @@ static void test_fd_cache_threads(void)
 	pthread_barrier_destroy(&cc_barrier);
 	for (i = 0; i < FDC_THREADS; i++)
 		CHECK(!fdc_fail[i], "thread %d: %d", i, fdc_fail[i]);
-	CHECK(xs_nodes_fds_open() <= FDC_BUDGET,
-	      "%u node fds open, budget %u", xs_nodes_fds_open(), FDC_BUDGET);
+	CHECK(xsh_nodes_fds_open() <= FDC_BUDGET,
+	      "%u node fds open, budget %u", xsh_nodes_fds_open(), FDC_BUDGET);
 out:
 	result(!why[0], "4 threads share 16 node fds over 500 nodes", "%s",
 	       why);
@@ -1907,13 +1907,13 @@ static void test_fd_cache_done(void)
 	for (i = 0; i < FDC_FILES; i++)
 		op_forget(fdc_node[i], 1);
 	op_forget(fdc_dir, 1);
-	xs_nodes_set_fd_budget(0);
-	before = xs_nodes_fds_open();
-	CHECK(xs_nodes_count(sess->nodes) == 0, "%u nodes left",
-	      xs_nodes_count(sess->nodes));
+	xsh_nodes_set_fd_budget(0);
+	before = xsh_nodes_fds_open();
+	CHECK(xsh_nodes_count(sess->nodes) == 0, "%u nodes left",
+	      xsh_nodes_count(sess->nodes));
 	CHECK(before <= 1, "%u node fds open with only the root", before);
-	CHECK(xs_nodes_fd_budget() > FDC_BUDGET, "default budget %u",
-	      xs_nodes_fd_budget());
+	CHECK(xsh_nodes_fd_budget() > FDC_BUDGET, "default budget %u",
+	      xsh_nodes_fd_budget());
 out:
 	result(!why[0], "forgotten nodes close their fds; the default budget comes back",
 	       "%s", why);
@@ -1921,45 +1921,45 @@ out:
 
 static void test_handle_budget(void)
 {
-	struct xs_rsp_entry e = { 0 };
+	struct xsh_rsp_entry e = { 0 };
 	char why[200] = "";
-	uint32_t saved = xs_handles_fd_budget(), held;
+	uint32_t saved = xsh_handles_fd_budget(), held;
 	uint64_t fh[3] = { 0, 0, 0 }, extra;
 	int rc, i;
 
 	rc = op_create(ROOT, "hb", O_RDWR, 0644, 0, &e);
 	CHECK(rc == 0, "create: %d", rc);
-	op_release(XS_OP_RELEASE, e.nodeid, e.fh);
-	held = xs_handles_fds_open();
+	op_release(XSH_OP_RELEASE, e.nodeid, e.fh);
+	held = xsh_handles_fds_open();
 	CHECK(held == 0, "%u handles open before", held);
 	CHECK(saved >= 4, "default budget %u", saved);
-	xs_handles_set_fd_budget(3);
+	xsh_handles_set_fd_budget(3);
 	for (i = 0; i < 3; i++) {
-		rc = op_open(XS_OP_OPEN, e.nodeid, O_RDONLY, &fh[i]);
+		rc = op_open(XSH_OP_OPEN, e.nodeid, O_RDONLY, &fh[i]);
 		CHECK(rc == 0, "open %d: %d", i, rc);
 	}
-	rc = op_open(XS_OP_OPEN, e.nodeid, O_RDONLY, &extra);
+	rc = op_open(XSH_OP_OPEN, e.nodeid, O_RDONLY, &extra);
 	CHECK(rc == -EMFILE, "open past the budget: %d", rc);
-	rc = op_open(XS_OP_OPENDIR, ROOT, O_RDONLY, &extra);
+	rc = op_open(XSH_OP_OPENDIR, ROOT, O_RDONLY, &extra);
 	CHECK(rc == -EMFILE, "opendir past the budget: %d", rc);
 	rc = op_create(ROOT, "hb2", O_RDWR, 0644, 0, NULL);
 	CHECK(rc == -EMFILE, "create past the budget: %d", rc);
-	CHECK(xs_nodes_count(sess->nodes) == 1, "create kept a lookup");
-	op_release(XS_OP_RELEASE, e.nodeid, fh[0]);
+	CHECK(xsh_nodes_count(sess->nodes) == 1, "create kept a lookup");
+	op_release(XSH_OP_RELEASE, e.nodeid, fh[0]);
 	fh[0] = 0;
-	rc = op_open(XS_OP_OPEN, e.nodeid, O_RDONLY, &fh[0]);
+	rc = op_open(XSH_OP_OPEN, e.nodeid, O_RDONLY, &fh[0]);
 	CHECK(rc == 0, "open after a release: %d", rc);
 out:
 	for (i = 0; i < 3; i++)
 		if (fh[i])
-			op_release(XS_OP_RELEASE, e.nodeid, fh[i]);
-	xs_handles_set_fd_budget(0);
+			op_release(XSH_OP_RELEASE, e.nodeid, fh[i]);
+	xsh_handles_set_fd_budget(0);
 	op_forget(e.nodeid, 1);
 	unlink(host_path("hb"));
 	unlink(host_path("hb2"));
-	result(!why[0] && xs_handles_fds_open() == 0,
+	result(!why[0] && xsh_handles_fds_open() == 0,
 	       "past the process's handle budget OPEN, OPENDIR and CREATE answer EMFILE",
-	       "%s (%u handles left)", why, xs_handles_fds_open());
+	       "%s (%u handles left)", why, xsh_handles_fds_open());
 }
 
 static int rm_one(const char *p, const struct stat *st, int flag,
@@ -1970,11 +1970,11 @@ static int rm_one(const char *p, const struct stat *st, int flag,
 
 int main(void)
 {
-	struct xs_policy pol;
+	struct xsh_policy pol;
 	int rc, fd;
 
 	privileged = geteuid() == 0;
-	rc = xs_service_thread_init();
+	rc = xsh_service_thread_init();
 	if (rc) {
 		printf("skip - thread init: %s\n", strerror(-rc));
 		n_skip++;
@@ -1990,13 +1990,13 @@ int main(void)
 		return 2;
 	close(fd);
 	data = calloc(1, DATA_BYTES);
-	xs_policy_default(&pol);
-	rc = xs_export_open(dir, &pol, &export_);
+	xsh_policy_default(&pol);
+	rc = xsh_export_open(dir, &pol, &export_);
 	if (rc || !data) {
 		fprintf(stderr, "export: %s\n", strerror(-rc));
 		return 2;
 	}
-	rc = xs_sess_new(export_, data, DATA_BYTES, "test", &sess);
+	rc = xsh_sess_new(export_, data, DATA_BYTES, "test", &sess);
 	if (rc) {
 		fprintf(stderr, "session: %s\n", strerror(-rc));
 		return 2;
@@ -2028,15 +2028,15 @@ int main(void)
 	test_fd_cache_threads();
 	test_fd_cache_done();
 	test_handle_budget();
-	result(xs_nodes_count(sess->nodes) == 0 &&
-		       xs_handles_count(sess->handles) == 0,
+	result(xsh_nodes_count(sess->nodes) == 0 &&
+		       xsh_handles_count(sess->handles) == 0,
 	       "every lookup forgotten and every handle released",
-	       "%u nodes, %u handles left", xs_nodes_count(sess->nodes),
-	       xs_handles_count(sess->handles));
+	       "%u nodes, %u handles left", xsh_nodes_count(sess->nodes),
+	       xsh_handles_count(sess->handles));
 
-	xs_sess_free(sess);
-	xs_export_close(export_);
-	xs_service_thread_exit();
+	xsh_sess_free(sess);
+	xsh_export_close(export_);
+	xsh_service_thread_exit();
 	free(data);
 	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	unlink(outside);
