@@ -23,12 +23,12 @@ ifneq ($(WERROR),0)
 WARN += -Werror
 endif
 CFLAGS ?= -O2 -g
-CFLAGS += -std=gnu11 -D_GNU_SOURCE -pthread $(WARN) $(SANFLAGS) -MMD -MP
+CFLAGS += -std=gnu11 -D_GNU_SOURCE -I. -pthread $(WARN) $(SANFLAGS) -MMD -MP
 LDFLAGS += -pthread $(SANFLAGS)
 
 FUSE_CFLAGS := $(shell pkg-config --cflags fuse3)
 FUSE_LIBS := $(shell pkg-config --libs fuse3)
-# The worker sandbox's system call filter (backend/sandbox.c), linked
+# The worker sandbox's system call filter (backend/daemon/sandbox.c), linked
 # wherever the file service is.
 SECCOMP_LIBS := $(shell pkg-config --libs libseccomp)
 XEN_PKGS := xenstore xenevtchn xengnttab
@@ -41,12 +41,12 @@ else
 TPORT_SRCS := $(filter-out transport/xen%.c,$(wildcard transport/*.c))
 endif
 
-PROTO_SRCS := $(wildcard protocol/*.c)
-BACK_SRCS := $(wildcard backend/*.c)
+PROTO_SRCS := $(wildcard protocol/*.c lib/*.c)
+BACK_SRCS := $(wildcard backend/service/*.c backend/daemon/*.c)
 FRONT_SRCS := $(wildcard frontend/*.c)
 # The file service without its main(): linked into the fuzz harness and
 # the hostile-client tests.
-SERVICE_SRCS := $(filter-out backend/main.c,$(BACK_SRCS))
+SERVICE_SRCS := $(filter-out backend/daemon/main.c,$(BACK_SRCS))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
@@ -115,7 +115,7 @@ bench: all
 FUZZ_SECONDS ?= 60
 FUZZ_BUILD := build-fuzz
 FUZZ_CC ?= clang
-FUZZ_CFLAGS := -O1 -g -std=gnu11 -D_GNU_SOURCE -pthread -fno-omit-frame-pointer \
+FUZZ_CFLAGS := -O1 -g -std=gnu11 -D_GNU_SOURCE -I. -pthread -fno-omit-frame-pointer \
 	-fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	-Wall -Wextra -Wno-unused-parameter -MMD -MP
 FUZZ_SRCS := $(PROTO_SRCS) $(SERVICE_SRCS) $(TPORT_SRCS)

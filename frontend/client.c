@@ -57,9 +57,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../protocol/codec.h"
-#include "../protocol/ring.h"
-#include "../protocol/transport.h"
+#include "lib/clock.h"
+#include "protocol/codec.h"
+#include "protocol/ring.h"
+#include "protocol/transport.h"
 #include "client.h"
 #include "restore.h"
 
@@ -756,14 +757,6 @@ static void stop_completion(struct xsh_client *c)
 
 /* ---- reconnect ----------------------------------------------------------- */
 
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
-}
-
 static bool rc_exiting(struct xsh_client *c)
 {
 	bool e;
@@ -790,7 +783,7 @@ static int wait_ring0(struct xsh_client *c, long deadline)
 		{ .fd = c->t->ring_fd[0], .events = POLLIN },
 		{ .fd = c->t->conn_fd, .events = POLLIN | POLLRDHUP },
 	};
-	long left = deadline - now_ms();
+	long left = deadline - xsh_now_ms();
 	int rc;
 
 	if (left <= 0)
@@ -1020,7 +1013,7 @@ static void salvage(struct xsh_client *c)
 
 static void reconnect_run(struct xsh_client *c, const char *reason)
 {
-	long t0 = now_ms(), deadline = t0 + c->reconnect_ms, left;
+	long t0 = xsh_now_ms(), deadline = t0 + c->reconnect_ms, left;
 	struct restore_result res = { 0 };
 	const char *why = NULL;
 	char msg[128];
@@ -1033,7 +1026,7 @@ static void reconnect_run(struct xsh_client *c, const char *reason)
 	stop_completion(c);
 	salvage(c);
 	for (;;) {
-		left = deadline - now_ms();
+		left = deadline - xsh_now_ms();
 		if (xsh_client_lost(c))
 			return;
 		if (rc_exiting(c)) {
@@ -1095,7 +1088,7 @@ static void reconnect_run(struct xsh_client *c, const char *reason)
 		client_log(c, LOG_NOTICE, "reconnected to backend at %s after "
 			   "%.1f s: %llu nodes and %llu open files restored, "
 			   "%u requests resent%s", c->peer,
-			   (now_ms() - t0) / 1000.0,
+			   (xsh_now_ms() - t0) / 1000.0,
 			   (unsigned long long)res.nodes,
 			   (unsigned long long)res.handles, sent, msg);
 		return;

@@ -35,8 +35,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../protocol/transport.h"
-#include "../protocol/xenshare_proto.h"
+#include "protocol/transport.h"
+#include "protocol/xenshare_proto.h"
 
 struct xsh_client;
 

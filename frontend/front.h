@@ -35,8 +35,4 @@ struct xsh_front {
 /* The fuse_lowlevel_ops table; userdata is a struct xsh_front. */
 extern const struct fuse_lowlevel_ops xsh_front_ops;
 
-/* Log one line to stderr, or to syslog once daemonized. */
-void xsh_front_log(int prio, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
 #endif /* XSH_FRONT_H */

@@ -27,8 +27,9 @@
 #include <sys/statvfs.h>
 #include <syslog.h>
 
-#include "../protocol/codec.h"
-#include "../protocol/transport.h"
+#include "lib/log.h"
+#include "protocol/codec.h"
+#include "protocol/transport.h"
 #include "front.h"
 
 /* The kernel's O_LARGEFILE, which 64-bit libc spells as 0. */
@@ -797,7 +798,7 @@ static void xsh_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		used += ent;
 	}
 	if (rc < 0) {
-		xsh_front_log(LOG_ERR, "malformed directory records from the "
+		xsh_log(LOG_ERR, "malformed directory records from the "
 			     "backend");
 		rc = -EIO;
 		goto out;
@@ -891,7 +892,7 @@ static void xsh_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
 			added[nadded++] = nodeid;
 	}
 	if (rc < 0) {
-		xsh_front_log(LOG_ERR, "malformed directory records from the "
+		xsh_log(LOG_ERR, "malformed directory records from the "
 			     "backend");
 		rc = -EIO;
 		goto drop_rest;

@@ -29,8 +29,9 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "../protocol/ring.h"
-#include "../protocol/transport.h"
+#include "lib/log.h"
+#include "protocol/ring.h"
+#include "protocol/transport.h"
 #include "front.h"
 #include "xenbus_front.h"
 
@@ -132,25 +133,9 @@ static int join_long_opts(int argc, char *argv[], struct fuse_args *args)
 	return 0;
 }
 
-static bool log_to_syslog;
 /* Global: a detached kicker thread may still look at it while main()
  * returns. */
 static struct xsh_front front_state;
-
-void xsh_front_log(int prio, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (log_to_syslog) {
-		vsyslog(prio, fmt, ap);
-	} else {
-		fputs("xenshare-front: ", stderr);
-		vfprintf(stderr, fmt, ap);
-		fputc('\n', stderr);
-	}
-	va_end(ap);
-}
 
 static void usage(const char *prog)
 {
@@ -221,7 +206,7 @@ static void on_lost(void *arg, const char *reason)
 	pthread_attr_t attr;
 	pthread_t th;
 
-	xsh_front_log(LOG_ERR, "lost connection to backend at %s: %s; "
+	xsh_log(LOG_ERR, "lost connection to backend at %s: %s; "
 		     "unmounting", f->socket_path, reason);
 	__atomic_store_n(&f->lost, 1, __ATOMIC_RELEASE);
 	fuse_session_exit(f->se);
@@ -235,7 +220,7 @@ static void on_lost(void *arg, const char *reason)
 static void on_client_log(void *arg, int prio, const char *line)
 {
 	(void)arg;
-	xsh_front_log(prio, "%s", line);
+	xsh_log(prio, "%s", line);
 }
 
 static int set_wake_handler(void)
@@ -305,7 +290,7 @@ static void mark_read_only(struct xsh_client *c, const char *mountpoint)
 	if (call.rsp.u.statfs.flags & XSH_STATFS_RDONLY) {
 		if (mount(NULL, mountpoint, NULL, MS_REMOUNT | MS_BIND |
 			  MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0)
-			xsh_front_log(LOG_WARNING, "read-only export, but the "
+			xsh_log(LOG_WARNING, "read-only export, but the "
 				     "mount could not be made read-only: %s",
 				     strerror(errno));
 	}
@@ -333,6 +318,8 @@ int main(int argc, char *argv[])
 	const struct xsh_tport *t;
 	unsigned total_slots;
 	int rc, status = 1;
+
+	xsh_log_setup("xenshare-front", false, true);
 
 	memset(&opts, 0, sizeof(opts));
 	if (join_long_opts(argc, argv, &args) ||
@@ -446,8 +433,7 @@ int main(int argc, char *argv[])
 		goto out_unmount;
 	xsh_front_daemon_ready(ready_fd, 0);
 	if (!opts.foreground) {
-		openlog("xenshare-front", LOG_PID, LOG_DAEMON);
-		log_to_syslog = true;
+		xsh_log_setup("xenshare-front", true, true);
 	}
 
 	/* Threads only now: fuse_daemonize() forks. */
@@ -456,7 +442,7 @@ int main(int argc, char *argv[])
 	xsh_client_set_log_handler(fs->client, on_client_log, NULL);
 	rc = xsh_client_start(fs->client);
 	if (rc) {
-		xsh_front_log(LOG_ERR, "cannot start: %s", strerror(-rc));
+		xsh_log(LOG_ERR, "cannot start: %s", strerror(-rc));
 		goto out_loop_done;
 	}
 	mark_read_only(fs->client, opts.mountpoint);

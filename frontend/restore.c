@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../protocol/codec.h"
+#include "protocol/codec.h"
 #include "restore.h"
 
 #define INITIAL_BUCKETS	256u

@@ -23,7 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../protocol/xenshare_proto.h"
+#include "protocol/xenshare_proto.h"
 
 struct xsh_restore;
 

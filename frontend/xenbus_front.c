@@ -20,12 +20,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../protocol/ring.h"
+#include "protocol/ring.h"
 #include "client.h"
 #include "xenbus_front.h"
 
 #ifdef XSH_HAVE_XEN
-#include "../transport/xen.h"
+#include "transport/xen.h"
 #endif
 
 int xsh_front_daemon_start(int *ready_fd)

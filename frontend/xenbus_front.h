@@ -11,7 +11,7 @@
 
 #include <stdbool.h>
 
-#include "../protocol/transport.h"
+#include "protocol/transport.h"
 
 #define XSH_FRONT_XEN_TIMEOUT_MS	30000	/* waiting for a backend */
 #define XSH_FRONT_XEN_MAX_RINGS	2u	/* default: rings per device */

@@ -26,8 +26,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../protocol/ring.h"
-#include "../protocol/transport.h"
+#include "lib/clock.h"
+#include "protocol/ring.h"
+#include "protocol/transport.h"
 
 #define HANDSHAKE_TIMEOUT_MS 5000
 #define MAX_FDS (1 + 2 * XSH_MAX_RINGS)
@@ -315,18 +316,10 @@ fail:
 	return rc;
 }
 
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
-}
-
 static int local_reconnect(struct xsh_tport *t, int timeout_ms)
 {
 	struct local_tport *l = to_local(t);
-	long deadline = now_ms() + timeout_ms;
+	long deadline = xsh_now_ms() + timeout_ms;
 	int rc;
 
 	for (;;) {
@@ -339,7 +332,7 @@ static int local_reconnect(struct xsh_tport *t, int timeout_ms)
 		if (rc != -ECONNREFUSED && rc != -ENOENT && rc != -EPIPE &&
 		    rc != -ECONNRESET && rc != -ETIMEDOUT)
 			return rc;
-		if (now_ms() >= deadline)
+		if (xsh_now_ms() >= deadline)
 			return -ETIMEDOUT;
 		usleep(100 * 1000);
 	}

@@ -17,7 +17,7 @@
  * one end of a socketpair whose other end the device manager holds:
  * closing it makes the ring engine drop the connection.
  *
- * Trust: on the backend side, numbers come from backend/xenbus.c, which
+ * Trust: on the backend side, numbers come from backend/daemon/xenbus.c, which
  * parsed and bounded them; grant refs and ports are the guest's and may
  * be wrong, in which case mapping or binding fails and the device is
  * refused.  Grants a guest made cannot be revoked while mapped, so the
@@ -46,8 +46,9 @@
 #include <xen/sys/evtchn.h>
 #include <xen/sys/gntdev.h>
 
-#include "../protocol/ring.h"
-#include "../protocol/codec.h"
+#include "lib/clock.h"
+#include "protocol/ring.h"
+#include "protocol/codec.h"
 #include "xen.h"
 
 #define PATH_LEN	256
@@ -299,14 +300,6 @@ static int write_node(struct xs_handle *h, xs_transaction_t xt,
 
 /* ---- frontend: finding the device --------------------------------------- */
 
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
-}
-
 static int my_domid(struct xs_handle *h, unsigned *domid)
 {
 	uint64_t v;
@@ -453,7 +446,7 @@ static int wait_be(struct xen_tport *x, unsigned want, long deadline)
 		st = be_state(x);
 		if (want & (1u << st))
 			return st;
-		left = deadline < 0 ? -1 : deadline - now_ms();
+		left = deadline < 0 ? -1 : deadline - xsh_now_ms();
 		if (deadline >= 0 && left <= 0)
 			return -ETIMEDOUT;
 		rc = poll(&pfd, 1, deadline < 0 ? 1000 : (int)(left < 1000 ?
@@ -483,7 +476,7 @@ static int wait_device(struct xen_tport *x, long deadline)
 				return 0;
 			}
 		}
-		left = deadline < 0 ? 1000 : deadline - now_ms();
+		left = deadline < 0 ? 1000 : deadline - xsh_now_ms();
 		if (left <= 0) {
 			set_why("device %u is gone (%s)", x->devid, x->fe);
 			return -ENODEV;
@@ -562,7 +555,7 @@ static int read_limits(struct xs_handle *h, const char *be,
 int xsh_xen_read_limits(unsigned devid, int timeout_ms,
 		       struct xsh_xen_limits *out)
 {
-	long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	long deadline = timeout_ms < 0 ? -1 : xsh_now_ms() + timeout_ms;
 	struct xen_tport *x;
 	int rc;
 
@@ -877,7 +870,7 @@ static int handshake(struct xen_tport *x, long deadline)
 
 	do
 		rc = handshake_once(x, deadline);
-	while (rc == -EAGAIN && (deadline < 0 || now_ms() < deadline));
+	while (rc == -EAGAIN && (deadline < 0 || xsh_now_ms() < deadline));
 	return rc;
 }
 
@@ -901,7 +894,7 @@ static int xen_front_reconnect(struct xsh_tport *t, int timeout_ms)
 {
 	struct xen_tport *x = to_xen(t);
 
-	return handshake(x, timeout_ms < 0 ? -1 : now_ms() + timeout_ms);
+	return handshake(x, timeout_ms < 0 ? -1 : xsh_now_ms() + timeout_ms);
 }
 
 static const struct xsh_tport_ops xen_front_ops = {
@@ -915,7 +908,7 @@ static const struct xsh_tport_ops xen_front_ops = {
 int xsh_xen_connect(unsigned devid, const struct xsh_front_params *p,
 		   int timeout_ms, struct xsh_tport **out)
 {
-	long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	long deadline = timeout_ms < 0 ? -1 : xsh_now_ms() + timeout_ms;
 	struct xen_tport *x;
 	long limit;
 	int rc;

@@ -9,7 +9,7 @@
  * for Connected.  The transport's reconnect op repeats the handshake over
  * the same grants.
  *
- * Backend (dom0): the xenbus state machine (backend/xenbus.c) reads and
+ * Backend (dom0): the xenbus state machine (backend/daemon/xenbus.c) reads and
  * validates the frontend's nodes into a struct xsh_xen_back_params, and
  * xsh_xen_back_attach() maps the grants and binds the event channels.
  *
@@ -22,7 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../protocol/transport.h"
+#include "protocol/transport.h"
 
 #define XSH_XEN_DEVICE_TYPE	"xenshare"
 #define XSH_XEN_REFS_PER_PAGE	(XSH_PAGE_SIZE / sizeof(uint32_t))

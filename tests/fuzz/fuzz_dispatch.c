@@ -49,8 +49,8 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include "../../backend/service.h"
-#include "../../protocol/codec.h"
+#include "backend/service/service.h"
+#include "protocol/codec.h"
 #include "harness.h"
 
 #define MAX_IDS		32u

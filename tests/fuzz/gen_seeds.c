@@ -20,8 +20,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../backend/policy.h"
-#include "../../protocol/xenshare_proto.h"
+#include "backend/service/policy.h"
+#include "protocol/xenshare_proto.h"
 #include "harness.h"
 
 struct seed {

@@ -40,9 +40,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../protocol/codec.h"
-#include "../../protocol/ring.h"
-#include "../../protocol/transport.h"
+#include "protocol/codec.h"
+#include "protocol/ring.h"
+#include "protocol/transport.h"
 
 #define WAIT_MS		5000	/* an answer we expect */
 #define CLOSE_MS	5000	/* a close we expect */

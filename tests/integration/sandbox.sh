@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 #
-# sandbox.sh - the worker process and its sandbox (backend/sandbox.h,
+# sandbox.sh - the worker process and its sandbox (backend/daemon/sandbox.h,
 # docs/security.md), over the local transport:
 #   - the worker's view: a root holding only the export (at its host path)
 #     and /proc, read-only; its own mount and PID namespaces; only the

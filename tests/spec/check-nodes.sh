@@ -48,7 +48,7 @@ export LC_ALL=C
 HEADER=protocol/xenshare_proto.h
 # FILE  REQUIRED (1: must name some node; 0: may go through another file)
 SOURCES=(
-	"backend/xenbus.c 1"
+	"backend/daemon/xenbus.c 1"
 	"transport/xen.c 1"
 	"frontend/xenbus_front.c 0"
 	"xenstore-scripts/xenshare-ctl 1"

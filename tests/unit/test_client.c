@@ -17,10 +17,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "../../frontend/client.h"
-#include "../../protocol/codec.h"
-#include "../../protocol/ring.h"
-#include "../../protocol/transport.h"
+#include "frontend/client.h"
+#include "protocol/codec.h"
+#include "protocol/ring.h"
+#include "protocol/transport.h"
 
 static int passed, failed;
 

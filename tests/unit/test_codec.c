@@ -14,7 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "../../protocol/codec.h"
+#include "protocol/codec.h"
 
 static unsigned n_pass, n_fail, n_skip;
 

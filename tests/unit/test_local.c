@@ -17,8 +17,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "../../protocol/ring.h"
-#include "../../protocol/transport.h"
+#include "protocol/ring.h"
+#include "protocol/transport.h"
 
 static int passed, failed;
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Unit tests for quota accounting (backend/quota.c) and its hooks in the
+ * Unit tests for quota accounting (backend/service/quota.c) and its hooks in the
  * file service: reservation arithmetic, levels, live limit changes,
  * concurrent reservations, the inode table, the start-up scan, and
  * requests fed to xsh_dispatch() on a temporary export under /tmp whose
@@ -22,11 +22,11 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include "../../backend/control.h"
-#include "../../backend/policy.h"
-#include "../../backend/quota.h"
-#include "../../backend/service.h"
-#include "../../protocol/codec.h"
+#include "backend/daemon/control.h"
+#include "backend/service/policy.h"
+#include "backend/service/quota.h"
+#include "backend/service/service.h"
+#include "protocol/codec.h"
 
 static unsigned n_pass, n_fail, n_skip;
 static char why[512];

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * Unit tests for restoring a session after a backend restart: SipHash-2-4
- * against the reference vectors, persistent handles (backend/phandle.c),
- * the state directory's key files (backend/state.c), XSH_OP_REOPEN and
+ * against the reference vectors, persistent handles (backend/service/phandle.c),
+ * the state directory's key files (backend/daemon/state.c), XSH_OP_REOPEN and
  * resent requests (XSH_REQ_RESENT) through xsh_dispatch().
  *
  * A "restart" here is: free every session of an export, close it, open
@@ -21,11 +21,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../backend/phandle.h"
-#include "../../backend/service.h"
-#include "../../backend/siphash.h"
-#include "../../backend/state.h"
-#include "../../protocol/codec.h"
+#include "backend/service/phandle.h"
+#include "backend/service/service.h"
+#include "backend/service/siphash.h"
+#include "backend/daemon/state.h"
+#include "protocol/codec.h"
 
 static unsigned n_pass, n_fail, n_skip;
 

@@ -18,7 +18,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "../../protocol/ring.h"
+#include "protocol/ring.h"
 
 static unsigned n_pass, n_fail, n_skip;
 

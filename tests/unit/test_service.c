@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Unit tests for the file service (backend/dispatch.c, fs.c, node.c,
+ * Unit tests for the file service (backend/service/dispatch.c, fs.c, node.c,
  * handle.c, creds.c): a temporary export under /tmp, one in-process
  * session over a malloc'ed data area, and hand-built requests fed to
  * xsh_dispatch() exactly as the ring engine would.  The guest's side is
@@ -24,9 +24,9 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include "../../backend/service.h"
-#include "../../backend/service_internal.h"
-#include "../../protocol/codec.h"
+#include "backend/service/service.h"
+#include "backend/service/service_internal.h"
+#include "protocol/codec.h"
 
 static unsigned n_pass, n_fail, n_skip;
 

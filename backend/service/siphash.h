@@ -2,7 +2,7 @@
 /*
  * SipHash-2-4 (Aumasson and Bernstein, 2012): a keyed 64-bit PRF, used to
  * sign the persistent node handles the backend gives to guests
- * (backend/phandle.c).  Trusts nothing: any key, any bytes.
+ * (backend/service/phandle.c).  Trusts nothing: any key, any bytes.
  */
 #ifndef XSH_SIPHASH_H
 #define XSH_SIPHASH_H

@@ -13,7 +13,7 @@
  * guest chose.  Host special files (FIFOs, sockets, devices) are never
  * opened.
  *
- * Quotas (backend/quota.h): every operation that can make the export grow
+ * Quotas (backend/service/quota.h): every operation that can make the export grow
  * reserves its worst case first (EDQUOT, or a short write, when it does
  * not fit), then settles the real st_blocks change of each inode it
  * touched; removing a file's last name uncharges it.
@@ -1550,7 +1550,7 @@ out_in:
 	return rc;
 }
 
-/* ---- for backend/reopen.c ---------------------------------------------- */
+/* ---- for backend/service/reopen.c ---------------------------------------------- */
 
 void xsh_fs_fill_attr(const struct xsh_ctx *c, const struct stat *st,
 		     struct xsh_attr *a)

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * The backend's state directory (backend/state.h): per-export handle keys.
+ * The backend's state directory (backend/daemon/state.h): per-export handle keys.
  *
  * Trust: paths come from the administrator's command line; the key file's
  * type, owner and mode are checked before its contents are used.

@@ -7,7 +7,7 @@
  *
  * Two processes.  The supervisor (this one) listens on the socket and
  * hands each accepted connection (SCM_RIGHTS over a socketpair) to the
- * worker, which serves the export inside a sandbox (backend/sandbox.h,
+ * worker, which serves the export inside a sandbox (backend/daemon/sandbox.h,
  * docs/security.md): there each socket gets a short-lived handshake
  * thread (the transport bounds the handshake in time), control
  * connections are served, and data connections are handed to the ring
@@ -45,11 +45,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/clock.h"
+#include "lib/log.h"
 #include "control.h"
 #include "engine.h"
-#include "policy.h"
+#include "backend/service/policy.h"
 #include "sandbox.h"
-#include "service.h"
+#include "backend/service/service.h"
 #include "state.h"
 #include "worker.h"
 #include "xenbus.h"
@@ -416,7 +418,7 @@ static void refuse(int fd, unsigned conn_no, int err)
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 	struct cmsghdr *cm;
 
-	xsh_engine_log(LOG_WARNING, "local.%u: refused: %s", conn_no,
+	xsh_log(LOG_WARNING, "local.%u: refused: %s", conn_no,
 		      strerror(err));
 	if (poll(&pfd, 1, REFUSE_TIMEOUT_MS) == 1 &&
 	    recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) >= 0) {
@@ -439,7 +441,7 @@ static void refuse(int fd, unsigned conn_no, int err)
 	close(fd);
 }
 
-/* Control connections on the same socket (backend/control.c). */
+/* Control connections on the same socket (backend/daemon/control.c). */
 static struct xsh_control *control;
 
 static void policy_sync(void);
@@ -461,7 +463,7 @@ static void *handshake_main(void *arg)
 	rc = xsh_local_accept_any(h->fd, XSH_FEAT_ALL, XSH_MAX_IO, h->conn_no,
 				 &kind, &t, &ctl_fd);
 	if (rc) {
-		xsh_engine_log(LOG_WARNING, "local.%u: handshake failed: %s",
+		xsh_log(LOG_WARNING, "local.%u: handshake failed: %s",
 			      h->conn_no, strerror(-rc));
 		xsh_engine_unreserve(h->eng);
 	} else if (kind == XSH_LOCAL_KIND_CONTROL) {
@@ -583,7 +585,7 @@ static int worker_main(const struct worker_args *a, int chan, int sfd)
 	worker_eng = eng;
 	rc = xsh_control_new(exp, wa.export_abs, &control);
 	if (rc) {
-		xsh_engine_log(LOG_ERR, "starting: %s", strerror(-rc));
+		xsh_log(LOG_ERR, "starting: %s", strerror(-rc));
 		return 1;
 	}
 	if (xsh_worker_send(chan, XSH_WMSG_READY, 0, NULL, 0, -1))
@@ -633,14 +635,6 @@ struct sup {
 	unsigned conn_no;
 };
 
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 static int spawn_worker(struct sup *s)
 {
 	pid_t pid;
@@ -658,8 +652,8 @@ static int spawn_worker(struct sup *s)
 	s->pid = pid;
 	s->chan = chan;
 	s->ready = false;
-	s->started_ms = now_ms();
-	xsh_engine_log(LOG_DEBUG, "worker %d started", (int)pid);
+	s->started_ms = xsh_now_ms();
+	xsh_log(LOG_DEBUG, "worker %d started", (int)pid);
 	return 0;
 }
 
@@ -705,7 +699,7 @@ static int worker_said(struct sup *s)
 	switch (m.type) {
 	case XSH_WMSG_READY:
 		s->ready = true;
-		xsh_engine_log(LOG_INFO, "worker %d serving %s (%s)", (int)s->pid,
+		xsh_log(LOG_INFO, "worker %d serving %s (%s)", (int)s->pid,
 			      s->wa.w.export_abs, s->wa.o->no_sandbox ?
 			      "no sandbox" : "sandboxed");
 		if (!s->ever_ready && s->ready_fd >= 0) {
@@ -744,14 +738,14 @@ static int reap(struct sup *s)
 		while (s->chan >= 0 && worker_said(s) > 0)
 			;
 		if (WIFSIGNALED(st))
-			xsh_engine_log(LOG_ERR, "worker %d killed by signal %d (%s)",
+			xsh_log(LOG_ERR, "worker %d killed by signal %d (%s)",
 				      (int)pid, WTERMSIG(st),
 				      strsignal(WTERMSIG(st)));
 		else if (WEXITSTATUS(st) == XSH_SANDBOX_EXIT_SYSCALL)
-			xsh_engine_log(LOG_ERR, "worker %d stopped by the sandbox's system call filter",
+			xsh_log(LOG_ERR, "worker %d stopped by the sandbox's system call filter",
 				      (int)pid);
 		else
-			xsh_engine_log(LOG_ERR, "worker %d exited with status %d",
+			xsh_log(LOG_ERR, "worker %d exited with status %d",
 				      (int)pid, WEXITSTATUS(st));
 		if (s->chan >= 0)
 			close(s->chan);
@@ -760,7 +754,7 @@ static int reap(struct sup *s)
 		s->ready = false;
 		if (!s->ever_ready)
 			return -1;
-		lived = now_ms() - s->started_ms;
+		lived = xsh_now_ms() - s->started_ms;
 		s->quick_deaths = lived < QUICK_DEATH_MS ? s->quick_deaths + 1 : 1;
 		delay = 0;
 		if (s->quick_deaths > 1) {
@@ -770,11 +764,11 @@ static int reap(struct sup *s)
 				delay = RESTART_MAX_MS;
 		}
 		if (delay)
-			xsh_engine_log(LOG_WARNING, "the worker keeps dying: restarting it in %ld ms",
+			xsh_log(LOG_WARNING, "the worker keeps dying: restarting it in %ld ms",
 				      delay);
 		else
-			xsh_engine_log(LOG_WARNING, "restarting the worker");
-		s->restart_at_ms = now_ms() + delay;
+			xsh_log(LOG_WARNING, "restarting the worker");
+		s->restart_at_ms = xsh_now_ms() + delay;
 	}
 	return 0;
 }
@@ -786,14 +780,14 @@ static void pass_conn(struct sup *s, int fd)
 				fd);
 
 	if (rc)
-		xsh_engine_log(LOG_WARNING, "local.%u: cannot hand to the worker: %s",
+		xsh_log(LOG_WARNING, "local.%u: cannot hand to the worker: %s",
 			      s->conn_no, strerror(-rc));
 	close(fd);
 }
 
 static void stop_worker(struct sup *s)
 {
-	long deadline = now_ms() + WORKER_STOP_MS;
+	long deadline = xsh_now_ms() + WORKER_STOP_MS;
 	bool killed = false;
 	int st;
 
@@ -804,8 +798,8 @@ static void stop_worker(struct sup *s)
 	s->chan = -1;
 	kill(s->pid, SIGTERM);
 	while (waitpid(s->pid, &st, WNOHANG) == 0) {
-		if (!killed && now_ms() > deadline) {
-			xsh_engine_log(LOG_ERR, "worker %d ignored SIGTERM: killing it",
+		if (!killed && xsh_now_ms() > deadline) {
+			xsh_log(LOG_ERR, "worker %d ignored SIGTERM: killing it",
 				      (int)s->pid);
 			kill(s->pid, SIGKILL);
 			killed = true;
@@ -824,7 +818,7 @@ static int supervise(struct sup *s)
 	int rc = spawn_worker(s);
 
 	if (rc) {
-		xsh_engine_log(LOG_ERR, "starting the worker: %s", strerror(-rc));
+		xsh_log(LOG_ERR, "starting the worker: %s", strerror(-rc));
 		return 0;
 	}
 	for (;;) {
@@ -842,14 +836,14 @@ static int supervise(struct sup *s)
 			pfd[n++] = (struct pollfd){ .fd = s->lfd, .events = POLLIN };
 		}
 		if (!s->pid) {
-			long d = s->restart_at_ms - now_ms();
+			long d = s->restart_at_ms - xsh_now_ms();
 
 			timeout = d < 0 ? 0 : (int)d;
 		}
 		if (poll(pfd, n, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
-			xsh_engine_log(LOG_ERR, "poll: %s", strerror(errno));
+			xsh_log(LOG_ERR, "poll: %s", strerror(errno));
 			return 0;
 		}
 		if (pfd[0].revents &&
@@ -866,23 +860,23 @@ static int supervise(struct sup *s)
 			} else if (errno != EINTR && errno != EAGAIN &&
 				   errno != ECONNABORTED) {
 				/* EMFILE and friends: back off, don't spin. */
-				xsh_engine_log(LOG_ERR, "accept: %s",
+				xsh_log(LOG_ERR, "accept: %s",
 					      strerror(errno));
 				poll(NULL, 0, 100);
 			}
 		}
-		if (!s->pid && now_ms() >= s->restart_at_ms) {
+		if (!s->pid && xsh_now_ms() >= s->restart_at_ms) {
 			rc = spawn_worker(s);
 			if (rc) {
-				xsh_engine_log(LOG_ERR, "starting the worker: %s",
+				xsh_log(LOG_ERR, "starting the worker: %s",
 					      strerror(-rc));
-				s->restart_at_ms = now_ms() + RESTART_MAX_MS;
+				s->restart_at_ms = xsh_now_ms() + RESTART_MAX_MS;
 			}
 		}
 	}
 }
 
-/* Xen: every device xenstore names, until a signal (backend/xenbus.c). */
+/* Xen: every device xenstore names, until a signal (backend/daemon/xenbus.c). */
 static int xen_main(const struct opts *o)
 {
 	struct xsh_xenbus_params xp;
@@ -913,7 +907,7 @@ static int xen_main(const struct opts *o)
 			return 1;
 		}
 	}
-	xsh_engine_log_setup(!o->foreground, o->debug);
+	xsh_log_setup("xenshare-back", !o->foreground, o->debug);
 	xsh_xenbus_params_default(&xp);
 	xp.eng = o->eng;
 	xp.base = o->pol;
@@ -924,7 +918,7 @@ static int xen_main(const struct opts *o)
 	xp.use_syslog = !o->foreground;
 	rc = xsh_xenbus_serve(&xp, sfd);
 	if (rc > 0)
-		xsh_engine_log(LOG_INFO, "signal %d (%s): shut down", rc,
+		xsh_log(LOG_INFO, "signal %d (%s): shut down", rc,
 			      strsignal(rc));
 	return rc < 0 ? 1 : 0;
 }
@@ -940,6 +934,7 @@ int main(int argc, char **argv)
 	bool have_key;
 	int lfd, sfd, cfd, rc, sig, export_fd, ready_fd = -1;
 
+	xsh_log_setup("xenshare-back", false, false);
 	if (argc > 1 && !strcmp(argv[1], "--ctl"))
 		return xsh_control_client_main(argc - 1, argv + 1);
 	parse_args(argc, argv, &o);
@@ -1002,7 +997,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	xsh_engine_log_setup(!o.foreground, o.debug);
+	xsh_log_setup("xenshare-back", !o.foreground, o.debug);
 
 	/* Worker deaths, for the supervisor only. */
 	sigemptyset(&set);
@@ -1011,7 +1006,7 @@ int main(int argc, char **argv)
 		return 1;
 	cfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (cfd < 0) {
-		xsh_engine_log(LOG_ERR, "signalfd: %s", strerror(errno));
+		xsh_log(LOG_ERR, "signalfd: %s", strerror(errno));
 		unlink(sock_abs);
 		return 1;
 	}
@@ -1033,7 +1028,7 @@ int main(int argc, char **argv)
 		.pol = o.pol,
 		.chan = -1,
 	};
-	xsh_engine_log(LOG_DEBUG, "serving %s on %s (%s, %u workers per connection, at most %u connections)",
+	xsh_log(LOG_DEBUG, "serving %s on %s (%s, %u workers per connection, at most %u connections)",
 		      o.export_dir, o.socket, o.pol.read_only ? "ro" : "rw",
 		      o.eng.nr_workers, o.eng.max_conns);
 
@@ -1048,7 +1043,7 @@ int main(int argc, char **argv)
 			unlink(sock_abs);
 	}
 	if (sig)
-		xsh_engine_log(LOG_INFO, "signal %d (%s): shutting down", sig,
+		xsh_log(LOG_INFO, "signal %d (%s): shutting down", sig,
 			      strsignal(sig));
 	stop_worker(&sup);
 	free(sock_abs);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * The file service's entry points (backend/service.h): exports, sessions
+ * The file service's entry points (backend/service/service.h): exports, sessions
  * and xsh_dispatch(), which decodes a request (protocol/codec.c), checks the
  * right the opcode needs against the policy, and calls its handler in
  * fs.c through a table indexed by opcode.

@@ -16,9 +16,9 @@
  * Answers worth knowing: unknown/forgotten node id ESTALE, unknown fh (or
  * an fh used with another node or kind) EBADF, more than max_nodes nodes
  * ENFILE, more than max_handles handles EMFILE (0 = no limit), more
- * handles than the process's descriptor budget (backend/handle.h) EMFILE,
+ * handles than the process's descriptor budget (backend/service/handle.h) EMFILE,
  * a node whose file was deleted on the host while the node fd cache
- * (backend/node.h) had its fd closed ESTALE, every op
+ * (backend/service/node.h) had its fd closed ESTALE, every op
  * needing write access under a read-only policy EROFS (OPEN only when it
  * asks for write access or O_TRUNC; ACCESS with W_OK).  Host symlinks are
  * never followed: OPEN of one ELOOP, LOOKUP under one ENOTDIR.  Host
@@ -34,7 +34,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../protocol/xenshare_proto.h"
+#include "protocol/xenshare_proto.h"
 #include "policy.h"
 
 struct xsh_export;
@@ -50,12 +50,12 @@ void xsh_export_close(struct xsh_export *e);
 void xsh_export_get_policy(struct xsh_export *e, struct xsh_policy *out);
 int xsh_export_set_policy(struct xsh_export *e, const struct xsh_policy *pol);
 /* The key that signs this export's persistent node handles
- * (backend/phandle.h).  xsh_export_open() makes a random one, good for the
+ * (backend/service/phandle.h).  xsh_export_open() makes a random one, good for the
  * life of the process; a daemon that must honour handles across restarts
- * sets the one kept in its state directory (backend/state.h) before any
+ * sets the one kept in its state directory (backend/daemon/state.h) before any
  * session starts. */
 void xsh_export_set_handle_key(struct xsh_export *e, const uint8_t key[16]);
-/* Quota limits, usage and level (backend/quota.h), rebuilt by a scan of
+/* Quota limits, usage and level (backend/service/quota.h), rebuilt by a scan of
  * the export in xsh_export_open() and kept live since. */
 struct xsh_quota_usage;
 void xsh_export_get_usage(struct xsh_export *e, struct xsh_quota_usage *out);

@@ -41,7 +41,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
-#include "../protocol/xenshare_proto.h"
+#include "protocol/xenshare_proto.h"
 
 #define XSH_NKEY_HANDLE	1u	/* file handle + mount id */
 #define XSH_NKEY_INODE	2u	/* st_dev + st_ino */

@@ -24,7 +24,8 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "quota.h"
+#include "lib/log.h"
+#include "backend/service/quota.h"
 #include "worker.h"
 #include "xendev.h"
 
@@ -120,7 +121,7 @@ static int serve(int chan, int sfd, struct xsh_export *exp, const char *name)
 			return 0;
 		if (n == (ssize_t)sizeof(pol) && m.type == XSH_WMSG_POLICY &&
 		    xsh_export_set_policy(exp, &pol))
-			xsh_engine_log(LOG_ERR, "%s: applying the new policy failed",
+			xsh_log(LOG_ERR, "%s: applying the new policy failed",
 				      name);
 	}
 }
@@ -179,7 +180,7 @@ static int xendev_main(const struct xsh_xendev_args *a, int chan, bool pidns)
 		rc = xsh_engine_add(eng, t);
 	if (rc)
 		return failed(chan, "rings refused: %s", strerror(-rc));
-	xsh_engine_log(LOG_INFO, "%s: serving %s (%s)", a->xp.name, abs,
+	xsh_log(LOG_INFO, "%s: serving %s (%s)", a->xp.name, abs,
 		      a->no_sandbox ? "no sandbox" : "sandboxed");
 	if (xsh_worker_send(chan, XSH_WMSG_READY, 0, NULL, 0, -1))
 		return 1;

@@ -37,8 +37,9 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "../protocol/codec.h"
-#include "../protocol/ring.h"
+#include "lib/log.h"
+#include "protocol/codec.h"
+#include "protocol/ring.h"
 #include "engine.h"
 
 struct work {
@@ -95,44 +96,6 @@ struct xsh_engine {
 	struct conn *conns;		/* lock */
 };
 
-/* ---- logging ----------------------------------------------------------- */
-
-static bool log_to_syslog;
-static bool log_debug;
-
-void xsh_engine_log_setup(bool use_syslog, bool debug)
-{
-	log_to_syslog = use_syslog;
-	log_debug = debug;
-	if (use_syslog)
-		openlog("xenshare-back", LOG_PID, LOG_DAEMON);
-}
-
-void xsh_engine_log(int prio, const char *fmt, ...)
-{
-	char line[768];
-	va_list ap;
-	int n;
-
-	if (prio == LOG_DEBUG && !log_debug)
-		return;
-	va_start(ap, fmt);
-	if (log_to_syslog) {
-		vsyslog(prio, fmt, ap);
-		va_end(ap);
-		return;
-	}
-	n = snprintf(line, sizeof(line), "xenshare-back: ");
-	n += vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
-	va_end(ap);
-	if (n > (int)sizeof(line) - 2)
-		n = sizeof(line) - 2;
-	line[n++] = '\n';
-	/* One write per line: lines of concurrent threads do not mix. */
-	if (write(STDERR_FILENO, line, n) < 0)
-		return;
-}
-
 /* ---- stopping a connection --------------------------------------------- */
 
 static void conn_stop(struct conn *c, int prio, const char *fmt, ...)
@@ -158,7 +121,7 @@ static void conn_stop(struct conn *c, int prio, const char *fmt, ...)
 	pthread_cond_broadcast(&c->stop_cond);
 	pthread_mutex_unlock(&c->lock);
 	if (write(c->stop_efd, &one, sizeof(one)) < 0)
-		xsh_engine_log(LOG_ERR, "%s: waking ring threads: %s", c->name,
+		xsh_log(LOG_ERR, "%s: waking ring threads: %s", c->name,
 			      strerror(errno));
 }
 
@@ -400,14 +363,14 @@ static int serve_one(struct conn *c, const struct work *w)
 	}
 	if (rc) {
 		/* Outside the service's contract: answer anyway. */
-		xsh_engine_log(LOG_ERR, "%s: ring %u: %s id %" PRIu64
+		xsh_log(LOG_ERR, "%s: ring %u: %s id %" PRIu64
 			      ": dispatch returned %d", c->name, w->ring,
 			      xsh_op_name(w->req.opcode), w->req.id, rc);
 		rsp.id = w->req.id;
 		if (!rsp.error)
 			rsp.error = EIO;
 	}
-	xsh_engine_log(LOG_DEBUG, "%s: ring %u: %s id %" PRIu64
+	xsh_log(LOG_DEBUG, "%s: ring %u: %s id %" PRIu64
 		      " node %" PRIu64 ": error %d, %u bytes out",
 		      c->name, w->ring, xsh_op_name(w->req.opcode),
 		      w->req.id, w->req.nodeid, rsp.error, rsp.out_len);
@@ -515,7 +478,7 @@ static void *conn_main(void *arg)
 			pthread_join(c->rings[i].thread, NULL);
 	for (i = 0; i < c->nr_workers; i++)
 		pthread_join(c->workers[i], NULL);
-	xsh_engine_log(c->reason_prio, "%s: closing: %s", c->name, c->reason);
+	xsh_log(c->reason_prio, "%s: closing: %s", c->name, c->reason);
 	engine_remove(eng, c);
 	return NULL;
 }
@@ -558,7 +521,7 @@ int xsh_engine_add(struct xsh_engine *eng, struct xsh_tport *t)
 
 	c = calloc(1, sizeof(*c));
 	if (!c) {
-		xsh_engine_log(LOG_ERR, "%s: refused: out of memory", t->name);
+		xsh_log(LOG_ERR, "%s: refused: out of memory", t->name);
 		xsh_tport_close(t);
 		xsh_engine_unreserve(eng);
 		return -ENOMEM;
@@ -574,7 +537,7 @@ int xsh_engine_add(struct xsh_engine *eng, struct xsh_tport *t)
 
 	rc = conn_setup(eng, c);
 	if (rc) {
-		xsh_engine_log(LOG_ERR, "%s: refused: %s", c->name,
+		xsh_log(LOG_ERR, "%s: refused: %s", c->name,
 			      strerror(-rc));
 		conn_free(c);
 		xsh_engine_unreserve(eng);
@@ -585,7 +548,7 @@ int xsh_engine_add(struct xsh_engine *eng, struct xsh_tport *t)
 	eng->nr_reserved--;
 	if (eng->stopping) {
 		pthread_mutex_unlock(&eng->lock);
-		xsh_engine_log(LOG_INFO, "%s: refused: shutting down", c->name);
+		xsh_log(LOG_INFO, "%s: refused: shutting down", c->name);
 		conn_free(c);
 		return -ESHUTDOWN;
 	}
@@ -594,7 +557,7 @@ int xsh_engine_add(struct xsh_engine *eng, struct xsh_tport *t)
 	eng->nr_conns++;
 	pthread_mutex_unlock(&eng->lock);
 
-	xsh_engine_log(LOG_INFO, "%s: connected: %u ring%s of %u slots, "
+	xsh_log(LOG_INFO, "%s: connected: %u ring%s of %u slots, "
 		      "%zu KiB data, %u workers, features %#" PRIx64,
 		      c->name, c->nr_rings, c->nr_rings == 1 ? "" : "s",
 		      c->rings[0].r.nr_slots, t->data_bytes / 1024,
@@ -605,7 +568,7 @@ int xsh_engine_add(struct xsh_engine *eng, struct xsh_tport *t)
 	rc = pthread_create(&thr, &attr, conn_main, c);
 	pthread_attr_destroy(&attr);
 	if (rc) {
-		xsh_engine_log(LOG_ERR, "%s: closing: starting threads: %s",
+		xsh_log(LOG_ERR, "%s: closing: starting threads: %s",
 			      c->name, strerror(rc));
 		engine_remove(eng, c);
 		return -rc;

@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
-#include "../protocol/codec.h"
+#include "protocol/codec.h"
 #include "handle.h"
 #include "node.h"
 #include "policy.h"

@@ -20,7 +20,7 @@
  * open_by_handle_at() would open any file of the host file system, not
  * only those under the export: the signature is what keeps a guest to
  * handles this export's backend made for it.  The key is per export and
- * kept in the backend's state directory (backend/state.c), so it survives
+ * kept in the backend's state directory (backend/daemon/state.c), so it survives
  * restarts; a handle of another export never verifies.  Signing the
  * root's file handle along binds a handle to the directory it was made
  * under: if another file system is mounted at the export's path, old
@@ -36,7 +36,7 @@
 
 #include <stdint.h>
 
-#include "../protocol/xenshare_proto.h"
+#include "protocol/xenshare_proto.h"
 #include "siphash.h"
 
 #define XSH_PHANDLE_VERSION	1u

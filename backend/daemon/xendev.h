@@ -26,10 +26,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "../transport/xen.h"
+#include "transport/xen.h"
 #include "engine.h"
-#include "policy.h"
-#include "siphash.h"
+#include "backend/service/policy.h"
+#include "backend/service/siphash.h"
 
 #define XSH_XENDEV_EXIT_DROPPED	3
 #define XSH_XENDEV_USAGE_MS	1000

@@ -2,7 +2,7 @@
 /*
  * The backend's state directory (--state-dir, default XSH_STATE_DIR): what
  * must survive a restart of xenshare-back.  Today one file per export,
- * the key that signs its persistent node handles (backend/phandle.h):
+ * the key that signs its persistent node handles (backend/service/phandle.h):
  *
  *   DIR/export-<16 hex digits>.key    mode 0600, owned by the backend
  *       line 1: the key, 32 hex digits
@@ -24,7 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "siphash.h"
+#include "backend/service/siphash.h"
 
 #define XSH_STATE_DIR	"/var/lib/xenshare"
 

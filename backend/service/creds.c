@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Per-thread credentials for the file service (backend/creds.h).
+ * Per-thread credentials for the file service (backend/service/creds.h).
  *
  * Trust: ids come from the policy's mapping of guest ids, never straight
  * from the wire.

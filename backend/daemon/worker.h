@@ -21,9 +21,9 @@
 #include <sys/types.h>
 
 #include "engine.h"
-#include "policy.h"
+#include "backend/service/policy.h"
 #include "sandbox.h"
-#include "service.h"
+#include "backend/service/service.h"
 
 #define XSH_WMSG_BODY_MAX	256
 

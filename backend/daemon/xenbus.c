@@ -47,6 +47,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/clock.h"
+#include "lib/log.h"
 #include "xenbus.h"
 
 void xsh_xenbus_params_default(struct xsh_xenbus_params *p)
@@ -68,7 +70,7 @@ int xsh_xenbus_serve(const struct xsh_xenbus_params *p, int sig_fd)
 {
 	(void)p;
 	(void)sig_fd;
-	xsh_engine_log(LOG_ERR, "built without Xen libraries: only --local works");
+	xsh_log(LOG_ERR, "built without Xen libraries: only --local works");
 	return -ENOSYS;
 }
 
@@ -76,11 +78,11 @@ int xsh_xenbus_serve(const struct xsh_xenbus_params *p, int sig_fd)
 
 #include <xenstore.h>
 
-#include "../transport/xen.h"
-#include "../protocol/codec.h"
-#include "policy.h"
-#include "quota.h"
-#include "service.h"
+#include "transport/xen.h"
+#include "protocol/codec.h"
+#include "backend/service/policy.h"
+#include "backend/service/quota.h"
+#include "backend/service/service.h"
 #include "state.h"
 #include "worker.h"
 #include "xendev.h"
@@ -189,7 +191,7 @@ static void xwrite(struct mgr *m, struct dev *d, const char *node,
 	vsnprintf(val, sizeof(val), fmt, ap);
 	va_end(ap);
 	if (!xs_write(m->xsh, XBT_NULL, path, val, strlen(val)))
-		xsh_engine_log(LOG_ERR, "%s: writing %s: %s", d->name, node,
+		xsh_log(LOG_ERR, "%s: writing %s: %s", d->name, node,
 			      strerror(errno));
 }
 
@@ -247,14 +249,6 @@ static void set_state(struct mgr *m, struct dev *d, int st)
 	xwrite(m, d, "state", "%d", st);
 }
 
-static long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
-}
-
 /* ---- device list -------------------------------------------------------- */
 
 static struct dev *dev_find(struct mgr *m, unsigned domid, unsigned devid)
@@ -304,7 +298,7 @@ static void dev_free(struct mgr *m, struct dev *d)
 	}
 	if (d->chan >= 0)
 		close(d->chan);
-	xsh_engine_log(LOG_INFO, "%s: device removed", d->name);
+	xsh_log(LOG_INFO, "%s: device removed", d->name);
 	free(d);
 }
 
@@ -404,7 +398,7 @@ static void policy_refresh(struct mgr *m, struct dev *d)
 
 	if (read_policy(m, d, &pol, NULL, why, sizeof(why))) {
 		if (strcmp(why, d->pol_warned)) {
-			xsh_engine_log(LOG_WARNING, "%s: %s; keeping the policy in force",
+			xsh_log(LOG_WARNING, "%s: %s; keeping the policy in force",
 				      d->name, why);
 			snprintf(d->pol_warned, sizeof(d->pol_warned), "%s",
 				 why);
@@ -418,11 +412,11 @@ static void policy_refresh(struct mgr *m, struct dev *d)
 		rc = xsh_worker_send(d->chan, XSH_WMSG_POLICY, 0, &pol,
 				    sizeof(pol), -1);
 		if (rc) {
-			xsh_engine_log(LOG_ERR, "%s: passing the new policy to the worker: %s",
+			xsh_log(LOG_ERR, "%s: passing the new policy to the worker: %s",
 				      d->name, strerror(-rc));
 			return;
 		}
-		xsh_engine_log(LOG_INFO, "%s: policy now %s, quota %" PRIu64
+		xsh_log(LOG_INFO, "%s: policy now %s, quota %" PRIu64
 			      " bytes / %" PRIu64 " inodes", d->name,
 			      pol.read_only ? "ro" : "rw", pol.quota_bytes,
 			      pol.quota_inodes);
@@ -446,7 +440,7 @@ static void refuse(struct mgr *m, struct dev *d, const char *fmt, ...)
 	va_end(ap);
 	cur = xread(m, d->be, "error");
 	if (!cur || strcmp(cur, msg)) {
-		xsh_engine_log(LOG_WARNING, "%s: closing the device: %s",
+		xsh_log(LOG_WARNING, "%s: closing the device: %s",
 			      d->name, msg);
 		xwrite(m, d, "error", "%s", msg);
 	}
@@ -479,14 +473,14 @@ static void to_initwait(struct mgr *m, struct dev *d)
  * starting has nothing to finish and is killed. */
 static void stop(struct dev *d, enum after_stop after, const char *reason)
 {
-	xsh_engine_log(LOG_INFO, "%s: disconnecting: %s", d->name, reason);
+	xsh_log(LOG_INFO, "%s: disconnecting: %s", d->name, reason);
 	d->after = after;
 	if (d->st == D_STARTING && d->pid > 0 && !d->killed) {
 		kill(d->pid, SIGKILL);
 		d->killed = true;
 	}
 	d->st = D_STOPPING;
-	d->stop_ms = mono_ms();
+	d->stop_ms = xsh_now_ms();
 	if (d->chan >= 0)
 		close(d->chan);
 	d->chan = -1;
@@ -564,7 +558,7 @@ static void dev_connect(struct mgr *m, struct dev *d)
 	pid_t pid;
 	int chan;
 
-	if (mono_ms() < d->connect_at) {
+	if (xsh_now_ms() < d->connect_at) {
 		d->connect_pending = true;	/* connect_due() comes back */
 		return;
 	}
@@ -589,7 +583,7 @@ static void dev_connect(struct mgr *m, struct dev *d)
 	 * with the export's key from the state directory. */
 	if (xsh_state_export_key(m->p->state_dir ? m->p->state_dir :
 				XSH_STATE_DIR, path, a->key, err, sizeof(err)))
-		xsh_engine_log(LOG_WARNING, "%s: %s; node handles will not survive a restart",
+		xsh_log(LOG_WARNING, "%s: %s; node handles will not survive a restart",
 			      d->name, err);
 	else
 		a->have_key = true;
@@ -606,8 +600,8 @@ static void dev_connect(struct mgr *m, struct dev *d)
 	d->pol = a->pol;
 	d->pol_valid = true;
 	d->st = D_STARTING;
-	d->started_ms = mono_ms();
-	xsh_engine_log(LOG_INFO, "%s: worker %d exporting %s (%s, id-map %d, quota %" PRIu64
+	d->started_ms = xsh_now_ms();
+	xsh_log(LOG_INFO, "%s: worker %d exporting %s (%s, id-map %d, quota %" PRIu64
 		      " bytes / %" PRIu64 " inodes)", d->name, (int)pid, path,
 		      a->pol.read_only ? "ro" : "rw", (int)a->pol.idmap,
 		      a->pol.quota_bytes, a->pol.quota_inodes);
@@ -624,7 +618,7 @@ static bool watch_front(struct mgr *m, struct dev *d)
 		return true;
 	snprintf(path, sizeof(path), "%s/state", d->fe);
 	if (!xs_watch(m->xsh, path, TOK_FRONT)) {
-		xsh_engine_log(LOG_ERR, "%s: cannot watch %s: %s", d->name,
+		xsh_log(LOG_ERR, "%s: cannot watch %s: %s", d->name,
 			      path, strerror(errno));
 		return false;
 	}
@@ -680,11 +674,11 @@ static void reconcile(struct mgr *m, unsigned domid, unsigned devid)
 	if (!d) {
 		d = dev_new(m, domid, devid);
 		if (!d) {
-			xsh_engine_log(LOG_ERR, "%u.%u: out of memory", domid,
+			xsh_log(LOG_ERR, "%u.%u: out of memory", domid,
 				      devid);
 			return;
 		}
-		xsh_engine_log(LOG_INFO, "%s: new device", d->name);
+		xsh_log(LOG_INFO, "%s: new device", d->name);
 	}
 	if (!exists) {
 		if (d->pid)
@@ -764,10 +758,10 @@ static void worker_exited(struct mgr *m, struct dev *d, int status)
 	char how[96];
 
 	exit_text(status, how, sizeof(how));
-	xsh_engine_log(d->st == D_STOPPING && !WIFSIGNALED(status) &&
+	xsh_log(d->st == D_STOPPING && !WIFSIGNALED(status) &&
 		      WEXITSTATUS(status) == 0 ? LOG_INFO : LOG_WARNING,
 		      "%s: worker %d %s", d->name, (int)d->pid, how);
-	d->quick = mono_ms() - d->started_ms < QUICK_LIFE_MS ? d->quick + 1 : 0;
+	d->quick = xsh_now_ms() - d->started_ms < QUICK_LIFE_MS ? d->quick + 1 : 0;
 	d->connect_at = 0;
 	if (d->quick > QUICK_FREE) {
 		long delay = (long)CONNECT_DELAY_MS << (d->quick - QUICK_FREE > 6 ?
@@ -775,8 +769,8 @@ static void worker_exited(struct mgr *m, struct dev *d, int status)
 
 		if (delay > CONNECT_DELAY_MAX_MS)
 			delay = CONNECT_DELAY_MAX_MS;
-		d->connect_at = mono_ms() + delay;
-		xsh_engine_log(LOG_WARNING, "%s: %u connections in a row ended within %d s: the next one waits %ld ms",
+		d->connect_at = xsh_now_ms() + delay;
+		xsh_log(LOG_WARNING, "%s: %u connections in a row ended within %d s: the next one waits %ld ms",
 			      d->name, d->quick, QUICK_LIFE_MS / 1000, delay);
 	}
 	d->pid = 0;
@@ -861,7 +855,7 @@ static bool worker_said(struct mgr *m, struct dev *d)
 		d->st = D_CONNECTED;
 		xrm(m, d->be, "error");
 		set_state(m, d, XSH_XB_CONNECTED);
-		xsh_engine_log(LOG_INFO, "%s: connected", d->name);
+		xsh_log(LOG_INFO, "%s: connected", d->name);
 		break;
 	case XSH_WMSG_FAILED:
 		copy_text(d->fail_why, sizeof(d->fail_why), body.text,
@@ -909,7 +903,7 @@ static int connect_due(struct mgr *m, int max_ms)
 	long next = max_ms, now;
 
 again:
-	now = mono_ms();
+	now = xsh_now_ms();
 	for (d = m->devs; d; d = d->next) {
 		if (!d->connect_pending)
 			continue;
@@ -931,9 +925,9 @@ static void kill_late(struct mgr *m)
 
 	for (d = m->devs; d; d = d->next) {
 		if (d->st != D_STOPPING || !d->pid || d->killed ||
-		    mono_ms() - d->stop_ms < STOP_WAIT_MS)
+		    xsh_now_ms() - d->stop_ms < STOP_WAIT_MS)
 			continue;
-		xsh_engine_log(LOG_ERR, "%s: worker %d did not stop: killing it",
+		xsh_log(LOG_ERR, "%s: worker %d did not stop: killing it",
 			      d->name, (int)d->pid);
 		kill(d->pid, SIGKILL);
 		d->killed = true;
@@ -1004,7 +998,7 @@ static void reap_domains(struct mgr *m)
 		    xs_is_domain_introduced(m->xsh, domid))
 			continue;
 		snprintf(path, sizeof(path), "%s/%u", m->root, domid);
-		xsh_engine_log(LOG_INFO, "domain %u is gone: removing %s",
+		xsh_log(LOG_INFO, "domain %u is gone: removing %s",
 			      domid, path);
 		xs_rm(m->xsh, XBT_NULL, path);
 	}
@@ -1108,20 +1102,20 @@ static void shutdown_all(struct mgr *m)
 {
 	struct pollfd pfd = { .fd = m->p->chld_fd, .events = POLLIN };
 	struct dev *d;
-	long deadline = mono_ms() + STOP_WAIT_MS;
+	long deadline = xsh_now_ms() + STOP_WAIT_MS;
 
 	m->shutting_down = true;
 	for (d = m->devs; d; d = d->next)
 		if (d->pid && d->st != D_STOPPING)
 			stop(d, AFTER_OFFLINE, "daemon shutting down");
-	while (any_worker(m) && mono_ms() < deadline) {
+	while (any_worker(m) && xsh_now_ms() < deadline) {
 		if (poll(&pfd, 1, 100) > 0)
 			reap(m);
 	}
 	for (d = m->devs; d; d = d->next) {
 		if (!d->pid)
 			continue;
-		xsh_engine_log(LOG_ERR, "%s: worker %d did not stop: killing it",
+		xsh_log(LOG_ERR, "%s: worker %d did not stop: killing it",
 			      d->name, (int)d->pid);
 		kill(d->pid, SIGKILL);
 		waitpid(d->pid, NULL, 0);
@@ -1189,7 +1183,7 @@ int xsh_xenbus_serve(const struct xsh_xenbus_params *p, int sig_fd)
 	m.xsh = xs_open(0);
 	if (!m.xsh) {
 		rc = errno ? -errno : -EIO;
-		xsh_engine_log(LOG_ERR, "cannot open xenstore: %s (is this a Xen domain with xenstored running?)",
+		xsh_log(LOG_ERR, "cannot open xenstore: %s (is this a Xen domain with xenstored running?)",
 			      strerror(-rc));
 		return rc;
 	}
@@ -1204,11 +1198,11 @@ int xsh_xenbus_serve(const struct xsh_xenbus_params *p, int sig_fd)
 	if (!xs_watch(m.xsh, m.root, TOK_TREE) ||
 	    !xs_watch(m.xsh, "@releaseDomain", TOK_RELEASE)) {
 		rc = errno ? -errno : -EIO;
-		xsh_engine_log(LOG_ERR, "cannot watch %s: %s", m.root,
+		xsh_log(LOG_ERR, "cannot watch %s: %s", m.root,
 			      strerror(-rc));
 		goto out;
 	}
-	xsh_engine_log(LOG_INFO, "serving xenshare devices under %s (%s)",
+	xsh_log(LOG_INFO, "serving xenshare devices under %s (%s)",
 		      m.root, p->no_sandbox ? "no sandbox" :
 		      "a sandboxed worker per device");
 	reap_domains(&m);
@@ -1223,9 +1217,9 @@ int xsh_xenbus_serve(const struct xsh_xenbus_params *p, int sig_fd)
 	for (;;) {
 		struct dev *d;
 
-		if (mono_ms() - last_usage >= USAGE_MS) {
+		if (xsh_now_ms() - last_usage >= USAGE_MS) {
 			publish_usage(&m);
-			last_usage = mono_ms();
+			last_usage = xsh_now_ms();
 		}
 		kill_late(&m);
 		timeout = connect_due(&m, USAGE_MS);
@@ -1239,7 +1233,7 @@ int xsh_xenbus_serve(const struct xsh_xenbus_params *p, int sig_fd)
 			if (errno == EINTR)
 				continue;
 			rc = -errno;
-			xsh_engine_log(LOG_ERR, "poll: %s", strerror(errno));
+			xsh_log(LOG_ERR, "poll: %s", strerror(errno));
 			break;
 		}
 		if (pfd[1].revents) {

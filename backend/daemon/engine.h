@@ -15,8 +15,8 @@
 
 #include <stdbool.h>
 
-#include "../protocol/transport.h"
-#include "service.h"
+#include "protocol/transport.h"
+#include "backend/service/service.h"
 
 #define XSH_ENGINE_MAX_WORKERS	64u
 
@@ -51,11 +51,5 @@ unsigned xsh_engine_nr_conns(struct xsh_engine *eng);
  * gone.  Reservations still in their handshake are not waited for; their
  * xsh_engine_add() closes the transport.  The engine stays valid. */
 void xsh_engine_shutdown(struct xsh_engine *eng);
-
-/* Logging for the whole daemon: to stderr (prefixed "xenshare-back: ")
- * or to syslog.  LOG_DEBUG lines only when debug is set. */
-void xsh_engine_log_setup(bool use_syslog, bool debug);
-void xsh_engine_log(int prio, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
 
 #endif /* XSH_ENGINE_H */

@@ -24,11 +24,12 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "../protocol/transport.h"
+#include "lib/log.h"
+#include "protocol/transport.h"
 #include "control.h"
 #include "engine.h"
-#include "policy.h"
-#include "quota.h"
+#include "backend/service/policy.h"
+#include "backend/service/quota.h"
 
 #define MAX_WORDS	32
 
@@ -216,7 +217,7 @@ static int cmd_set(struct xsh_control *ctl, char **w, int nw, struct reply *r,
 	xsh_export_set_policy(ctl->exp, &pol);
 	pthread_mutex_unlock(&ctl->lock);
 	for (i = 1; i < nw; i++)
-		xsh_engine_log(LOG_INFO, "%s: control: set %s", who, w[i]);
+		xsh_log(LOG_INFO, "%s: control: set %s", who, w[i]);
 	put(r, "ok\n");
 	put_status(ctl, r);
 	return 0;
@@ -294,7 +295,7 @@ void xsh_control_serve(struct xsh_control *ctl, int fd, const char *name)
 	pthread_mutex_unlock(&ctl->lock);
 	allowed = peer_allowed(fd);
 	if (!allowed)
-		xsh_engine_log(LOG_WARNING, "%s: control connection refused: peer is neither root nor our user",
+		xsh_log(LOG_WARNING, "%s: control connection refused: peer is neither root nor our user",
 			      name);
 	in = malloc(XSH_CTL_MSG_MAX + 1);
 	out = malloc(XSH_CTL_MSG_MAX);

@@ -23,7 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "engine.h"
+#include "lib/log.h"
 #include "quota.h"
 
 #define QINO_BUCKETS	1024u
@@ -160,14 +160,14 @@ static void update_level(struct xsh_quota *q, const char *who)
 	q->log_pending = false;
 	q->last_log = now;
 	if (l == XSH_QUOTA_OK) {
-		xsh_engine_log(LOG_INFO, "%s: export %s: quota status ok: %" PRIu64
+		xsh_log(LOG_INFO, "%s: export %s: quota status ok: %" PRIu64
 			      " of %" PRIu64 " bytes, %" PRIu64 " of %" PRIu64
 			      " inodes", who ? who : "quota", q->name,
 			      q->used_bytes, q->limit_bytes, q->used_inodes,
 			      q->limit_inodes);
 		return;
 	}
-	xsh_engine_log(LOG_WARNING, "%s: export %s: %s%s: %" PRIu64 " of %" PRIu64
+	xsh_log(LOG_WARNING, "%s: export %s: %s%s: %" PRIu64 " of %" PRIu64
 		      " bytes, %" PRIu64 " of %" PRIu64 " inodes (soft limit %u%%)",
 		      who ? who : "quota", q->name,
 		      l == XSH_QUOTA_HARD ? "at the hard limit" :

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/log.h"
 #include "worker.h"
 
 pid_t xsh_worker_fork(bool no_sandbox, bool *pidns, int *chan)
@@ -71,7 +72,7 @@ static int failed(char *why, size_t why_len, int rc, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(why, why_len, fmt, ap);
 	va_end(ap);
-	xsh_engine_log(LOG_ERR, "%s", why);
+	xsh_log(LOG_ERR, "%s", why);
 	return rc;
 }
 
@@ -98,7 +99,7 @@ int xsh_worker_start(const struct xsh_worker_args *a, struct xsh_export **exp,
 		st = getenv("XS_SANDBOX_SELFTEST_REFUSE");
 		sb.selftest_refused = st && *st;
 		if (!a->pidns)
-			xsh_engine_log(LOG_WARNING, "worker: no PID namespace of its own: its /proc shows other processes");
+			xsh_log(LOG_WARNING, "worker: no PID namespace of its own: its /proc shows other processes");
 		rc = xsh_sandbox_enter(a->export_fd, &sb);
 		if (rc)
 			return failed(why, why_len, rc, "cannot enter the sandbox: %s (--no-sandbox runs without it)",
@@ -125,7 +126,7 @@ void xsh_worker_log_syscall(const char *who, uint32_t nr)
 	char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE,
 						      (int)nr);
 
-	xsh_engine_log(LOG_ERR, "%s: the sandbox refused system call %u (%s); the worker stops",
+	xsh_log(LOG_ERR, "%s: the sandbox refused system call %u (%s); the worker stops",
 		      who, nr, name ? name : "unknown");
 	free(name);
 }

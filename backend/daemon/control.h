@@ -13,7 +13,7 @@
 
 #include <stddef.h>
 
-#include "service.h"
+#include "backend/service/service.h"
 
 #define XSH_CONTROL_MAX_CONNS	8u
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Persistent node handles (backend/phandle.h): layout and signature.
+ * Persistent node handles (backend/service/phandle.h): layout and signature.
  *
  * Trust: xsh_phandle_parse() gets the guest's bytes (a private copy made by
  * the codec) and trusts none of them until the signature matched.

@@ -5,7 +5,7 @@
  * pointer.  A freed slot's generation moves on, so an old id answers
  * "stale" instead of naming whatever took the slot next.
  *
- * Private to the file service (backend/node.c, backend/handle.c).
+ * Private to the file service (backend/service/node.c, backend/service/handle.c).
  * Locking: none inside; the owning table's lock.
  */
 #ifndef XSH_SLOTS_H

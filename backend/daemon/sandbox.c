@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * The worker sandbox (backend/sandbox.h, docs/security.md): namespaces, a
+ * The worker sandbox (backend/daemon/sandbox.h, docs/security.md): namespaces, a
  * root holding only the export, capabilities, NO_NEW_PRIVS and a seccomp
  * filter, applied in that order to a freshly forked worker.
  *
@@ -27,10 +27,11 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "lib/log.h"
 #include "engine.h"
 #include "sandbox.h"
 #ifdef XSH_HAVE_XEN
-#include "../transport/xen.h"
+#include "transport/xen.h"
 #endif
 
 #ifdef __SANITIZE_ADDRESS__
@@ -47,7 +48,7 @@ static int fail(const char *what)
 {
 	int err = errno;
 
-	xsh_engine_log(LOG_ERR, "sandbox: %s: %s", what, strerror(err));
+	xsh_log(LOG_ERR, "sandbox: %s: %s", what, strerror(err));
 	return -err;
 }
 
@@ -72,7 +73,7 @@ pid_t xsh_sandbox_fork(bool *pidns)
 	pid = fork();
 	err = errno;
 	if (*pidns && pid != 0 && setns(self, CLONE_NEWPID))
-		xsh_engine_log(LOG_ERR, "sandbox: returning to our PID namespace: %s",
+		xsh_log(LOG_ERR, "sandbox: returning to our PID namespace: %s",
 			      strerror(errno));
 	if (self >= 0)
 		close(self);
@@ -156,7 +157,7 @@ static int fs_new(const char *type, const char *const *opts, unsigned attrs)
 			close(fs);
 			return -1;
 		}
-		xsh_engine_log(LOG_WARNING, "sandbox: procfs without subset=pid (%s): the worker's /proc shows more than its own process",
+		xsh_log(LOG_WARNING, "sandbox: procfs without subset=pid (%s): the worker's /proc shows more than its own process",
 			      strerror(errno));
 	}
 	if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0)) {
@@ -253,7 +254,7 @@ static int enter_root(int export_fd, const struct xsh_sandbox_opts *o,
 			goto out;
 		}
 	} else {
-		xsh_engine_log(LOG_WARNING, "sandbox: pivot_root: %s; using chroot",
+		xsh_log(LOG_WARNING, "sandbox: pivot_root: %s; using chroot",
 			      strerror(errno));
 		if (chroot(".")) {
 			rc = fail("chroot");
@@ -306,7 +307,7 @@ static int drop_caps(const struct xsh_sandbox_opts *o)
 	if (prctl(PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED |
 		  SECBIT_NO_CAP_AMBIENT_RAISE |
 		  SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED | SECBIT_KEEP_CAPS_LOCKED))
-		xsh_engine_log(LOG_WARNING, "sandbox: securebits: %s",
+		xsh_log(LOG_WARNING, "sandbox: securebits: %s",
 			      strerror(errno));
 	for (c = 0; prctl(PR_CAPBSET_READ, c) >= 0; c++) {
 		if (keep & 1ull << c)
@@ -426,12 +427,12 @@ static int rule(scmp_filter_ctx ctx, uint32_t action, const char *name,
 	int rc;
 
 	if (nr == __NR_SCMP_ERROR) {
-		xsh_engine_log(LOG_ERR, "sandbox: seccomp does not know %s", name);
+		xsh_log(LOG_ERR, "sandbox: seccomp does not know %s", name);
 		return -EINVAL;
 	}
 	rc = seccomp_rule_add_array(ctx, action, nr, n, args);
 	if (rc)
-		xsh_engine_log(LOG_ERR, "sandbox: seccomp rule for %s: %s", name,
+		xsh_log(LOG_ERR, "sandbox: seccomp rule for %s: %s", name,
 			      strerror(-rc));
 	return rc;
 }
@@ -506,7 +507,7 @@ static int load_filter(const struct xsh_sandbox_opts *o)
 	if (!rc) {
 		rc = seccomp_load(ctx);
 		if (rc)
-			xsh_engine_log(LOG_ERR, "sandbox: loading the seccomp filter: %s",
+			xsh_log(LOG_ERR, "sandbox: loading the seccomp filter: %s",
 				      strerror(-rc));
 	}
 	seccomp_release(ctx);
@@ -520,7 +521,7 @@ static int enter_seccomp(const struct xsh_sandbox_opts *o)
 
 	if (SANITIZER_BUILD) {
 		/* The sanitizer runtime makes calls of its own (at exit too). */
-		xsh_engine_log(LOG_WARNING, "sandbox: sanitizer build: no system call filter");
+		xsh_log(LOG_WARNING, "sandbox: sanitizer build: no system call filter");
 		return 0;
 	}
 	report_fd = o->report_fd;
@@ -610,7 +611,7 @@ int xsh_sandbox_enter(int export_fd, const struct xsh_sandbox_opts *o)
 	int mnt_id, rc;
 
 	if (!path_ok(o->path)) {
-		xsh_engine_log(LOG_ERR, "sandbox: cannot place an export at '%s' (/ and /proc are refused)",
+		xsh_log(LOG_ERR, "sandbox: cannot place an export at '%s' (/ and /proc are refused)",
 			      o->path ? o->path : "");
 		close(export_fd);
 		return -EINVAL;
@@ -637,7 +638,7 @@ int xsh_sandbox_enter(int export_fd, const struct xsh_sandbox_opts *o)
 		if (rc)
 			return rc;
 	}
-	xsh_engine_log(LOG_DEBUG, "sandbox: entered (%s, %s)",
+	xsh_log(LOG_DEBUG, "sandbox: entered (%s, %s)",
 		      pivoted ? "pivot_root" : "chroot",
 		      o->no_seccomp || SANITIZER_BUILD ? "no seccomp" : "seccomp");
 	if (o->selftest)

@@ -11,7 +11,7 @@
  *     execution before the restart would have changed.
  *
  * Trust: a handle comes from the guest and is used only after its
- * signature under the export's key matched (backend/phandle.c): that is
+ * signature under the export's key matched (backend/service/phandle.c): that is
  * what keeps open_by_handle_at(), which checks no path, to files this
  * export's backend handed out.  Wanted ids are checked against the
  * session's limits by the tables.  Everything else was validated by the

@@ -12,7 +12,7 @@
 #define XSH_XENBUS_H
 
 #include "engine.h"
-#include "policy.h"
+#include "backend/service/policy.h"
 
 struct xsh_xenbus_params {
 	struct xsh_engine_params eng;	/* per device (max_conns is 1) */

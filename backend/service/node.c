@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * The per-session node table (backend/node.h): index + generation ids the
+ * The per-session node table (backend/service/node.h): index + generation ids the
  * guest holds, lookup counts that saturate at zero, and an identity hash so
  * one host file is one node however it was reached; the node fd cache
  * (node fds closed past a budget, reopened by file handle); nodes put back
@@ -12,7 +12,7 @@
  * it is given are those name_to_handle_at() produced here for fds the file
  * service opened under the export, or such handles a previous backend of
  * this export signed and the caller of xsh_node_restore() verified
- * (backend/phandle.h); the only mount fds are directories reached under
+ * (backend/service/phandle.h); the only mount fds are directories reached under
  * the export.
  */
 #include <errno.h>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * The per-session handle table (backend/handle.h).
+ * The per-session handle table (backend/service/handle.h).
  *
  * Trust: fh values come from the guest and are only used as table keys
  * after bounds, generation, node and kind checks.  The process-wide
