@@ -60,7 +60,7 @@
 #include "lib/clock.h"
 #include "protocol/codec.h"
 #include "protocol/ring.h"
-#include "protocol/transport.h"
+#include "transport/local.h"
 #include "client.h"
 #include "restore.h"
 
@@ -1227,7 +1227,10 @@ int xsh_client_connect(const struct xsh_client_params *p,
 	if (p->connect)
 		rc = p->connect(p->connect_arg, &fp, &c->t);
 	else if (p->socket_path)
-		rc = xsh_local_connect(p->socket_path, &fp, &c->t);
+		rc = xsh_tport_connect(&xsh_local_front_ops,
+				       &(struct xsh_tport_addr){
+					       .socket_path = p->socket_path },
+				       &fp, &c->t);
 	else
 		rc = -EINVAL;
 	if (rc)

@@ -10,7 +10,8 @@
  * sizes given on the command line are not, and a clear message names the
  * limit and the number needed.
  *
- * Trust: the backend's nodes are parsed and bounded by transport/xen.c.
+ * Trust: the backend's nodes are parsed and bounded by
+ * transport/xen_front.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -197,9 +198,13 @@ int xsh_front_xen_connect(void *arg, const struct xsh_front_params *fp,
 			 struct xsh_tport **out)
 {
 	struct xsh_front_xen *x = arg;
+	struct xsh_tport_addr a = {
+		.devid = x->devid,
+		.timeout_ms = x->timeout_ms,
+	};
 	int rc;
 
-	rc = xsh_xen_connect(x->devid, fp, x->timeout_ms, out);
+	rc = xsh_tport_connect(&xsh_xen_front_ops, &a, fp, out);
 	if (rc)
 		fprintf(stderr, "xenshare-front: %s: %s\n", x->name,
 			xsh_xen_why());

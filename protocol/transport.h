@@ -2,9 +2,12 @@
 /*
  * The transport interface: what the ring engine, the codec and the file
  * service need from "shared memory plus notifications", and nothing else.
- * Two implementations: transport/local.c (memfd + eventfds over a unix
- * socket) and transport/xen.c (grant tables + event channels + xenstore).
- * Nothing above this interface includes a transport's own headers.
+ * Two implementations: transport/local.{h,c} (memfd + eventfds over a
+ * unix socket) and transport/xen*.c (grant tables + event channels +
+ * xenstore, transport/xen.h).  Ring, codec and file service include no
+ * transport's own header; who creates a transport picks its ops table
+ * (xsh_local_front_ops, xsh_xen_back_ops, ...) and calls connect or
+ * attach through it.
  *
  * A struct xsh_tport is one connection between one frontend and one
  * backend: nr_rings rings, each ring_bytes long, and one data area.  Each
@@ -22,9 +25,26 @@
 #include "xenshare_proto.h"
 
 struct xsh_tport;
+struct xsh_front_params;		/* below */
+
+/* Where a frontend connects. */
+struct xsh_tport_addr {
+	const char *socket_path;	/* local */
+	unsigned devid;			/* xen: the device */
+	int timeout_ms;			/* xen: wait this long for a backend,
+					 * < 0 forever */
+};
 
 struct xsh_tport_ops {
 	const char *name;		/* "local", "xen" */
+	/* Frontend side (NULL on the backend's tables): share memory with
+	 * the backend at a and handshake.  0 or -errno. */
+	int (*connect)(const struct xsh_tport_addr *a,
+		       const struct xsh_front_params *p, struct xsh_tport **out);
+	/* Backend side (NULL on the frontend's tables): make a transport of
+	 * what the caller's handshake settled; args is the transport's own
+	 * (see its header).  0 or -errno. */
+	int (*attach)(const void *args, struct xsh_tport **out);
 	/* Tell the peer that ring i has new entries for it. */
 	int (*notify)(struct xsh_tport *t, unsigned ring);
 	/* Consume pending notifications of ring i (non-blocking). */
@@ -55,6 +75,20 @@ struct xsh_tport {
 	char name[48];			/* for logs: "domid.devid", "local.N" */
 };
 
+static inline int xsh_tport_connect(const struct xsh_tport_ops *ops,
+				    const struct xsh_tport_addr *a,
+				    const struct xsh_front_params *p,
+				    struct xsh_tport **out)
+{
+	return ops->connect ? ops->connect(a, p, out) : -ENOSYS;
+}
+
+static inline int xsh_tport_attach(const struct xsh_tport_ops *ops,
+				   const void *args, struct xsh_tport **out)
+{
+	return ops->attach ? ops->attach(args, out) : -ENOSYS;
+}
+
 static inline int xsh_tport_notify(struct xsh_tport *t, unsigned ring)
 {
 	return t->ops->notify(t, ring);
@@ -83,28 +117,5 @@ struct xsh_front_params {
 	unsigned data_pages;		/* 1..XSH_MAX_DATA_PAGES */
 	uint64_t features;		/* wanted */
 };
-
-/* ---- local transport (transport/local.c) ------------------------------ */
-
-/* Frontend: connect to SOCKET, share memory, handshake.  0 or -errno. */
-int xsh_local_connect(const char *socket_path, const struct xsh_front_params *p,
-		     struct xsh_tport **out);
-
-/* Backend: a listening socket. */
-int xsh_local_listen(const char *socket_path);
-/* Backend: complete the handshake on an accepted socket (takes ownership
- * of fd).  The backend's supported features and max_io are offered; the
- * result holds the intersection.  0 or -errno (fd closed). */
-int xsh_local_accept(int fd, uint64_t features, uint32_t max_io,
-		    unsigned conn_no, struct xsh_tport **out);
-/* Backend: as xsh_local_accept(), but a control connection
- * (XSH_LOCAL_KIND_CONTROL) is accepted too.  *kind tells which it was: for
- * data *out is set; for control the welcome has been sent and *ctl_fd is
- * the socket, now the caller's.  0 or -errno (fd closed). */
-int xsh_local_accept_any(int fd, uint64_t features, uint32_t max_io,
-			unsigned conn_no, uint32_t *kind,
-			struct xsh_tport **out, int *ctl_fd);
-/* Tools: open a control connection to SOCKET; the socket or -errno. */
-int xsh_local_control_connect(const char *socket_path);
 
 #endif /* XSH_TRANSPORT_H */

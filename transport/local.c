@@ -28,7 +28,7 @@
 
 #include "lib/clock.h"
 #include "protocol/ring.h"
-#include "protocol/transport.h"
+#include "local.h"
 
 #define HANDSHAKE_TIMEOUT_MS 5000
 #define MAX_FDS (1 + 2 * XSH_MAX_RINGS)
@@ -99,15 +99,22 @@ static void local_close(struct xsh_tport *t)
 
 static int local_reconnect(struct xsh_tport *t, int timeout_ms);
 
-static const struct xsh_tport_ops local_back_ops = {
+static int local_connect_op(const struct xsh_tport_addr *a,
+			    const struct xsh_front_params *p,
+			    struct xsh_tport **out);
+static int local_attach_op(const void *args, struct xsh_tport **out);
+
+const struct xsh_tport_ops xsh_local_back_ops = {
 	.name = "local",
+	.attach = local_attach_op,
 	.notify = local_notify,
 	.ack = local_ack,
 	.close = local_close,
 };
 
-static const struct xsh_tport_ops local_front_ops = {
+const struct xsh_tport_ops xsh_local_front_ops = {
 	.name = "local",
+	.connect = local_connect_op,
 	.notify = local_notify,
 	.ack = local_ack,
 	.reconnect = local_reconnect,
@@ -274,7 +281,7 @@ int xsh_local_connect(const char *socket_path, const struct xsh_front_params *p,
 	if (strlen(socket_path) >= sizeof(l->socket_path))
 		return -ENAMETOOLONG;
 
-	l = local_alloc(&local_front_ops);
+	l = local_alloc(&xsh_local_front_ops);
 	if (!l)
 		return -ENOMEM;
 	strcpy(l->socket_path, socket_path);
@@ -314,6 +321,13 @@ fail_errno:
 fail:
 	local_close(&l->t);
 	return rc;
+}
+
+static int local_connect_op(const struct xsh_tport_addr *a,
+			    const struct xsh_front_params *p,
+			    struct xsh_tport **out)
+{
+	return xsh_local_connect(a->socket_path, p, out);
 }
 
 static int local_reconnect(struct xsh_tport *t, int timeout_ms)
@@ -483,7 +497,7 @@ static int local_accept(int fd, uint64_t features, uint32_t max_io,
 		goto out_reply;
 
 	rc = -ENOMEM;
-	l = local_alloc(&local_back_ops);
+	l = local_alloc(&xsh_local_back_ops);
 	if (!l)
 		goto out_reply;
 	l->map_len = local_map_len(hello.nr_rings, hello.ring_order,
@@ -537,6 +551,14 @@ int xsh_local_accept(int fd, uint64_t features, uint32_t max_io,
 		    unsigned conn_no, struct xsh_tport **out)
 {
 	return local_accept(fd, features, max_io, conn_no, NULL, out, NULL);
+}
+
+static int local_attach_op(const void *args, struct xsh_tport **out)
+{
+	const struct xsh_local_attach_args *a = args;
+
+	return local_accept(a->fd, a->features, a->max_io, a->conn_no, NULL,
+			    out, NULL);
 }
 
 int xsh_local_accept_any(int fd, uint64_t features, uint32_t max_io,

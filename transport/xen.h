@@ -1,19 +1,25 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The xen transport (transport/xen.c): rings and the data area in pages a
- * guest grants with gntalloc, one event channel per ring, and the xenbus
- * handshake whose nodes protocol/xenshare_proto.h documents.
+ * The xen transport: rings and the data area in pages a guest grants
+ * with gntalloc, one event channel per ring, and the xenbus handshake
+ * whose nodes protocol/xenshare_proto.h documents.  transport/xen_front.c
+ * is the domU side, transport/xen_back.c the dom0 side,
+ * transport/xen_evtchn.c what both share, transport/xen_store.h the
+ * xenstore helpers.
  *
- * Frontend (domU): xsh_xen_connect() finds the device's nodes, waits for
- * the backend's InitWait, grants everything once, publishes it and waits
- * for Connected.  The transport's reconnect op repeats the handshake over
- * the same grants.
+ * Frontend (domU): connecting through xsh_xen_front_ops (or
+ * xsh_xen_connect()) finds the device's nodes, waits for the backend's
+ * InitWait, grants everything once, publishes it and waits for
+ * Connected.  The transport's reconnect op repeats the handshake over the
+ * same grants.
  *
- * Backend (dom0): the xenbus state machine (backend/daemon/xenbus.c) reads and
- * validates the frontend's nodes into a struct xsh_xen_back_params, and
- * xsh_xen_back_attach() maps the grants and binds the event channels.
+ * Backend (dom0): the xenbus state machine (backend/daemon/xenbus.c) reads
+ * and validates the frontend's nodes into a struct xsh_xen_back_params,
+ * and attaching through xsh_xen_back_ops maps the grants and binds the
+ * event channels.
  *
- * Only this file and its .c include Xen headers.
+ * This header includes no Xen header (backend/daemon/sandbox.c uses it for
+ * the ioctl list); only transport/xen*.c include them.
  */
 #ifndef XSH_TRANSPORT_XEN_H
 #define XSH_TRANSPORT_XEN_H
@@ -56,6 +62,9 @@ const char *xsh_xen_why(void);
 
 /* ---- frontend ---------------------------------------------------------- */
 
+/* connect: a->devid, a->timeout_ms (as xsh_xen_connect()). */
+extern const struct xsh_tport_ops xsh_xen_front_ops;
+
 /* What the backend of a device offers (its nodes). */
 struct xsh_xen_limits {
 	unsigned backend_id;		/* the backend's domid */
@@ -83,6 +92,10 @@ int xsh_xen_connect(unsigned devid, const struct xsh_front_params *p,
 
 /* ---- backend ----------------------------------------------------------- */
 
+/* attach: a struct xsh_xen_back_params.  Maps what it names and binds its
+ * event channels.  0 or -errno (xsh_xen_why() says more). */
+extern const struct xsh_tport_ops xsh_xen_back_ops;
+
 struct xsh_xen_back_params {
 	unsigned domid;
 	unsigned nr_rings;
@@ -100,13 +113,10 @@ struct xsh_xen_back_params {
 	 * everything is unmapped and unbound. */
 	void (*on_close)(void *arg);
 	void *close_arg;
+	/* Receives the other end of the transport's conn_fd: closing it
+	 * makes the ring engine drop the connection. */
+	int *ctl_fd;
 };
-
-/* Map what p names and bind its event channels.  *ctl_fd receives the
- * other end of the transport's conn_fd: closing it makes the ring engine
- * drop the connection.  0 or -errno (xsh_xen_why() says more). */
-int xsh_xen_back_attach(const struct xsh_xen_back_params *p, int *ctl_fd,
-		       struct xsh_tport **out);
 
 /* The ioctl requests a backend transport still makes once attached
  * (notify; unbind and unmap at close), for a system call filter: up to

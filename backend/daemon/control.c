@@ -25,7 +25,7 @@
 #include <unistd.h>
 
 #include "lib/log.h"
-#include "protocol/transport.h"
+#include "transport/local.h"
 #include "control.h"
 #include "engine.h"
 #include "backend/service/policy.h"

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * xenshare-back: serve one host directory to frontends that connect over
- * the local transport (a unix socket; see protocol/transport.h).
+ * the local transport (a unix socket; see transport/local.h).
  *
  *   xenshare-back --local SOCKET EXPORT_DIR [options]
  *
@@ -55,6 +55,7 @@
 #include "state.h"
 #include "worker.h"
 #include "xenbus.h"
+#include "transport/local.h"
 
 #define XSH_BACK_VERSION		"0.1"
 #define REFUSE_TIMEOUT_MS	500

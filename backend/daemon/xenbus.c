@@ -79,6 +79,7 @@ int xsh_xenbus_serve(const struct xsh_xenbus_params *p, int sig_fd)
 #include <xenstore.h>
 
 #include "transport/xen.h"
+#include "transport/xen_store.h"
 #include "protocol/codec.h"
 #include "backend/service/policy.h"
 #include "backend/service/quota.h"
@@ -161,20 +162,7 @@ struct mgr {
 
 static char *xread(struct mgr *m, const char *dir, const char *node)
 {
-	char path[PATH_LEN + 64];
-	unsigned len;
-	char *v;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, node);
-	v = xs_read(m->xsh, XBT_NULL, path, &len);
-	if (!v)
-		return NULL;
-	if (len > VALUE_MAX || strlen(v) != len) {
-		free(v);
-		errno = EINVAL;
-		return NULL;
-	}
-	return v;
+	return xsh_store_read(m->xsh, dir, node, VALUE_MAX);
 }
 
 static void xwrite(struct mgr *m, struct dev *d, const char *node,
@@ -183,45 +171,38 @@ static void xwrite(struct mgr *m, struct dev *d, const char *node,
 static void xwrite(struct mgr *m, struct dev *d, const char *node,
 		   const char *fmt, ...)
 {
-	char path[PATH_LEN + 64], val[256];
+	char val[256];
 	va_list ap;
+	int rc;
 
-	snprintf(path, sizeof(path), "%s/%s", d->be, node);
 	va_start(ap, fmt);
 	vsnprintf(val, sizeof(val), fmt, ap);
 	va_end(ap);
-	if (!xs_write(m->xsh, XBT_NULL, path, val, strlen(val)))
+	rc = xsh_store_write(m->xsh, XBT_NULL, d->be, node, "%s", val);
+	if (rc)
 		xsh_log(LOG_ERR, "%s: writing %s: %s", d->name, node,
-			      strerror(errno));
+			      strerror(-rc));
 }
 
 static void xrm(struct mgr *m, const char *dir, const char *node)
 {
-	char path[PATH_LEN + 64];
-
-	snprintf(path, sizeof(path), "%s/%s", dir, node);
-	xs_rm(m->xsh, XBT_NULL, path);
+	xsh_store_rm(m->xsh, dir, node);
 }
 
 static bool be_exists(struct mgr *m, struct dev *d)
 {
-	char *s = xs_read(m->xsh, XBT_NULL, d->be, NULL);
-
-	free(s);
-	return s != NULL;
+	return xsh_store_exists(m->xsh, d->be, NULL);
 }
 
 /* Read dir/node as a number in [min, max].  0, -ENOENT, -EINVAL, -ERANGE. */
 static int read_num(struct mgr *m, const char *dir, const char *node,
 		    uint64_t min, uint64_t max, uint64_t *out)
 {
-	char *v = xread(m, dir, node);
-	int rc;
+	int rc = xsh_store_read_u64(m->xsh, dir, node, VALUE_MAX, max, out);
 
-	if (!v)
-		return errno == ENOENT ? -ENOENT : -EINVAL;
-	rc = xsh_codec_parse_u64(v, max, out);
-	free(v);
+	/* xenstore reads never fail with ERANGE: that one is the parser's. */
+	if (rc && rc != -ENOENT && rc != -ERANGE)
+		rc = -EINVAL;
 	if (!rc && *out < min)
 		rc = -ERANGE;
 	return rc;
@@ -284,7 +265,6 @@ static struct dev *dev_new(struct mgr *m, unsigned domid, unsigned devid)
 static void dev_free(struct mgr *m, struct dev *d)
 {
 	struct dev **pp;
-	char path[PATH_LEN + 8];
 
 	for (pp = &m->devs; *pp; pp = &(*pp)->next) {
 		if (*pp == d) {
@@ -292,10 +272,8 @@ static void dev_free(struct mgr *m, struct dev *d)
 			break;
 		}
 	}
-	if (d->fe_watched) {
-		snprintf(path, sizeof(path), "%s/state", d->fe);
-		xs_unwatch(m->xsh, path, TOK_FRONT);
-	}
+	if (d->fe_watched)
+		xsh_store_unwatch(m->xsh, d->fe, "state", TOK_FRONT);
 	if (d->chan >= 0)
 		close(d->chan);
 	xsh_log(LOG_INFO, "%s: device removed", d->name);
@@ -612,14 +590,14 @@ out:
 
 static bool watch_front(struct mgr *m, struct dev *d)
 {
-	char path[PATH_LEN + 8];
+	int rc;
 
 	if (d->fe_watched)
 		return true;
-	snprintf(path, sizeof(path), "%s/state", d->fe);
-	if (!xs_watch(m->xsh, path, TOK_FRONT)) {
-		xsh_log(LOG_ERR, "%s: cannot watch %s: %s", d->name,
-			      path, strerror(errno));
+	rc = xsh_store_watch(m->xsh, d->fe, "state", TOK_FRONT);
+	if (rc) {
+		xsh_log(LOG_ERR, "%s: cannot watch %s/state: %s", d->name,
+			      d->fe, strerror(-rc));
 		return false;
 	}
 	d->fe_watched = true;
@@ -654,7 +632,6 @@ static bool tools_ok(struct mgr *m, struct dev *d)
 static void reconcile(struct mgr *m, unsigned domid, unsigned devid)
 {
 	struct dev *d = dev_find(m, domid, devid);
-	char *s;
 	uint64_t v;
 	bool exists, online;
 	int fst;
@@ -665,9 +642,7 @@ static void reconcile(struct mgr *m, unsigned domid, unsigned devid)
 		char be[PATH_LEN];
 
 		snprintf(be, sizeof(be), "%s/%u/%u", m->root, domid, devid);
-		s = xs_read(m->xsh, XBT_NULL, be, NULL);
-		exists = s != NULL;
-		free(s);
+		exists = xsh_store_exists(m->xsh, be, NULL);
 		if (!exists && !d)
 			return;
 	}
@@ -1187,12 +1162,8 @@ int xsh_xenbus_serve(const struct xsh_xenbus_params *p, int sig_fd)
 			      strerror(-rc));
 		return rc;
 	}
-	{
-		char *s = xs_read(m.xsh, XBT_NULL, "domid", NULL);
-
-		m.self = s && !xsh_codec_parse_u64(s, 0x7fef, &v) ? (unsigned)v : 0;
-		free(s);
-	}
+	m.self = !xsh_store_read_u64(m.xsh, NULL, "domid", 0, 0x7fef, &v) ?
+		 (unsigned)v : 0;
 	snprintf(m.root, sizeof(m.root), "/local/domain/%u/backend/%s",
 		 m.self, XSH_XEN_DEVICE_TYPE);
 	if (!xs_watch(m.xsh, m.root, TOK_TREE) ||

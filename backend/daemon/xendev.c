@@ -167,7 +167,8 @@ static int xendev_main(const struct xsh_xendev_args *a, int chan, bool pidns)
 	 * sandbox hides it. */
 	xp.on_close = on_close;
 	xp.close_arg = NULL;
-	rc = xsh_xen_back_attach(&xp, &ctl, &t);
+	xp.ctl_fd = &ctl;
+	rc = xsh_tport_attach(&xsh_xen_back_ops, &xp, &t);
 	if (rc)
 		return failed(chan, "%s", xsh_xen_why());
 

@@ -42,7 +42,7 @@
 
 #include "protocol/codec.h"
 #include "protocol/ring.h"
-#include "protocol/transport.h"
+#include "transport/local.h"
 
 #define WAIT_MS		5000	/* an answer we expect */
 #define CLOSE_MS	5000	/* a close we expect */

@@ -49,7 +49,8 @@ HEADER=protocol/xenshare_proto.h
 # FILE  REQUIRED (1: must name some node; 0: may go through another file)
 SOURCES=(
 	"backend/daemon/xenbus.c 1"
-	"transport/xen.c 1"
+	"transport/xen_front.c 1"
+	"transport/xen_back.c 0"
 	"frontend/xenbus_front.c 0"
 	"xenstore-scripts/xenshare-ctl 1"
 )

@@ -20,7 +20,7 @@
 #include "frontend/client.h"
 #include "protocol/codec.h"
 #include "protocol/ring.h"
-#include "protocol/transport.h"
+#include "transport/local.h"
 
 static int passed, failed;
 

@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "protocol/ring.h"
-#include "protocol/transport.h"
+#include "transport/local.h"
 
 static int passed, failed;
 
@@ -102,6 +102,47 @@ static void test_good(void)
 	CHECK(memcmp(f->data, "hello", 5) == 0, "data area shared");
 	xsh_tport_close(f);
 	xsh_tport_close(a.t);
+}
+
+static void *attacher(void *arg)
+{
+	struct acc *a = arg;
+	struct xsh_local_attach_args args = {
+		.fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC),
+		.features = XSH_FEAT_ALL,
+		.max_io = XSH_MAX_IO,
+		.conn_no = 2,
+	};
+
+	a->t = NULL;
+	a->rc = args.fd < 0 ? -errno :
+		xsh_tport_attach(&xsh_local_back_ops, &args, &a->t);
+	return NULL;
+}
+
+/* Connect and attach through the ops tables, as callers that do not name
+ * the transport do. */
+static void test_ops(void)
+{
+	struct xsh_front_params p = { .nr_rings = 1, .ring_order = 0,
+				     .data_pages = 4 };
+	struct xsh_tport_addr addr = { .socket_path = sock_path };
+	struct xsh_tport *f = NULL, *t = NULL;
+	struct acc a;
+	pthread_t th;
+	int rc;
+
+	pthread_create(&th, NULL, attacher, &a);
+	rc = xsh_tport_connect(&xsh_local_front_ops, &addr, &p, &f);
+	pthread_join(th, NULL);
+	CHECK(rc == 0 && a.rc == 0 && f->ops == &xsh_local_front_ops &&
+	      a.t->ops == &xsh_local_back_ops,
+	      "ops: connect and attach through the tables");
+	xsh_tport_close(f);
+	xsh_tport_close(a.t);
+	CHECK(xsh_tport_attach(&xsh_local_front_ops, NULL, &t) == -ENOSYS &&
+	      xsh_tport_connect(&xsh_local_back_ops, &addr, &p, &t) == -ENOSYS &&
+	      !t, "ops: each side's table has only its own entry");
 }
 
 /* Send a hand-made hello with the given descriptors; return the
@@ -241,6 +282,7 @@ int main(void)
 		return 1;
 	}
 	test_good();
+	test_ops();
 	test_bad();
 	test_reconnect();
 	close(listen_fd);
