@@ -194,16 +194,9 @@ static int map_caller(struct xsh_ctx *c, uid_t *uid, gid_t *gid)
 	return 0;
 }
 
-/* Set-id bits on non-directories only where the administrator allows. */
 static int check_setid(const struct xsh_ctx *c, uint32_t mode, uint32_t type)
 {
-	if (c->pol.allow_setid || type == S_IFDIR)
-		return 0;
-	if (mode & S_ISUID)
-		return -EPERM;
-	if ((mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP))
-		return -EPERM;
-	return 0;
+	return xsh_policy_check_mode(&c->pol, type, mode);
 }
 
 static bool is_reg_or_dir(uint32_t type)
@@ -592,9 +585,9 @@ int xsh_fs_mknod(struct xsh_ctx *c)
 	uint32_t perm = a->mode & 07777 & ~a->umask;
 	int rc;
 
-	if ((type == S_IFCHR || type == S_IFBLK) && !c->pol.allow_devices)
-		return -EPERM;
-	rc = check_setid(c, perm, type);
+	rc = xsh_policy_check_mknod(&c->pol, type);
+	if (!rc)
+		rc = check_setid(c, perm, type);
 	if (rc)
 		return rc;
 	return make_node(c, MK_NOD, type | perm,
@@ -1250,7 +1243,7 @@ int xsh_fs_statfs(struct xsh_ctx *c)
 	o->frsize = (uint32_t)(st.f_frsize ? st.f_frsize : st.f_bsize);
 	o->namemax = st.f_namelen > (long)XSH_NAME_MAX ? XSH_NAME_MAX :
 						       (uint32_t)st.f_namelen;
-	if (c->pol.read_only || (st.f_flags & ST_RDONLY))
+	if (xsh_policy_statfs_rdonly(&c->pol, st.f_flags & ST_RDONLY))
 		o->flags |= XSH_STATFS_RDONLY;
 	statfs_quota(c, o);
 out:
@@ -1443,8 +1436,11 @@ int xsh_fs_access(struct xsh_ctx *c)
 
 	if (map_caller(c, &uid, &gid))
 		return -EACCES;
-	if ((c->m->req.a.access.mask & W_OK) && c->pol.read_only)
-		return -EROFS;
+	if (c->m->req.a.access.mask & W_OK) {
+		rc = xsh_policy_check(&c->pol, XSH_RIGHT_WRITE);
+		if (rc)
+			return rc;
+	}
 	rc = get_node(c, c->m->req.nodeid, &n);
 	if (rc)
 		return rc;
