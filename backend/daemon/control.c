@@ -149,7 +149,7 @@ static void put_status(struct xsh_control *ctl, struct reply *r)
 	xsh_export_get_usage(ctl->exp, &u);
 	xsh_policy_format_idmap(&pol, idmap, sizeof(idmap));
 	put(r, "export=%s\n", ctl->path);
-	put(r, "mode=%s\n", pol.read_only ? "ro" : "rw");
+	put(r, "mode=%s\n", xsh_policy_mode_name(&pol));
 	put(r, "id-map=%s\n", idmap);
 	put(r, "quota-bytes=%" PRIu64 "\n", u.quota_bytes);
 	put(r, "usage-bytes=%" PRIu64 "\n", u.usage_bytes);

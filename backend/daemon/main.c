@@ -202,11 +202,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 			}
 			break;
 		case OPT_MODE:
-			if (!strcmp(optarg, "ro")) {
-				o->pol.read_only = true;
-			} else if (!strcmp(optarg, "rw")) {
-				o->pol.read_only = false;
-			} else {
+			if (xsh_policy_set_key(&o->pol, "mode", optarg)) {
 				fprintf(stderr, "xenshare-back: --mode: want ro or rw, got '%s'\n",
 					optarg);
 				exit(EXIT_USAGE);
@@ -220,10 +216,10 @@ static void parse_args(int argc, char **argv, struct opts *o)
 			}
 			break;
 		case OPT_ALLOW_SETID:
-			o->pol.allow_setid = true;
+			xsh_policy_allow_setid(&o->pol);
 			break;
 		case OPT_ALLOW_DEVICES:
-			o->pol.allow_devices = true;
+			xsh_policy_allow_devices(&o->pol);
 			break;
 		case OPT_STATE_DIR:
 			o->state_dir = optarg;
@@ -662,18 +658,7 @@ static int spawn_worker(struct sup *s)
  * line's whatever a (possibly compromised) worker says. */
 static void adopt_policy(struct sup *s, const struct xsh_policy *p)
 {
-	if ((unsigned)p->idmap > XSH_IDMAP_RANGE ||
-	    p->quota_soft_percent > 100)
-		return;
-	s->pol.read_only = p->read_only;
-	s->pol.idmap = p->idmap;
-	s->pol.squash_uid = p->squash_uid;
-	s->pol.squash_gid = p->squash_gid;
-	s->pol.range_base = p->range_base;
-	s->pol.range_count = p->range_count;
-	s->pol.quota_bytes = p->quota_bytes;
-	s->pol.quota_inodes = p->quota_inodes;
-	s->pol.quota_soft_percent = p->quota_soft_percent;
+	xsh_policy_adopt_live(&s->pol, p);
 }
 
 /* One message from the worker: 1, 0 if there was none, -1 once the
@@ -1030,7 +1015,7 @@ int main(int argc, char **argv)
 		.chan = -1,
 	};
 	xsh_log(LOG_DEBUG, "serving %s on %s (%s, %u workers per connection, at most %u connections)",
-		      o.export_dir, o.socket, o.pol.read_only ? "ro" : "rw",
+		      o.export_dir, o.socket, xsh_policy_mode_name(&o.pol),
 		      o.eng.nr_workers, o.eng.max_conns);
 
 	sig = supervise(&sup);

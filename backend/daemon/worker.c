@@ -81,7 +81,7 @@ int xsh_worker_start(const struct xsh_worker_args *a, struct xsh_export **exp,
 {
 	struct xsh_sandbox_opts sb = {
 		.path = a->export_abs,
-		.allow_mknod = a->pol->allow_devices,
+		.allow_mknod = xsh_policy_wants_mknod(a->pol),
 		.xen = a->xen,
 		.report_fd = a->chan,
 	};

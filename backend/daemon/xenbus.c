@@ -352,21 +352,6 @@ static int read_policy(struct mgr *m, struct dev *d, struct xsh_policy *pol,
 	return 0;
 }
 
-static bool policy_equal(const struct xsh_policy *a, const struct xsh_policy *b)
-{
-	return a->read_only == b->read_only && a->idmap == b->idmap &&
-	       a->squash_uid == b->squash_uid &&
-	       a->squash_gid == b->squash_gid &&
-	       a->range_base == b->range_base &&
-	       a->range_count == b->range_count &&
-	       a->allow_devices == b->allow_devices &&
-	       a->allow_setid == b->allow_setid &&
-	       a->quota_bytes == b->quota_bytes &&
-	       a->quota_inodes == b->quota_inodes &&
-	       a->quota_soft_percent == b->quota_soft_percent &&
-	       a->max_nodes == b->max_nodes && a->max_handles == b->max_handles;
-}
-
 /* Feed a changed policy to a running export. */
 static void policy_refresh(struct mgr *m, struct dev *d)
 {
@@ -384,7 +369,7 @@ static void policy_refresh(struct mgr *m, struct dev *d)
 		return;
 	}
 	d->pol_warned[0] = '\0';
-	if (d->pol_valid && policy_equal(&pol, &d->pol))
+	if (d->pol_valid && xsh_policy_equal(&pol, &d->pol))
 		return;
 	if (d->chan >= 0) {
 		rc = xsh_worker_send(d->chan, XSH_WMSG_POLICY, 0, &pol,
@@ -396,7 +381,7 @@ static void policy_refresh(struct mgr *m, struct dev *d)
 		}
 		xsh_log(LOG_INFO, "%s: policy now %s, quota %" PRIu64
 			      " bytes / %" PRIu64 " inodes", d->name,
-			      pol.read_only ? "ro" : "rw", pol.quota_bytes,
+			      xsh_policy_mode_name(&pol), pol.quota_bytes,
 			      pol.quota_inodes);
 	}
 	d->pol = pol;
@@ -581,7 +566,7 @@ static void dev_connect(struct mgr *m, struct dev *d)
 	d->started_ms = xsh_now_ms();
 	xsh_log(LOG_INFO, "%s: worker %d exporting %s (%s, id-map %d, quota %" PRIu64
 		      " bytes / %" PRIu64 " inodes)", d->name, (int)pid, path,
-		      a->pol.read_only ? "ro" : "rw", (int)a->pol.idmap,
+		      xsh_policy_mode_name(&a->pol), (int)a->pol.idmap,
 		      a->pol.quota_bytes, a->pol.quota_inodes);
 out:
 	free(path);

@@ -23,11 +23,6 @@
 
 #include "service_internal.h"
 
-enum xsh_right {
-	XSH_RIGHT_READ,
-	XSH_RIGHT_WRITE,
-};
-
 struct xsh_op_desc {
 	xsh_op_fn fn;
 	const char *name;
@@ -295,10 +290,8 @@ void xsh_service_thread_exit(void)
 static enum xsh_right op_right(const struct xsh_op_desc *d,
 			      const struct xsh_req *r)
 {
-	if (r->opcode == XSH_OP_OPEN &&
-	    ((r->a.open.flags & O_ACCMODE) != O_RDONLY ||
-	     (r->a.open.flags & O_TRUNC)))
-		return XSH_RIGHT_WRITE;
+	if (r->opcode == XSH_OP_OPEN)
+		return xsh_policy_open_right((int)r->a.open.flags);
 	return d->right;
 }
 
@@ -352,8 +345,9 @@ int xsh_dispatch(struct xsh_sess *s, const struct xsh_req *req,
 	c.m = &msg;
 	c.rsp = rsp;
 	xsh_export_get_policy(s->exp, &c.pol);
-	if (c.pol.read_only && op_right(d, &msg.req) == XSH_RIGHT_WRITE) {
-		rsp->error = EROFS;
+	rc = xsh_policy_check(&c.pol, op_right(d, &msg.req));
+	if (rc) {
+		rsp->error = -rc;
 		return 0;
 	}
 	rc = d->fn(&c);

@@ -13,10 +13,11 @@
  * guest chose.  Host special files (FIFOs, sockets, devices) are never
  * opened.
  *
- * Quotas (backend/service/quota.h): every operation that can make the export grow
- * reserves its worst case first (EDQUOT, or a short write, when it does
- * not fit), then settles the real st_blocks change of each inode it
- * touched; removing a file's last name uncharges it.
+ * Quotas (backend/service/quota.h): every operation that can change usage
+ * is one transaction.  xsh_quota_begin() reserves its worst case (EDQUOT,
+ * or a short write, when it does not fit); then xsh_quota_commit() settles
+ * the real st_blocks change of each inode it touched (removing a file's
+ * last name uncharges it), or xsh_quota_abort() when it did nothing.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -194,16 +195,9 @@ static int map_caller(struct xsh_ctx *c, uid_t *uid, gid_t *gid)
 	return 0;
 }
 
-/* Set-id bits on non-directories only where the administrator allows. */
 static int check_setid(const struct xsh_ctx *c, uint32_t mode, uint32_t type)
 {
-	if (c->pol.allow_setid || type == S_IFDIR)
-		return 0;
-	if (mode & S_ISUID)
-		return -EPERM;
-	if ((mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP))
-		return -EPERM;
-	return 0;
+	return xsh_policy_check_mode(&c->pol, type, mode);
 }
 
 static bool is_reg_or_dir(uint32_t type)
@@ -213,102 +207,37 @@ static bool is_reg_or_dir(uint32_t type)
 
 /* ---- quota hooks -------------------------------------------------------- */
 
-static struct xsh_quota *quota(const struct xsh_ctx *c)
+/* Each handler that can change usage runs one quota transaction: begin,
+ * then commit or abort. */
+static int quota_begin(struct xsh_ctx *c, struct xsh_quota_txn *t)
 {
-	return c->s->exp->quota;
+	return xsh_quota_begin(c->s->exp->quota, c->s->name, t);
 }
 
-static uint64_t qblock(const struct xsh_ctx *c)
+static int name_fd(int dirfd, const char *name)
 {
-	return xsh_quota_block(quota(c));
-}
-
-/* Settle the inode at fd (counting a lookup of nothing): its st_blocks
- * change since it was last settled is charged. */
-static void settle_fd(struct xsh_ctx *c, int fd, bool fresh)
-{
-	struct xsh_qino *qi;
-
-	if (xsh_quota_ino_get(quota(c), fd, fresh, &qi))
-		return;
-	xsh_quota_ino_settle(quota(c), qi, fd, c->s->name);
-	xsh_quota_ino_put(quota(c), qi);
-}
-
-/* Charge a file just created under dirfd: one inode and its blocks. */
-static void charge_new(struct xsh_ctx *c, int dirfd, const char *name)
-{
-	int fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-
-	xsh_quota_charge(quota(c), 0, 1, c->s->name);
-	if (fd < 0)
-		return;
-	settle_fd(c, fd, true);
-	close(fd);
-}
-
-/* [off, off + len) lies inside the file and holds no hole: writing it
- * overwrites blocks already allocated (and charged). */
-static bool range_allocated(int fd, uint64_t off, uint64_t len)
-{
-	struct stat st;
-	off_t hole;
-
-	if (fstat(fd, &st) || st.st_size < 0 || off > (uint64_t)st.st_size ||
-	    len > (uint64_t)st.st_size - off)
-		return false;
-	hole = lseek(fd, (off_t)off, SEEK_HOLE);
-	return hole >= 0 && (uint64_t)hole - off >= len;
-}
-
-/* Reserve for writing *len bytes at off through fd: the whole write, else
- * the prefix that fits (*len shortened), else nothing at all when the
- * range is already allocated.  *resv: what to unreserve afterwards. */
-static int reserve_write(struct xsh_ctx *c, int fd, uint64_t off,
-			 uint64_t *len, uint64_t *resv)
-{
-	int fl = fcntl(fd, F_GETFL);
-	bool append = fl < 0 || (fl & O_APPEND);
-	uint64_t want = *len;
-	int rc;
-
-	rc = xsh_quota_reserve_write(quota(c), append ? XSH_QUOTA_OFF_ANY : off,
-				    len, resv);
-	if ((!rc && *len == want) || append)
-		return rc;
-	if (range_allocated(fd, off, want)) {
-		xsh_quota_unreserve(quota(c), *resv, 0);
-		*resv = 0;
-		*len = want;
-		return 0;
-	}
-	return rc;
+	return openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 }
 
 /* Remove a name under dirfd with fn, uncharging the inode if that was its
- * last name.  The inode's entry stays locked across the removal so that
- * concurrent removals of its names uncharge it exactly once. */
+ * last name. */
 static int remove_charged(struct xsh_ctx *c, int dirfd, const char *name,
 			  int (*fn)(struct xsh_ctx *c, void *arg), void *arg)
 {
-	struct xsh_qino *qi = NULL;
-	int tfd, rc;
+	struct xsh_quota_txn t = { .kind = XSH_QUOTA_NAME };
+	int rc;
 
-	tfd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	if (tfd >= 0 && xsh_quota_ino_get(quota(c), tfd, false, &qi))
-		qi = NULL;
-	if (qi)
-		xsh_quota_ino_lock(qi);
-	rc = fn(c, arg);
-	if (qi) {
-		if (!rc)
-			xsh_quota_ino_unlinked_locked(quota(c), qi, tfd,
-						     c->s->name);
-		xsh_quota_ino_unlock(qi);
-		xsh_quota_ino_put(quota(c), qi);
+	t.fd = name_fd(dirfd, name);
+	rc = quota_begin(c, &t);
+	if (!rc) {
+		rc = fn(c, arg);
+		if (rc)
+			xsh_quota_abort(&t);
+		else
+			xsh_quota_commit(&t, NULL);
 	}
-	if (tfd >= 0)
-		close(tfd);
+	if (t.fd >= 0)
+		close(t.fd);
 	return rc;
 }
 
@@ -463,15 +392,15 @@ int xsh_fs_setattr(struct xsh_ctx *c)
 		}
 	}
 	if (v & XSH_SETATTR_SIZE) {
-		struct xsh_qino *qi;
+		struct xsh_quota_txn t = { .kind = XSH_QUOTA_CHANGE,
+					   .fd = n->fd };
 
 		/* Truncating up is sparse: only the real change is charged. */
-		rc = xsh_quota_ino_get(quota(c), n->fd, false, &qi);
+		rc = quota_begin(c, &t);
 		if (rc)
 			goto out;
 		rc = truncate_node(c, n, a->size);
-		xsh_quota_ino_settle(quota(c), qi, n->fd, c->s->name);
-		xsh_quota_ino_put(quota(c), qi);
+		xsh_quota_commit(&t, NULL);
 		if (rc)
 			goto out;
 	}
@@ -540,7 +469,12 @@ enum mk_kind { MK_NOD, MK_DIR, MK_SYMLINK };
 static int make_node(struct xsh_ctx *c, enum mk_kind kind, uint32_t mode,
 		     dev_t rdev)
 {
+	/* One inode, a block for it (directory, long symlink) and one for
+	 * the parent directory's growth. */
+	struct xsh_quota_txn t = { .kind = XSH_QUOTA_NAME, .fd = -1,
+				   .blocks = 2, .inodes = 1 };
 	const struct xsh_msg *m = c->m;
+	struct xsh_quota_used u = { .new_fd = -1, .created = true, .fd = -1 };
 	struct xsh_node *p;
 	uid_t uid;
 	gid_t gid;
@@ -552,14 +486,14 @@ static int make_node(struct xsh_ctx *c, enum mk_kind kind, uint32_t mode,
 	rc = get_dir_node(c, m->req.nodeid, &p);
 	if (rc)
 		return rc;
-	/* One inode, a block for it (directory, long symlink) and one for
-	 * the parent directory's growth. */
-	rc = xsh_quota_reserve(quota(c), 2 * qblock(c), 1);
+	rc = quota_begin(c, &t);
 	if (rc)
 		goto out;
 	rc = xsh_creds_enter(uid, gid);
-	if (rc)
-		goto out_resv;
+	if (rc) {
+		xsh_quota_abort(&t);
+		goto out;
+	}
 	switch (kind) {
 	case MK_NOD:
 		r = mknodat(p->fd, m->name, mode, rdev);
@@ -573,13 +507,16 @@ static int make_node(struct xsh_ctx *c, enum mk_kind kind, uint32_t mode,
 	}
 	rc = r ? -errno : 0;
 	xsh_creds_leave();
-	if (!rc) {
-		charge_new(c, p->fd, m->name);
-		settle_fd(c, p->fd, false);
-		rc = lookup_at(c, p->fd, m->name, &c->rsp->u.entry);
+	if (rc) {
+		xsh_quota_abort(&t);
+		goto out;
 	}
-out_resv:
-	xsh_quota_unreserve(quota(c), 2 * qblock(c), 1);
+	u.new_fd = name_fd(p->fd, m->name);
+	u.dir_fd = p->fd;
+	xsh_quota_commit(&t, &u);
+	if (u.new_fd >= 0)
+		close(u.new_fd);
+	rc = lookup_at(c, p->fd, m->name, &c->rsp->u.entry);
 out:
 	put_node(c, p);
 	return rc;
@@ -592,9 +529,9 @@ int xsh_fs_mknod(struct xsh_ctx *c)
 	uint32_t perm = a->mode & 07777 & ~a->umask;
 	int rc;
 
-	if ((type == S_IFCHR || type == S_IFBLK) && !c->pol.allow_devices)
-		return -EPERM;
-	rc = check_setid(c, perm, type);
+	rc = xsh_policy_check_mknod(&c->pol, type);
+	if (!rc)
+		rc = check_setid(c, perm, type);
 	if (rc)
 		return rc;
 	return make_node(c, MK_NOD, type | perm,
@@ -666,6 +603,11 @@ static int do_rename(struct xsh_ctx *c, void *arg)
 
 int xsh_fs_rename(struct xsh_ctx *c)
 {
+	/* The new name may grow its directory by a block; a target it
+	 * replaces is uncharged if that was its last name. */
+	struct xsh_quota_txn t = { .kind = XSH_QUOTA_NAME, .fd = -1,
+				   .blocks = 1 };
+	struct xsh_quota_used u = { .new_fd = -1, .fd = -1 };
 	struct rename_args r;
 	struct xsh_node *p, *np;
 	int rc;
@@ -676,21 +618,23 @@ int xsh_fs_rename(struct xsh_ctx *c)
 	rc = get_dir_node(c, c->m->req.a.rename.newparent, &np);
 	if (rc)
 		goto out;
-	/* The new name may grow its directory by a block; a target it
-	 * replaces is uncharged if that was its last name. */
-	rc = xsh_quota_reserve(quota(c), qblock(c), 0);
+	if (!(c->m->req.a.rename.flags & RENAME_EXCHANGE))
+		t.fd = name_fd(np->fd, c->m->name2);
+	rc = quota_begin(c, &t);
 	if (rc)
-		goto out_np;
+		goto out_t;
 	r.olddirfd = p->fd;
 	r.newdirfd = np->fd;
-	if (c->m->req.a.rename.flags & RENAME_EXCHANGE)
-		rc = do_rename(c, &r);
-	else
-		rc = remove_charged(c, np->fd, c->m->name2, do_rename, &r);
-	if (!rc)
-		settle_fd(c, np->fd, false);
-	xsh_quota_unreserve(quota(c), qblock(c), 0);
-out_np:
+	rc = do_rename(c, &r);
+	if (rc) {
+		xsh_quota_abort(&t);
+	} else {
+		u.dir_fd = np->fd;
+		xsh_quota_commit(&t, &u);
+	}
+out_t:
+	if (t.fd >= 0)
+		close(t.fd);
 	put_node(c, np);
 out:
 	put_node(c, p);
@@ -699,6 +643,10 @@ out:
 
 int xsh_fs_link(struct xsh_ctx *c)
 {
+	/* No new inode; the directory may grow by a block. */
+	struct xsh_quota_txn t = { .kind = XSH_QUOTA_NAME, .fd = -1,
+				   .blocks = 1 };
+	struct xsh_quota_used u = { .new_fd = -1, .fd = -1 };
 	struct xsh_node *n, *np;
 	uid_t uid;
 	gid_t gid;
@@ -717,8 +665,7 @@ int xsh_fs_link(struct xsh_ctx *c)
 		rc = -EPERM;
 		goto out_np;
 	}
-	/* No new inode; the directory may grow by a block. */
-	rc = xsh_quota_reserve(quota(c), qblock(c), 0);
+	rc = quota_begin(c, &t);
 	if (rc)
 		goto out_np;
 	rc = xsh_creds_enter(uid, gid);
@@ -727,11 +674,13 @@ int xsh_fs_link(struct xsh_ctx *c)
 			     -errno : 0;
 		xsh_creds_leave();
 	}
-	if (!rc) {
-		settle_fd(c, np->fd, false);
-		rc = lookup_at(c, np->fd, c->m->name, &c->rsp->u.entry);
+	if (rc) {
+		xsh_quota_abort(&t);
+		goto out_np;
 	}
-	xsh_quota_unreserve(quota(c), qblock(c), 0);
+	u.dir_fd = np->fd;
+	xsh_quota_commit(&t, &u);
+	rc = lookup_at(c, np->fd, c->m->name, &c->rsp->u.entry);
 out_np:
 	put_node(c, np);
 out:
@@ -767,7 +716,8 @@ static int reopen_node(struct xsh_ctx *c, struct xsh_node *n, int flags)
 
 int xsh_fs_open(struct xsh_ctx *c)
 {
-	struct xsh_qino *qi = NULL;
+	struct xsh_quota_txn t = { .kind = XSH_QUOTA_CHANGE };
+	bool trunc = false;
 	struct xsh_node *n;
 	int fd, rc;
 
@@ -778,15 +728,15 @@ int xsh_fs_open(struct xsh_ctx *c)
 	if (rc)
 		goto out;
 	if ((c->m->req.a.open.flags & O_TRUNC) && n->type == S_IFREG) {
-		rc = xsh_quota_ino_get(quota(c), n->fd, false, &qi);
+		t.fd = n->fd;
+		rc = quota_begin(c, &t);
 		if (rc)
 			goto out;
+		trunc = true;
 	}
 	fd = reopen_node(c, n, host_flags(c->m->req.a.open.flags));
-	if (qi) {
-		xsh_quota_ino_settle(quota(c), qi, n->fd, c->s->name);
-		xsh_quota_ino_put(quota(c), qi);
-	}
+	if (trunc)
+		xsh_quota_commit(&t, NULL);
 	if (fd < 0) {
 		rc = fd;
 		goto out;
@@ -802,12 +752,13 @@ out:
  * never a special file, never through a symlink.  -ENOENT if it went. */
 static int open_existing(struct xsh_ctx *c, struct xsh_node *p, int flags)
 {
-	struct xsh_qino *qi = NULL;
+	struct xsh_quota_txn t = { .kind = XSH_QUOTA_CHANGE };
+	bool trunc = false;
 	struct stat st;
 	char name[16];
 	int pfd, fd, rc;
 
-	pfd = openat(p->fd, c->m->name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	pfd = name_fd(p->fd, c->m->name);
 	if (pfd < 0)
 		return -errno;
 	rc = stat_fd(pfd, &st);
@@ -823,19 +774,18 @@ static int open_existing(struct xsh_ctx *c, struct xsh_node *p, int flags)
 		close(pfd);
 		return rc;
 	}
-	if ((flags & O_TRUNC) &&
-	    xsh_quota_ino_get(quota(c), pfd, false, &qi))
-		qi = NULL;
+	if (flags & O_TRUNC) {
+		t.fd = pfd;
+		trunc = !quota_begin(c, &t);
+	}
 	proc_name(name, pfd);
 	fd = openat(c->s->exp->proc_fd, name, flags | O_CLOEXEC);
 	if (fd < 0 && errno == EPERM && (flags & O_NOATIME))
 		fd = openat(c->s->exp->proc_fd, name,
 			    (flags & ~O_NOATIME) | O_CLOEXEC);
 	rc = fd < 0 ? -errno : fd;
-	if (qi) {
-		xsh_quota_ino_settle(quota(c), qi, pfd, c->s->name);
-		xsh_quota_ino_put(quota(c), qi);
-	}
+	if (trunc)
+		xsh_quota_commit(&t, NULL);
 	close(pfd);
 	return rc;
 }
@@ -844,6 +794,9 @@ int xsh_fs_create(struct xsh_ctx *c)
 {
 	const struct xsh_args_open *a = &c->m->req.a.open;
 	struct xsh_rsp_entry *e = &c->rsp->u.entry;
+	/* A new inode and the parent directory's growth. */
+	struct xsh_quota_txn t = { .kind = XSH_QUOTA_NAME, .fd = -1,
+				   .blocks = 1, .inodes = 1 };
 	uint32_t perm = a->mode & 07777 & ~a->umask;
 	int flags = host_flags(a->flags) & ~O_DIRECTORY;
 	struct xsh_node *p;
@@ -861,9 +814,8 @@ int xsh_fs_create(struct xsh_ctx *c)
 	rc = get_dir_node(c, c->m->req.nodeid, &p);
 	if (rc)
 		return rc;
-	/* A new inode and the parent directory's growth.  Without room, an
-	 * existing file may still be opened. */
-	qrc = xsh_quota_reserve(quota(c), qblock(c), 1);
+	/* Without room, an existing file may still be opened. */
+	qrc = quota_begin(c, &t);
 	for (tries = 0; tries < 8 && fd < 0; tries++) {
 		if (qrc) {
 			rc = qrc;
@@ -874,8 +826,10 @@ int xsh_fs_create(struct xsh_ctx *c)
 			break;
 		}
 		rc = xsh_creds_enter(uid, gid);
-		if (rc)
+		if (rc) {
+			xsh_quota_abort(&t);
 			goto out;
+		}
 		fd = openat(p->fd, c->m->name,
 			    flags | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 			    perm);
@@ -894,12 +848,13 @@ int xsh_fs_create(struct xsh_ctx *c)
 			break;
 	}
 	if (created) {
-		xsh_quota_charge(quota(c), 0, 1, c->s->name);
-		settle_fd(c, fd, true);
-		settle_fd(c, p->fd, false);
+		struct xsh_quota_used u = { .dir_fd = p->fd, .new_fd = fd,
+					    .created = true, .fd = -1 };
+
+		xsh_quota_commit(&t, &u);
+	} else if (!qrc) {
+		xsh_quota_abort(&t);
 	}
-	if (!qrc)
-		xsh_quota_unreserve(quota(c), qblock(c), 1);
 	if (fd < 0)
 		goto out;
 
@@ -969,9 +924,8 @@ static int resent_append_fd(struct xsh_ctx *c, int fd, int *tmp)
 int xsh_fs_write(struct xsh_ctx *c)
 {
 	const struct xsh_args_io *a = &c->m->req.a.io;
-	struct xsh_qino *qi = NULL;
+	struct xsh_quota_txn t = { .kind = XSH_QUOTA_WRITE };
 	struct xsh_handle *h;
-	uint64_t len = a->size, resv = 0;
 	ssize_t r = 0;
 	int rc, wfd = -1;
 
@@ -979,24 +933,23 @@ int xsh_fs_write(struct xsh_ctx *c)
 	if (rc)
 		return rc;
 	if (a->size) {
-		rc = xsh_quota_ino_get(quota(c), h->fd, false, &qi);
-		if (!rc)
-			rc = reserve_write(c, h->fd, a->offset, &len, &resv);
+		t.fd = h->fd;
+		t.off = a->offset;
+		t.len = a->size;
+		rc = quota_begin(c, &t);
 		if (rc)
 			goto out;
-		r = pwrite(resent_append_fd(c, h->fd, &wfd), c->m->data, len,
+		r = pwrite(resent_append_fd(c, h->fd, &wfd), c->m->data, t.len,
 			   (off_t)a->offset);
 		if (r < 0)
 			rc = -errno;
 		if (wfd >= 0)
 			close(wfd);
-		xsh_quota_ino_settle(quota(c), qi, h->fd, c->s->name);
-		xsh_quota_unreserve(quota(c), resv, 0);
+		xsh_quota_commit(&t, NULL);
 	}
 	if (!rc)
 		c->rsp->u.count = (uint64_t)r;
 out:
-	xsh_quota_ino_put(quota(c), qi);
 	put_handle(c, h);
 	return rc;
 }
@@ -1208,7 +1161,7 @@ static void statfs_quota(struct xsh_ctx *c, struct xsh_statfs *o)
 	struct xsh_quota_usage u;
 	uint64_t fr;
 
-	xsh_quota_get(quota(c), &u);
+	xsh_quota_get(c->s->exp->quota, &u);
 	if (u.quota_bytes) {
 		if (!o->frsize)
 			o->frsize = 4096;
@@ -1250,7 +1203,7 @@ int xsh_fs_statfs(struct xsh_ctx *c)
 	o->frsize = (uint32_t)(st.f_frsize ? st.f_frsize : st.f_bsize);
 	o->namemax = st.f_namelen > (long)XSH_NAME_MAX ? XSH_NAME_MAX :
 						       (uint32_t)st.f_namelen;
-	if (c->pol.read_only || (st.f_flags & ST_RDONLY))
+	if (xsh_policy_statfs_rdonly(&c->pol, st.f_flags & ST_RDONLY))
 		o->flags |= XSH_STATFS_RDONLY;
 	statfs_quota(c, o);
 out:
@@ -1276,8 +1229,11 @@ static int xattr_fd(struct xsh_ctx *c, struct xsh_node *n)
 
 int xsh_fs_setxattr(struct xsh_ctx *c)
 {
+	/* The value may need a block of its own. */
+	struct xsh_quota_txn t = { .kind = XSH_QUOTA_XATTR, .fd = -1,
+				   .len = c->m->data_len };
+	struct xsh_quota_used u = { .dir_fd = -1, .new_fd = -1 };
 	struct xsh_node *n;
-	uint64_t resv;
 	int fd, rc;
 
 	if (!user_xattr(c->m->name))
@@ -1289,24 +1245,20 @@ int xsh_fs_setxattr(struct xsh_ctx *c)
 		rc = -EPERM;
 		goto out;
 	}
-	/* The value may need a block of its own. */
-	resv = xsh_quota_write_cost((uint32_t)qblock(c), 0, c->m->data_len);
-	if (resv < qblock(c))
-		resv = qblock(c);
-	rc = xsh_quota_reserve(quota(c), resv, 0);
+	rc = quota_begin(c, &t);
 	if (rc)
 		goto out;
 	fd = xattr_fd(c, n);
 	if (fd < 0) {
+		xsh_quota_abort(&t);
 		rc = fd;
-		goto out_resv;
+		goto out;
 	}
 	rc = fsetxattr(fd, c->m->name, c->m->data, c->m->data_len,
 		       (int)c->m->req.a.xattr.flags) ? -errno : 0;
-	settle_fd(c, fd, false);
+	u.fd = fd;
+	xsh_quota_commit(&t, &u);
 	close(fd);
-out_resv:
-	xsh_quota_unreserve(quota(c), resv, 0);
 out:
 	put_node(c, n);
 	return rc;
@@ -1405,6 +1357,8 @@ out:
 
 int xsh_fs_removexattr(struct xsh_ctx *c)
 {
+	struct xsh_quota_txn t = { .kind = XSH_QUOTA_CHANGE, .fd = -1 };
+	struct xsh_quota_used u = { .dir_fd = -1, .new_fd = -1 };
 	struct xsh_node *n;
 	int fd, rc;
 
@@ -1422,9 +1376,16 @@ int xsh_fs_removexattr(struct xsh_ctx *c)
 		rc = fd;
 		goto out;
 	}
-	rc = fremovexattr(fd, c->m->name) ? -errno : 0;
-	if (!rc)
-		settle_fd(c, fd, false);
+	rc = quota_begin(c, &t);
+	if (!rc) {
+		rc = fremovexattr(fd, c->m->name) ? -errno : 0;
+		if (rc) {
+			xsh_quota_abort(&t);
+		} else {
+			u.fd = fd;
+			xsh_quota_commit(&t, &u);
+		}
+	}
 	close(fd);
 out:
 	put_node(c, n);
@@ -1443,8 +1404,11 @@ int xsh_fs_access(struct xsh_ctx *c)
 
 	if (map_caller(c, &uid, &gid))
 		return -EACCES;
-	if ((c->m->req.a.access.mask & W_OK) && c->pol.read_only)
-		return -EROFS;
+	if (c->m->req.a.access.mask & W_OK) {
+		rc = xsh_policy_check(&c->pol, XSH_RIGHT_WRITE);
+		if (rc)
+			return rc;
+	}
 	rc = get_node(c, c->m->req.nodeid, &n);
 	if (rc)
 		return rc;
@@ -1462,30 +1426,24 @@ int xsh_fs_access(struct xsh_ctx *c)
 int xsh_fs_fallocate(struct xsh_ctx *c)
 {
 	const struct xsh_args_fallocate *a = &c->m->req.a.fallocate;
-	struct xsh_qino *qi;
+	struct xsh_quota_txn t = { .kind = XSH_QUOTA_RANGE };
 	struct xsh_handle *h;
-	uint64_t resv = 0;
 	int rc;
 
 	rc = get_file(c, &h);
 	if (rc)
 		return rc;
 	/* Everything but punching a hole may allocate the whole range. */
+	t.fd = h->fd;
+	t.off = a->offset;
 	if (!(a->mode & FALLOC_FL_PUNCH_HOLE))
-		resv = xsh_quota_write_cost((uint32_t)qblock(c), a->offset,
-					   a->length);
-	rc = xsh_quota_reserve(quota(c), resv, 0);
-	if (rc)
-		goto out;
-	rc = xsh_quota_ino_get(quota(c), h->fd, false, &qi);
+		t.len = a->length;
+	rc = quota_begin(c, &t);
 	if (!rc) {
 		rc = fallocate(h->fd, (int)a->mode, (off_t)a->offset,
 			       (off_t)a->length) ? -errno : 0;
-		xsh_quota_ino_settle(quota(c), qi, h->fd, c->s->name);
-		xsh_quota_ino_put(quota(c), qi);
+		xsh_quota_commit(&t, NULL);
 	}
-	xsh_quota_unreserve(quota(c), resv, 0);
-out:
 	put_handle(c, h);
 	return rc;
 }
@@ -1514,8 +1472,8 @@ int xsh_fs_copy_file_range(struct xsh_ctx *c)
 	const struct xsh_args_copy *a = &c->m->req.a.copy;
 	struct xsh_handle *in, *out;
 	off_t off_in = (off_t)a->off_in, off_out = (off_t)a->off_out;
-	uint64_t len = a->len > COPY_MAX ? COPY_MAX : a->len, resv = 0;
-	struct xsh_qino *qi = NULL;
+	uint64_t len = a->len > COPY_MAX ? COPY_MAX : a->len;
+	struct xsh_quota_txn t = { .kind = XSH_QUOTA_WRITE };
 	ssize_t r;
 	int rc;
 
@@ -1527,11 +1485,13 @@ int xsh_fs_copy_file_range(struct xsh_ctx *c)
 	if (rc)
 		goto out_in;
 	if (len) {
-		rc = xsh_quota_ino_get(quota(c), out->fd, false, &qi);
-		if (!rc)
-			rc = reserve_write(c, out->fd, a->off_out, &len, &resv);
+		t.fd = out->fd;
+		t.off = a->off_out;
+		t.len = len;
+		rc = quota_begin(c, &t);
 		if (rc)
 			goto out_out;
+		len = t.len;
 	}
 	r = copy_file_range(in->fd, &off_in, out->fd, &off_out, (size_t)len,
 			    0);
@@ -1539,11 +1499,9 @@ int xsh_fs_copy_file_range(struct xsh_ctx *c)
 		rc = -errno;
 	else
 		c->rsp->u.count = (uint64_t)r;
-	if (qi)
-		xsh_quota_ino_settle(quota(c), qi, out->fd, c->s->name);
-	xsh_quota_unreserve(quota(c), resv, 0);
+	if (len)
+		xsh_quota_commit(&t, NULL);
 out_out:
-	xsh_quota_ino_put(quota(c), qi);
 	put_handle(c, out);
 out_in:
 	put_handle(c, in);

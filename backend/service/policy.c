@@ -1,12 +1,21 @@
 // SPDX-License-Identifier: MIT
 /*
- * Policy decisions: id mapping and defaults.  Pure functions of struct
- * xsh_policy; nothing here touches the file system.
+ * Policy decisions: access rights, set-id bits, device nodes, what statfs
+ * says about a read-only export, id mapping, defaults.  Pure functions of
+ * struct xsh_policy; nothing here touches the file system.
+ *
+ * Trust: the policy comes from the administrator (command line,
+ * xenstore backend nodes, control channel); values a worker reports back
+ * are checked before they are adopted.  Ids and modes passed in are the
+ * guest's and only ever compared.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sys/stat.h>
 
 #include "policy.h"
 
@@ -22,6 +31,96 @@ void xsh_policy_default(struct xsh_policy *p)
 	p->max_nodes = 1u << 20;
 	p->max_handles = 65536;
 	p->quota_soft_percent = 90;
+}
+
+int xsh_policy_check(const struct xsh_policy *p, enum xsh_right r)
+{
+	if (r == XSH_RIGHT_WRITE && p->read_only)
+		return -EROFS;
+	return 0;
+}
+
+enum xsh_right xsh_policy_open_right(int flags)
+{
+	if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC))
+		return XSH_RIGHT_WRITE;
+	return XSH_RIGHT_READ;
+}
+
+int xsh_policy_check_mode(const struct xsh_policy *p, uint32_t type,
+			  uint32_t mode)
+{
+	if (p->allow_setid || type == S_IFDIR)
+		return 0;
+	if (mode & S_ISUID)
+		return -EPERM;
+	if ((mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP))
+		return -EPERM;
+	return 0;
+}
+
+int xsh_policy_check_mknod(const struct xsh_policy *p, uint32_t type)
+{
+	if ((type == S_IFCHR || type == S_IFBLK) && !p->allow_devices)
+		return -EPERM;
+	return 0;
+}
+
+bool xsh_policy_wants_mknod(const struct xsh_policy *p)
+{
+	return p->allow_devices;
+}
+
+bool xsh_policy_statfs_rdonly(const struct xsh_policy *p, bool host_ro)
+{
+	return p->read_only || host_ro;
+}
+
+const char *xsh_policy_mode_name(const struct xsh_policy *p)
+{
+	return p->read_only ? "ro" : "rw";
+}
+
+bool xsh_policy_equal(const struct xsh_policy *a, const struct xsh_policy *b)
+{
+	return a->read_only == b->read_only && a->idmap == b->idmap &&
+	       a->squash_uid == b->squash_uid &&
+	       a->squash_gid == b->squash_gid &&
+	       a->range_base == b->range_base &&
+	       a->range_count == b->range_count &&
+	       a->allow_devices == b->allow_devices &&
+	       a->allow_setid == b->allow_setid &&
+	       a->quota_bytes == b->quota_bytes &&
+	       a->quota_inodes == b->quota_inodes &&
+	       a->quota_soft_percent == b->quota_soft_percent &&
+	       a->max_nodes == b->max_nodes && a->max_handles == b->max_handles;
+}
+
+int xsh_policy_adopt_live(struct xsh_policy *dst, const struct xsh_policy *src)
+{
+	if ((unsigned)src->idmap > XSH_IDMAP_RANGE ||
+	    src->quota_soft_percent > 100)
+		return -EINVAL;
+	dst->read_only = src->read_only;
+	dst->idmap = src->idmap;
+	dst->squash_uid = src->squash_uid;
+	dst->squash_gid = src->squash_gid;
+	dst->range_base = src->range_base;
+	dst->range_count = src->range_count;
+	dst->quota_bytes = src->quota_bytes;
+	dst->quota_inodes = src->quota_inodes;
+	dst->quota_soft_percent = src->quota_soft_percent;
+	return 0;
+}
+
+void xsh_policy_allow_setid(struct xsh_policy *p)
+{
+	p->allow_setid = true;
+}
+
+void xsh_policy_allow_devices(struct xsh_policy *p)
+{
+	p->allow_devices = true;
 }
 
 int xsh_policy_parse_idmap(struct xsh_policy *p, const char *s)

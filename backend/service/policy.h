@@ -2,7 +2,9 @@
 /*
  * Per-device policy: access rights, id mapping, limits.  The only module
  * that decides them; fed from xenstore backend nodes (xen transport) or
- * from the command line (local transport).
+ * from the command line (local transport).  Other modules hold a struct
+ * xsh_policy and ask the functions below; they do not read its access,
+ * set-id, device or id-map fields themselves.
  */
 #ifndef XSH_POLICY_H
 #define XSH_POLICY_H
@@ -10,6 +12,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* The right an operation needs on the export. */
+enum xsh_right {
+	XSH_RIGHT_READ,
+	XSH_RIGHT_WRITE,
+};
 
 enum xsh_idmap_mode {
 	XSH_IDMAP_PASSTHROUGH = 0,	/* guest ids stored as they are */
@@ -40,6 +48,35 @@ void xsh_policy_default(struct xsh_policy *p);
 /* Parse "passthrough", "squash-root", "squash-all", "range:BASE".
  * 0 or -EINVAL. */
 int xsh_policy_parse_idmap(struct xsh_policy *p, const char *s);
+
+/* May an operation needing right r run?  0 or -EROFS. */
+int xsh_policy_check(const struct xsh_policy *p, enum xsh_right r);
+/* The right an open with these host open(2) flags needs. */
+enum xsh_right xsh_policy_open_right(int flags);
+/* May a node of type (S_IFMT bits) get these mode bits (create, chmod,
+ * setattr)?  Set-id bits on non-directories only where allowed: 0 or
+ * -EPERM. */
+int xsh_policy_check_mode(const struct xsh_policy *p, uint32_t type,
+			  uint32_t mode);
+/* May mknod make a node of this type?  Devices only where allowed: 0 or
+ * -EPERM. */
+int xsh_policy_check_mknod(const struct xsh_policy *p, uint32_t type);
+/* Whether the worker's sandbox must permit mknod of devices. */
+bool xsh_policy_wants_mknod(const struct xsh_policy *p);
+/* Whether statfs reports the export read-only (host_ro: the host file
+ * system is mounted read-only). */
+bool xsh_policy_statfs_rdonly(const struct xsh_policy *p, bool host_ro);
+/* "ro" or "rw", as the "mode" key takes it. */
+const char *xsh_policy_mode_name(const struct xsh_policy *p);
+/* Whether every field of a and b is the same. */
+bool xsh_policy_equal(const struct xsh_policy *a, const struct xsh_policy *b);
+/* Copy into dst the keys that may change while an export is served
+ * (mode, id map, quotas), if src is a valid policy; otherwise -EINVAL and
+ * dst unchanged. */
+int xsh_policy_adopt_live(struct xsh_policy *dst, const struct xsh_policy *src);
+/* Command-line switches: --allow-setid, --allow-devices. */
+void xsh_policy_allow_setid(struct xsh_policy *p);
+void xsh_policy_allow_devices(struct xsh_policy *p);
 
 /* Map a guest id to the host id to use; -EPERM if it has no mapping. */
 int xsh_policy_uid_in(const struct xsh_policy *p, uint32_t guest, uint32_t *host);

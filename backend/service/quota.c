@@ -497,6 +497,171 @@ void xsh_quota_ino_unlinked_locked(struct xsh_quota *q, struct xsh_qino *qi,
 	qi->gone = true;
 }
 
+/* ---- transactions -------------------------------------------------------- */
+
+/* [off, off + len) lies inside the file and holds no hole: writing it
+ * overwrites blocks already allocated (and charged). */
+static bool range_allocated(int fd, uint64_t off, uint64_t len)
+{
+	struct stat st;
+	off_t hole;
+
+	if (fstat(fd, &st) || st.st_size < 0 || off > (uint64_t)st.st_size ||
+	    len > (uint64_t)st.st_size - off)
+		return false;
+	hole = lseek(fd, (off_t)off, SEEK_HOLE);
+	return hole >= 0 && (uint64_t)hole - off >= len;
+}
+
+/* The whole write, else the prefix that fits, else nothing at all when
+ * the range is already allocated. */
+static int begin_write(struct xsh_quota_txn *t)
+{
+	int fl = fcntl(t->fd, F_GETFL);
+	bool append = fl < 0 || (fl & O_APPEND);
+	uint64_t want = t->len;
+	int rc;
+
+	rc = xsh_quota_reserve_write(t->q, append ? XSH_QUOTA_OFF_ANY : t->off,
+				     &t->len, &t->resv_bytes);
+	if ((!rc && t->len == want) || append)
+		return rc;
+	if (range_allocated(t->fd, t->off, want)) {
+		xsh_quota_unreserve(t->q, t->resv_bytes, 0);
+		t->resv_bytes = 0;
+		t->len = want;
+		return 0;
+	}
+	return rc;
+}
+
+static int begin_reserve(struct xsh_quota_txn *t)
+{
+	uint64_t b = t->q->block, bytes = 0, inodes = 0;
+
+	switch (t->kind) {
+	case XSH_QUOTA_RANGE:
+		if (t->len)
+			bytes = xsh_quota_write_cost(t->q->block, t->off,
+						     t->len);
+		break;
+	case XSH_QUOTA_XATTR:
+		bytes = xsh_quota_write_cost(t->q->block, 0, t->len);
+		if (bytes < b)
+			bytes = b;
+		break;
+	case XSH_QUOTA_NAME:
+		bytes = t->blocks * b;
+		inodes = t->inodes;
+		break;
+	default:
+		break;
+	}
+	if (bytes || inodes) {
+		int rc = xsh_quota_reserve(t->q, bytes, inodes);
+
+		if (rc)
+			return rc;
+	}
+	t->resv_bytes = bytes;
+	t->resv_inodes = inodes;
+	return 0;
+}
+
+int xsh_quota_begin(struct xsh_quota *q, const char *who,
+		    struct xsh_quota_txn *t)
+{
+	int rc;
+
+	t->q = q;
+	t->who = who;
+	t->qi = NULL;
+	t->resv_bytes = 0;
+	t->resv_inodes = 0;
+	if (t->kind == XSH_QUOTA_WRITE) {
+		rc = xsh_quota_ino_get(q, t->fd, false, &t->qi);
+		if (rc)
+			return rc;
+		rc = begin_write(t);
+		if (rc) {
+			xsh_quota_ino_put(q, t->qi);
+			t->qi = NULL;
+		}
+		return rc;
+	}
+	rc = begin_reserve(t);
+	if (rc || t->fd < 0)
+		return rc;
+	rc = xsh_quota_ino_get(q, t->fd, false, &t->qi);
+	if (t->kind != XSH_QUOTA_NAME) {
+		if (rc)
+			xsh_quota_unreserve(q, t->resv_bytes, t->resv_inodes);
+		return rc;
+	}
+	/* A name's old inode is only tracked if it can be. */
+	if (rc)
+		t->qi = NULL;
+	else
+		xsh_quota_ino_lock(t->qi);
+	return 0;
+}
+
+static void settle_new(struct xsh_quota_txn *t, int fd, bool fresh)
+{
+	struct xsh_qino *qi;
+
+	if (fd < 0 || xsh_quota_ino_get(t->q, fd, fresh, &qi))
+		return;
+	xsh_quota_ino_settle(t->q, qi, fd, t->who);
+	xsh_quota_ino_put(t->q, qi);
+}
+
+static void txn_put(struct xsh_quota_txn *t)
+{
+	if (!t->qi)
+		return;
+	if (t->kind == XSH_QUOTA_NAME)
+		xsh_quota_ino_unlock(t->qi);
+	xsh_quota_ino_put(t->q, t->qi);
+	t->qi = NULL;
+}
+
+static void txn_unreserve(struct xsh_quota_txn *t)
+{
+	if (t->resv_bytes || t->resv_inodes)
+		xsh_quota_unreserve(t->q, t->resv_bytes, t->resv_inodes);
+	t->resv_bytes = 0;
+	t->resv_inodes = 0;
+}
+
+/* The name's old inode is released before the others are settled: one
+ * inode's entry is never held while another's is taken. */
+void xsh_quota_commit(struct xsh_quota_txn *t, const struct xsh_quota_used *u)
+{
+	if (t->qi) {
+		if (t->kind == XSH_QUOTA_NAME)
+			xsh_quota_ino_unlinked_locked(t->q, t->qi, t->fd,
+						      t->who);
+		else
+			xsh_quota_ino_settle(t->q, t->qi, t->fd, t->who);
+	}
+	txn_put(t);
+	if (u) {
+		if (u->created)
+			xsh_quota_charge(t->q, 0, 1, t->who);
+		settle_new(t, u->new_fd, true);
+		settle_new(t, u->fd, false);
+		settle_new(t, u->dir_fd, false);
+	}
+	txn_unreserve(t);
+}
+
+void xsh_quota_abort(struct xsh_quota_txn *t)
+{
+	txn_put(t);
+	txn_unreserve(t);
+}
+
 /* ---- the scan ------------------------------------------------------------ */
 
 /* Inodes with more than one link, counted once. */

@@ -4,12 +4,17 @@
  * measures) and inodes.  The only place usage is counted and limits are
  * checked (docs/quota.md).
  *
- * Two paths, after xenstored's domain_*_chk / _nochk:
- *   check and charge   xsh_quota_reserve*() set aside the worst case an
- *                      operation may allocate, or fail with -EDQUOT;
- *   settle / uncharge  never fail: after the operation the real change of
- *                      the inodes it touched is charged (xsh_quota_ino_*)
- *                      and the reservation is given back.
+ * An operation is one transaction, after xenstored's domain_*_chk /
+ * _nochk paths:
+ *   xsh_quota_begin()   check and charge: sets aside the worst case the
+ *                       operation may allocate, or fails with -EDQUOT;
+ *   xsh_quota_commit()  settle, never fails: the real change of the inodes
+ *                       the operation touched is charged and the
+ *                       reservation given back;
+ *   xsh_quota_abort()   never fails: the operation did nothing, the
+ *                       reservation is given back.
+ * The reserve / charge / inode functions further down are the pieces the
+ * transaction is made of (and what the unit tests drive directly).
  * A reservation is admitted only while usage + reservations + it fit the
  * limit, and every operation allocates at most what it reserved, so the
  * space really in use never exceeds the limit however many operations run
@@ -74,6 +79,64 @@ void xsh_quota_set_limits(struct xsh_quota *q, uint64_t bytes, uint64_t inodes,
 void xsh_quota_get(struct xsh_quota *q, struct xsh_quota_usage *out);
 uint32_t xsh_quota_block(const struct xsh_quota *q);
 const char *xsh_quota_level_name(enum xsh_quota_level l);
+
+/* ---- transactions -------------------------------------------------------- */
+
+enum xsh_quota_kind {
+	/* fd changes in place and nothing is reserved (truncate, O_TRUNC,
+	 * removing an xattr). */
+	XSH_QUOTA_CHANGE,
+	/* A write of len bytes at off through fd: reserves what the range
+	 * may allocate; if only a prefix fits, len comes back shortened; a
+	 * range already allocated inside the file reserves nothing. */
+	XSH_QUOTA_WRITE,
+	/* fd may allocate [off, off + len) (fallocate): all or -EDQUOT;
+	 * len 0 reserves nothing. */
+	XSH_QUOTA_RANGE,
+	/* An xattr value of len bytes: rounded up to blocks plus a block. */
+	XSH_QUOTA_XATTR,
+	/* A name is added or removed: reserves blocks blocks and inodes
+	 * inodes; fd, if not -1, is the inode the name held before (unlink,
+	 * rename over), kept locked until the end so that concurrent
+	 * removals of its names uncharge it once. */
+	XSH_QUOTA_NAME,
+};
+
+struct xsh_quota_txn {
+	/* Filled by the caller for xsh_quota_begin(). */
+	enum xsh_quota_kind kind;
+	int fd;
+	uint64_t off;
+	uint64_t len;
+	uint32_t blocks;
+	uint32_t inodes;
+	/* Private to quota.c. */
+	struct xsh_quota *q;
+	const char *who;
+	struct xsh_qino *qi;
+	uint64_t resv_bytes;
+	uint64_t resv_inodes;
+};
+
+/* What the operation really did, for xsh_quota_commit(); -1: none. */
+struct xsh_quota_used {
+	int dir_fd;		/* a directory that gained a name */
+	int new_fd;		/* an inode the operation created */
+	bool created;		/* one inode was created (new_fd may be -1) */
+	int fd;			/* another inode it changed */
+};
+
+/* Start t (t->kind and its fields set as above) on q; who names the
+ * caller in log lines.  0, or -EDQUOT / -errno and nothing held.  After
+ * 0, exactly one of xsh_quota_commit() or xsh_quota_abort(). */
+int xsh_quota_begin(struct xsh_quota *q, const char *who,
+		    struct xsh_quota_txn *t);
+/* Settle: charge what t->fd (and, for NAME, the loss of a name of it),
+ * and what u names, really gained or lost; give back the reservation.
+ * u may be NULL. */
+void xsh_quota_commit(struct xsh_quota_txn *t, const struct xsh_quota_used *u);
+/* The operation did not happen: give everything back. */
+void xsh_quota_abort(struct xsh_quota_txn *t);
 
 /* ---- check and charge ---------------------------------------------------- */
 

@@ -142,9 +142,9 @@ static int reopen_handle(struct xsh_ctx *c)
 		flags = xsh_fs_host_flags(a->flags) & ~(O_TRUNC | O_DIRECTORY);
 		rc = n->type == S_IFREG ? 0 :
 		     n->type == S_IFDIR ? -EISDIR : -EACCES;
-		if (!rc && c->pol.read_only &&
-		    (flags & O_ACCMODE) != O_RDONLY)
-			rc = -EROFS;
+		if (!rc)
+			rc = xsh_policy_check(&c->pol,
+					      xsh_policy_open_right(flags));
 	}
 	if (rc)
 		goto fail;

@@ -395,6 +395,64 @@ out:
 	result(ok, "settle charges the real st_blocks change, up and down");
 }
 
+/* A transaction holds its reservation until commit or abort, a write
+ * that does not fit is shortened, and commit charges what was used. */
+static void test_txn(void)
+{
+	struct xsh_quota *q = new_quota(100 * KiB, 3);
+	struct xsh_quota_txn t = { .kind = XSH_QUOTA_NAME, .fd = -1,
+				   .blocks = 2, .inodes = 1 };
+	struct xsh_quota_txn big = { .kind = XSH_QUOTA_NAME, .fd = -1,
+				     .blocks = 1, .inodes = 4 };
+	struct xsh_quota_txn w = { .kind = XSH_QUOTA_WRITE };
+	struct xsh_quota_usage u;
+	static char buf[256 * 1024];
+	char p[128] = "";
+	bool ok = false;
+	ssize_t r;
+	int fd = -1;
+
+	CHECK(!xsh_quota_begin(q, "test", &t), "begin");
+	xsh_quota_get(q, &u);
+	CHECK(u.reserved_bytes == 2 * B && u.reserved_inodes == 1,
+	      "begin reserved %llu/%llu",
+	      (unsigned long long)u.reserved_bytes,
+	      (unsigned long long)u.reserved_inodes);
+	xsh_quota_abort(&t);
+	CHECK(xsh_quota_begin(q, "test", &big) == -EDQUOT, "inodes over");
+	xsh_quota_get(q, &u);
+	CHECK(!u.reserved_bytes && !u.reserved_inodes && !u.usage_bytes &&
+	      !u.usage_inodes, "abort or a refused begin left %llu reserved",
+	      (unsigned long long)u.reserved_bytes);
+
+	memset(buf, 'x', sizeof(buf));
+	snprintf(p, sizeof(p), "%s/txn", top);
+	fd = open(p, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	CHECK(fd >= 0, "open: %s", strerror(errno));
+	w.fd = fd;
+	w.len = sizeof(buf);
+	CHECK(!xsh_quota_begin(q, "test", &w), "begin write");
+	CHECK(w.len && w.len < sizeof(buf), "write not shortened: %llu",
+	      (unsigned long long)w.len);
+	r = pwrite(fd, buf, w.len, 0);
+	xsh_quota_commit(&w, NULL);
+	CHECK(r == (ssize_t)w.len, "pwrite");
+	xsh_quota_get(q, &u);
+	CHECK(u.usage_bytes == file_bytes(fd) && !u.reserved_bytes &&
+	      u.usage_bytes <= 100 * KiB,
+	      "charged %llu (reserved %llu), the file holds %llu",
+	      (unsigned long long)u.usage_bytes,
+	      (unsigned long long)u.reserved_bytes,
+	      (unsigned long long)file_bytes(fd));
+	ok = true;
+out:
+	if (fd >= 0)
+		close(fd);
+	unlink(p);
+	xsh_quota_free(q);
+	result(ok, "transaction: begin reserves, abort undoes, commit settles");
+}
+
 struct same_file {
 	struct xsh_quota *q;
 	int fd;
@@ -1141,6 +1199,7 @@ int main(void)
 	test_concurrent_reserve();
 	test_parse_size();
 	test_settle();
+	test_txn();
 	test_same_file();
 	test_unlink();
 	test_scan();
