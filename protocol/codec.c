@@ -203,11 +203,12 @@ static int check_args(const struct xsh_req *r)
 			return -EINVAL;
 		return check_open_flags(r->a.open.flags, 1);
 	case XSH_OP_READ:
+		if (io->offset > OFF_MAX)
+			return -EINVAL;
+		/* fall through */
 	case XSH_OP_READDIR:
 	case XSH_OP_READDIRPLUS:
 		if (io->size > XSH_MAX_IO || io->size > r->buf_len)
-			return -EINVAL;
-		if (r->opcode == XSH_OP_READ && io->offset > OFF_MAX)
 			return -EINVAL;
 		return 0;
 	case XSH_OP_WRITE:

@@ -12,8 +12,8 @@
  *   name    XSH_OP_<name>; xsh_op_name() prints it
  *   number  the opcode on the wire; never change or reuse one
  *   in      layout of the input bytes (enum xsh_op_in)
- *   right   what the export must allow (enum xsh_op_right); OPEN needs
- *           WRITE for write and truncating opens (backend/service/dispatch.c)
+ *   right   what the export must allow (enum xsh_op_right,
+ *           backend/service/dispatch.c)
  *   inl     whether a ring thread may serve it itself (enum xsh_op_inline)
  *   resend  what an error on an XSH_REQ_RESENT copy means (enum
  *           xsh_op_resend, backend/service/reopen.c)
@@ -45,6 +45,7 @@ enum xsh_op_in {
 enum xsh_op_right {
 	XSH_RIGHT_READ,
 	XSH_RIGHT_WRITE,
+	XSH_RIGHT_OPEN_MODE,	/* WRITE for write or truncating opens, else READ */
 };
 
 /* Which requests a ring thread may serve itself (backend/daemon/engine.c). */
@@ -114,7 +115,7 @@ enum xsh_op_resend {
 	X(LINK, 12, XSH_IN_NAME, XSH_RIGHT_WRITE, XSH_INLINE_ALWAYS,	\
 	  XSH_RESEND_LINKED, XSH_OPF_ENTRY)				\
 	/* nodeid, a.open */						\
-	X(OPEN, 13, XSH_IN_NONE, XSH_RIGHT_READ, XSH_INLINE_ALWAYS,	\
+	X(OPEN, 13, XSH_IN_NONE, XSH_RIGHT_OPEN_MODE, XSH_INLINE_ALWAYS, \
 	  XSH_RESEND_NONE, XSH_OPF_OPENS)				\
 	/* nodeid=parent, in: name, a.open */				\
 	X(CREATE, 14, XSH_IN_NAME, XSH_RIGHT_WRITE, XSH_INLINE_ALWAYS,	\

@@ -67,7 +67,7 @@
 #define XSH_PATH_MAX		4095u	/* symlink target, no NUL */
 #define XSH_XATTR_NAME_MAX	255u
 #define XSH_XATTR_SIZE_MAX	65536u
-#define XSH_FORGET_MAX		256u	/* entries in one XSH_OP_FORGET */
+#define XSH_FORGET_MAX		256u	/* entries in one FORGET */
 #define XSH_HANDLE_MAX		128u	/* opaque persistent node handle */
 
 /* Node id of the export root.  Every other node id is
@@ -212,7 +212,7 @@ struct xsh_args_copy {
 };
 
 /*
- * Persistent node handles and XSH_OP_REOPEN: restoring a session after the
+ * Persistent node handles and REOPEN: restoring a session after the
  * backend restarted.
  *
  * Node ids and file handles belong to one backend session.  So that a
@@ -361,7 +361,7 @@ struct xsh_attr {
 _Static_assert(sizeof(struct xsh_attr) == 88, "attr size");
 
 /* LOOKUP, MKNOD, MKDIR, SYMLINK, LINK, CREATE: a successful reply counts
- * one lookup of nodeid, which the frontend returns with XSH_OP_FORGET, and
+ * one lookup of nodeid, which the frontend returns with FORGET, and
  * writes the node's persistent handle to the buffer (out_len bytes, see
  * "Persistent node handles"); fh is set by CREATE.  GETATTR and SETATTR
  * fill only attr (no lookup counted).  REOPEN fills it as described

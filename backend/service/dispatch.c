@@ -283,11 +283,12 @@ void xsh_service_thread_exit(void)
 static enum xsh_op_right op_right(const struct xsh_op_desc *d,
 			      const struct xsh_req *r)
 {
-	if (r->opcode == XSH_OP_OPEN &&
-	    ((r->a.open.flags & O_ACCMODE) != O_RDONLY ||
-	     (r->a.open.flags & O_TRUNC)))
+	if (d->right != XSH_RIGHT_OPEN_MODE)
+		return d->right;
+	if ((r->a.open.flags & O_ACCMODE) != O_RDONLY ||
+	    (r->a.open.flags & O_TRUNC))
 		return XSH_RIGHT_WRITE;
-	return d->right;
+	return XSH_RIGHT_READ;
 }
 
 int xsh_dispatch(struct xsh_sess *s, const struct xsh_req *req,

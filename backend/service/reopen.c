@@ -5,7 +5,7 @@
  *
  *   - xsh_fs_put_handle(): the persistent handle in replies that count a
  *     lookup, and xsh_fs_node_handle() for READDIRPLUS records;
- *   - xsh_fs_reopen(): XSH_OP_REOPEN, a node or an open file put back at
+ *   - xsh_fs_reopen(): REOPEN, a node or an open file put back at
  *     exactly the id the guest holds;
  *   - xsh_fs_resend_fixup(): the answer to a resent request that a first
  *     execution before the restart would have changed (the resend column
@@ -85,7 +85,7 @@ void xsh_fs_put_handle(struct xsh_ctx *c)
 	}
 }
 
-/* ---- XSH_OP_REOPEN -------------------------------------------------------- */
+/* ---- REOPEN --------------------------------------------------------------- */
 
 static int reopen_node(struct xsh_ctx *c)
 {
