@@ -31,6 +31,7 @@ SUITE_TABLE=(
 	"restart      fuse  $HERE/integration/restart.sh"
 	"fuzz-corpus  -     $XS_BUILD/tests/fuzz/replay $HERE/fuzz/corpus"
 	"spec-nodes   -     $HERE/spec/check-nodes.sh"
+	"spec-ops     -     $HERE/spec/check-ops.sh"
 	"hostile      fuse  $HERE/hostile/run.sh"
 )
 
