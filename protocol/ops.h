@@ -31,21 +31,22 @@
 
 #include <stdint.h>
 
-/* How the input bytes are laid out. */
+/* How the input bytes are laid out; two parts split at the name_len of
+ * the op's arguments. */
 enum xsh_op_in {
 	XSH_IN_NONE,		/* in_len must be 0 */
 	XSH_IN_NAME,		/* one file name */
 	XSH_IN_XNAME,		/* one xattr name */
 	XSH_IN_DATA,		/* raw bytes, checked by the op */
-	XSH_IN_NAME_TARGET,	/* name, then symlink target (a.symlink.name_len) */
-	XSH_IN_NAME_NAME,	/* name, then new name (a.rename.name_len) */
-	XSH_IN_XNAME_VALUE,	/* xattr name, then value (a.xattr.name_len) */
+	XSH_IN_NAME_TARGET,	/* name, then symlink target */
+	XSH_IN_NAME_NAME,	/* name, then new name */
+	XSH_IN_XNAME_VALUE,	/* xattr name, then value */
 };
 
 enum xsh_op_right {
 	XSH_RIGHT_READ,
 	XSH_RIGHT_WRITE,
-	XSH_RIGHT_OPEN_MODE,	/* WRITE for write or truncating opens, else READ */
+	XSH_RIGHT_OPEN_MODE,	/* WRITE if it opens for writing or truncates */
 };
 
 /* Which requests a ring thread may serve itself (backend/daemon/engine.c). */
@@ -59,10 +60,10 @@ enum xsh_op_inline {
 /* What an error on a resent request may mean: the first copy was applied. */
 enum xsh_op_resend {
 	XSH_RESEND_NONE,	/* idempotent, or nothing to tell */
-	XSH_RESEND_MADE_DIR,	/* EEXIST: a directory we made; answer a lookup */
+	XSH_RESEND_MADE_DIR,	/* EEXIST: our directory; answer a lookup */
 	XSH_RESEND_MADE_NODE,	/* EEXIST: a node of a.mknod's type we made */
 	XSH_RESEND_MADE_LINK,	/* EEXIST: our symlink, same target */
-	XSH_RESEND_MADE_FILE,	/* EEXIST with O_EXCL: our empty file; reopen it */
+	XSH_RESEND_MADE_FILE,	/* EEXIST, O_EXCL: our empty file; open it */
 	XSH_RESEND_GONE,	/* ENOENT: removed */
 	XSH_RESEND_MOVED,	/* ENOENT: the new name exists */
 	XSH_RESEND_LINKED,	/* EEXIST: the new name is the same file */
@@ -70,17 +71,17 @@ enum xsh_op_resend {
 	XSH_RESEND_XATTR_GONE,	/* ENODATA: removed */
 };
 
-#define XSH_OPF_ENTRY		(1u << 0)	/* reply: xsh_rsp_entry + handle */
+#define XSH_OPF_ENTRY		(1u << 0)	/* reply: entry and handle */
 #define XSH_OPF_OPENS		(1u << 1)	/* reply: a file handle */
 #define XSH_OPF_OPENS_DIR	(1u << 2)	/* reply: a directory handle */
-#define XSH_OPF_DIRENTS_PLUS	(1u << 3)	/* reply: xsh_direntplus records */
-#define XSH_OPF_FORGETS		(1u << 4)	/* input: xsh_forget_one[]; no reply */
-#define XSH_OPF_RELEASES	(1u << 5)	/* drops fh; nobody waits for it */
+#define XSH_OPF_DIRENTS_PLUS	(1u << 3)	/* reply: direntplus records */
+#define XSH_OPF_FORGETS		(1u << 4)	/* in: xsh_forget_one[] */
+#define XSH_OPF_RELEASES	(1u << 5)	/* drops fh, nobody waits */
 
 #define XSH_OPS(X)							\
 	/* nodeid=parent, in: name */					\
 	X(LOOKUP, 1, XSH_IN_NAME, XSH_RIGHT_READ, XSH_INLINE_ALWAYS,	\
-	  XSH_RESEND_NONE, XSH_OPF_ENTRY)					\
+	  XSH_RESEND_NONE, XSH_OPF_ENTRY)				\
 	/* in: struct xsh_forget_one[], no nodeid */			\
 	X(FORGET, 2, XSH_IN_DATA, XSH_RIGHT_READ, XSH_INLINE_NEVER,	\
 	  XSH_RESEND_NONE, XSH_OPF_FORGETS)				\

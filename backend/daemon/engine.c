@@ -163,8 +163,9 @@ static int dequeue(struct conn *c, struct work *w)
 /* ---- ring threads ------------------------------------------------------ */
 
 /* Requests the ring thread may serve itself when one arrives alone and
- * no work is queued (the inline column of protocol/ops.h): those that do not wait for the disk by their nature
- * (a cold cache may still make them), and that a caller waits for.
+ * no work is queued (the inline column of protocol/ops.h): those that do
+ * not wait for the disk by their nature (a cold cache may still make
+ * them), and that a caller waits for.
  * Syncs, truncation, preallocation, copies, transfers over INLINE_IO_MAX,
  * and FORGET and RELEASE (nobody waits for them, and closing the last
  * descriptor of an unlinked file frees its blocks) go to the workers, so

@@ -23,7 +23,7 @@
 
 #include "service_internal.h"
 
-/* Handlers by opcode; what else an opcode needs is its row in protocol/ops.h. */
+/* Handlers by opcode; the rest of what an opcode needs is in protocol/ops.h. */
 static const xsh_op_fn handlers[XSH_OP_MAX] = {
 	[XSH_OP_LOOKUP] = xsh_fs_lookup,
 	[XSH_OP_FORGET] = xsh_fs_forget,
