@@ -392,18 +392,9 @@ void xsh_client_release(struct xsh_call *call)
 /* Replies that carry a persistent handle need room for it. */
 static uint32_t out_cap_for(const struct xsh_call *call)
 {
-	switch (call->req.opcode) {
-	case XSH_OP_LOOKUP:
-	case XSH_OP_MKNOD:
-	case XSH_OP_MKDIR:
-	case XSH_OP_SYMLINK:
-	case XSH_OP_LINK:
-	case XSH_OP_CREATE:
-		return call->out_cap > XSH_HANDLE_MAX ? call->out_cap :
-						       XSH_HANDLE_MAX;
-	default:
+	if (!(xsh_op_flags(call->req.opcode) & XSH_OPF_ENTRY))
 		return call->out_cap;
-	}
+	return call->out_cap > XSH_HANDLE_MAX ? call->out_cap : XSH_HANDLE_MAX;
 }
 
 /* The caller's input, copied (again) into its buffer. */

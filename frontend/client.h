@@ -19,7 +19,7 @@
  * Reconnect (params.reconnect_ms > 0 and a transport that can): when the
  * backend's connection goes away, calls wait instead of failing; the
  * client handshakes again over the same shared memory, restores the
- * session's nodes and open handles with XSH_OP_REOPEN
+ * session's nodes and open handles with REOPEN
  * (frontend/restore.h), puts the requests that were in flight back on
  * the rings with XSH_REQ_RESENT, and only then lets new requests through.
  * If no backend comes back within reconnect_ms, the backend is lost.

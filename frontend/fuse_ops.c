@@ -9,7 +9,7 @@
  * mkdir, symlink, link, create, readdirplus entries) carries one lookup
  * the backend counted.  When the kernel does not take it (the reply could
  * not be delivered, a readdirplus entry did not fit), it is given back at
- * once with XSH_OP_FORGET, so the backend's counts stay equal to the
+ * once with FORGET, so the backend's counts stay equal to the
  * kernel's.
  *
  * Locks: none implemented (no getlk/setlk/flock): the guest kernel keeps

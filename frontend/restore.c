@@ -292,58 +292,34 @@ void xsh_restore_free(struct xsh_restore *r)
 
 bool xsh_restore_wants_output(unsigned opcode)
 {
-	switch (opcode) {
-	case XSH_OP_LOOKUP:
-	case XSH_OP_MKNOD:
-	case XSH_OP_MKDIR:
-	case XSH_OP_SYMLINK:
-	case XSH_OP_LINK:
-	case XSH_OP_CREATE:
-	case XSH_OP_READDIRPLUS:
-		return true;
-	default:
-		return false;
-	}
+	return xsh_op_flags(opcode) &
+	       (XSH_OPF_ENTRY | XSH_OPF_DIRENTS_PLUS);
 }
 
 bool xsh_restore_send_only(unsigned opcode)
 {
-	return opcode == XSH_OP_FORGET || opcode == XSH_OP_RELEASE ||
-	       opcode == XSH_OP_RELEASEDIR;
+	return xsh_op_flags(opcode) & (XSH_OPF_FORGETS | XSH_OPF_RELEASES);
 }
 
 void xsh_restore_note_reply(struct xsh_restore *r, const struct xsh_req *req,
 			   const struct xsh_rsp *rsp, const void *out)
 {
 	const struct xsh_rsp_entry *e = &rsp->u.entry;
+	unsigned flags = xsh_op_flags(req->opcode);
 
 	pthread_mutex_lock(&r->lock);
-	switch (req->opcode) {
-	case XSH_OP_LOOKUP:
-	case XSH_OP_MKNOD:
-	case XSH_OP_MKDIR:
-	case XSH_OP_SYMLINK:
-	case XSH_OP_LINK:
+	if (flags & XSH_OPF_ENTRY)
 		node_add(r, e->nodeid, out, rsp->out_len);
-		break;
-	case XSH_OP_CREATE:
-		node_add(r, e->nodeid, out, rsp->out_len);
+	if ((flags & XSH_OPF_ENTRY) && (flags & XSH_OPF_OPENS))
 		fh_add(r, e->fh, e->nodeid, XSH_REOPEN_FILE, req->a.open.flags);
-		break;
-	case XSH_OP_OPEN:
+	else if (flags & XSH_OPF_OPENS)
 		fh_add(r, rsp->u.fh, req->nodeid, XSH_REOPEN_FILE,
 		       req->a.open.flags);
-		break;
-	case XSH_OP_OPENDIR:
+	if (flags & XSH_OPF_OPENS_DIR)
 		fh_add(r, rsp->u.fh, req->nodeid, XSH_REOPEN_DIR,
 		       req->a.open.flags);
-		break;
-	case XSH_OP_READDIRPLUS:
+	if (flags & XSH_OPF_DIRENTS_PLUS)
 		note_dirents(r, out, rsp->out_len);
-		break;
-	default:
-		break;
-	}
 	pthread_mutex_unlock(&r->lock);
 }
 
@@ -351,23 +327,18 @@ void xsh_restore_note_send(struct xsh_restore *r, const struct xsh_req *req,
 			  const void *in, uint32_t in_len)
 {
 	struct xsh_forget_one f;
+	unsigned flags = xsh_op_flags(req->opcode);
 	uint32_t i;
 
 	pthread_mutex_lock(&r->lock);
-	switch (req->opcode) {
-	case XSH_OP_FORGET:
+	if (flags & XSH_OPF_FORGETS) {
 		for (i = 0; i + sizeof(f) <= in_len; i += sizeof(f)) {
 			memcpy(&f, (const uint8_t *)in + i, sizeof(f));
 			node_forget(r, f.nodeid, f.nlookup);
 		}
-		break;
-	case XSH_OP_RELEASE:
-	case XSH_OP_RELEASEDIR:
-		fh_del(r, req->fh);
-		break;
-	default:
-		break;
 	}
+	if (flags & XSH_OPF_RELEASES)
+		fh_del(r, req->fh);
 	pthread_mutex_unlock(&r->lock);
 }
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The frontend's restore table: what a new backend session needs to
- * carry on where a lost one stopped (XSH_OP_REOPEN, protocol header
+ * carry on where a lost one stopped (REOPEN, protocol header
  * "Persistent node handles").  For every node id the guest kernel holds:
  * its lookup count and persistent handle; for every open file and
  * directory: its fh, node id and open flags.

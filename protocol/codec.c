@@ -41,86 +41,6 @@
 		    O_LARGEFILE | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) |    \
 	 WIRE_O_LARGEFILE)
 
-static const char *const op_names[XSH_OP_MAX] = {
-	[XSH_OP_LOOKUP] = "LOOKUP",
-	[XSH_OP_FORGET] = "FORGET",
-	[XSH_OP_GETATTR] = "GETATTR",
-	[XSH_OP_SETATTR] = "SETATTR",
-	[XSH_OP_READLINK] = "READLINK",
-	[XSH_OP_SYMLINK] = "SYMLINK",
-	[XSH_OP_MKNOD] = "MKNOD",
-	[XSH_OP_MKDIR] = "MKDIR",
-	[XSH_OP_UNLINK] = "UNLINK",
-	[XSH_OP_RMDIR] = "RMDIR",
-	[XSH_OP_RENAME] = "RENAME",
-	[XSH_OP_LINK] = "LINK",
-	[XSH_OP_OPEN] = "OPEN",
-	[XSH_OP_CREATE] = "CREATE",
-	[XSH_OP_READ] = "READ",
-	[XSH_OP_WRITE] = "WRITE",
-	[XSH_OP_FLUSH] = "FLUSH",
-	[XSH_OP_RELEASE] = "RELEASE",
-	[XSH_OP_FSYNC] = "FSYNC",
-	[XSH_OP_OPENDIR] = "OPENDIR",
-	[XSH_OP_READDIR] = "READDIR",
-	[XSH_OP_READDIRPLUS] = "READDIRPLUS",
-	[XSH_OP_RELEASEDIR] = "RELEASEDIR",
-	[XSH_OP_FSYNCDIR] = "FSYNCDIR",
-	[XSH_OP_STATFS] = "STATFS",
-	[XSH_OP_SETXATTR] = "SETXATTR",
-	[XSH_OP_GETXATTR] = "GETXATTR",
-	[XSH_OP_LISTXATTR] = "LISTXATTR",
-	[XSH_OP_REMOVEXATTR] = "REMOVEXATTR",
-	[XSH_OP_ACCESS] = "ACCESS",
-	[XSH_OP_FALLOCATE] = "FALLOCATE",
-	[XSH_OP_LSEEK] = "LSEEK",
-	[XSH_OP_COPY_FILE_RANGE] = "COPY_FILE_RANGE",
-	[XSH_OP_REOPEN] = "REOPEN",
-};
-
-const char *xsh_op_name(unsigned opcode)
-{
-	if (opcode >= XSH_OP_MAX || !op_names[opcode])
-		return "?";
-	return op_names[opcode];
-}
-
-/* How an opcode's input bytes are laid out. */
-enum in_kind {
-	IN_NONE,	/* in_len must be 0 */
-	IN_NAME,	/* one file name */
-	IN_XNAME,	/* one xattr name */
-	IN_DATA,	/* raw bytes (WRITE, FORGET, REOPEN) */
-	IN_TWO,		/* two parts split at a name_len field */
-};
-
-static enum in_kind in_kind(unsigned op)
-{
-	switch (op) {
-	case XSH_OP_LOOKUP:
-	case XSH_OP_MKNOD:
-	case XSH_OP_MKDIR:
-	case XSH_OP_UNLINK:
-	case XSH_OP_RMDIR:
-	case XSH_OP_LINK:
-	case XSH_OP_CREATE:
-		return IN_NAME;
-	case XSH_OP_GETXATTR:
-	case XSH_OP_REMOVEXATTR:
-		return IN_XNAME;
-	case XSH_OP_WRITE:
-	case XSH_OP_FORGET:
-	case XSH_OP_REOPEN:
-		return IN_DATA;
-	case XSH_OP_SYMLINK:
-	case XSH_OP_RENAME:
-	case XSH_OP_SETXATTR:
-		return IN_TWO;
-	default:
-		return IN_NONE;
-	}
-}
-
 /* One path component: 1..XSH_NAME_MAX bytes, no '/', no NUL, not "." or
  * "..".  s points into the private copy. */
 static int check_name(const char *s, uint32_t len)
@@ -283,11 +203,12 @@ static int check_args(const struct xsh_req *r)
 			return -EINVAL;
 		return check_open_flags(r->a.open.flags, 1);
 	case XSH_OP_READ:
+		if (io->offset > OFF_MAX)
+			return -EINVAL;
+		/* fall through */
 	case XSH_OP_READDIR:
 	case XSH_OP_READDIRPLUS:
 		if (io->size > XSH_MAX_IO || io->size > r->buf_len)
-			return -EINVAL;
-		if (r->opcode == XSH_OP_READ && io->offset > OFF_MAX)
 			return -EINVAL;
 		return 0;
 	case XSH_OP_WRITE:
@@ -337,12 +258,12 @@ static int check_args(const struct xsh_req *r)
 }
 
 /* Where the first part of a two-part input ends. */
-static uint32_t split_len(const struct xsh_req *r)
+static uint32_t split_len(const struct xsh_req *r, enum xsh_op_in in)
 {
-	switch (r->opcode) {
-	case XSH_OP_SYMLINK:
+	switch (in) {
+	case XSH_IN_NAME_TARGET:
 		return r->a.symlink.name_len;
-	case XSH_OP_RENAME:
+	case XSH_IN_NAME_NAME:
 		return r->a.rename.name_len;
 	default:
 		return r->a.xattr.name_len;
@@ -350,18 +271,18 @@ static uint32_t split_len(const struct xsh_req *r)
 }
 
 /* Check both parts of a two-part input already in msg. */
-static int check_two(const struct xsh_msg *m)
+static int check_two(const struct xsh_msg *m, enum xsh_op_in in)
 {
 	int rc;
 
-	switch (m->req.opcode) {
-	case XSH_OP_SYMLINK:
+	switch (in) {
+	case XSH_IN_NAME_TARGET:
 		rc = check_name(m->name, m->name_len);
 		return rc ? rc : check_target(m->name2, m->name2_len);
-	case XSH_OP_RENAME:
+	case XSH_IN_NAME_NAME:
 		rc = check_name(m->name, m->name_len);
 		return rc ? rc : check_name(m->name2, m->name2_len);
-	default:	/* SETXATTR: name then value */
+	default:	/* XSH_IN_XNAME_VALUE */
 		rc = check_xname(m->name, m->name_len);
 		if (rc)
 			return rc;
@@ -372,6 +293,7 @@ static int check_two(const struct xsh_msg *m)
 int xsh_codec_decode(const struct xsh_req *raw, void *data, size_t data_bytes,
 		    uint8_t *scratch, struct xsh_msg *msg)
 {
+	const struct xsh_op_desc *d;
 	const struct xsh_req *r;
 	uint32_t n1;
 	int rc;
@@ -389,7 +311,8 @@ int xsh_codec_decode(const struct xsh_req *raw, void *data, size_t data_bytes,
 	if (r->buf_len && !data)
 		return XSH_CODEC_FATAL;
 
-	if (r->opcode == 0 || r->opcode >= XSH_OP_MAX)
+	d = xsh_op_desc(r->opcode);
+	if (!d)
 		return -ENOSYS;
 
 	if (r->buf_len) {
@@ -405,25 +328,27 @@ int xsh_codec_decode(const struct xsh_req *raw, void *data, size_t data_bytes,
 	if (r->in_len)
 		memcpy(scratch, (const uint8_t *)data + r->buf_off, r->in_len);
 
-	switch (in_kind(r->opcode)) {
-	case IN_NONE:
+	switch (d->in) {
+	case XSH_IN_NONE:
 		return r->in_len ? -EINVAL : 0;
-	case IN_NAME:
+	case XSH_IN_NAME:
 		scratch[r->in_len] = '\0';
 		msg->name = (const char *)scratch;
 		msg->name_len = r->in_len;
 		return check_name(msg->name, msg->name_len);
-	case IN_XNAME:
+	case XSH_IN_XNAME:
 		scratch[r->in_len] = '\0';
 		msg->name = (const char *)scratch;
 		msg->name_len = r->in_len;
 		return check_xname(msg->name, msg->name_len);
-	case IN_DATA:
+	case XSH_IN_DATA:
 		msg->data = scratch;
 		msg->data_len = r->in_len;
 		return 0;
-	case IN_TWO:
-		n1 = split_len(r);
+	case XSH_IN_NAME_TARGET:
+	case XSH_IN_NAME_NAME:
+	case XSH_IN_XNAME_VALUE:
+		n1 = split_len(r, d->in);
 		if (n1 > r->in_len)
 			return -EINVAL;
 		/* name NUL second-part NUL */
@@ -432,14 +357,14 @@ int xsh_codec_decode(const struct xsh_req *raw, void *data, size_t data_bytes,
 		scratch[r->in_len + 1] = '\0';
 		msg->name = (const char *)scratch;
 		msg->name_len = n1;
-		if (r->opcode == XSH_OP_SETXATTR) {
+		if (d->in == XSH_IN_XNAME_VALUE) {
 			msg->data = scratch + n1 + 1;
 			msg->data_len = r->in_len - n1;
 		} else {
 			msg->name2 = (const char *)scratch + n1 + 1;
 			msg->name2_len = r->in_len - n1;
 		}
-		return check_two(msg);
+		return check_two(msg, d->in);
 	}
 	return -EINVAL;
 }

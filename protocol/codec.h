@@ -50,9 +50,6 @@ struct xsh_msg {
 int xsh_codec_decode(const struct xsh_req *raw, void *data, size_t data_bytes,
 		    uint8_t *scratch, struct xsh_msg *msg);
 
-/* Name of an opcode for logs ("?" when unknown). */
-const char *xsh_op_name(unsigned opcode);
-
 /* Start a response to req in zeroed memory. */
 void xsh_codec_rsp_init(struct xsh_rsp *rsp, const struct xsh_req *req);
 

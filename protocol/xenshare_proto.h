@@ -53,6 +53,7 @@
 #define XENSHARE_PROTO_H
 
 #include <stdint.h>
+#include "ops.h"
 
 #define XSH_PROTO_VERSION	1u
 #define XSH_PAGE_SIZE		4096u
@@ -66,7 +67,7 @@
 #define XSH_PATH_MAX		4095u	/* symlink target, no NUL */
 #define XSH_XATTR_NAME_MAX	255u
 #define XSH_XATTR_SIZE_MAX	65536u
-#define XSH_FORGET_MAX		256u	/* entries in one XSH_OP_FORGET */
+#define XSH_FORGET_MAX		256u	/* entries in one FORGET */
 #define XSH_HANDLE_MAX		128u	/* opaque persistent node handle */
 
 /* Node id of the export root.  Every other node id is
@@ -88,43 +89,14 @@ _Static_assert(sizeof(struct xsh_ring_hdr) == 64, "ring header size");
 /* ---------------------------------------------------------------------- */
 /* Opcodes.  The backend refuses opcodes it does not know with ENOSYS.    */
 
+/* The opcodes and what each one carries: the table in protocol/ops.h. */
+#define XSH_OP_ENUM(name, num, in, right, inl, resend, flags) \
+	XSH_OP_##name = num,
 enum xsh_op {
-	XSH_OP_LOOKUP = 1,	/* nodeid=parent, in: name */
-	XSH_OP_FORGET = 2,	/* in: struct xsh_forget_one[], no nodeid */
-	XSH_OP_GETATTR = 3,	/* nodeid */
-	XSH_OP_SETATTR = 4,	/* nodeid, fh if XSH_SETATTR_FH, a.setattr */
-	XSH_OP_READLINK = 5,	/* nodeid, out: target */
-	XSH_OP_SYMLINK = 6,	/* nodeid=parent, in: name then target */
-	XSH_OP_MKNOD = 7,	/* nodeid=parent, in: name, a.mknod */
-	XSH_OP_MKDIR = 8,	/* nodeid=parent, in: name, a.mknod */
-	XSH_OP_UNLINK = 9,	/* nodeid=parent, in: name */
-	XSH_OP_RMDIR = 10,	/* nodeid=parent, in: name */
-	XSH_OP_RENAME = 11,	/* nodeid=parent, in: name then newname, a.rename */
-	XSH_OP_LINK = 12,	/* nodeid=target, in: newname, a.link */
-	XSH_OP_OPEN = 13,	/* nodeid, a.open */
-	XSH_OP_CREATE = 14,	/* nodeid=parent, in: name, a.open */
-	XSH_OP_READ = 15,	/* nodeid, fh, a.io, out: data */
-	XSH_OP_WRITE = 16,	/* nodeid, fh, a.io, in: data */
-	XSH_OP_FLUSH = 17,	/* nodeid, fh */
-	XSH_OP_RELEASE = 18,	/* nodeid, fh */
-	XSH_OP_FSYNC = 19,	/* nodeid, fh, a.fsync */
-	XSH_OP_OPENDIR = 20,	/* nodeid, a.open */
-	XSH_OP_READDIR = 21,	/* nodeid, fh, a.io(offset=cookie,size), out: dirents */
-	XSH_OP_READDIRPLUS = 22,	/* as READDIR, out: xsh_direntplus records */
-	XSH_OP_RELEASEDIR = 23,	/* nodeid, fh */
-	XSH_OP_FSYNCDIR = 24,	/* nodeid, fh, a.fsync */
-	XSH_OP_STATFS = 25,	/* nodeid */
-	XSH_OP_SETXATTR = 26,	/* nodeid, in: name then value, a.xattr */
-	XSH_OP_GETXATTR = 27,	/* nodeid, in: name, a.xattr(size), out: value */
-	XSH_OP_LISTXATTR = 28,	/* nodeid, a.xattr(size), out: names */
-	XSH_OP_REMOVEXATTR = 29,	/* nodeid, in: name */
-	XSH_OP_ACCESS = 30,	/* nodeid, a.access */
-	XSH_OP_FALLOCATE = 31,	/* nodeid, fh, a.fallocate */
-	XSH_OP_LSEEK = 32,	/* nodeid, fh, a.lseek */
-	XSH_OP_COPY_FILE_RANGE = 33, /* nodeid, fh (source), a.copy */
-	XSH_OP_REOPEN = 34,	/* a.reopen, in: persistent handle (see below) */
+	XSH_OPS(XSH_OP_ENUM)
 	XSH_OP_MAX		/* one past the last opcode */
 };
+#undef XSH_OP_ENUM
 
 /* ---------------------------------------------------------------------- */
 /* Request (frontend -> backend), one slot.                               */
@@ -240,7 +212,7 @@ struct xsh_args_copy {
 };
 
 /*
- * Persistent node handles and XSH_OP_REOPEN: restoring a session after the
+ * Persistent node handles and REOPEN: restoring a session after the
  * backend restarted.
  *
  * Node ids and file handles belong to one backend session.  So that a
@@ -389,7 +361,7 @@ struct xsh_attr {
 _Static_assert(sizeof(struct xsh_attr) == 88, "attr size");
 
 /* LOOKUP, MKNOD, MKDIR, SYMLINK, LINK, CREATE: a successful reply counts
- * one lookup of nodeid, which the frontend returns with XSH_OP_FORGET, and
+ * one lookup of nodeid, which the frontend returns with FORGET, and
  * writes the node's persistent handle to the buffer (out_len bytes, see
  * "Persistent node handles"); fh is set by CREATE.  GETATTR and SETATTR
  * fill only attr (no lookup counted).  REOPEN fills it as described

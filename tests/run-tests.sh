@@ -32,6 +32,7 @@ SUITE_TABLE=(
 	"fuzz-corpus  -     $XS_BUILD/tests/fuzz/replay $HERE/fuzz/corpus"
 	"spec-nodes   -     $HERE/spec/check-nodes.sh"
 	"spec-layers  -     $HERE/spec/check-layers.sh"
+	"spec-ops     -     $HERE/spec/check-ops.sh"
 	"hostile      fuse  $HERE/hostile/run.sh"
 )
 

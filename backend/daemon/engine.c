@@ -163,8 +163,9 @@ static int dequeue(struct conn *c, struct work *w)
 /* ---- ring threads ------------------------------------------------------ */
 
 /* Requests the ring thread may serve itself when one arrives alone and
- * no work is queued: those that do not wait for the disk by their nature
- * (a cold cache may still make them), and that a caller waits for.
+ * no work is queued (the inline column of protocol/ops.h): those that do
+ * not wait for the disk by their nature (a cold cache may still make
+ * them), and that a caller waits for.
  * Syncs, truncation, preallocation, copies, transfers over INLINE_IO_MAX,
  * and FORGET and RELEASE (nobody waits for them, and closing the last
  * descriptor of an unlinked file frees its blocks) go to the workers, so
@@ -176,33 +177,14 @@ static int dequeue(struct conn *c, struct work *w)
 
 static bool inline_ok(const struct xsh_req *req)
 {
-	switch (req->opcode) {
-	case XSH_OP_LOOKUP:
-	case XSH_OP_GETATTR:
-	case XSH_OP_READLINK:
-	case XSH_OP_SYMLINK:
-	case XSH_OP_MKNOD:
-	case XSH_OP_MKDIR:
-	case XSH_OP_LINK:
-	case XSH_OP_UNLINK:
-	case XSH_OP_RMDIR:
-	case XSH_OP_RENAME:
-	case XSH_OP_OPEN:
-	case XSH_OP_FLUSH:
-	case XSH_OP_CREATE:
-	case XSH_OP_OPENDIR:
-	case XSH_OP_READDIR:
-	case XSH_OP_READDIRPLUS:
-	case XSH_OP_STATFS:
-	case XSH_OP_GETXATTR:
-	case XSH_OP_LISTXATTR:
-	case XSH_OP_ACCESS:
-	case XSH_OP_LSEEK:
+	const struct xsh_op_desc *d = xsh_op_desc(req->opcode);
+
+	switch (d ? d->inl : XSH_INLINE_NEVER) {
+	case XSH_INLINE_ALWAYS:
 		return true;
-	case XSH_OP_SETATTR:
+	case XSH_INLINE_NO_TRUNCATE:
 		return !(req->a.setattr.valid & XSH_SETATTR_SIZE);
-	case XSH_OP_READ:
-	case XSH_OP_WRITE:
+	case XSH_INLINE_SMALL_IO:
 		return req->a.io.size <= INLINE_IO_MAX;
 	default:
 		return false;

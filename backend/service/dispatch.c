@@ -2,8 +2,8 @@
 /*
  * The file service's entry points (backend/service/service.h): exports, sessions
  * and xsh_dispatch(), which decodes a request (protocol/codec.c), checks the
- * right the opcode needs against the policy, and calls its handler in
- * fs.c through a table indexed by opcode.
+ * right the opcode needs (protocol/ops.h) against the policy, and calls its
+ * handler in fs.c through a table indexed by opcode.
  *
  * Trust: the request slot is a private copy but its contents are the
  * guest's; nothing here uses a field before xsh_codec_decode() checked it.
@@ -23,49 +23,42 @@
 
 #include "service_internal.h"
 
-struct xsh_op_desc {
-	xsh_op_fn fn;
-	const char *name;
-	enum xsh_right right;
-};
-
-#define OP(code, f, r) [XSH_OP_##code] = { .fn = f, .name = #code, .right = r }
-
-static const struct xsh_op_desc op_table[XSH_OP_MAX] = {
-	OP(LOOKUP, xsh_fs_lookup, XSH_RIGHT_READ),
-	OP(FORGET, xsh_fs_forget, XSH_RIGHT_READ),
-	OP(GETATTR, xsh_fs_getattr, XSH_RIGHT_READ),
-	OP(SETATTR, xsh_fs_setattr, XSH_RIGHT_WRITE),
-	OP(READLINK, xsh_fs_readlink, XSH_RIGHT_READ),
-	OP(SYMLINK, xsh_fs_symlink, XSH_RIGHT_WRITE),
-	OP(MKNOD, xsh_fs_mknod, XSH_RIGHT_WRITE),
-	OP(MKDIR, xsh_fs_mkdir, XSH_RIGHT_WRITE),
-	OP(UNLINK, xsh_fs_unlink, XSH_RIGHT_WRITE),
-	OP(RMDIR, xsh_fs_rmdir, XSH_RIGHT_WRITE),
-	OP(RENAME, xsh_fs_rename, XSH_RIGHT_WRITE),
-	OP(LINK, xsh_fs_link, XSH_RIGHT_WRITE),
-	OP(OPEN, xsh_fs_open, XSH_RIGHT_READ),	/* WRITE for write opens */
-	OP(CREATE, xsh_fs_create, XSH_RIGHT_WRITE),
-	OP(READ, xsh_fs_read, XSH_RIGHT_READ),
-	OP(WRITE, xsh_fs_write, XSH_RIGHT_WRITE),
-	OP(FLUSH, xsh_fs_flush, XSH_RIGHT_READ),
-	OP(RELEASE, xsh_fs_release, XSH_RIGHT_READ),
-	OP(FSYNC, xsh_fs_fsync, XSH_RIGHT_READ),
-	OP(OPENDIR, xsh_fs_opendir, XSH_RIGHT_READ),
-	OP(READDIR, xsh_fs_readdir, XSH_RIGHT_READ),
-	OP(READDIRPLUS, xsh_fs_readdir, XSH_RIGHT_READ),
-	OP(RELEASEDIR, xsh_fs_releasedir, XSH_RIGHT_READ),
-	OP(FSYNCDIR, xsh_fs_fsyncdir, XSH_RIGHT_READ),
-	OP(STATFS, xsh_fs_statfs, XSH_RIGHT_READ),
-	OP(SETXATTR, xsh_fs_setxattr, XSH_RIGHT_WRITE),
-	OP(GETXATTR, xsh_fs_getxattr, XSH_RIGHT_READ),
-	OP(LISTXATTR, xsh_fs_listxattr, XSH_RIGHT_READ),
-	OP(REMOVEXATTR, xsh_fs_removexattr, XSH_RIGHT_WRITE),
-	OP(ACCESS, xsh_fs_access, XSH_RIGHT_READ),
-	OP(FALLOCATE, xsh_fs_fallocate, XSH_RIGHT_WRITE),
-	OP(LSEEK, xsh_fs_lseek, XSH_RIGHT_READ),
-	OP(COPY_FILE_RANGE, xsh_fs_copy_file_range, XSH_RIGHT_WRITE),
-	OP(REOPEN, xsh_fs_reopen, XSH_RIGHT_READ),
+/* Handlers by opcode; the rest of what an opcode needs is in protocol/ops.h. */
+static const xsh_op_fn handlers[XSH_OP_MAX] = {
+	[XSH_OP_LOOKUP] = xsh_fs_lookup,
+	[XSH_OP_FORGET] = xsh_fs_forget,
+	[XSH_OP_GETATTR] = xsh_fs_getattr,
+	[XSH_OP_SETATTR] = xsh_fs_setattr,
+	[XSH_OP_READLINK] = xsh_fs_readlink,
+	[XSH_OP_SYMLINK] = xsh_fs_symlink,
+	[XSH_OP_MKNOD] = xsh_fs_mknod,
+	[XSH_OP_MKDIR] = xsh_fs_mkdir,
+	[XSH_OP_UNLINK] = xsh_fs_unlink,
+	[XSH_OP_RMDIR] = xsh_fs_rmdir,
+	[XSH_OP_RENAME] = xsh_fs_rename,
+	[XSH_OP_LINK] = xsh_fs_link,
+	[XSH_OP_OPEN] = xsh_fs_open,
+	[XSH_OP_CREATE] = xsh_fs_create,
+	[XSH_OP_READ] = xsh_fs_read,
+	[XSH_OP_WRITE] = xsh_fs_write,
+	[XSH_OP_FLUSH] = xsh_fs_flush,
+	[XSH_OP_RELEASE] = xsh_fs_release,
+	[XSH_OP_FSYNC] = xsh_fs_fsync,
+	[XSH_OP_OPENDIR] = xsh_fs_opendir,
+	[XSH_OP_READDIR] = xsh_fs_readdir,
+	[XSH_OP_READDIRPLUS] = xsh_fs_readdir,
+	[XSH_OP_RELEASEDIR] = xsh_fs_releasedir,
+	[XSH_OP_FSYNCDIR] = xsh_fs_fsyncdir,
+	[XSH_OP_STATFS] = xsh_fs_statfs,
+	[XSH_OP_SETXATTR] = xsh_fs_setxattr,
+	[XSH_OP_GETXATTR] = xsh_fs_getxattr,
+	[XSH_OP_LISTXATTR] = xsh_fs_listxattr,
+	[XSH_OP_REMOVEXATTR] = xsh_fs_removexattr,
+	[XSH_OP_ACCESS] = xsh_fs_access,
+	[XSH_OP_FALLOCATE] = xsh_fs_fallocate,
+	[XSH_OP_LSEEK] = xsh_fs_lseek,
+	[XSH_OP_COPY_FILE_RANGE] = xsh_fs_copy_file_range,
+	[XSH_OP_REOPEN] = xsh_fs_reopen,
 };
 
 /* ---- exports ----------------------------------------------------------- */
@@ -287,28 +280,12 @@ void xsh_service_thread_exit(void)
 	scratch_tls = NULL;
 }
 
-static enum xsh_right op_right(const struct xsh_op_desc *d,
+static enum xsh_op_right op_right(const struct xsh_op_desc *d,
 			      const struct xsh_req *r)
 {
-	if (r->opcode == XSH_OP_OPEN)
+	if (d->right == XSH_RIGHT_OPEN_MODE)
 		return xsh_policy_open_right((int)r->a.open.flags);
 	return d->right;
-}
-
-/* Replies that count a lookup carry the node's persistent handle. */
-static bool entry_reply(unsigned opcode)
-{
-	switch (opcode) {
-	case XSH_OP_LOOKUP:
-	case XSH_OP_MKNOD:
-	case XSH_OP_MKDIR:
-	case XSH_OP_SYMLINK:
-	case XSH_OP_LINK:
-	case XSH_OP_CREATE:
-		return true;
-	default:
-		return false;
-	}
 }
 
 int xsh_dispatch(struct xsh_sess *s, const struct xsh_req *req,
@@ -316,6 +293,7 @@ int xsh_dispatch(struct xsh_sess *s, const struct xsh_req *req,
 {
 	const struct xsh_op_desc *d;
 	struct xsh_msg msg;
+	xsh_op_fn fn;
 	struct xsh_ctx c;
 	uint8_t *scratch;
 	int rc;
@@ -335,8 +313,9 @@ int xsh_dispatch(struct xsh_sess *s, const struct xsh_req *req,
 		rsp->error = -rc;
 		return 0;
 	}
-	d = &op_table[msg.req.opcode];
-	if (!d->fn) {
+	d = xsh_op_desc(msg.req.opcode);
+	fn = handlers[msg.req.opcode];
+	if (!d || !fn) {
 		rsp->error = ENOSYS;
 		return 0;
 	}
@@ -350,10 +329,10 @@ int xsh_dispatch(struct xsh_sess *s, const struct xsh_req *req,
 		rsp->error = -rc;
 		return 0;
 	}
-	rc = d->fn(&c);
+	rc = fn(&c);
 	if (rc < 0 && (msg.req.flags & XSH_REQ_RESENT))
 		rc = xsh_fs_resend_fixup(&c, rc);
-	if (rc == 0 && entry_reply(msg.req.opcode))
+	if (rc == 0 && (d->flags & XSH_OPF_ENTRY))
 		xsh_fs_put_handle(&c);
 	if (rc < 0) {
 		xsh_codec_rsp_init(rsp, req);

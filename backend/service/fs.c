@@ -1104,7 +1104,7 @@ next:
 int xsh_fs_readdir(struct xsh_ctx *c)
 {
 	const struct xsh_args_io *a = &c->m->req.a.io;
-	bool plus = c->m->req.opcode == XSH_OP_READDIRPLUS;
+	bool plus = xsh_op_flags(c->m->req.opcode) & XSH_OPF_DIRENTS_PLUS;
 	struct xsh_dirstream *ds;
 	struct xsh_handle *h;
 	bool full = false;

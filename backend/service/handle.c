@@ -16,7 +16,7 @@
 #include "slots.h"
 
 #define MIN_FD_BUDGET	4u
-/* Highest index a restore may ask for (XSH_OP_REOPEN). */
+/* Highest index a restore may ask for (REOPEN). */
 #define RESTORE_MAX_INDEX	(1u << 20)
 
 /* As in node.c: a slot a restore took while it was on the free list stays
@@ -243,7 +243,7 @@ uint32_t xsh_handles_count(struct xsh_handle_table *t)
 	return c;
 }
 
-/* ---- restoring a session (XSH_OP_REOPEN) -------------------------------- */
+/* ---- restoring a session (REOPEN) --------------------------------------- */
 
 static bool restorable_index(uint32_t index, uint32_t max_handles)
 {

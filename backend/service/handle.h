@@ -67,7 +67,7 @@ int xsh_handle_release(struct xsh_handle_table *t, uint64_t fh, uint64_t nodeid,
 
 uint32_t xsh_handles_count(struct xsh_handle_table *t);
 
-/* Restoring a session after a restart (XSH_OP_REOPEN): add fd (ownership
+/* Restoring a session after a restart (REOPEN): add fd (ownership
  * passes whatever the outcome) at exactly fh.  -EINVAL an index outside
  * 1 .. min(max_handles, 2^20); -EEXIST the slot is taken or its
  * generation already past fh's; -EMFILE as for xsh_handle_add(). */

@@ -31,7 +31,7 @@
 #define INITIAL_BUCKETS	64u
 #define MAX_MOUNTS	16u
 #define MIN_FD_BUDGET	8u
-/* Highest index a restore may ask for (XSH_OP_REOPEN): bounds the slot
+/* Highest index a restore may ask for (REOPEN): bounds the slot
  * array a guest can make us allocate. */
 #define RESTORE_MAX_INDEX	(1u << 22)
 
@@ -658,7 +658,7 @@ uint32_t xsh_nodes_count(struct xsh_node_table *t)
 	return c;
 }
 
-/* ---- restoring a session (XSH_OP_REOPEN) -------------------------------- */
+/* ---- restoring a session (REOPEN) --------------------------------------- */
 
 static bool restorable_index(uint32_t index, uint32_t max_nodes)
 {

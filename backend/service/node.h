@@ -108,7 +108,7 @@ uint32_t xsh_nodes_fd_budget(void);
  * use and those that are never evicted). */
 uint32_t xsh_nodes_fds_open(void);
 
-/* Restoring a session after a restart (XSH_OP_REOPEN).  Put the file of
+/* Restoring a session after a restart (REOPEN).  Put the file of
  * key k, which the caller verified came from this export (a signed
  * persistent handle), back at exactly id with nlookup lookups; st gets its
  * attributes.  The file is opened by handle on a mount the table knows.

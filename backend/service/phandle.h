@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Private to the file service: persistent node handles, the opaque bytes a
- * guest keeps for each node so that XSH_OP_REOPEN can find the file again
+ * guest keeps for each node so that REOPEN can find the file again
  * after the backend restarted (protocol/xenshare_proto.h, "Persistent
  * node handles").
  *

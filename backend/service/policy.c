@@ -33,14 +33,14 @@ void xsh_policy_default(struct xsh_policy *p)
 	p->quota_soft_percent = 90;
 }
 
-int xsh_policy_check(const struct xsh_policy *p, enum xsh_right r)
+int xsh_policy_check(const struct xsh_policy *p, enum xsh_op_right r)
 {
 	if (r == XSH_RIGHT_WRITE && p->read_only)
 		return -EROFS;
 	return 0;
 }
 
-enum xsh_right xsh_policy_open_right(int flags)
+enum xsh_op_right xsh_policy_open_right(int flags)
 {
 	if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC))
 		return XSH_RIGHT_WRITE;

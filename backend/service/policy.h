@@ -13,11 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The right an operation needs on the export. */
-enum xsh_right {
-	XSH_RIGHT_READ,
-	XSH_RIGHT_WRITE,
-};
+#include "protocol/ops.h"
 
 enum xsh_idmap_mode {
 	XSH_IDMAP_PASSTHROUGH = 0,	/* guest ids stored as they are */
@@ -50,9 +46,9 @@ void xsh_policy_default(struct xsh_policy *p);
 int xsh_policy_parse_idmap(struct xsh_policy *p, const char *s);
 
 /* May an operation needing right r run?  0 or -EROFS. */
-int xsh_policy_check(const struct xsh_policy *p, enum xsh_right r);
+int xsh_policy_check(const struct xsh_policy *p, enum xsh_op_right r);
 /* The right an open with these host open(2) flags needs. */
-enum xsh_right xsh_policy_open_right(int flags);
+enum xsh_op_right xsh_policy_open_right(int flags);
 /* May a node of type (S_IFMT bits) get these mode bits (create, chmod,
  * setattr)?  Set-id bits on non-directories only where allowed: 0 or
  * -EPERM. */

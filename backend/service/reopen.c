@@ -5,10 +5,11 @@
  *
  *   - xsh_fs_put_handle(): the persistent handle in replies that count a
  *     lookup, and xsh_fs_node_handle() for READDIRPLUS records;
- *   - xsh_fs_reopen(): XSH_OP_REOPEN, a node or an open file put back at
+ *   - xsh_fs_reopen(): REOPEN, a node or an open file put back at
  *     exactly the id the guest holds;
  *   - xsh_fs_resend_fixup(): the answer to a resent request that a first
- *     execution before the restart would have changed.
+ *     execution before the restart would have changed (the resend column
+ *     of protocol/ops.h says which case an opcode is).
  *
  * Trust: a handle comes from the guest and is used only after its
  * signature under the export's key matched (backend/service/phandle.c): that is
@@ -84,7 +85,7 @@ void xsh_fs_put_handle(struct xsh_ctx *c)
 	}
 }
 
-/* ---- XSH_OP_REOPEN -------------------------------------------------------- */
+/* ---- REOPEN --------------------------------------------------------------- */
 
 static int reopen_node(struct xsh_ctx *c)
 {
@@ -211,7 +212,7 @@ static bool made_by_us(struct xsh_ctx *c, uint64_t parent, const char *name,
 		ok = len >= 0 && (uint32_t)len == c->m->name2_len &&
 		     !memcmp(target, c->m->name2, (size_t)len);
 	}
-	if (ok && c->m->req.opcode == XSH_OP_CREATE)
+	if (ok && xsh_op_desc(c->m->req.opcode)->resend == XSH_RESEND_MADE_FILE)
 		ok = st.st_size == 0;
 	xsh_node_put(c->s->nodes, p);
 	return ok;
@@ -272,20 +273,28 @@ static bool xattr_is(struct xsh_ctx *c)
 	       !memcmp(buf, c->m->data, (size_t)len);
 }
 
-/* Run handler fn on a copy of the request changed by edit. */
+/* Run handler fn on a copy of the request at node id nodeid, as opcode
+ * (0: the same) with open flags open_flags. */
 static int run_as(struct xsh_ctx *c, uint16_t opcode, uint64_t nodeid,
 		  uint32_t open_flags, xsh_op_fn fn)
 {
 	struct xsh_msg m = *c->m;
 	struct xsh_ctx c2 = *c;
 
-	m.req.opcode = opcode;
-	m.req.nodeid = nodeid;
-	if (opcode == XSH_OP_CREATE)
+	if (opcode)
+		m.req.opcode = opcode;
+	else
 		m.req.a.open.flags = open_flags;
+	m.req.nodeid = nodeid;
 	c2.m = &m;
 	xsh_codec_rsp_init(c->rsp, &c->m->req);
 	return fn(&c2);
+}
+
+/* The entry of parent/name, which the first copy made. */
+static int lookup(struct xsh_ctx *c, uint64_t parent)
+{
+	return run_as(c, XSH_OP_LOOKUP, parent, 0, xsh_fs_lookup);
 }
 
 /* The answer of a request that had been applied: success, nothing else. */
@@ -298,55 +307,51 @@ static int done(struct xsh_ctx *c)
 int xsh_fs_resend_fixup(struct xsh_ctx *c, int rc)
 {
 	const struct xsh_req *r = &c->m->req;
+	const struct xsh_op_desc *d = xsh_op_desc(r->opcode);
 
-	switch (r->opcode) {
-	case XSH_OP_MKDIR:
+	switch (d ? d->resend : XSH_RESEND_NONE) {
+	case XSH_RESEND_MADE_DIR:
 		if (rc == -EEXIST && made_by_us(c, r->nodeid, c->m->name,
 						S_IFDIR))
-			return run_as(c, XSH_OP_LOOKUP, r->nodeid, 0,
-				      xsh_fs_lookup);
+			return lookup(c, r->nodeid);
 		break;
-	case XSH_OP_MKNOD:
+	case XSH_RESEND_MADE_NODE:
 		if (rc == -EEXIST && made_by_us(c, r->nodeid, c->m->name,
 						r->a.mknod.mode & S_IFMT))
-			return run_as(c, XSH_OP_LOOKUP, r->nodeid, 0,
-				      xsh_fs_lookup);
+			return lookup(c, r->nodeid);
 		break;
-	case XSH_OP_SYMLINK:
+	case XSH_RESEND_MADE_LINK:
 		if (rc == -EEXIST && made_by_us(c, r->nodeid, c->m->name,
 						S_IFLNK))
-			return run_as(c, XSH_OP_LOOKUP, r->nodeid, 0,
-				      xsh_fs_lookup);
+			return lookup(c, r->nodeid);
 		break;
-	case XSH_OP_CREATE:
+	case XSH_RESEND_MADE_FILE:
 		if (rc == -EEXIST && (r->a.open.flags & O_EXCL) &&
 		    made_by_us(c, r->nodeid, c->m->name, S_IFREG))
-			return run_as(c, XSH_OP_CREATE, r->nodeid,
+			return run_as(c, 0, r->nodeid,
 				      r->a.open.flags & ~(uint32_t)O_EXCL,
 				      xsh_fs_create);
 		break;
-	case XSH_OP_UNLINK:
-	case XSH_OP_RMDIR:
+	case XSH_RESEND_GONE:
 		if (rc == -ENOENT)
 			return done(c);
 		break;
-	case XSH_OP_RENAME:
+	case XSH_RESEND_MOVED:
 		if (rc == -ENOENT &&
 		    name_exists(c, r->a.rename.newparent, c->m->name2))
 			return done(c);
 		break;
-	case XSH_OP_LINK:
+	case XSH_RESEND_LINKED:
 		if (rc == -EEXIST &&
 		    same_file(c, r->nodeid, r->a.link.newparent, c->m->name))
-			return run_as(c, XSH_OP_LOOKUP, r->a.link.newparent, 0,
-				      xsh_fs_lookup);
+			return lookup(c, r->a.link.newparent);
 		break;
-	case XSH_OP_SETXATTR:
+	case XSH_RESEND_XATTR_SET:
 		if (rc == -EEXIST && (r->a.xattr.flags & XATTR_CREATE) &&
 		    xattr_is(c))
 			return done(c);
 		break;
-	case XSH_OP_REMOVEXATTR:
+	case XSH_RESEND_XATTR_GONE:
 		if (rc == -ENODATA)
 			return done(c);
 		break;
