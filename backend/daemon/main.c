@@ -53,6 +53,7 @@
 #include "sandbox.h"
 #include "backend/service/service.h"
 #include "state.h"
+#include "supervisor.h"
 #include "worker.h"
 #include "xenbus.h"
 #include "transport/local.h"
@@ -60,6 +61,8 @@
 #define XSH_BACK_VERSION		"0.1"
 #define REFUSE_TIMEOUT_MS	500
 #define EXIT_USAGE		2
+#define LOCAL_NAME		"local"	/* the export, in logs; its
+					 * connections are "local.N" */
 
 struct opts {
 	bool xen;			/* no --local: every Xen device */
@@ -575,6 +578,7 @@ static int worker_main(const struct worker_args *a, int chan, int sfd)
 			close(a->close_fds[i]);
 	worker_chan = chan;
 	wa.chan = chan;
+	wa.name = LOCAL_NAME;
 	xsh_worker_prepare(!o->foreground);
 	if (xsh_worker_start(&wa, &exp, &eng, why, sizeof(why)))
 		return 1;
@@ -582,7 +586,7 @@ static int worker_main(const struct worker_args *a, int chan, int sfd)
 	worker_eng = eng;
 	rc = xsh_control_new(exp, wa.export_abs, &control);
 	if (rc) {
-		xsh_log(LOG_ERR, "starting: %s", strerror(-rc));
+		xsh_log(LOG_ERR, "%s: starting: %s", wa.name, strerror(-rc));
 		return 1;
 	}
 	if (xsh_worker_send(chan, XSH_WMSG_READY, 0, NULL, 0, -1))
@@ -610,47 +614,51 @@ static int worker_main(const struct worker_args *a, int chan, int sfd)
 
 /* ---- the supervisor --------------------------------------------------- */
 
-#define QUICK_DEATH_MS		10000	/* a worker dying sooner "loops" */
-#define RESTART_MIN_MS		250
-#define RESTART_MAX_MS		30000
-#define WORKER_STOP_MS		8000
+#define WORKER_STOP_MS	8000
+
+/* A worker dying within 10 s "loops": from the second such death in a
+ * row the restart waits 250 ms, doubling, up to 30 s. */
+static const struct xsh_sup_pacing local_pacing = {
+	.quick_ms = 10000,
+	.free = 1,
+	.first_ms = 250,
+	.max_shift = 8,
+	.max_ms = 30000,
+	.slow_counts = true,
+};
 
 struct sup {
 	struct worker_args wa;
 	int lfd;
 	int sfd;			/* SIGTERM, SIGINT, SIGHUP */
-	int cfd;			/* SIGCHLD */
 	int ready_fd;			/* daemon's parent waits on it, or -1 */
 	struct xsh_policy pol;		/* what the next worker starts with */
-	pid_t pid;			/* the worker, 0 if none */
-	int chan;			/* to the worker, -1 if none */
-	bool ready;			/* the worker takes connections */
+	struct xsh_sup sup;
+	struct xsh_sup_worker w;	/* the export's worker */
 	bool ever_ready;
-	long started_ms;
-	long restart_at_ms;		/* when pid is 0 */
-	unsigned quick_deaths;
 	unsigned conn_no;
 };
 
+static void local_child(void *arg, int chan, bool pidns)
+{
+	struct sup *s = arg;
+
+	s->wa.w.pidns = pidns;
+	exit(worker_main(&s->wa, chan, s->sfd));
+}
+
 static int spawn_worker(struct sup *s)
 {
-	pid_t pid;
-	int chan;
+	int rc;
 
 	s->wa.w.pol = &s->pol;
 	s->wa.close_fds[0] = s->lfd;
-	s->wa.close_fds[1] = s->cfd;
+	s->wa.close_fds[1] = s->sup.chld_fd;
 	s->wa.close_fds[2] = s->ready_fd;
-	pid = xsh_worker_fork(s->wa.o->no_sandbox, &s->wa.w.pidns, &chan);
-	if (pid == 0)
-		exit(worker_main(&s->wa, chan, s->sfd));
-	if (pid < 0)
-		return (int)pid;
-	s->pid = pid;
-	s->chan = chan;
-	s->ready = false;
-	s->started_ms = xsh_now_ms();
-	xsh_log(LOG_DEBUG, "worker %d started", (int)pid);
+	rc = xsh_sup_spawn(&s->sup, &s->w, local_child, s);
+	if (rc)
+		return rc;
+	xsh_log(LOG_DEBUG, "%s: worker %d started", s->w.name, (int)s->w.pid);
 	return 0;
 }
 
@@ -661,138 +669,64 @@ static void adopt_policy(struct sup *s, const struct xsh_policy *p)
 	xsh_policy_adopt_live(&s->pol, p);
 }
 
-/* One message from the worker: 1, 0 if there was none, -1 once the
- * worker's end is closed. */
-static int worker_said(struct sup *s)
+static void local_on_policy(struct xsh_sup_worker *w,
+			    const struct xsh_policy *p)
 {
-	struct xsh_policy pol;
-	struct xsh_wmsg m;
-	char who[32];
-	ssize_t n;
-
-	n = xsh_worker_recv(s->chan, &m, &pol, sizeof(pol), NULL);
-	if (n == -EAGAIN)
-		return 0;
-	if (n == -EPIPE) {
-		/* Exiting: its end is closed; SIGCHLD follows. */
-		close(s->chan);
-		s->chan = -1;
-		s->ready = false;
-		return -1;
-	}
-	if (n < 0)
-		return 1;
-	switch (m.type) {
-	case XSH_WMSG_READY:
-		s->ready = true;
-		xsh_log(LOG_INFO, "worker %d serving %s (%s)", (int)s->pid,
-			      s->wa.w.export_abs, s->wa.o->no_sandbox ?
-			      "no sandbox" : "sandboxed");
-		if (!s->ever_ready && s->ready_fd >= 0) {
-			(void)write(s->ready_fd, "", 1);
-			close(s->ready_fd);
-			s->ready_fd = -1;
-		}
-		s->ever_ready = true;
-		break;
-	case XSH_WMSG_SYSCALL:
-		snprintf(who, sizeof(who), "worker %d", (int)s->pid);
-		xsh_worker_log_syscall(who, m.arg);
-		break;
-	case XSH_WMSG_POLICY:
-		if ((size_t)n == sizeof(pol))
-			adopt_policy(s, &pol);
-		break;
-	}
-	return 1;
+	adopt_policy(w->arg, p);
 }
 
-/* Reap children; -1 when the first worker died before serving. */
-static int reap(struct sup *s)
+static void local_on_ready(struct xsh_sup_worker *w)
 {
-	struct signalfd_siginfo si;
-	long lived, delay;
-	pid_t pid;
-	int st;
+	struct sup *s = w->arg;
 
-	while (read(s->cfd, &si, sizeof(si)) == sizeof(si))
-		;
-	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
-		if (pid != s->pid)
-			continue;
-		/* What it said last (a refused system call) comes first. */
-		while (s->chan >= 0 && worker_said(s) > 0)
-			;
-		if (WIFSIGNALED(st))
-			xsh_log(LOG_ERR, "worker %d killed by signal %d (%s)",
-				      (int)pid, WTERMSIG(st),
-				      strsignal(WTERMSIG(st)));
-		else if (WEXITSTATUS(st) == XSH_SANDBOX_EXIT_SYSCALL)
-			xsh_log(LOG_ERR, "worker %d stopped by the sandbox's system call filter",
-				      (int)pid);
-		else
-			xsh_log(LOG_ERR, "worker %d exited with status %d",
-				      (int)pid, WEXITSTATUS(st));
-		if (s->chan >= 0)
-			close(s->chan);
-		s->chan = -1;
-		s->pid = 0;
-		s->ready = false;
-		if (!s->ever_ready)
-			return -1;
-		lived = xsh_now_ms() - s->started_ms;
-		s->quick_deaths = lived < QUICK_DEATH_MS ? s->quick_deaths + 1 : 1;
-		delay = 0;
-		if (s->quick_deaths > 1) {
-			delay = RESTART_MIN_MS << (s->quick_deaths > 10 ? 8 :
-						   s->quick_deaths - 2);
-			if (delay > RESTART_MAX_MS)
-				delay = RESTART_MAX_MS;
-		}
-		if (delay)
-			xsh_log(LOG_WARNING, "the worker keeps dying: restarting it in %ld ms",
-				      delay);
-		else
-			xsh_log(LOG_WARNING, "restarting the worker");
-		s->restart_at_ms = xsh_now_ms() + delay;
+	xsh_log(LOG_INFO, "%s: worker %d serving %s (%s)", w->name,
+		(int)w->pid, s->wa.w.export_abs, s->wa.o->no_sandbox ?
+		"no sandbox" : "sandboxed");
+	if (!s->ever_ready && s->ready_fd >= 0) {
+		(void)write(s->ready_fd, "", 1);
+		close(s->ready_fd);
+		s->ready_fd = -1;
 	}
+	s->ever_ready = true;
+}
+
+/* -1 when the first worker died before serving: the daemon exits. */
+static int local_on_exit(struct xsh_sup_worker *w, int status,
+			 const char *how, long delay_ms)
+{
+	struct sup *s = w->arg;
+
+	(void)status;
+	(void)how;
+	if (w->stopping)
+		return 0;
+	if (!s->ever_ready)
+		return -1;
+	if (delay_ms)
+		xsh_log(LOG_WARNING, "%s: the worker keeps dying: restarting it in %ld ms",
+			w->name, delay_ms);
+	else
+		xsh_log(LOG_WARNING, "%s: restarting the worker", w->name);
 	return 0;
 }
+
+static const struct xsh_sup_ops local_ops = {
+	.on_ready = local_on_ready,
+	.on_policy = local_on_policy,
+	.on_exit = local_on_exit,
+	.exit_prio = LOG_ERR,
+};
 
 /* Hand an accepted socket to the worker, which does the handshake. */
 static void pass_conn(struct sup *s, int fd)
 {
-	int rc = xsh_worker_send(s->chan, XSH_WMSG_CONN, ++s->conn_no, NULL, 0,
-				fd);
+	int rc = xsh_worker_send(s->w.chan, XSH_WMSG_CONN, ++s->conn_no, NULL,
+				 0, fd);
 
 	if (rc)
 		xsh_log(LOG_WARNING, "local.%u: cannot hand to the worker: %s",
 			      s->conn_no, strerror(-rc));
 	close(fd);
-}
-
-static void stop_worker(struct sup *s)
-{
-	long deadline = xsh_now_ms() + WORKER_STOP_MS;
-	bool killed = false;
-	int st;
-
-	if (!s->pid)
-		return;
-	if (s->chan >= 0)
-		close(s->chan);
-	s->chan = -1;
-	kill(s->pid, SIGTERM);
-	while (waitpid(s->pid, &st, WNOHANG) == 0) {
-		if (!killed && xsh_now_ms() > deadline) {
-			xsh_log(LOG_ERR, "worker %d ignored SIGTERM: killing it",
-				      (int)s->pid);
-			kill(s->pid, SIGKILL);
-			killed = true;
-		}
-		poll(NULL, 0, 20);
-	}
-	s->pid = 0;
 }
 
 /* Returns the signal that ended the loop, or 0 on a fatal error. */
@@ -812,20 +746,19 @@ static int supervise(struct sup *s)
 		int n = 0, i_chan = -1, i_lfd = -1, timeout = -1;
 
 		pfd[n++] = (struct pollfd){ .fd = s->sfd, .events = POLLIN };
-		pfd[n++] = (struct pollfd){ .fd = s->cfd, .events = POLLIN };
-		if (s->chan >= 0) {
+		pfd[n++] = (struct pollfd){ .fd = s->sup.chld_fd,
+					    .events = POLLIN };
+		if (s->w.chan >= 0) {
 			i_chan = n;
-			pfd[n++] = (struct pollfd){ .fd = s->chan, .events = POLLIN };
+			pfd[n++] = (struct pollfd){ .fd = s->w.chan,
+						    .events = POLLIN };
 		}
-		if (s->ready) {
+		if (s->w.ready) {
 			i_lfd = n;
 			pfd[n++] = (struct pollfd){ .fd = s->lfd, .events = POLLIN };
 		}
-		if (!s->pid) {
-			long d = s->restart_at_ms - xsh_now_ms();
-
-			timeout = d < 0 ? 0 : (int)d;
-		}
+		if (!s->w.pid)
+			timeout = (int)xsh_sup_wait_ms(&s->w);
 		if (poll(pfd, n, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -835,11 +768,11 @@ static int supervise(struct sup *s)
 		if (pfd[0].revents &&
 		    read(s->sfd, &si, sizeof(si)) == sizeof(si))
 			return (int)si.ssi_signo;
-		if (pfd[1].revents && reap(s))
+		if (pfd[1].revents && xsh_sup_reap(&s->sup))
 			return 0;
-		if (i_chan >= 0 && pfd[i_chan].revents && s->chan >= 0)
-			(void)worker_said(s);
-		if (i_lfd >= 0 && pfd[i_lfd].revents && s->ready) {
+		if (i_chan >= 0 && pfd[i_chan].revents && s->w.chan >= 0)
+			(void)xsh_sup_read(&s->sup, &s->w, false);
+		if (i_lfd >= 0 && pfd[i_lfd].revents && s->w.ready) {
 			fd = accept4(s->lfd, NULL, NULL, SOCK_CLOEXEC);
 			if (fd >= 0) {
 				pass_conn(s, fd);
@@ -851,12 +784,13 @@ static int supervise(struct sup *s)
 				poll(NULL, 0, 100);
 			}
 		}
-		if (!s->pid && xsh_now_ms() >= s->restart_at_ms) {
+		if (!s->w.pid && !xsh_sup_wait_ms(&s->w)) {
 			rc = spawn_worker(s);
 			if (rc) {
 				xsh_log(LOG_ERR, "starting the worker: %s",
 					      strerror(-rc));
-				s->restart_at_ms = xsh_now_ms() + RESTART_MAX_MS;
+				s->w.start_at_ms = xsh_now_ms() +
+						   local_pacing.max_ms;
 			}
 		}
 	}
@@ -1009,11 +943,16 @@ int main(int argc, char **argv)
 		},
 		.lfd = lfd,
 		.sfd = sfd,
-		.cfd = cfd,
 		.ready_fd = ready_fd,
 		.pol = o.pol,
-		.chan = -1,
+		.sup = {
+			.pacing = &local_pacing,
+			.stop_timeout_ms = WORKER_STOP_MS,
+			.chld_fd = cfd,
+			.no_sandbox = o.no_sandbox,
+		},
 	};
+	xsh_sup_worker_init(&sup.w, LOCAL_NAME, &local_ops, &sup);
 	xsh_log(LOG_DEBUG, "serving %s on %s (%s, %u workers per connection, at most %u connections)",
 		      o.export_dir, o.socket, xsh_policy_mode_name(&o.pol),
 		      o.eng.nr_workers, o.eng.max_conns);
@@ -1031,7 +970,7 @@ int main(int argc, char **argv)
 	if (sig)
 		xsh_log(LOG_INFO, "signal %d (%s): shutting down", sig,
 			      strsignal(sig));
-	stop_worker(&sup);
+	xsh_sup_stop_all(&sup.sup, SIGTERM);
 	free(sock_abs);
 	free(export_abs);
 	return sig ? 0 : 1;

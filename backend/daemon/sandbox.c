@@ -44,11 +44,11 @@
 #define ROOT_OPTS_SIZE	"1m"
 #define ROOT_OPTS_INODES "256"
 
-static int fail(const char *what)
+static int fail(const char *who, const char *what)
 {
 	int err = errno;
 
-	xsh_log(LOG_ERR, "sandbox: %s: %s", what, strerror(err));
+	xsh_log(LOG_ERR, "%s: sandbox: %s: %s", who, what, strerror(err));
 	return -err;
 }
 
@@ -61,7 +61,7 @@ static void close_fd(int *fd)
 
 /* ---- PID namespace ----------------------------------------------------- */
 
-pid_t xsh_sandbox_fork(bool *pidns)
+pid_t xsh_sandbox_fork(const char *who, bool *pidns)
 {
 	int self, err;
 	pid_t pid;
@@ -73,8 +73,8 @@ pid_t xsh_sandbox_fork(bool *pidns)
 	pid = fork();
 	err = errno;
 	if (*pidns && pid != 0 && setns(self, CLONE_NEWPID))
-		xsh_log(LOG_ERR, "sandbox: returning to our PID namespace: %s",
-			      strerror(errno));
+		xsh_log(LOG_ERR, "%s: sandbox: returning to our PID namespace: %s",
+			      who, strerror(errno));
 	if (self >= 0)
 		close(self);
 	errno = err;
@@ -106,7 +106,7 @@ static bool path_ok(const char *p)
 }
 
 /* mkdir -p of path under dirfd; the last directory, O_PATH. */
-static int mkdirs(int dirfd, const char *path)
+static int mkdirs(const char *who, int dirfd, const char *path)
 {
 	char comp[256];
 	const char *c = path;
@@ -140,10 +140,11 @@ fail:
 	if (at != dirfd)
 		close(at);
 	errno = err;
-	return fail("making the export's mount point");
+	return fail(who, "making the export's mount point");
 }
 
-static int fs_new(const char *type, const char *const *opts, unsigned attrs)
+static int fs_new(const char *who, const char *type,
+		  const char *const *opts, unsigned attrs)
 {
 	int fs, mnt;
 
@@ -157,8 +158,8 @@ static int fs_new(const char *type, const char *const *opts, unsigned attrs)
 			close(fs);
 			return -1;
 		}
-		xsh_log(LOG_WARNING, "sandbox: procfs without subset=pid (%s): the worker's /proc shows more than its own process",
-			      strerror(errno));
+		xsh_log(LOG_WARNING, "%s: sandbox: procfs without subset=pid (%s): the worker's /proc shows more than its own process",
+			      who, strerror(errno));
 	}
 	if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0)) {
 		close(fs);
@@ -187,87 +188,87 @@ static int enter_root(int export_fd, const struct xsh_sandbox_opts *o,
 	struct stat was, is;
 
 	if (unshare(CLONE_NEWNS))
-		return fail("new mount namespace");
+		return fail(o->name, "new mount namespace");
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
-		return fail("making / private");
+		return fail(o->name, "making / private");
 	/* export_fd is on a mount of the old namespace: find our copy. */
 	here = open(o->path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (here < 0)
-		return fail("finding the export in the new namespace");
+		return fail(o->name, "finding the export in the new namespace");
 	if (fstat(export_fd, &was) || fstat(here, &is) ||
 	    was.st_dev != is.st_dev || was.st_ino != is.st_ino) {
 		close(here);
 		errno = ESTALE;
-		return fail("the export's path no longer leads to the export");
+		return fail(o->name, "the export's path no longer leads to the export");
 	}
 	/* The export's own copy first: root is about to cover its path. */
 	tree = open_tree(here, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
 			 AT_EMPTY_PATH | AT_RECURSIVE);
 	if (tree < 0) {
-		rc = fail("cloning the export's mount");
+		rc = fail(o->name, "cloning the export's mount");
 		goto out;
 	}
-	root = fs_new("tmpfs", tmpfs_opts, noexec);
+	root = fs_new(o->name, "tmpfs", tmpfs_opts, noexec);
 	if (root < 0) {
-		rc = fail("new root file system");
+		rc = fail(o->name, "new root file system");
 		goto out;
 	}
 	/* Attach it somewhere in our namespace: pivot_root wants that. */
 	if (move_mount(root, "", here, "", MOVE_MOUNT_F_EMPTY_PATH |
 		       MOVE_MOUNT_T_EMPTY_PATH)) {
-		rc = fail("attaching the new root");
+		rc = fail(o->name, "attaching the new root");
 		goto out;
 	}
 	if (mkdirat(root, PROC_DIR, 0555)) {
-		rc = fail("making /proc");
+		rc = fail(o->name, "making /proc");
 		goto out;
 	}
-	target = mkdirs(root, o->path);
+	target = mkdirs(o->name, root, o->path);
 	if (target < 0) {
 		rc = target;
 		goto out;
 	}
 	if (move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH |
 		       MOVE_MOUNT_T_EMPTY_PATH)) {
-		rc = fail("mounting the export");
+		rc = fail(o->name, "mounting the export");
 		goto out;
 	}
-	proc = fs_new("proc", proc_opts, noexec | MOUNT_ATTR_RDONLY);
+	proc = fs_new(o->name, "proc", proc_opts, noexec | MOUNT_ATTR_RDONLY);
 	if (proc < 0) {
-		rc = fail("new procfs");
+		rc = fail(o->name, "new procfs");
 		goto out;
 	}
 	if (move_mount(proc, "", root, PROC_DIR, MOVE_MOUNT_F_EMPTY_PATH)) {
-		rc = fail("mounting /proc");
+		rc = fail(o->name, "mounting /proc");
 		goto out;
 	}
 
 	if (fchdir(root)) {
-		rc = fail("entering the new root");
+		rc = fail(o->name, "entering the new root");
 		goto out;
 	}
 	*pivoted = syscall(SYS_pivot_root, ".", ".") == 0;
 	if (*pivoted) {
 		/* The old root now sits on top of the new one. */
 		if (umount2(".", MNT_DETACH)) {
-			rc = fail("detaching the old root");
+			rc = fail(o->name, "detaching the old root");
 			goto out;
 		}
 	} else {
-		xsh_log(LOG_WARNING, "sandbox: pivot_root: %s; using chroot",
-			      strerror(errno));
+		xsh_log(LOG_WARNING, "%s: sandbox: pivot_root: %s; using chroot",
+			      o->name, strerror(errno));
 		if (chroot(".")) {
-			rc = fail("chroot");
+			rc = fail(o->name, "chroot");
 			goto out;
 		}
 	}
 	if (chdir("/")) {
-		rc = fail("chdir /");
+		rc = fail(o->name, "chdir /");
 		goto out;
 	}
 	if (mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY |
 		  MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)) {
-		rc = fail("making the root read-only");
+		rc = fail(o->name, "making the root read-only");
 		goto out;
 	}
 	rc = 0;
@@ -307,31 +308,34 @@ static int drop_caps(const struct xsh_sandbox_opts *o)
 	if (prctl(PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED |
 		  SECBIT_NO_CAP_AMBIENT_RAISE |
 		  SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED | SECBIT_KEEP_CAPS_LOCKED))
-		xsh_log(LOG_WARNING, "sandbox: securebits: %s",
-			      strerror(errno));
+		xsh_log(LOG_WARNING, "%s: sandbox: securebits: %s",
+			      o->name, strerror(errno));
 	for (c = 0; prctl(PR_CAPBSET_READ, c) >= 0; c++) {
 		if (keep & 1ull << c)
 			continue;
 		if (prctl(PR_CAPBSET_DROP, c) && errno != EINVAL)
-			return fail("dropping from the bounding set");
+			return fail(o->name, "dropping from the bounding set");
 	}
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) &&
 	    errno != EINVAL)
-		return fail("clearing ambient capabilities");
+		return fail(o->name, "clearing ambient capabilities");
 	if (syscall(SYS_capget, &h, d))
-		return fail("capget");
+		return fail(o->name, "capget");
 	prm = ((uint64_t)d[1].permitted << 32 | d[0].permitted) & keep;
 	d[0].effective = d[0].permitted = (uint32_t)prm;
 	d[1].effective = d[1].permitted = (uint32_t)(prm >> 32);
 	d[0].inheritable = d[1].inheritable = 0;
 	if (syscall(SYS_capset, &h, d))
-		return fail("capset");
+		return fail(o->name, "capset");
 	return 0;
 }
 
 /* ---- the system call filter -------------------------------------------- */
 
+/* For the SIGSYS handler, which can use nothing else. */
 static int report_fd = -1;
+static char report_name[48];
+static size_t report_name_len;
 
 static size_t fmt_uint(char *p, unsigned v)
 {
@@ -350,11 +354,12 @@ static size_t fmt_uint(char *p, unsigned v)
 /* Async-signal-safe: report the call and stop the whole worker. */
 static void on_sigsys(int sig, siginfo_t *si, void *uc)
 {
-	static const char pre[] =
-		"xenshare-back: sandbox: refused system call ";
+	static const char head[] = "xenshare-back: ";
+	static const char pre[] = ": sandbox: refused system call ";
 	static const char post[] = "; worker stopping\n";
 	struct xsh_wmsg m = { .type = XSH_WMSG_SYSCALL };
-	char line[sizeof(pre) + sizeof(post) + 12];
+	char line[sizeof(head) + sizeof(report_name) + sizeof(pre) +
+		  sizeof(post) + 12];
 	size_t n;
 
 	(void)sig;
@@ -365,8 +370,12 @@ static void on_sigsys(int sig, siginfo_t *si, void *uc)
 	    (ssize_t)sizeof(m)) {
 		syscall(SYS_exit_group, XSH_SANDBOX_EXIT_SYSCALL);
 	}
-	memcpy(line, pre, sizeof(pre) - 1);
-	n = sizeof(pre) - 1;
+	memcpy(line, head, sizeof(head) - 1);
+	n = sizeof(head) - 1;
+	memcpy(line + n, report_name, report_name_len);
+	n += report_name_len;
+	memcpy(line + n, pre, sizeof(pre) - 1);
+	n += sizeof(pre) - 1;
 	n += fmt_uint(line + n, m.arg);
 	memcpy(line + n, post, sizeof(post) - 1);
 	n += sizeof(post) - 1;
@@ -420,25 +429,26 @@ static const struct {
 	{ "socket", EACCES },	/* syslog reconnecting */
 };
 
-static int rule(scmp_filter_ctx ctx, uint32_t action, const char *name,
+static int rule(const char *who, scmp_filter_ctx ctx, uint32_t action, const char *name,
 		unsigned n, const struct scmp_arg_cmp *args)
 {
 	int nr = seccomp_syscall_resolve_name(name);
 	int rc;
 
 	if (nr == __NR_SCMP_ERROR) {
-		xsh_log(LOG_ERR, "sandbox: seccomp does not know %s", name);
+		xsh_log(LOG_ERR, "%s: sandbox: seccomp does not know %s", who,
+			name);
 		return -EINVAL;
 	}
 	rc = seccomp_rule_add_array(ctx, action, nr, n, args);
 	if (rc)
-		xsh_log(LOG_ERR, "sandbox: seccomp rule for %s: %s", name,
-			      strerror(-rc));
+		xsh_log(LOG_ERR, "%s: sandbox: seccomp rule for %s: %s", who,
+			name, strerror(-rc));
 	return rc;
 }
 
 /* The ioctl requests of a Xen device's worker (sandbox.h). */
-static int allow_xen_ioctls(scmp_filter_ctx ctx)
+static int allow_xen_ioctls(const char *who, scmp_filter_ctx ctx)
 {
 #ifdef XSH_HAVE_XEN
 	unsigned long req[8];
@@ -449,10 +459,11 @@ static int allow_xen_ioctls(scmp_filter_ctx ctx)
 		const struct scmp_arg_cmp this =
 			SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, req[i]);
 
-		rc = rule(ctx, SCMP_ACT_ALLOW, "ioctl", 1, &this);
+		rc = rule(who, ctx, SCMP_ACT_ALLOW, "ioctl", 1, &this);
 	}
 	return rc;
 #else
+	(void)who;
 	(void)ctx;
 	return -ENOSYS;
 #endif
@@ -481,34 +492,34 @@ static int load_filter(const struct xsh_sandbox_opts *o)
 	if (!rc)
 		rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
 	for (i = 0; !rc && i < sizeof(allowed) / sizeof(allowed[0]); i++)
-		rc = rule(ctx, SCMP_ACT_ALLOW, allowed[i], 0, NULL);
+		rc = rule(o->name, ctx, SCMP_ACT_ALLOW, allowed[i], 0, NULL);
 	for (i = 0; !rc && i < sizeof(refused) / sizeof(refused[0]); i++)
-		rc = rule(ctx, SCMP_ACT_ERRNO(refused[i].err), refused[i].name,
+		rc = rule(o->name, ctx, SCMP_ACT_ERRNO(refused[i].err), refused[i].name,
 			  0, NULL);
 	/* Never executable memory, threads but no processes, setgroups
 	 * only to drop them all, unshare only for a thread's own fs_struct,
 	 * our SIGSYS handler stays, signals only to ourselves. */
 	if (!rc)
-		rc = rule(ctx, SCMP_ACT_ALLOW, "mmap", 1, &noexec);
+		rc = rule(o->name, ctx, SCMP_ACT_ALLOW, "mmap", 1, &noexec);
 	if (!rc)
-		rc = rule(ctx, SCMP_ACT_ALLOW, "mprotect", 1, &noexec);
+		rc = rule(o->name, ctx, SCMP_ACT_ALLOW, "mprotect", 1, &noexec);
 	if (!rc)
-		rc = rule(ctx, SCMP_ACT_ALLOW, "clone", 1, &thread);
+		rc = rule(o->name, ctx, SCMP_ACT_ALLOW, "clone", 1, &thread);
 	if (!rc)
-		rc = rule(ctx, SCMP_ACT_ALLOW, "setgroups", 1, &no_groups);
+		rc = rule(o->name, ctx, SCMP_ACT_ALLOW, "setgroups", 1, &no_groups);
 	if (!rc)
-		rc = rule(ctx, SCMP_ACT_ALLOW, "unshare", 1, &fs_only);
+		rc = rule(o->name, ctx, SCMP_ACT_ALLOW, "unshare", 1, &fs_only);
 	if (!rc)
-		rc = rule(ctx, SCMP_ACT_ALLOW, "rt_sigaction", 1, &not_sigsys);
+		rc = rule(o->name, ctx, SCMP_ACT_ALLOW, "rt_sigaction", 1, &not_sigsys);
 	if (!rc)
-		rc = rule(ctx, SCMP_ACT_ALLOW, "tgkill", 1, &ourselves);
+		rc = rule(o->name, ctx, SCMP_ACT_ALLOW, "tgkill", 1, &ourselves);
 	if (!rc && o->xen)
-		rc = allow_xen_ioctls(ctx);
+		rc = allow_xen_ioctls(o->name, ctx);
 	if (!rc) {
 		rc = seccomp_load(ctx);
 		if (rc)
-			xsh_log(LOG_ERR, "sandbox: loading the seccomp filter: %s",
-				      strerror(-rc));
+			xsh_log(LOG_ERR, "%s: sandbox: loading the seccomp filter: %s",
+				o->name, strerror(-rc));
 	}
 	seccomp_release(ctx);
 	return rc;
@@ -521,13 +532,16 @@ static int enter_seccomp(const struct xsh_sandbox_opts *o)
 
 	if (SANITIZER_BUILD) {
 		/* The sanitizer runtime makes calls of its own (at exit too). */
-		xsh_log(LOG_WARNING, "sandbox: sanitizer build: no system call filter");
+		xsh_log(LOG_WARNING, "%s: sandbox: sanitizer build: no system call filter",
+			o->name);
 		return 0;
 	}
 	report_fd = o->report_fd;
+	snprintf(report_name, sizeof(report_name), "%s", o->name);
+	report_name_len = strlen(report_name);
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGSYS, &sa, NULL))
-		return fail("SIGSYS handler");
+		return fail(o->name, "SIGSYS handler");
 	return load_filter(o);
 }
 
@@ -538,15 +552,16 @@ struct probe_handle {
 	unsigned char bytes[MAX_HANDLE_SZ];
 };
 
-static void probe_report(const char *how, int fd)
+static void probe_report(const struct xsh_sandbox_opts *o, const char *how,
+			 int fd)
 {
 	if (fd >= 0) {
-		fprintf(stderr, "xenshare-back: sandbox selftest: %s: OPENED\n",
-			how);
+		fprintf(stderr, "xenshare-back: %s: sandbox selftest: %s: OPENED\n",
+			o->name, how);
 		close(fd);
 	} else {
-		fprintf(stderr, "xenshare-back: sandbox selftest: %s: refused (%s)\n",
-			how, strerror(errno));
+		fprintf(stderr, "xenshare-back: %s: sandbox selftest: %s: refused (%s)\n",
+			o->name, how, strerror(errno));
 	}
 }
 
@@ -558,19 +573,19 @@ static void selftest(const struct xsh_sandbox_opts *o,
 	int root, proc, fd;
 
 	snprintf(up, sizeof(up), "../../../../../../../..%s", t);
-	probe_report("open(path)", open(t, O_RDONLY | O_CLOEXEC));
-	probe_report("openat(AT_FDCWD, ../..path)",
+	probe_report(o, "open(path)", open(t, O_RDONLY | O_CLOEXEC));
+	probe_report(o, "openat(AT_FDCWD, ../..path)",
 		     openat(AT_FDCWD, up, O_RDONLY | O_CLOEXEC));
-	probe_report("raw SYS_openat(path)",
+	probe_report(o, "raw SYS_openat(path)",
 		     (int)syscall(SYS_openat, AT_FDCWD, t, O_RDONLY | O_CLOEXEC));
-	probe_report("raw SYS_open(path)",
+	probe_report(o, "raw SYS_open(path)",
 		     (int)syscall(SYS_open, t, O_RDONLY | O_CLOEXEC));
 	root = open(o->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (root < 0) {
-		probe_report("opening the export inside the sandbox", -1);
+		probe_report(o, "opening the export inside the sandbox", -1);
 		return;
 	}
-	probe_report("openat(export, ../..path)",
+	probe_report(o, "openat(export, ../..path)",
 		     openat(root, up, O_RDONLY | O_CLOEXEC));
 	fd = -1;
 	if (symlinkat(t, root, ".xs-selftest-link") == 0) {
@@ -584,22 +599,22 @@ static void selftest(const struct xsh_sandbox_opts *o,
 			unlinkat(root, ".xs-selftest-link", 0);
 		}
 	}
-	probe_report("symlink in the export to path", fd);
+	probe_report(o, "symlink in the export to path", fd);
 	proc = open("/" PROC_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (proc >= 0) {
-		probe_report("openat(/proc, ../..path)",
+		probe_report(o, "openat(/proc, ../..path)",
 			     openat(proc, up, O_RDONLY | O_CLOEXEC));
 		snprintf(up, sizeof(up), "1/root%s", t);
-		probe_report("openat(/proc, 1/root/path)",
+		probe_report(o, "openat(/proc, 1/root/path)",
 			     openat(proc, up, O_RDONLY | O_CLOEXEC));
 		close(proc);
 	}
 	if (have_handle)
-		probe_report("open_by_handle_at(export, handle of path)",
+		probe_report(o, "open_by_handle_at(export, handle of path)",
 			     open_by_handle_at(root, &ph->fh,
 					       O_RDONLY | O_CLOEXEC));
 	close(root);
-	fprintf(stderr, "xenshare-back: sandbox selftest: done\n");
+	fprintf(stderr, "xenshare-back: %s: sandbox selftest: done\n", o->name);
 }
 
 /* ---- entry ------------------------------------------------------------- */
@@ -611,8 +626,8 @@ int xsh_sandbox_enter(int export_fd, const struct xsh_sandbox_opts *o)
 	int mnt_id, rc;
 
 	if (!path_ok(o->path)) {
-		xsh_log(LOG_ERR, "sandbox: cannot place an export at '%s' (/ and /proc are refused)",
-			      o->path ? o->path : "");
+		xsh_log(LOG_ERR, "%s: sandbox: cannot place an export at '%s' (/ and /proc are refused)",
+			o->name, o->path ? o->path : "");
 		close(export_fd);
 		return -EINVAL;
 	}
@@ -627,18 +642,18 @@ int xsh_sandbox_enter(int export_fd, const struct xsh_sandbox_opts *o)
 		return rc;
 	/* (LeakSanitizer ptraces the process's own threads at exit.) */
 	if (!SANITIZER_BUILD && prctl(PR_SET_DUMPABLE, 0))
-		return fail("PR_SET_DUMPABLE");
+		return fail(o->name, "PR_SET_DUMPABLE");
 	rc = drop_caps(o);
 	if (rc)
 		return rc;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
-		return fail("PR_SET_NO_NEW_PRIVS");
+		return fail(o->name, "PR_SET_NO_NEW_PRIVS");
 	if (!o->no_seccomp) {
 		rc = enter_seccomp(o);
 		if (rc)
 			return rc;
 	}
-	xsh_log(LOG_DEBUG, "sandbox: entered (%s, %s)",
+	xsh_log(LOG_DEBUG, "%s: sandbox: entered (%s, %s)", o->name,
 		      pivoted ? "pivot_root" : "chroot",
 		      o->no_seccomp || SANITIZER_BUILD ? "no seccomp" : "seccomp");
 	if (o->selftest)

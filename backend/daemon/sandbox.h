@@ -54,6 +54,7 @@ struct xsh_wmsg {
 };
 
 struct xsh_sandbox_opts {
+	const char *name;	/* the device, for logs: "local", "domid.devid" */
 	/* Where the export appears inside the sandbox: its absolute host
 	 * path, without "." or ".." components ("/" and /proc refused). */
 	const char *path;
@@ -69,16 +70,17 @@ struct xsh_sandbox_opts {
 	int report_fd;
 	/* Test hook: after entering, try to reach this host file (absolute
 	 * path) every way the worker could, and print one line per attempt
-	 * to stderr ("sandbox selftest: HOW: refused (ERROR)" or "...:
-	 * OPENED").  NULL: no probes. */
+	 * to stderr ("NAME: sandbox selftest: HOW: refused (ERROR)" or
+	 * "...: OPENED").  NULL: no probes. */
 	const char *selftest;
 	/* Test hook: then make a call the filter refuses (ptrace). */
 	bool selftest_refused;
 };
 
 /* fork() into a new PID namespace (a plain fork() where the kernel does
- * not allow one, *pidns then false).  Returns as fork() does. */
-pid_t xsh_sandbox_fork(bool *pidns);
+ * not allow one, *pidns then false).  Returns as fork() does; who names
+ * the device in logs. */
+pid_t xsh_sandbox_fork(const char *who, bool *pidns);
 
 /* Enter the sandbox.  export_fd: the export directory (any kind of fd;
  * closed on return, whatever the outcome: it reaches outside).  Call it

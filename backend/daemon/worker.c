@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * Worker processes and their channel to the supervisor (worker.h).
+ * Worker processes and their channel to the supervisor (worker.h): the
+ * worker-side half.  The supervising side (fork, reaping, checking what
+ * a worker says) is supervisor.c; this file holds what runs in the
+ * worker after the fork, and the channel's framing, which both ends use.
  *
  * Trust: in xsh_worker_start() the arguments are the administrator's (or
  * the supervisor's, from nodes the guest cannot write).  xsh_worker_recv()
@@ -8,7 +11,6 @@
  * each caller checks the body of the types it accepts.
  */
 #include <errno.h>
-#include <seccomp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -24,34 +26,6 @@
 #include "lib/log.h"
 #include "worker.h"
 
-pid_t xsh_worker_fork(bool no_sandbox, bool *pidns, int *chan)
-{
-	int sv[2], err;
-	pid_t pid;
-
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv))
-		return -errno;
-	if (no_sandbox) {
-		*pidns = false;
-		pid = fork();
-	} else {
-		pid = xsh_sandbox_fork(pidns);
-	}
-	err = errno;
-	if (pid == 0) {
-		close(sv[0]);
-		*chan = sv[1];
-		return 0;
-	}
-	close(sv[1]);
-	if (pid < 0) {
-		close(sv[0]);
-		return -err;
-	}
-	*chan = sv[0];
-	return pid;
-}
-
 void xsh_worker_prepare(bool use_syslog)
 {
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -62,17 +36,20 @@ void xsh_worker_prepare(bool use_syslog)
 	tzset();
 }
 
-static int failed(char *why, size_t why_len, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+static int failed(const char *name, char *why, size_t why_len, int rc,
+		  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
-static int failed(char *why, size_t why_len, int rc, const char *fmt, ...)
+/* why is for the supervisor (a Xen device's error node): the log line
+ * alone names the device. */
+static int failed(const char *name, char *why, size_t why_len, int rc,
+		  const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(why, why_len, fmt, ap);
 	va_end(ap);
-	xsh_log(LOG_ERR, "%s", why);
+	xsh_log(LOG_ERR, "%s: %s", name, why);
 	return rc;
 }
 
@@ -84,6 +61,7 @@ int xsh_worker_start(const struct xsh_worker_args *a, struct xsh_export **exp,
 		.allow_mknod = xsh_policy_wants_mknod(a->pol),
 		.xen = a->xen,
 		.report_fd = a->chan,
+		.name = a->name,
 	};
 	const char *st;
 	int rc;
@@ -99,15 +77,16 @@ int xsh_worker_start(const struct xsh_worker_args *a, struct xsh_export **exp,
 		st = getenv("XS_SANDBOX_SELFTEST_REFUSE");
 		sb.selftest_refused = st && *st;
 		if (!a->pidns)
-			xsh_log(LOG_WARNING, "worker: no PID namespace of its own: its /proc shows other processes");
+			xsh_log(LOG_WARNING, "%s: worker: no PID namespace of its own: its /proc shows other processes",
+				a->name);
 		rc = xsh_sandbox_enter(a->export_fd, &sb);
 		if (rc)
-			return failed(why, why_len, rc, "cannot enter the sandbox: %s (--no-sandbox runs without it)",
+			return failed(a->name, why, why_len, rc, "cannot enter the sandbox: %s (--no-sandbox runs without it)",
 				      strerror(-rc));
 	}
 	rc = xsh_export_open(a->export_abs, a->pol, exp);
 	if (rc)
-		return failed(why, why_len, rc, "cannot export %s: %s",
+		return failed(a->name, why, why_len, rc, "cannot export %s: %s",
 			      a->export_abs, strerror(-rc));
 	if (a->handle_key)
 		xsh_export_set_handle_key(*exp, a->handle_key);
@@ -115,20 +94,10 @@ int xsh_worker_start(const struct xsh_worker_args *a, struct xsh_export **exp,
 	if (rc) {
 		xsh_export_close(*exp);
 		*exp = NULL;
-		return failed(why, why_len, rc, "starting the ring engine: %s",
+		return failed(a->name, why, why_len, rc, "starting the ring engine: %s",
 			      strerror(-rc));
 	}
 	return 0;
-}
-
-void xsh_worker_log_syscall(const char *who, uint32_t nr)
-{
-	char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE,
-						      (int)nr);
-
-	xsh_log(LOG_ERR, "%s: the sandbox refused system call %u (%s); the worker stops",
-		      who, nr, name ? name : "unknown");
-	free(name);
 }
 
 int xsh_worker_send(int chan, uint32_t type, uint32_t arg, const void *body,

@@ -3,8 +3,8 @@
  * Worker processes of xenshare-back, and the channel between a worker and
  * its supervisor.  Every export is served by a worker of its own: the one
  * worker of a local export (main.c), or one worker per connection of a
- * Xen device (xendev.h).  A worker is forked by xsh_worker_fork(), enters
- * the sandbox, opens its export and starts the ring engine in
+ * Xen device (xendev.h).  A worker is forked by its supervisor
+ * (supervisor.h), enters the sandbox, opens its export and starts the ring engine in
  * xsh_worker_start(), and from then on is assumed hostile: the supervisor
  * takes from it only the messages of sandbox.h, each checked.
  *
@@ -29,6 +29,7 @@
 
 /* What xsh_worker_start() needs. */
 struct xsh_worker_args {
+	const char *name;		/* for logs: "local", "domid.devid" */
 	const char *export_abs;		/* canonical host path */
 	int export_fd;			/* O_PATH; closed by xsh_worker_start */
 	const struct xsh_policy *pol;
@@ -37,15 +38,10 @@ struct xsh_worker_args {
 	const struct xsh_engine_params *eng;
 	int chan;			/* to the supervisor */
 	bool no_sandbox;
-	bool pidns;			/* from xsh_worker_fork() */
+	bool pidns;			/* from the supervisor's fork */
 	bool xen;			/* holds Xen grant and event channel
 					 * handles (sandbox.h) */
 };
-
-/* Fork a worker: in a PID namespace of its own unless no_sandbox.  In the
- * child (returns 0) *chan is its end of a new channel, in the parent (the
- * child's pid) the parent's end; -errno on failure. */
-pid_t xsh_worker_fork(bool no_sandbox, bool *pidns, int *chan);
 
 /* In a worker just forked, before it starts threads: die with the
  * supervisor, and open what the C library would otherwise open lazily
@@ -56,10 +52,6 @@ void xsh_worker_prepare(bool use_syslog);
  * -errno with the reason logged and put in why. */
 int xsh_worker_start(const struct xsh_worker_args *a, struct xsh_export **exp,
 		    struct xsh_engine **eng, char *why, size_t why_len);
-
-/* Log, in the supervisor, that the sandbox stopped worker who for
- * system call nr. */
-void xsh_worker_log_syscall(const char *who, uint32_t nr);
 
 /* One message: 0 or -errno.  fd (or -1) travels with it. */
 int xsh_worker_send(int chan, uint32_t type, uint32_t arg, const void *body,

@@ -37,6 +37,7 @@
 #include <poll.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,21 +86,25 @@ int xsh_xenbus_serve(const struct xsh_xenbus_params *p, int sig_fd)
 #include "backend/service/quota.h"
 #include "backend/service/service.h"
 #include "state.h"
+#include "supervisor.h"
 #include "worker.h"
 #include "xendev.h"
 
 #define PATH_LEN	160
 #define VALUE_MAX	4096
 #define STOP_WAIT_MS	10000	/* a stopping worker is killed after this */
-/* Reconnect pacing: a worker that lived less than QUICK_LIFE_MS is a
- * quick one; after QUICK_FREE quick ones in a row each connection waits
- * CONNECT_DELAY_MS, doubling, up to CONNECT_DELAY_MAX_MS (a guest that
- * keeps breaking or cycling its connection costs a fork and an export
- * scan each time). */
+/* Reconnect pacing: a worker that lived less than 10 s is a quick one;
+ * after 3 quick ones in a row each connection waits 1 s, doubling, up to
+ * 30 s (a guest that keeps breaking or cycling its connection costs a
+ * fork and an export scan each time). */
 #define QUICK_LIFE_MS		10000
-#define QUICK_FREE		3
-#define CONNECT_DELAY_MS	1000
-#define CONNECT_DELAY_MAX_MS	30000
+static const struct xsh_sup_pacing xen_pacing = {
+	.quick_ms = QUICK_LIFE_MS,
+	.free = 3,
+	.first_ms = 1000,
+	.max_shift = 6,
+	.max_ms = 30000,
+};
 #define USAGE_MS	2000	/* usage-* and status published this often */
 #define TOK_TREE	"xenshare-tree"
 #define TOK_FRONT	"xenshare-front"
@@ -130,14 +135,9 @@ struct dev {
 	enum dstate st;
 	enum after_stop after;
 	bool fe_watched;
-	pid_t pid;			/* the worker, 0 if none */
-	int chan;			/* to the worker; closing it stops it */
-	long started_ms;		/* when the worker was forked */
-	unsigned quick;			/* quick workers in a row */
-	long connect_at;		/* no connection before this */
-	bool connect_pending;		/* one waits for connect_at */
-	long stop_ms;			/* when it was asked to stop */
-	bool killed;
+	struct xsh_sup_worker w;	/* the connection's worker; closing
+					 * its channel stops it */
+	bool connect_pending;		/* one waits for the pacing */
 	char fail_why[XSH_WMSG_BODY_MAX + 1];	/* the worker's FAILED */
 	struct xsh_policy pol;
 	bool pol_valid;
@@ -155,8 +155,16 @@ struct mgr {
 	unsigned self;
 	char root[96];
 	struct dev *devs;
+	struct xsh_sup sup;
 	bool shutting_down;		/* no new connections */
 };
+
+static const struct xsh_sup_ops xen_ops;
+
+static struct dev *dev_of(struct xsh_sup_worker *w)
+{
+	return (struct dev *)((char *)w - offsetof(struct dev, w));
+}
 
 /* ---- xenstore helpers --------------------------------------------------- */
 
@@ -250,8 +258,8 @@ static struct dev *dev_new(struct mgr *m, unsigned domid, unsigned devid)
 		return NULL;
 	d->domid = domid;
 	d->devid = devid;
-	d->chan = -1;
 	snprintf(d->name, sizeof(d->name), "%u.%u", domid, devid);
+	xsh_sup_worker_init(&d->w, d->name, &xen_ops, m);
 	snprintf(d->be, sizeof(d->be), "%s/%u/%u", m->root, domid, devid);
 	snprintf(d->fe, sizeof(d->fe), "/local/domain/%u/device/%s/%u", domid,
 		 XSH_XEN_DEVICE_TYPE, devid);
@@ -274,8 +282,6 @@ static void dev_free(struct mgr *m, struct dev *d)
 	}
 	if (d->fe_watched)
 		xsh_store_unwatch(m->xsh, d->fe, "state", TOK_FRONT);
-	if (d->chan >= 0)
-		close(d->chan);
 	xsh_log(LOG_INFO, "%s: device removed", d->name);
 	free(d);
 }
@@ -371,8 +377,8 @@ static void policy_refresh(struct mgr *m, struct dev *d)
 	d->pol_warned[0] = '\0';
 	if (d->pol_valid && xsh_policy_equal(&pol, &d->pol))
 		return;
-	if (d->chan >= 0) {
-		rc = xsh_worker_send(d->chan, XSH_WMSG_POLICY, 0, &pol,
+	if (d->w.chan >= 0) {
+		rc = xsh_worker_send(d->w.chan, XSH_WMSG_POLICY, 0, &pol,
 				    sizeof(pol), -1);
 		if (rc) {
 			xsh_log(LOG_ERR, "%s: passing the new policy to the worker: %s",
@@ -434,19 +440,13 @@ static void to_initwait(struct mgr *m, struct dev *d)
 
 /* Ask the worker to stop: it drops the connection and exits; one still
  * starting has nothing to finish and is killed. */
-static void stop(struct dev *d, enum after_stop after, const char *reason)
+static void stop(struct mgr *m, struct dev *d, enum after_stop after,
+		 const char *reason)
 {
 	xsh_log(LOG_INFO, "%s: disconnecting: %s", d->name, reason);
 	d->after = after;
-	if (d->st == D_STARTING && d->pid > 0 && !d->killed) {
-		kill(d->pid, SIGKILL);
-		d->killed = true;
-	}
+	xsh_sup_stop(&m->sup, &d->w, d->st == D_STARTING ? SIGKILL : 0);
 	d->st = D_STOPPING;
-	d->stop_ms = xsh_now_ms();
-	if (d->chan >= 0)
-		close(d->chan);
-	d->chan = -1;
 }
 
 /* Read and check every frontend node into p.  0, or -EINVAL with why. */
@@ -512,16 +512,20 @@ static int read_frontend(struct mgr *m, struct dev *d,
 	return 0;
 }
 
+static void xen_child(void *arg, int chan, bool pidns)
+{
+	xsh_xendev_main(arg, chan, pidns);
+}
+
 /* Fork the worker that maps the frontend's rings and serves the export;
  * Connected follows its READY. */
 static void dev_connect(struct mgr *m, struct dev *d)
 {
 	struct xsh_xendev_args *a;
 	char why[200], err[256], *path = NULL;
-	pid_t pid;
-	int chan;
+	int rc;
 
-	if (xsh_now_ms() < d->connect_at) {
+	if (xsh_sup_wait_ms(&d->w)) {
 		d->connect_pending = true;	/* connect_due() comes back */
 		return;
 	}
@@ -550,22 +554,18 @@ static void dev_connect(struct mgr *m, struct dev *d)
 			      d->name, err);
 	else
 		a->have_key = true;
-	pid = xsh_xendev_spawn(a, &chan);
-	if (pid < 0) {
+	rc = xsh_sup_spawn(&m->sup, &d->w, xen_child, a);
+	if (rc) {
 		refuse(m, d, "cannot start the device's worker: %s",
-		       strerror((int)-pid));
+		       strerror(-rc));
 		goto out;
 	}
-	d->pid = pid;
-	d->chan = chan;
-	d->killed = false;
 	d->fail_why[0] = '\0';
 	d->pol = a->pol;
 	d->pol_valid = true;
 	d->st = D_STARTING;
-	d->started_ms = xsh_now_ms();
 	xsh_log(LOG_INFO, "%s: worker %d exporting %s (%s, id-map %d, quota %" PRIu64
-		      " bytes / %" PRIu64 " inodes)", d->name, (int)pid, path,
+		      " bytes / %" PRIu64 " inodes)", d->name, (int)d->w.pid, path,
 		      xsh_policy_mode_name(&a->pol), (int)a->pol.idmap,
 		      a->pol.quota_bytes, a->pol.quota_inodes);
 out:
@@ -641,16 +641,16 @@ static void reconcile(struct mgr *m, unsigned domid, unsigned devid)
 		xsh_log(LOG_INFO, "%s: new device", d->name);
 	}
 	if (!exists) {
-		if (d->pid)
-			stop(d, AFTER_FREE, "device removed");
+		if (d->w.pid)
+			stop(m, d, AFTER_FREE, "device removed");
 		else
 			dev_free(m, d);
 		return;
 	}
 	online = !read_num(m, d->be, "online", 0, 1, &v) && v == 1;
 	if (!online) {
-		if (d->pid) {
-			stop(d, AFTER_OFFLINE, "device set offline");
+		if (d->w.pid) {
+			stop(m, d, AFTER_OFFLINE, "device set offline");
 		} else if (d->st != D_OFFLINE) {
 			set_state(m, d, XSH_XB_CLOSED);
 			d->st = D_OFFLINE;
@@ -682,7 +682,7 @@ static void reconcile(struct mgr *m, unsigned domid, unsigned devid)
 				snprintf(why, sizeof(why), "frontend state malformed");
 			else
 				snprintf(why, sizeof(why), "frontend state %d", fst);
-			stop(d, AFTER_INITWAIT, why);
+			stop(m, d, AFTER_INITWAIT, why);
 		}
 		break;
 	case D_CLOSING:
@@ -697,46 +697,54 @@ static void reconcile(struct mgr *m, unsigned domid, unsigned devid)
 	}
 }
 
-/* A worker's exit status, for messages. */
-static void exit_text(int status, char *buf, size_t len)
+static const char *xen_exit_code_text(int code)
 {
-	if (WIFSIGNALED(status))
-		snprintf(buf, len, "killed by signal %d (%s)",
-			 WTERMSIG(status), strsignal(WTERMSIG(status)));
-	else if (WEXITSTATUS(status) == XSH_SANDBOX_EXIT_SYSCALL)
-		snprintf(buf, len, "stopped by the sandbox's system call filter");
-	else if (WEXITSTATUS(status) == XSH_XENDEV_EXIT_DROPPED)
-		snprintf(buf, len, "connection dropped (ring protocol violation or ring failure)");
-	else
-		snprintf(buf, len, "exited with status %d", WEXITSTATUS(status));
+	return code == XSH_XENDEV_EXIT_DROPPED ?
+	       "connection dropped (ring protocol violation or ring failure)" :
+	       NULL;
+}
+
+static void xen_on_ready(struct xsh_sup_worker *w)
+{
+	struct dev *d = dev_of(w);
+	struct mgr *m = w->arg;
+
+	if (d->st != D_STARTING)
+		return;
+	d->st = D_CONNECTED;
+	xrm(m, d->be, "error");
+	set_state(m, d, XSH_XB_CONNECTED);
+	xsh_log(LOG_INFO, "%s: connected", d->name);
+}
+
+static void xen_on_failed(struct xsh_sup_worker *w, const char *why)
+{
+	struct dev *d = dev_of(w);
+
+	snprintf(d->fail_why, sizeof(d->fail_why), "%s", why);
+}
+
+static void xen_on_usage(struct xsh_sup_worker *w,
+			 const struct xsh_quota_usage *u)
+{
+	struct dev *d = dev_of(w);
+
+	d->wusage = *u;
+	d->wusage_valid = true;
 }
 
 /* Its worker is gone: the device's next state. */
-static void worker_exited(struct mgr *m, struct dev *d, int status)
+static int xen_on_exit(struct xsh_sup_worker *w, int status,
+		       const char *how, long delay)
 {
+	struct dev *d = dev_of(w);
+	struct mgr *m = w->arg;
 	unsigned domid = d->domid, devid = d->devid;
-	char how[96];
 
-	exit_text(status, how, sizeof(how));
-	xsh_log(d->st == D_STOPPING && !WIFSIGNALED(status) &&
-		      WEXITSTATUS(status) == 0 ? LOG_INFO : LOG_WARNING,
-		      "%s: worker %d %s", d->name, (int)d->pid, how);
-	d->quick = xsh_now_ms() - d->started_ms < QUICK_LIFE_MS ? d->quick + 1 : 0;
-	d->connect_at = 0;
-	if (d->quick > QUICK_FREE) {
-		long delay = (long)CONNECT_DELAY_MS << (d->quick - QUICK_FREE > 6 ?
-						       6 : d->quick - QUICK_FREE - 1);
-
-		if (delay > CONNECT_DELAY_MAX_MS)
-			delay = CONNECT_DELAY_MAX_MS;
-		d->connect_at = xsh_now_ms() + delay;
+	(void)status;
+	if (delay)
 		xsh_log(LOG_WARNING, "%s: %u connections in a row ended within %d s: the next one waits %ld ms",
-			      d->name, d->quick, QUICK_LIFE_MS / 1000, delay);
-	}
-	d->pid = 0;
-	if (d->chan >= 0)
-		close(d->chan);
-	d->chan = -1;
+			d->name, w->quick, QUICK_LIFE_MS / 1000, delay);
 	switch (d->st) {
 	case D_STARTING:
 		if (d->fail_why[0])
@@ -744,154 +752,59 @@ static void worker_exited(struct mgr *m, struct dev *d, int status)
 		else
 			refuse(m, d, "the device's worker %s before serving; see the backend's log",
 			       how);
-		return;
+		return 0;
 	case D_CONNECTED:
 		refuse(m, d, "the device's worker %s; see the backend's log",
 		       how);
-		return;
+		return 0;
 	case D_STOPPING:
 		break;
 	default:
-		return;
+		return 0;
 	}
 	if (d->after == AFTER_FREE || !be_exists(m, d)) {
 		dev_free(m, d);
-		return;
+		return 0;
 	}
 	if (m->shutting_down) {
 		d->st = D_OFFLINE;
-		return;
+		return 0;
 	}
 	/* Start over from the nodes as they are now. */
 	d->st = D_NEW;
 	reconcile(m, domid, devid);
+	return 0;
 }
 
-static struct dev *dev_by_pid(struct mgr *m, pid_t pid)
-{
-	struct dev *d;
-
-	for (d = m->devs; d; d = d->next)
-		if (d->pid == pid)
-			return d;
-	return NULL;
-}
-
-/* A text from a worker, made printable and safe to store. */
-static void copy_text(char *dst, size_t cap, const char *src, size_t n)
-{
-	size_t i;
-
-	if (n > cap - 1)
-		n = cap - 1;
-	for (i = 0; i < n; i++)
-		dst[i] = src[i] >= ' ' && src[i] <= '~' ? src[i] : '?';
-	dst[n] = '\0';
-}
-
-/* What d's worker says; false once its channel is closed. */
-static bool worker_said(struct mgr *m, struct dev *d)
-{
-	union {
-		struct xsh_quota_usage u;
-		char text[XSH_WMSG_BODY_MAX];
-	} body;
-	struct xsh_wmsg msg;
-	ssize_t n;
-
-	n = xsh_worker_recv(d->chan, &msg, &body, sizeof(body), NULL);
-	if (n == -EAGAIN || n == -EBADMSG)
-		return n == -EBADMSG;
-	if (n < 0) {
-		/* Exiting: SIGCHLD follows. */
-		close(d->chan);
-		d->chan = -1;
-		return false;
-	}
-	switch (msg.type) {
-	case XSH_WMSG_READY:
-		if (d->st != D_STARTING)
-			break;
-		d->st = D_CONNECTED;
-		xrm(m, d->be, "error");
-		set_state(m, d, XSH_XB_CONNECTED);
-		xsh_log(LOG_INFO, "%s: connected", d->name);
-		break;
-	case XSH_WMSG_FAILED:
-		copy_text(d->fail_why, sizeof(d->fail_why), body.text,
-			  (size_t)n);
-		break;
-	case XSH_WMSG_USAGE:
-		if ((size_t)n != sizeof(body.u) ||
-		    (unsigned)body.u.level > XSH_QUOTA_HARD)
-			break;
-		d->wusage = body.u;
-		d->wusage_valid = true;
-		break;
-	case XSH_WMSG_SYSCALL:
-		xsh_worker_log_syscall(d->name, msg.arg);
-		break;
-	}
-	return true;
-}
-
-/* Reap workers; what each said last comes first. */
-static void reap(struct mgr *m)
-{
-	struct signalfd_siginfo si;
-	struct dev *d;
-	pid_t pid;
-	int status;
-
-	while (read(m->p->chld_fd, &si, sizeof(si)) == sizeof(si))
-		;
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		d = dev_by_pid(m, pid);
-		if (!d)
-			continue;
-		while (d->chan >= 0 && worker_said(m, d))
-			;
-		worker_exited(m, d, status);
-	}
-}
+static const struct xsh_sup_ops xen_ops = {
+	.on_ready = xen_on_ready,
+	.on_failed = xen_on_failed,
+	.on_usage = xen_on_usage,
+	.on_exit = xen_on_exit,
+	.exit_code_text = xen_exit_code_text,
+	.exit_prio = LOG_WARNING,
+};
 
 /* Connections held back by the pacing whose time has come; the poll
  * timeout until the next one (at most max_ms). */
 static int connect_due(struct mgr *m, int max_ms)
 {
 	struct dev *d;
-	long next = max_ms, now;
+	long next = max_ms;
 
 again:
-	now = xsh_now_ms();
 	for (d = m->devs; d; d = d->next) {
 		if (!d->connect_pending)
 			continue;
-		if (now >= d->connect_at) {
+		if (!xsh_sup_wait_ms(&d->w)) {
 			d->connect_pending = false;
 			reconcile(m, d->domid, d->devid);
 			goto again;	/* the list may have changed */
 		}
-		if (d->connect_at - now < next)
-			next = d->connect_at - now;
+		if (xsh_sup_wait_ms(&d->w) < next)
+			next = xsh_sup_wait_ms(&d->w);
 	}
 	return (int)next;
-}
-
-/* Workers that did not stop in time. */
-static void kill_late(struct mgr *m)
-{
-	struct dev *d;
-
-	for (d = m->devs; d; d = d->next) {
-		if (d->st != D_STOPPING || !d->pid || d->killed ||
-		    xsh_now_ms() - d->stop_ms < STOP_WAIT_MS)
-			continue;
-		xsh_log(LOG_ERR, "%s: worker %d did not stop: killing it",
-			      d->name, (int)d->pid);
-		kill(d->pid, SIGKILL);
-		d->killed = true;
-	}
 }
 
 /* ---- scanning ----------------------------------------------------------- */
@@ -1048,39 +961,15 @@ static void publish_usage(struct mgr *m)
 
 /* ---- main loop ---------------------------------------------------------- */
 
-static bool any_worker(struct mgr *m)
-{
-	struct dev *d;
-
-	for (d = m->devs; d; d = d->next)
-		if (d->pid)
-			return true;
-	return false;
-}
-
 static void shutdown_all(struct mgr *m)
 {
-	struct pollfd pfd = { .fd = m->p->chld_fd, .events = POLLIN };
 	struct dev *d;
-	long deadline = xsh_now_ms() + STOP_WAIT_MS;
 
 	m->shutting_down = true;
 	for (d = m->devs; d; d = d->next)
-		if (d->pid && d->st != D_STOPPING)
-			stop(d, AFTER_OFFLINE, "daemon shutting down");
-	while (any_worker(m) && xsh_now_ms() < deadline) {
-		if (poll(&pfd, 1, 100) > 0)
-			reap(m);
-	}
-	for (d = m->devs; d; d = d->next) {
-		if (!d->pid)
-			continue;
-		xsh_log(LOG_ERR, "%s: worker %d did not stop: killing it",
-			      d->name, (int)d->pid);
-		kill(d->pid, SIGKILL);
-		waitpid(d->pid, NULL, 0);
-		d->pid = 0;
-	}
+		if (d->w.pid && d->st != D_STOPPING)
+			stop(m, d, AFTER_OFFLINE, "daemon shutting down");
+	xsh_sup_stop_all(&m->sup, 0);
 	/* Nobody serves these devices now. */
 	for (d = m->devs; d; d = d->next)
 		if (be_exists(m, d))
@@ -1093,11 +982,8 @@ static void shutdown_all(struct mgr *m)
 static struct pollfd *poll_set(struct mgr *m, int sig_fd, struct pollfd *pfd,
 			       unsigned *cap, unsigned *n)
 {
-	struct dev *d;
-	unsigned want = 3;
+	unsigned want = 3 + xsh_sup_nr_chans(&m->sup);
 
-	for (d = m->devs; d; d = d->next)
-		want += d->chan >= 0;
 	if (want > *cap) {
 		struct pollfd *p = realloc(pfd, want * 2 * sizeof(*p));
 
@@ -1109,31 +995,24 @@ static struct pollfd *poll_set(struct mgr *m, int sig_fd, struct pollfd *pfd,
 	pfd[0] = (struct pollfd){ .fd = xs_fileno(m->xsh), .events = POLLIN };
 	pfd[1] = (struct pollfd){ .fd = sig_fd, .events = POLLIN };
 	pfd[2] = (struct pollfd){ .fd = m->p->chld_fd, .events = POLLIN };
-	*n = 3;
-	for (d = m->devs; d && *n < *cap; d = d->next)
-		if (d->chan >= 0)
-			pfd[(*n)++] = (struct pollfd){ .fd = d->chan,
-						       .events = POLLIN };
+	*n = 3 + xsh_sup_poll_set(&m->sup, pfd + 3, *cap - 3);
 	return pfd;
-}
-
-/* The device whose channel is fd, if any is still open. */
-static struct dev *dev_by_chan(struct mgr *m, int fd)
-{
-	struct dev *d;
-
-	for (d = m->devs; d; d = d->next)
-		if (d->chan == fd)
-			return d;
-	return NULL;
 }
 
 int xsh_xenbus_serve(const struct xsh_xenbus_params *p, int sig_fd)
 {
-	struct mgr m = { .p = p };
+	struct mgr m = {
+		.p = p,
+		.sup = {
+			.pacing = &xen_pacing,
+			.stop_timeout_ms = STOP_WAIT_MS,
+			.chld_fd = p->chld_fd,
+			.no_sandbox = p->no_sandbox,
+		},
+	};
 	struct signalfd_siginfo si;
 	struct pollfd *pfd = NULL;
-	unsigned cap = 0, n, i;
+	unsigned cap = 0, n;
 	long last_usage = 0;
 	uint64_t v;
 	int sig = 0, rc, timeout;
@@ -1171,13 +1050,11 @@ int xsh_xenbus_serve(const struct xsh_xenbus_params *p, int sig_fd)
 	}
 
 	for (;;) {
-		struct dev *d;
-
 		if (xsh_now_ms() - last_usage >= USAGE_MS) {
 			publish_usage(&m);
 			last_usage = xsh_now_ms();
 		}
-		kill_late(&m);
+		xsh_sup_kill_late(&m.sup);
 		timeout = connect_due(&m, USAGE_MS);
 		pfd = poll_set(&m, sig_fd, pfd, &cap, &n);
 		if (!pfd) {
@@ -1199,19 +1076,10 @@ int xsh_xenbus_serve(const struct xsh_xenbus_params *p, int sig_fd)
 			}
 		}
 		/* Messages before exits: a worker's last words explain its
-		 * exit.  The list may change under us; look each up. */
-		for (i = 3; i < n; i++) {
-			if (!pfd[i].revents)
-				continue;
-			unsigned k = 0;
-
-			d = dev_by_chan(&m, pfd[i].fd);
-			while (d && d->chan == pfd[i].fd && k++ < 16 &&
-			       worker_said(&m, d))
-				;
-		}
+		 * exit. */
+		xsh_sup_poll_done(&m.sup, pfd + 3, n - 3);
 		if (pfd[2].revents)
-			reap(&m);
+			(void)xsh_sup_reap(&m.sup);
 		if (pfd[0].revents)
 			handle_watches(&m);
 	}

@@ -31,9 +31,12 @@
 
 #ifndef XSH_HAVE_XEN
 
-pid_t xsh_xendev_spawn(const struct xsh_xendev_args *a, int *chan)
+void xsh_xendev_main(const struct xsh_xendev_args *a, int chan, bool pidns)
 {
-	return -ENOSYS;
+	(void)a;
+	(void)chan;
+	(void)pidns;
+	_exit(1);
 }
 
 #else
@@ -130,6 +133,7 @@ static int xendev_main(const struct xsh_xendev_args *a, int chan, bool pidns)
 {
 	struct xsh_xen_back_params xp = a->xp;
 	struct xsh_worker_args wa = {
+		.name = a->xp.name,
 		.pol = &a->pol,
 		.handle_key = a->have_key ? a->key : NULL,
 		.eng = &a->eng,
@@ -192,18 +196,9 @@ static int xendev_main(const struct xsh_xendev_args *a, int chan, bool pidns)
 	return rc;
 }
 
-pid_t xsh_xendev_spawn(const struct xsh_xendev_args *a, int *chan)
+void xsh_xendev_main(const struct xsh_xendev_args *a, int chan, bool pidns)
 {
-	bool pidns;
-	pid_t pid;
-	int c;
-
-	pid = xsh_worker_fork(a->no_sandbox, &pidns, &c);
-	if (pid > 0)
-		*chan = c;
-	if (pid != 0)
-		return pid;
-	_exit(xendev_main(a, c, pidns));
+	_exit(xendev_main(a, chan, pidns));
 }
 
 #endif /* XSH_HAVE_XEN */

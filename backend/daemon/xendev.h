@@ -2,7 +2,8 @@
 /*
  * One connection of a Xen device, served by a worker process of its own
  * (worker.h).  The device manager (xenbus.c) reads and checks the
- * frontend's nodes and the device's policy, then forks the worker.  The
+ * frontend's nodes and the device's policy, then has the supervisor
+ * (supervisor.h) fork the worker.  The
  * worker maps the grants and binds the event channels, enters the sandbox
  * holding only its export, opens the export (the quota scan), starts the
  * ring engine and says XSH_WMSG_READY; only then does the manager write
@@ -46,8 +47,10 @@ struct xsh_xendev_args {
 	bool use_syslog;
 };
 
-/* Fork the worker for a.  The parent gets its pid and *chan, its end of
- * the channel; -errno when it cannot fork.  The child never returns. */
-pid_t xsh_xendev_spawn(const struct xsh_xendev_args *a, int *chan);
+/* The worker for a, in the child its supervisor forked (supervisor.h):
+ * chan is its end of the channel, pidns whether it has a PID namespace
+ * of its own.  Exits with the status above. */
+void xsh_xendev_main(const struct xsh_xendev_args *a, int chan, bool pidns)
+	__attribute__((noreturn));
 
 #endif /* XSH_XENDEV_H */
