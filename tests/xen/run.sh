@@ -27,7 +27,8 @@
 #                            domUs (e.g. XENSHARE_BACK_ARGS XENSHARE_FRONT_ARGS)
 #   XENSHARE_RIG_SCENARIO    dom0 scenario (default tests/xen/scenario.sh)
 #   XENSHARE_RIG_GUEST       domU side (default tests/xen/guest.sh)
-#   XENSHARE_RIG_TIMEOUT     hard limit on the QEMU run, s (default 900)
+#   XENSHARE_RIG_TIMEOUT     hard limit on the QEMU run, s (default 2400: a
+#                            busy 2-CPU machine needs more than 900)
 #   XENSHARE_RIG_XEN_ARGS, XENSHARE_RIG_DOM0_ARGS, XENSHARE_RIG_QEMU_MEM,
 #   XENSHARE_RIG_CPU         replace Xen's and dom0's command lines, the
 #                            machine's memory (MiB; dom0 gets 2048 of 4096)
@@ -47,7 +48,7 @@ OUTDIR=${XENSHARE_RIG_OUT:-$REPO/build/xen-rig}
 BUILD=${XENSHARE_BUILD:-$REPO/build}
 SCENARIO=${XENSHARE_RIG_SCENARIO:-$HERE/scenario.sh}
 GUEST=${XENSHARE_RIG_GUEST:-$HERE/guest.sh}
-TIMEOUT=${XENSHARE_RIG_TIMEOUT:-900}
+TIMEOUT=${XENSHARE_RIG_TIMEOUT:-2400}
 CACHE=${XENSHARE_RIG_CACHE:-/var/cache/xenshare-xen-rig}
 export XENSHARE_RIG_CACHE=$CACHE
 
