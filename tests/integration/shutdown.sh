@@ -25,18 +25,7 @@ set -u
 
 WAIT=10
 
-for bin in "$XS_BACK_BIN" "$XS_FRONT_BIN"; do
-	if [ ! -x "$bin" ]; then
-		not_ok "shutdown suite" "$bin is missing (run make first)"
-		xs_summary
-		exit 1
-	fi
-done
-if [ ! -e /dev/fuse ]; then
-	skip "shutdown suite" "/dev/fuse is missing"
-	xs_summary
-	exit 0
-fi
+xs_require "shutdown suite" "$XS_BACK_BIN" "$XS_FRONT_BIN"
 
 xs_init
 # bash reports the daemons this suite kills on stderr: keep such lines
@@ -45,12 +34,7 @@ exec 2> >(sed -u 's/^/# /' >&2)
 
 # log_has FILE PATTERN [SECONDS]: wait for an extended regex in a log.
 log_has() {
-	local i n=$(( ${3:-$WAIT} * 10 ))
-	for ((i = 0; i < n; i++)); do
-		grep -qE -- "$2" "$1" && return 0
-		sleep 0.1
-	done
-	return 1
+	xs_log_has "$1" "$2" "${3:-$WAIT}"
 }
 
 # mount_works LABEL: a round trip through the mount reaches the export.
@@ -77,13 +61,6 @@ no_leftovers() {
 	else
 		ok "$1: no mount left"
 	fi
-}
-
-show_logs() {
-	diag "$1: backend log:"
-	sed 's/^/#   /' "$XS_BACK_LOG"
-	diag "$1: frontend log:"
-	sed 's/^/#   /' "$XS_FRONT_LOG"
 }
 
 # start_pair LABEL: a mounted pair with a file to read.
@@ -126,7 +103,7 @@ scenario_a() {
 	check "$s: backend removed its socket" "$XS_SOCK still there" \
 		test ! -e "$XS_SOCK"
 	no_leftovers "$s"
-	[ "$XS_FAIL" -eq "$fails" ] || show_logs a
+	[ "$XS_FAIL" -eq "$fails" ] || xs_show_logs a
 }
 
 scenario_b() {
@@ -154,7 +131,7 @@ scenario_b() {
 	xs_pair_stop
 	[ $? -eq 1 ] && not_ok "$s: final stop is clean" "$XS_STOP_WHY"
 	no_leftovers "$s"
-	[ "$XS_FAIL" -eq "$fails" ] || show_logs b
+	[ "$XS_FAIL" -eq "$fails" ] || xs_show_logs b
 }
 
 scenario_c() {
@@ -187,7 +164,7 @@ scenario_c() {
 	xs_pair_stop
 	[ $? -eq 1 ] && not_ok "$s: final stop is clean" "$XS_STOP_WHY"
 	no_leftovers "$s"
-	[ "$XS_FAIL" -eq "$fails" ] || show_logs c
+	[ "$XS_FAIL" -eq "$fails" ] || xs_show_logs c
 }
 
 # lose_backend LABEL SIGNAL
@@ -242,7 +219,7 @@ lose_backend() {
 	check "$s: mount gone" "still mounted ${WAIT}s later" \
 		xs_wait_unmount "$XS_MNT" $WAIT
 	no_leftovers "$s"
-	[ "$XS_FAIL" -eq "$fails" ] || show_logs "$label"
+	[ "$XS_FAIL" -eq "$fails" ] || xs_show_logs "$label"
 }
 
 scenario_a
