@@ -73,6 +73,24 @@ start_pair() {
 	return 0
 }
 
+# remount_and_stop S LABEL FAILS: after the pair's frontend is gone, a new
+# one mounts on the same backend and works; then the pair stops cleanly
+# and leaves nothing behind.  The logs are shown if a check since FAILS
+# failed.
+remount_and_stop() {
+	local s=$1
+	if xs_start_front; then
+		ok "$s: a new frontend mounts on the same backend"
+		check "$s: the new mount works" "round trip failed" mount_works "$2"
+	else
+		not_ok "$s: a new frontend mounts on the same backend" "no mount"
+	fi
+	xs_pair_stop
+	[ $? -eq 1 ] && not_ok "$s: final stop is clean" "$XS_STOP_WHY"
+	no_leftovers "$s"
+	[ "$XS_FAIL" -eq "$3" ] || xs_show_logs "$2"
+}
+
 scenario_a() {
 	local s="a (fusermount3 -u, then SIGTERM backend)" fails=$XS_FAIL
 	start_pair a || return
@@ -122,16 +140,7 @@ scenario_b() {
 	check "$s: backend logs closing for the connection" "no closing line" \
 		log_has "$XS_BACK_LOG" 'xenshare-back: local\.1: closing: '
 	check "$s: backend still running" "it exited" xs_alive "$XS_BACK_PID"
-	if xs_start_front; then
-		ok "$s: a new frontend mounts on the same backend"
-		check "$s: the new mount works" "round trip failed" mount_works b
-	else
-		not_ok "$s: a new frontend mounts on the same backend" "no mount"
-	fi
-	xs_pair_stop
-	[ $? -eq 1 ] && not_ok "$s: final stop is clean" "$XS_STOP_WHY"
-	no_leftovers "$s"
-	[ "$XS_FAIL" -eq "$fails" ] || xs_show_logs b
+	remount_and_stop "$s" b "$fails"
 }
 
 scenario_c() {
@@ -155,16 +164,7 @@ scenario_c() {
 	fi
 	check "$s: no stuck mount" "$XS_MNT still mounted" \
 		xs_wait_unmount "$XS_MNT" 2
-	if xs_start_front; then
-		ok "$s: a new frontend mounts on the same backend"
-		check "$s: the new mount works" "round trip failed" mount_works c
-	else
-		not_ok "$s: a new frontend mounts on the same backend" "no mount"
-	fi
-	xs_pair_stop
-	[ $? -eq 1 ] && not_ok "$s: final stop is clean" "$XS_STOP_WHY"
-	no_leftovers "$s"
-	[ "$XS_FAIL" -eq "$fails" ] || xs_show_logs c
+	remount_and_stop "$s" c "$fails"
 }
 
 # lose_backend LABEL SIGNAL
