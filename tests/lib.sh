@@ -73,6 +73,45 @@ xs_summary() {
 	[ "$XS_FAIL" -eq 0 ]
 }
 
+# xs_require SUITE BIN...: end the script with its total line unless every
+# BIN is built (else one failure of SUITE) and /dev/fuse exists (else one
+# skip).
+xs_require() {
+	local suite=$1 bin
+	shift
+	for bin in "$@"; do
+		if [ ! -x "$bin" ]; then
+			not_ok "$suite" "$bin is missing (run make first)"
+			xs_summary
+			exit 1
+		fi
+	done
+	if [ ! -e /dev/fuse ]; then
+		skip "$suite" "/dev/fuse is missing"
+		xs_summary
+		exit 0
+	fi
+}
+
+# xs_log_has FILE PATTERN [SECONDS]: wait (default 10 s) for an extended
+# regex in a log.
+xs_log_has() {
+	local i n=$(( ${3:-10} * 10 ))
+	for ((i = 0; i < n; i++)); do
+		grep -qE -- "$2" "$1" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# xs_show_logs LABEL: both daemons' logs as comment lines.
+xs_show_logs() {
+	diag "$1: backend log:"
+	sed 's/^/#   /' "$XS_BACK_LOG"
+	diag "$1: frontend log:"
+	sed 's/^/#   /' "$XS_FRONT_LOG"
+}
+
 # xs_run_counted NAME CMD...: run a program that prints ok/not ok lines
 # and a final "N passed, N failed, N skipped"; pass its lines through
 # (except the total) and add its counts to ours.  A missing total, or a
@@ -247,17 +286,23 @@ xs_pair_dirs() {
 	: >"$XS_FRONT_LOG"
 }
 
-# xs_start_back [ARGS...]: backend in the foreground on XS_SOCK, logging
-# to XS_BACK_LOG; waits until the socket accepts.  Its state directory
-# (handle keys) is XS_TMP/state unless ARGS name another.
-xs_start_back() {
-	local i
+# xs_launch_back [ARGS...]: backend in the foreground on XS_SOCK, logging
+# to XS_BACK_LOG, without waiting for it.  Its state directory (handle
+# keys) is XS_TMP/state unless ARGS name another.
+xs_launch_back() {
 	# shellcheck disable=SC2086
 	$XS_WRAP "$XS_BACK_BIN" --local "$XS_SOCK" "$XS_EXPORT" -f \
 		${XS_TMP:+--state-dir "$XS_TMP/state"} "$@" \
 		>>"$XS_BACK_LOG" 2>&1 &
 	XS_BACK_PID=$!
 	XS_PIDS+=("$XS_BACK_PID")
+}
+
+# xs_start_back [ARGS...]: xs_launch_back, then wait until the socket
+# accepts.
+xs_start_back() {
+	local i
+	xs_launch_back "$@"
 	for ((i = 0; i < XS_MOUNT_TIMEOUT * 10; i++)); do
 		[ -S "$XS_SOCK" ] && return 0
 		xs_alive "$XS_BACK_PID" || break
@@ -268,21 +313,32 @@ xs_start_back() {
 	return 1
 }
 
-# xs_start_front [ARGS...]: frontend in the foreground mounting XS_MNT,
-# logging to XS_FRONT_LOG; waits for the mount.
-xs_start_front() {
+# xs_start_front_at MNT [ARGS...]: a frontend in the foreground on
+# XS_SOCK mounting MNT, logging to XS_FRONT_LOG; its pid is
+# XS_FRONT_AT_PID.  Waits for the mount.
+xs_start_front_at() {
+	local mnt=$1
+	shift
 	# shellcheck disable=SC2086
-	$XS_WRAP "$XS_FRONT_BIN" --local "$XS_SOCK" "$XS_MNT" -f "$@" \
+	$XS_WRAP "$XS_FRONT_BIN" --local "$XS_SOCK" "$mnt" -f "$@" \
 		>>"$XS_FRONT_LOG" 2>&1 &
-	XS_FRONT_PID=$!
-	XS_PIDS+=("$XS_FRONT_PID")
-	if xs_wait_mount "$XS_MNT"; then
-		XS_FUSE_DEV=$(xs_fuse_dev "$XS_MNT")
-		return 0
-	fi
-	echo "# frontend did not mount $XS_MNT; its log:" >&2
+	XS_FRONT_AT_PID=$!
+	XS_PIDS+=("$XS_FRONT_AT_PID")
+	xs_wait_mount "$mnt" && return 0
+	echo "# frontend did not mount $mnt; its log:" >&2
 	sed 's/^/#   /' "$XS_FRONT_LOG" >&2
 	return 1
+}
+
+# xs_start_front [ARGS...]: the pair's frontend, mounting XS_MNT
+# (XS_FRONT_PID, XS_FUSE_DEV).
+xs_start_front() {
+	local rc
+	xs_start_front_at "$XS_MNT" "$@"
+	rc=$?
+	XS_FRONT_PID=$XS_FRONT_AT_PID
+	[ $rc -eq 0 ] && XS_FUSE_DEV=$(xs_fuse_dev "$XS_MNT")
+	return $rc
 }
 
 # xs_pair_start [NAME]: fresh dirs, backend, frontend, mounted.  Extra

@@ -22,11 +22,10 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "tests/unit/tap.h"
 
 #define TIME_LIMIT_S	20
 #define MAX_INPUT_BYTES	(1u << 20)
-
-static unsigned passed, failed, skipped;
 
 static int read_input(const char *path, uint8_t **buf, size_t *len)
 {
@@ -61,15 +60,13 @@ static void run_one(const char *path, const char *name)
 
 	rc = read_input(path, &buf, &len);
 	if (rc) {
-		printf("skip - %s: %s\n", name, strerror(-rc));
-		skipped++;
+		skip(name, strerror(-rc));
 		return;
 	}
 	fflush(stdout);
 	pid = fork();
 	if (pid < 0) {
-		printf("not ok - %s: fork: %s\n", name, strerror(errno));
-		failed++;
+		result(false, name, "fork: %s", strerror(errno));
 		free(buf);
 		return;
 	}
@@ -81,22 +78,14 @@ static void run_one(const char *path, const char *name)
 	free(buf);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-		printf("ok - %s\n", name);
-		passed++;
-	} else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM) {
-		printf("not ok - %s: no answer within %d s\n", name,
-		       TIME_LIMIT_S);
-		failed++;
-	} else if (WIFSIGNALED(status)) {
-		printf("not ok - %s: killed by signal %d (%s)\n", name,
-		       WTERMSIG(status), strsignal(WTERMSIG(status)));
-		failed++;
-	} else {
-		printf("not ok - %s: exit status %d\n", name,
+	if (WIFEXITED(status))
+		result(WEXITSTATUS(status) == 0, name, "exit status %d",
 		       WEXITSTATUS(status));
-		failed++;
-	}
+	else if (WTERMSIG(status) == SIGALRM)
+		result(false, name, "no answer within %d s", TIME_LIMIT_S);
+	else
+		result(false, name, "killed by signal %d (%s)",
+		       WTERMSIG(status), strsignal(WTERMSIG(status)));
 }
 
 static int by_name(const void *a, const void *b)
@@ -112,8 +101,7 @@ static void run_dir(const char *dir)
 	DIR *d = opendir(dir);
 
 	if (!d) {
-		printf("not ok - %s: %s\n", dir, strerror(errno));
-		failed++;
+		result(false, dir, "%s", strerror(errno));
 		return;
 	}
 	while ((de = readdir(d))) {
@@ -160,6 +148,5 @@ int main(int argc, char **argv)
 		else
 			run_one(argv[i], argv[i]);
 	}
-	printf("%u passed, %u failed, %u skipped\n", passed, failed, skipped);
-	return failed ? 1 : 0;
+	return tap_summary();
 }

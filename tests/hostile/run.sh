@@ -31,18 +31,7 @@ HOSTILE=$XS_BUILD/tests/hostile/hostile
 FACTOR=${XS_HOSTILE_FACTOR:-5}
 SLACK_MS=150		# added to the allowed time: fast baselines are noisy
 
-for bin in "$XS_BACK_BIN" "$XS_FRONT_BIN" "$HOSTILE"; do
-	if [ ! -x "$bin" ]; then
-		not_ok "hostile suite" "$bin is missing (run make first)"
-		xs_summary
-		exit 1
-	fi
-done
-if [ ! -e /dev/fuse ]; then
-	skip "hostile suite" "/dev/fuse is missing"
-	xs_summary
-	exit 0
-fi
+xs_require "hostile suite" "$XS_BACK_BIN" "$XS_FRONT_BIN" "$HOSTILE"
 
 if [ $# -gt 0 ]; then
 	ATTACKS=("$@")

@@ -36,18 +36,7 @@ IO=$XS_BUILD/tests/integration/restart_io
 KILLS=${XS_RESTART_KILLS:-5}
 WAIT=20
 
-for bin in "$XS_BACK_BIN" "$XS_FRONT_BIN" "$IO"; do
-	if [ ! -x "$bin" ]; then
-		not_ok "restart suite" "$bin is missing (run make first)"
-		xs_summary
-		exit 1
-	fi
-done
-if [ ! -e /dev/fuse ]; then
-	skip "restart suite" "/dev/fuse is missing"
-	xs_summary
-	exit 0
-fi
+xs_require "restart suite" "$XS_BACK_BIN" "$XS_FRONT_BIN" "$IO"
 for tool in git tar sha256sum; do
 	if ! command -v "$tool" >/dev/null; then
 		skip "restart suite" "$tool is missing"
@@ -127,19 +116,7 @@ reconnected() {
 }
 
 log_has() {
-	local i n=$(( ${3:-$WAIT} * 10 ))
-	for ((i = 0; i < n; i++)); do
-		grep -qE -- "$2" "$1" && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-show_logs() {
-	diag "$1: backend log:"
-	sed 's/^/#   /' "$XS_BACK_LOG"
-	diag "$1: frontend log:"
-	sed 's/^/#   /' "$XS_FRONT_LOG"
+	xs_log_has "$1" "$2" "${3:-$WAIT}"
 }
 
 # wait_job PID SECONDS: 0 once the job exited (status in XS_EXIT_STATUS).
@@ -315,7 +292,7 @@ scenario_load() {
 	check "$s: frontend still serving" "it exited" xs_alive "$XS_FRONT_PID"
 	xs_pair_stop
 	[ $? -eq 1 ] && not_ok "$s: final stop is clean" "$XS_STOP_WHY"
-	[ "$XS_FAIL" -eq "$fails" ] || show_logs "$s"
+	[ "$XS_FAIL" -eq "$fails" ] || xs_show_logs "$s"
 }
 
 # ---- upgrade: SIGTERM, an open descriptor across it ------------------------------
@@ -358,7 +335,7 @@ scenario_upgrade() {
 		"$(printf 'before the restart\nafter the restart')"
 	xs_pair_stop
 	[ $? -eq 1 ] && not_ok "$s: final stop is clean" "$XS_STOP_WHY"
-	[ "$XS_FAIL" -eq "$fails" ] || show_logs "$s"
+	[ "$XS_FAIL" -eq "$fails" ] || xs_show_logs "$s"
 }
 
 # ---- timeout: no backend comes back -------------------------------------------
@@ -398,7 +375,7 @@ scenario_timeout() {
 		not_ok "$s: frontend exits" "still running ${WAIT}s later"
 	fi
 	check "$s: mount gone" "still mounted" xs_wait_unmount "$XS_MNT" $WAIT
-	[ "$XS_FAIL" -eq "$fails" ] || show_logs "$s"
+	[ "$XS_FAIL" -eq "$fails" ] || xs_show_logs "$s"
 }
 
 # ---- release: kill -9 of the frontend -------------------------------------------
@@ -444,7 +421,7 @@ scenario_release() {
 	xs_unmount "$XS_MNT"
 	check "$s: dead mount removed" "still mounted" xs_wait_unmount "$XS_MNT" 5
 	xs_kill "$XS_BACK_PID"
-	[ "$XS_FAIL" -eq "$fails" ] || show_logs "$s"
+	[ "$XS_FAIL" -eq "$fails" ] || xs_show_logs "$s"
 }
 
 for sc in ${XS_RESTART_ONLY:-load upgrade timeout release}; do

@@ -23,19 +23,8 @@ set -u
 TEST_UID=4321
 TEST_GID=4321
 
-for bin in "$XS_BACK_BIN" "$XS_FRONT_BIN" \
-	   "$XS_BUILD/tests/integration/posix_ops" "$XS_BUILD/tests/tools/fsx"; do
-	if [ ! -x "$bin" ]; then
-		not_ok "integration suite" "$bin is missing (run make first)"
-		xs_summary
-		exit 1
-	fi
-done
-if [ ! -e /dev/fuse ]; then
-	skip "integration suite" "/dev/fuse is missing"
-	xs_summary
-	exit 0
-fi
+xs_require "integration suite" "$XS_BACK_BIN" "$XS_FRONT_BIN" \
+	"$XS_BUILD/tests/integration/posix_ops" "$XS_BUILD/tests/tools/fsx"
 
 xs_init
 # cp -a, tar and rsync of set-uid files, and posix_ops's set-id checks,

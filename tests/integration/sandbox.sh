@@ -34,18 +34,7 @@ export XENSHARE_BACK=$XS_BACK_BIN
 CAPS_KEPT=$((0xdf))
 CAP_MKNOD=$((1 << 27))
 
-for bin in "$XS_BACK_BIN" "$XS_FRONT_BIN"; do
-	if [ ! -x "$bin" ]; then
-		not_ok "sandbox suite" "$bin is missing (run make first)"
-		xs_summary
-		exit 1
-	fi
-done
-if [ ! -e /dev/fuse ]; then
-	skip "sandbox suite" "/dev/fuse is missing"
-	xs_summary
-	exit 0
-fi
+xs_require "sandbox suite" "$XS_BACK_BIN" "$XS_FRONT_BIN"
 
 xs_init
 # bash reports the daemons this suite kills on stderr: keep such lines
@@ -232,11 +221,7 @@ test_own_fs() {
 test_refused_call() {
 	local st
 	xs_pair_dirs refuse
-	XS_SANDBOX_SELFTEST=1 XS_SANDBOX_SELFTEST_REFUSE=1 \
-		"$XS_BACK_BIN" --local "$XS_SOCK" "$XS_EXPORT" -f \
-		>>"$XS_BACK_LOG" 2>&1 &
-	XS_BACK_PID=$!
-	XS_PIDS+=("$XS_BACK_PID")
+	XS_SANDBOX_SELFTEST=1 XS_SANDBOX_SELFTEST_REFUSE=1 xs_launch_back
 	if ! xs_wait_exit "$XS_BACK_PID" 10; then
 		not_ok "refuse: a worker that fails its first start stops the backend" \
 			"still running"
@@ -260,7 +245,7 @@ test_refused_call() {
 # ---- restarts -------------------------------------------------------------
 
 test_restart() {
-	local sup w w2 w3 i mnt2 fpid
+	local sup w w2 w3 i mnt2 fpid rc
 	start_pair restart || return
 	sup=$XS_BACK_PID
 	if ! w=$(wait_worker "$sup"); then
@@ -286,10 +271,10 @@ test_restart() {
 		"round trip failed for 20 s" wait_works "$XS_MNT" reconnected
 	mnt2=$XS_TMP/restart/mnt2
 	mkdir -p "$mnt2"
-	"$XS_FRONT_BIN" --local "$XS_SOCK" "$mnt2" -f >>"$XS_FRONT_LOG" 2>&1 &
-	fpid=$!
-	XS_PIDS+=("$fpid")
-	if xs_wait_mount "$mnt2"; then
+	xs_start_front_at "$mnt2"
+	rc=$?
+	fpid=$XS_FRONT_AT_PID
+	if [ $rc -eq 0 ]; then
 		check "restart: a new frontend mounts and works" "round trip failed" \
 			mount_works "$mnt2" second
 		fusermount3 -u "$mnt2" 2>/dev/null || xs_unmount "$mnt2"

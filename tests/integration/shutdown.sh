@@ -25,18 +25,7 @@ set -u
 
 WAIT=10
 
-for bin in "$XS_BACK_BIN" "$XS_FRONT_BIN"; do
-	if [ ! -x "$bin" ]; then
-		not_ok "shutdown suite" "$bin is missing (run make first)"
-		xs_summary
-		exit 1
-	fi
-done
-if [ ! -e /dev/fuse ]; then
-	skip "shutdown suite" "/dev/fuse is missing"
-	xs_summary
-	exit 0
-fi
+xs_require "shutdown suite" "$XS_BACK_BIN" "$XS_FRONT_BIN"
 
 xs_init
 # bash reports the daemons this suite kills on stderr: keep such lines
@@ -45,12 +34,7 @@ exec 2> >(sed -u 's/^/# /' >&2)
 
 # log_has FILE PATTERN [SECONDS]: wait for an extended regex in a log.
 log_has() {
-	local i n=$(( ${3:-$WAIT} * 10 ))
-	for ((i = 0; i < n; i++)); do
-		grep -qE -- "$2" "$1" && return 0
-		sleep 0.1
-	done
-	return 1
+	xs_log_has "$1" "$2" "${3:-$WAIT}"
 }
 
 # mount_works LABEL: a round trip through the mount reaches the export.
@@ -79,13 +63,6 @@ no_leftovers() {
 	fi
 }
 
-show_logs() {
-	diag "$1: backend log:"
-	sed 's/^/#   /' "$XS_BACK_LOG"
-	diag "$1: frontend log:"
-	sed 's/^/#   /' "$XS_FRONT_LOG"
-}
-
 # start_pair LABEL: a mounted pair with a file to read.
 start_pair() {
 	if ! xs_pair_start "$1"; then
@@ -94,6 +71,24 @@ start_pair() {
 	fi
 	head -c 1048576 /dev/urandom >"$XS_EXPORT/data"
 	return 0
+}
+
+# remount_and_stop S LABEL FAILS: after the pair's frontend is gone, a new
+# one mounts on the same backend and works; then the pair stops cleanly
+# and leaves nothing behind.  The logs are shown if a check since FAILS
+# failed.
+remount_and_stop() {
+	local s=$1
+	if xs_start_front; then
+		ok "$s: a new frontend mounts on the same backend"
+		check "$s: the new mount works" "round trip failed" mount_works "$2"
+	else
+		not_ok "$s: a new frontend mounts on the same backend" "no mount"
+	fi
+	xs_pair_stop
+	[ $? -eq 1 ] && not_ok "$s: final stop is clean" "$XS_STOP_WHY"
+	no_leftovers "$s"
+	[ "$XS_FAIL" -eq "$3" ] || xs_show_logs "$2"
 }
 
 scenario_a() {
@@ -126,7 +121,7 @@ scenario_a() {
 	check "$s: backend removed its socket" "$XS_SOCK still there" \
 		test ! -e "$XS_SOCK"
 	no_leftovers "$s"
-	[ "$XS_FAIL" -eq "$fails" ] || show_logs a
+	[ "$XS_FAIL" -eq "$fails" ] || xs_show_logs a
 }
 
 scenario_b() {
@@ -145,16 +140,7 @@ scenario_b() {
 	check "$s: backend logs closing for the connection" "no closing line" \
 		log_has "$XS_BACK_LOG" 'xenshare-back: local\.1: closing: '
 	check "$s: backend still running" "it exited" xs_alive "$XS_BACK_PID"
-	if xs_start_front; then
-		ok "$s: a new frontend mounts on the same backend"
-		check "$s: the new mount works" "round trip failed" mount_works b
-	else
-		not_ok "$s: a new frontend mounts on the same backend" "no mount"
-	fi
-	xs_pair_stop
-	[ $? -eq 1 ] && not_ok "$s: final stop is clean" "$XS_STOP_WHY"
-	no_leftovers "$s"
-	[ "$XS_FAIL" -eq "$fails" ] || show_logs b
+	remount_and_stop "$s" b "$fails"
 }
 
 scenario_c() {
@@ -178,16 +164,7 @@ scenario_c() {
 	fi
 	check "$s: no stuck mount" "$XS_MNT still mounted" \
 		xs_wait_unmount "$XS_MNT" 2
-	if xs_start_front; then
-		ok "$s: a new frontend mounts on the same backend"
-		check "$s: the new mount works" "round trip failed" mount_works c
-	else
-		not_ok "$s: a new frontend mounts on the same backend" "no mount"
-	fi
-	xs_pair_stop
-	[ $? -eq 1 ] && not_ok "$s: final stop is clean" "$XS_STOP_WHY"
-	no_leftovers "$s"
-	[ "$XS_FAIL" -eq "$fails" ] || show_logs c
+	remount_and_stop "$s" c "$fails"
 }
 
 # lose_backend LABEL SIGNAL
@@ -242,7 +219,7 @@ lose_backend() {
 	check "$s: mount gone" "still mounted ${WAIT}s later" \
 		xs_wait_unmount "$XS_MNT" $WAIT
 	no_leftovers "$s"
-	[ "$XS_FAIL" -eq "$fails" ] || show_logs "$label"
+	[ "$XS_FAIL" -eq "$fails" ] || xs_show_logs "$label"
 }
 
 scenario_a

@@ -21,19 +21,7 @@
 #include "protocol/codec.h"
 #include "protocol/ring.h"
 #include "transport/local.h"
-
-static int passed, failed;
-
-#define CHECK(cond, name)                                                    \
-	do {                                                                 \
-		if (cond) {                                                  \
-			printf("ok - %s\n", name);                           \
-			passed++;                                            \
-		} else {                                                     \
-			printf("not ok - %s: line %d\n", name, __LINE__);    \
-			failed++;                                            \
-		}                                                            \
-	} while (0)
+#include "tap.h"
 
 static char sock_path[108];
 static int listen_fd;
@@ -249,8 +237,7 @@ static struct xsh_client *setup(struct fake *f, enum fake_mode mode,
 	if (!rc)
 		rc = xsh_client_start(c);
 	if (rc) {
-		printf("not ok - connect: %s\n", strerror(-rc));
-		failed++;
+		result(false, "connect", "%s", strerror(-rc));
 		xsh_client_close(c);
 		pthread_join(f->th, NULL);
 		free(f->scratch);
@@ -432,27 +419,27 @@ static void test_basic(void)
 
 	if (!c)
 		return;
-	CHECK(do_getattr(c, 42, 7) == 0, "one call answered");
+	EXPECT(do_getattr(c, 42, 7) == 0, "one call answered");
 	call.req.opcode = XSH_OP_LOOKUP;
 	call.req.nodeid = XSH_ROOT_NODEID;
 	call.in = "xyz";
 	call.in_len = 3;
 	rc = xsh_client_call(c, &call);
-	CHECK(rc == -ENOENT && !call.priv && !call.out,
-	      "backend errno returned, nothing held");
+	EXPECT(rc == -ENOENT && !call.priv && !call.out,
+	       "backend errno returned, nothing held");
 	call.in = "abcd";
 	call.in_len = 4;
 	rc = xsh_client_call(c, &call);
-	CHECK(rc == 0 && call.rsp.u.entry.nodeid == 1004,
-	      "name input reaches the backend");
+	EXPECT(rc == 0 && call.rsp.u.entry.nodeid == 1004,
+	       "name input reaches the backend");
 	xsh_client_release(&call);
 	xsh_client_release(&call);
 	call.req.opcode = XSH_OP_STATFS;
 	call.in_len = 0;
-	CHECK(xsh_client_call(c, &call) == -ENOSYS, "unknown op gets ENOSYS");
-	CHECK(do_read(c, 3, 0, XSH_MAX_IO) == 0, "1 MiB read via large buffer");
+	EXPECT(xsh_client_call(c, &call) == -ENOSYS, "unknown op gets ENOSYS");
+	EXPECT(do_read(c, 3, 0, XSH_MAX_IO) == 0, "1 MiB read via large buffer");
 	teardown(&f, c);
-	CHECK(f.decode_errors == 0, "every request passes the codec");
+	EXPECT(f.decode_errors == 0, "every request passes the codec");
 }
 
 static void test_parallel(void)
@@ -464,13 +451,13 @@ static void test_parallel(void)
 	if (!c)
 		return;
 	errors = run_workers(c, 24, 400, 16, &eio);
-	CHECK(errors == 0 && eio == 0,
-	      "24 threads x 400 calls on 2 rings all answered correctly");
+	EXPECT(errors == 0 && eio == 0,
+	       "24 threads x 400 calls on 2 rings all answered correctly");
 	teardown(&f, c);
-	CHECK(f.reordered > 10 && f.max_batch > 1,
-	      "responses came back out of order");
-	CHECK(f.served == 24 * 400, "every request served once");
-	CHECK(f.decode_errors == 0, "every parallel request passes the codec");
+	EXPECT(f.reordered > 10 && f.max_batch > 1,
+	       "responses came back out of order");
+	EXPECT(f.served == 24 * 400, "every request served once");
+	EXPECT(f.decode_errors == 0, "every parallel request passes the codec");
 }
 
 static void test_waits(void)
@@ -483,10 +470,10 @@ static void test_waits(void)
 	if (!c)
 		return;
 	errors = run_workers(c, 40, 100, 8, &eio);
-	CHECK(errors == 0 && eio == 0,
-	      "more callers than slots and large buffers wait, then succeed");
+	EXPECT(errors == 0 && eio == 0,
+	       "more callers than slots and large buffers wait, then succeed");
 	teardown(&f, c);
-	CHECK(f.ring_errors == 0, "never more requests in flight than slots");
+	EXPECT(f.ring_errors == 0, "never more requests in flight than slots");
 }
 
 static void test_bad_id(void)
@@ -500,13 +487,14 @@ static void test_bad_id(void)
 	lost_count = 0;
 	xsh_client_set_lost_handler(c, on_lost, NULL);
 	errors = run_workers(c, 8, 200, 0, &eio);
-	CHECK(errors == 0 && eio > 0, "forged response id fails calls with EIO");
-	CHECK(xsh_client_lost(c) && do_getattr(c, 1, 1) == -EIO,
-	      "later calls fail with EIO");
+	EXPECT(errors == 0 && eio > 0,
+	       "forged response id fails calls with EIO");
+	EXPECT(xsh_client_lost(c) && do_getattr(c, 1, 1) == -EIO,
+	       "later calls fail with EIO");
 	/* The report comes from a completion thread: joined by teardown. */
 	teardown(&f, c);
-	CHECK(lost_count == 1 && strstr(lost_reason, "id"),
-	      "loss reported once, naming the cause");
+	EXPECT(lost_count == 1 && strstr(lost_reason, "id"),
+	       "loss reported once, naming the cause");
 }
 
 static void test_hangup(void)
@@ -520,13 +508,13 @@ static void test_hangup(void)
 	lost_count = 0;
 	xsh_client_set_lost_handler(c, on_lost, NULL);
 	errors = run_workers(c, 16, 200, 0, &eio);
-	CHECK(errors == 0 && eio > 0,
-	      "backend hangup fails pending calls with EIO, none hang");
-	CHECK(do_read(c, 1, 0, XSH_MAX_IO) == -EIO,
-	      "large-buffer calls fail after the loss");
+	EXPECT(errors == 0 && eio > 0,
+	       "backend hangup fails pending calls with EIO, none hang");
+	EXPECT(do_read(c, 1, 0, XSH_MAX_IO) == -EIO,
+	       "large-buffer calls fail after the loss");
 	teardown(&f, c);
-	CHECK(lost_count == 1 && strstr(lost_reason, "closed"),
-	      "hangup reported once");
+	EXPECT(lost_count == 1 && strstr(lost_reason, "closed"),
+	       "hangup reported once");
 }
 
 static void test_no_backend(void)
@@ -537,10 +525,10 @@ static void test_no_backend(void)
 	};
 	struct xsh_client *c = NULL;
 
-	CHECK(xsh_client_connect(&p, &c) == -ENOENT && !c,
-	      "missing backend is ENOENT");
+	EXPECT(xsh_client_connect(&p, &c) == -ENOENT && !c,
+	       "missing backend is ENOENT");
 	p.nr_rings = XSH_MAX_RINGS + 1;
-	CHECK(xsh_client_connect(&p, &c) == -EINVAL, "too many rings refused");
+	EXPECT(xsh_client_connect(&p, &c) == -EINVAL, "too many rings refused");
 }
 
 int main(void)
@@ -550,9 +538,8 @@ int main(void)
 	unlink(sock_path);
 	listen_fd = xsh_local_listen(sock_path);
 	if (listen_fd < 0) {
-		printf("not ok - listen: %s\n", strerror(-listen_fd));
-		printf("0 passed, 1 failed, 0 skipped\n");
-		return 1;
+		result(false, "listen", "%s", strerror(-listen_fd));
+		return tap_summary();
 	}
 	test_basic();
 	test_parallel();
@@ -562,6 +549,5 @@ int main(void)
 	test_no_backend();
 	close(listen_fd);
 	unlink(sock_path);
-	printf("%d passed, %d failed, 0 skipped\n", passed, failed);
-	return failed ? 1 : 0;
+	return tap_summary();
 }

@@ -7,7 +7,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,25 +14,7 @@
 #include <sys/stat.h>
 
 #include "protocol/codec.h"
-
-static unsigned n_pass, n_fail, n_skip;
-
-static void result(bool ok, const char *name, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (ok) {
-		printf("ok - %s\n", name);
-		n_pass++;
-		return;
-	}
-	printf("not ok - %s: ", name);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	n_fail++;
-}
+#include "tap.h"
 
 #define DATA_BYTES	(4u << 20)
 #define ZEROBUF		0xffffffffu	/* buf_len 0; a 0 in the table means
@@ -792,6 +773,5 @@ int main(void)
 
 	free(data);
 	free(scratch);
-	printf("%u passed, %u failed, %u skipped\n", n_pass, n_fail, n_skip);
-	return n_fail ? 1 : 0;
+	return tap_summary();
 }

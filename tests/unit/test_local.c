@@ -19,19 +19,7 @@
 
 #include "protocol/ring.h"
 #include "transport/local.h"
-
-static int passed, failed;
-
-#define CHECK(cond, name)                                                    \
-	do {                                                                 \
-		if (cond) {                                                  \
-			printf("ok - %s\n", name);                           \
-			passed++;                                            \
-		} else {                                                     \
-			printf("not ok - %s: line %d\n", name, __LINE__);    \
-			failed++;                                            \
-		}                                                            \
-	} while (0)
+#include "tap.h"
 
 static char sock_path[108];
 static int listen_fd;
@@ -69,37 +57,37 @@ static void test_good(void)
 	pthread_create(&th, NULL, acceptor, &a);
 	rc = xsh_local_connect(sock_path, &p, &f);
 	pthread_join(th, NULL);
-	CHECK(rc == 0 && a.rc == 0, "good hello accepted");
+	EXPECT(rc == 0 && a.rc == 0, "good hello accepted");
 	if (rc || a.rc) {
 		xsh_tport_close(f);
 		xsh_tport_close(a.t);
 		return;
 	}
-	CHECK(f->features == XSH_FEAT_READDIRPLUS &&
-	      a.t->features == XSH_FEAT_READDIRPLUS, "features intersected");
-	CHECK(f->max_io == XSH_MAX_IO && f->version == XSH_PROTO_VERSION,
-	      "max_io and version negotiated");
-	CHECK(a.t->data_bytes == 16 * XSH_PAGE_SIZE && a.t->nr_rings == 2,
-	      "layout agreed");
+	EXPECT(f->features == XSH_FEAT_READDIRPLUS &&
+	       a.t->features == XSH_FEAT_READDIRPLUS, "features intersected");
+	EXPECT(f->max_io == XSH_MAX_IO && f->version == XSH_PROTO_VERSION,
+	       "max_io and version negotiated");
+	EXPECT(a.t->data_bytes == 16 * XSH_PAGE_SIZE && a.t->nr_rings == 2,
+	       "layout agreed");
 
 	xsh_ring_front_init(&fr, f->ring_mem[1], f->ring_bytes);
 	xsh_ring_back_attach(&br, a.t->ring_mem[1], a.t->ring_bytes);
 	xsh_ring_front_put_req(&fr, &req);
 	if (xsh_ring_front_push(&fr))
 		xsh_tport_notify(f, 1);
-	CHECK(read(a.t->ring_fd[1], &v, sizeof(v)) == sizeof(v),
-	      "request notification crosses");
-	CHECK(xsh_ring_back_get_req(&br, &got) == 1 && got.id == 42,
-	      "request crosses shared memory");
+	EXPECT(read(a.t->ring_fd[1], &v, sizeof(v)) == sizeof(v),
+	       "request notification crosses");
+	EXPECT(xsh_ring_back_get_req(&br, &got) == 1 && got.id == 42,
+	       "request crosses shared memory");
 	xsh_ring_back_put_rsp(&br, &rsp);
 	if (xsh_ring_back_push(&br))
 		xsh_tport_notify(a.t, 1);
-	CHECK(read(f->ring_fd[1], &v, sizeof(v)) == sizeof(v),
-	      "response notification crosses");
-	CHECK(xsh_ring_front_get_rsp(&fr, &back) == 1 && back.id == 42,
-	      "response crosses shared memory");
+	EXPECT(read(f->ring_fd[1], &v, sizeof(v)) == sizeof(v),
+	       "response notification crosses");
+	EXPECT(xsh_ring_front_get_rsp(&fr, &back) == 1 && back.id == 42,
+	       "response crosses shared memory");
 	memcpy(a.t->data, "hello", 5);
-	CHECK(memcmp(f->data, "hello", 5) == 0, "data area shared");
+	EXPECT(memcmp(f->data, "hello", 5) == 0, "data area shared");
 	xsh_tport_close(f);
 	xsh_tport_close(a.t);
 }
@@ -135,12 +123,12 @@ static void test_ops(void)
 	pthread_create(&th, NULL, attacher, &a);
 	rc = xsh_tport_connect(&xsh_local_front_ops, &addr, &p, &f);
 	pthread_join(th, NULL);
-	CHECK(rc == 0 && a.rc == 0 && f->ops == &xsh_local_front_ops &&
+	EXPECT(rc == 0 && a.rc == 0 && f->ops == &xsh_local_front_ops &&
 	      a.t->ops == &xsh_local_back_ops,
 	      "ops: connect and attach through the tables");
 	xsh_tport_close(f);
 	xsh_tport_close(a.t);
-	CHECK(xsh_tport_attach(&xsh_local_front_ops, NULL, &t) == -ENOSYS &&
+	EXPECT(xsh_tport_attach(&xsh_local_front_ops, NULL, &t) == -ENOSYS &&
 	      xsh_tport_connect(&xsh_local_back_ops, &addr, &p, &t) == -ENOSYS &&
 	      !t, "ops: each side's table has only its own entry");
 }
@@ -209,30 +197,30 @@ static void test_bad(void)
 	fds[2] = eventfd(0, 0);
 
 	fds[0] = sealed;
-	CHECK(raw_hello(&h, fds, 3) == 0, "hand-made good hello accepted");
+	EXPECT(raw_hello(&h, fds, 3) == 0, "hand-made good hello accepted");
 	b = h;
 	b.magic ^= 1;
-	CHECK(raw_hello(&b, fds, 3) == -EPROTO, "bad magic refused");
+	EXPECT(raw_hello(&b, fds, 3) == -EPROTO, "bad magic refused");
 	b = h;
 	b.nr_rings = XSH_MAX_RINGS + 1;
-	CHECK(raw_hello(&b, fds, 3) == -EINVAL, "too many rings refused");
+	EXPECT(raw_hello(&b, fds, 3) == -EINVAL, "too many rings refused");
 	b = h;
 	b.ring_order = 30;
-	CHECK(raw_hello(&b, fds, 3) == -EINVAL, "huge ring order refused");
-	CHECK(raw_hello(&h, fds, 2) == -EINVAL, "missing descriptor refused");
-	CHECK(raw_hello(&h, NULL, 0) == -EINVAL, "no descriptors refused");
+	EXPECT(raw_hello(&b, fds, 3) == -EINVAL, "huge ring order refused");
+	EXPECT(raw_hello(&h, fds, 2) == -EINVAL, "missing descriptor refused");
+	EXPECT(raw_hello(&h, NULL, 0) == -EINVAL, "no descriptors refused");
 	fds[0] = unsealed;
-	CHECK(raw_hello(&h, fds, 3) == -EINVAL, "unsealed memfd refused");
+	EXPECT(raw_hello(&h, fds, 3) == -EINVAL, "unsealed memfd refused");
 	fds[0] = small;
-	CHECK(raw_hello(&h, fds, 3) == -EINVAL, "short memfd refused");
+	EXPECT(raw_hello(&h, fds, 3) == -EINVAL, "short memfd refused");
 	fds[0] = sealed;
 	fds[1] = pfd[1];
-	CHECK(raw_hello(&h, fds, 3) == -EINVAL, "pipe as eventfd refused");
+	EXPECT(raw_hello(&h, fds, 3) == -EINVAL, "pipe as eventfd refused");
 	fds[1] = fds[2];
 	b = h;
 	b.data_pages = 0;
-	CHECK(raw_hello(&b, fds, 3) == -EINVAL, "empty data area refused");
-	CHECK(raw_hello(&h, fds, 3) == 0, "listener still serves after abuse");
+	EXPECT(raw_hello(&b, fds, 3) == -EINVAL, "empty data area refused");
+	EXPECT(raw_hello(&h, fds, 3) == 0, "listener still serves after abuse");
 }
 
 static void test_reconnect(void)
@@ -248,7 +236,7 @@ static void test_reconnect(void)
 	rc = xsh_local_connect(sock_path, &p, &f);
 	pthread_join(th, NULL);
 	if (rc || a.rc) {
-		CHECK(0, "reconnect: first connection");
+		EXPECT(0, "reconnect: first connection");
 		xsh_tport_close(f);
 		xsh_tport_close(a.t);
 		return;
@@ -258,14 +246,14 @@ static void test_reconnect(void)
 	pthread_create(&th, NULL, acceptor, &a);
 	rc = xsh_tport_reconnect(f, 2000);
 	pthread_join(th, NULL);
-	CHECK(rc == 0 && a.rc == 0, "reconnect handshakes again");
-	CHECK(a.rc == 0 && memcmp(a.t->data, "in flight", 9) == 0,
-	      "reconnect keeps the data area");
+	EXPECT(rc == 0 && a.rc == 0, "reconnect handshakes again");
+	EXPECT(a.rc == 0 && memcmp(a.t->data, "in flight", 9) == 0,
+	       "reconnect keeps the data area");
 	xsh_tport_close(a.t);
 	close(listen_fd);
 	unlink(sock_path);
 	rc = xsh_tport_reconnect(f, 300);
-	CHECK(rc == -ETIMEDOUT, "reconnect times out with no backend");
+	EXPECT(rc == -ETIMEDOUT, "reconnect times out with no backend");
 	listen_fd = xsh_local_listen(sock_path);
 	xsh_tport_close(f);
 }
@@ -277,9 +265,8 @@ int main(void)
 	unlink(sock_path);
 	listen_fd = xsh_local_listen(sock_path);
 	if (listen_fd < 0) {
-		printf("not ok - listen: %s\n", strerror(-listen_fd));
-		printf("0 passed, 1 failed, 0 skipped\n");
-		return 1;
+		result(false, "listen", "%s", strerror(-listen_fd));
+		return tap_summary();
 	}
 	test_good();
 	test_ops();
@@ -287,6 +274,5 @@ int main(void)
 	test_reconnect();
 	close(listen_fd);
 	unlink(sock_path);
-	printf("%d passed, %d failed, 0 skipped\n", passed, failed);
-	return failed ? 1 : 0;
+	return tap_summary();
 }

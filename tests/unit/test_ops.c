@@ -11,25 +11,7 @@
 #include <string.h>
 
 #include "protocol/xenshare_proto.h"
-
-static unsigned n_pass, n_fail, n_skip;
-
-static void result(bool ok, const char *name, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (ok) {
-		printf("ok - %s\n", name);
-		n_pass++;
-		return;
-	}
-	printf("not ok - %s: ", name);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	n_fail++;
-}
+#include "tap.h"
 
 static bool in_set(unsigned op, const unsigned *set, size_t n)
 {
@@ -198,6 +180,5 @@ int main(void)
 	test_bounds();
 	test_columns();
 	test_restore_flags();
-	printf("%u passed, %u failed, %u skipped\n", n_pass, n_fail, n_skip);
-	return n_fail ? 1 : 0;
+	return tap_summary();
 }

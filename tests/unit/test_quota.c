@@ -11,7 +11,6 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -27,35 +26,16 @@
 #include "backend/service/quota.h"
 #include "backend/service/service.h"
 #include "protocol/codec.h"
+#include "tap.h"
 
-static unsigned n_pass, n_fail, n_skip;
 static char why[512];
 
-static void result(bool ok, const char *name)
+/* The reason is the last CHECK's, in why[]; it is used up. */
+static void report(bool ok, const char *name)
 {
-	if (ok) {
-		printf("ok - %s\n", name);
-		n_pass++;
-	} else {
-		printf("not ok - %s: %s\n", name, why);
-		n_fail++;
-	}
+	result(ok, name, "%s", why);
 	why[0] = '\0';
 }
-
-static void skip(const char *name, const char *reason)
-{
-	printf("skip - %s: %s\n", name, reason);
-	n_skip++;
-}
-
-#define CHECK(cond, ...)						\
-	do {								\
-		if (!(cond)) {						\
-			snprintf(why, sizeof(why), __VA_ARGS__);	\
-			goto out;					\
-		}							\
-	} while (0)
 
 #define B		4096ull
 #define KiB		1024ull
@@ -97,7 +77,7 @@ static void test_write_cost(void)
 	      "huge length saturates");
 	ok = true;
 out:
-	result(ok, "write cost: the blocks touched plus one block of slack");
+	report(ok, "write cost: the blocks touched plus one block of slack");
 }
 
 static void test_reserve(void)
@@ -135,7 +115,7 @@ static void test_reserve(void)
 	ok = true;
 out:
 	xsh_quota_free(q);
-	result(ok, "reserve is all or nothing, settle and uncharge never fail");
+	report(ok, "reserve is all or nothing, settle and uncharge never fail");
 }
 
 /* Every shortened write is the longest prefix whose cost fits. */
@@ -186,7 +166,7 @@ static void test_reserve_write(void)
 	}
 	ok = true;
 out:
-	result(ok, "a write that does not fit is cut to the longest prefix that does");
+	report(ok, "a write that does not fit is cut to the longest prefix that does");
 }
 
 static void test_levels(void)
@@ -231,7 +211,7 @@ static void test_levels(void)
 	ok = true;
 out:
 	xsh_quota_free(q);
-	result(ok, "levels: ok, soft-limit at the percentage, hard-limit when growth is refused");
+	report(ok, "levels: ok, soft-limit at the percentage, hard-limit when growth is refused");
 }
 
 static void test_live_change(void)
@@ -259,7 +239,7 @@ static void test_live_change(void)
 	ok = true;
 out:
 	xsh_quota_free(q);
-	result(ok, "a live change applies at once, up or down, and deletes nothing");
+	report(ok, "a live change applies at once, up or down, and deletes nothing");
 }
 
 /* ---- concurrent reservations -------------------------------------------- */
@@ -344,7 +324,7 @@ static void test_concurrent_reserve(void)
 	ok = true;
 out:
 	xsh_quota_free(s.q);
-	result(ok, "8 threads reserving at once never exceed the limit");
+	report(ok, "8 threads reserving at once never exceed the limit");
 }
 
 /* ---- inodes and the scan, on real files --------------------------------- */
@@ -392,7 +372,7 @@ out:
 		close(fd);
 	unlink(p);
 	xsh_quota_free(q);
-	result(ok, "settle charges the real st_blocks change, up and down");
+	report(ok, "settle charges the real st_blocks change, up and down");
 }
 
 /* A transaction holds its reservation until commit or abort, a write
@@ -450,7 +430,7 @@ out:
 		close(fd);
 	unlink(p);
 	xsh_quota_free(q);
-	result(ok, "transaction: begin reserves, abort undoes, commit settles");
+	report(ok, "transaction: begin reserves, abort undoes, commit settles");
 }
 
 struct same_file {
@@ -508,7 +488,7 @@ out:
 		close(sf.fd);
 	unlink(p);
 	xsh_quota_free(sf.q);
-	result(ok, "8 writers on one file: the settles add up to its real size");
+	report(ok, "8 writers on one file: the settles add up to its real size");
 }
 
 static void test_unlink(void)
@@ -565,7 +545,7 @@ out:
 	unlink(p);
 	unlink(p2);
 	xsh_quota_free(q);
-	result(ok, "the last name removed uncharges the inode once; a hard link uncharges nothing");
+	report(ok, "the last name removed uncharges the inode once; a hard link uncharges nothing");
 }
 
 /* du -sB1 and du --inodes -s, the slow way: nftw, each inode once. */
@@ -672,7 +652,7 @@ out:
 	if (fd >= 0)
 		close(fd);
 	xsh_quota_free(q);
-	result(ok, "the start-up scan counts what du counts: every inode once, the root included");
+	report(ok, "the start-up scan counts what du counts: every inode once, the root included");
 }
 
 /* ---- through the file service ------------------------------------------- */
@@ -857,7 +837,7 @@ static void test_svc_edquot(void)
 	ok = true;
 out:
 	svc_close();
-	result(ok, "service: a write at the quota is short, then EDQUOT; statfs shows the quota; deleting frees room");
+	report(ok, "service: a write at the quota is short, then EDQUOT; statfs shows the quota; deleting frees room");
 }
 
 struct writer {
@@ -955,7 +935,7 @@ static void test_svc_writers(void)
 	ok = true;
 out:
 	svc_close();
-	result(ok, "service: 8 concurrent writers never push du past the quota");
+	report(ok, "service: 8 concurrent writers never push du past the quota");
 }
 
 static void test_svc_ops(void)
@@ -1029,7 +1009,7 @@ static void test_svc_ops(void)
 	ok = true;
 out:
 	svc_close();
-	result(ok, "service: mkdir, symlink, link, setxattr, fallocate, truncate, rename over, unlink keep usage equal to du");
+	report(ok, "service: mkdir, symlink, link, setxattr, fallocate, truncate, rename over, unlink keep usage equal to du");
 }
 
 static void test_svc_inodes(void)
@@ -1068,7 +1048,7 @@ static void test_svc_inodes(void)
 	ok = true;
 out:
 	svc_close();
-	result(ok, "service: inode quota: create until EDQUOT, remove one, create works; live changes");
+	report(ok, "service: inode quota: create until EDQUOT, remove one, create works; live changes");
 }
 
 static void test_svc_live(void)
@@ -1102,7 +1082,7 @@ static void test_svc_live(void)
 	ok = true;
 out:
 	svc_close();
-	result(ok, "service: raising the quota live lets a blocked writer continue; lowering blocks growth, loses nothing");
+	report(ok, "service: raising the quota live lets a blocked writer continue; lowering blocks growth, loses nothing");
 }
 
 /* ---- control commands ------------------------------------------------- */
@@ -1149,7 +1129,7 @@ static void test_control(void)
 out:
 	xsh_control_free(ctl);
 	svc_close();
-	result(ok, "control: status, set applies all keys or none, clear errors");
+	report(ok, "control: status, set applies all keys or none, clear errors");
 }
 
 static void test_parse_size(void)
@@ -1170,7 +1150,7 @@ static void test_parse_size(void)
 	CHECK(xsh_policy_parse_size("18446744073709551616", &v), "2^64");
 	ok = true;
 out:
-	result(ok, "sizes: digits with K, M, G, T suffixes; junk and overflow refused");
+	report(ok, "sizes: digits with K, M, G, T suffixes; junk and overflow refused");
 }
 
 int main(void)
@@ -1221,6 +1201,5 @@ int main(void)
 	if (system(cmd))
 		fprintf(stderr, "cleanup of %s failed\n", top);
 	free(data);
-	printf("%u passed, %u failed, %u skipped\n", n_pass, n_fail, n_skip);
-	return n_fail ? 1 : 0;
+	return tap_summary();
 }

@@ -12,7 +12,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -26,42 +25,7 @@
 #include "backend/service/siphash.h"
 #include "backend/daemon/state.h"
 #include "protocol/codec.h"
-
-static unsigned n_pass, n_fail, n_skip;
-
-static void result(bool ok, const char *name, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void result(bool ok, const char *name, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (ok) {
-		printf("ok - %s\n", name);
-		n_pass++;
-		return;
-	}
-	printf("not ok - %s: ", name);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	n_fail++;
-}
-
-static void skip(const char *name, const char *why)
-{
-	printf("skip - %s: %s\n", name, why);
-	n_skip++;
-}
-
-#define CHECK(cond, ...)						\
-	do {								\
-		if (!(cond)) {						\
-			snprintf(why, sizeof(why), __VA_ARGS__);	\
-			goto out;					\
-		}							\
-	} while (0)
+#include "tap.h"
 
 #define DATA_BYTES	(2u << 20)
 #define XATTR_CREATE_FLAG	1u
@@ -723,6 +687,5 @@ int main(void)
 	xsh_service_thread_exit();
 	free(data);
 	nftw(top, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-	printf("%u passed, %u failed, %u skipped\n", n_pass, n_fail, n_skip);
-	return n_fail ? 1 : 0;
+	return tap_summary();
 }

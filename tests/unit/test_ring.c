@@ -19,33 +19,7 @@
 #include <unistd.h>
 
 #include "protocol/ring.h"
-
-static unsigned n_pass, n_fail, n_skip;
-
-static void result(bool ok, const char *name, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (ok) {
-		printf("ok - %s\n", name);
-		n_pass++;
-		return;
-	}
-	printf("not ok - %s: ", name);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	n_fail++;
-}
-
-#define CHECK(cond, ...)						\
-	do {								\
-		if (!(cond)) {						\
-			snprintf(why, sizeof(why), __VA_ARGS__);	\
-			goto out;					\
-		}							\
-	} while (0)
+#include "tap.h"
 
 struct pair {
 	void *mem;
@@ -783,6 +757,5 @@ int main(void)
 	test_threads(0, UINT32_MAX - 1000,
 		     "two threads, 16-slot ring across 2^32, no lost wakeup");
 	test_threads(2, 0, "two threads, 64-slot ring, no lost wakeup");
-	printf("%u passed, %u failed, %u skipped\n", n_pass, n_fail, n_skip);
-	return n_fail ? 1 : 0;
+	return tap_summary();
 }

@@ -13,7 +13,6 @@
 #include <ftw.h>
 #include <pthread.h>
 #include <stdint.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,39 +26,7 @@
 #include "backend/service/service.h"
 #include "backend/service/service_internal.h"
 #include "protocol/codec.h"
-
-static unsigned n_pass, n_fail, n_skip;
-
-static void result(bool ok, const char *name, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (ok) {
-		printf("ok - %s\n", name);
-		n_pass++;
-		return;
-	}
-	printf("not ok - %s: ", name);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	n_fail++;
-}
-
-static void skip(const char *name, const char *why)
-{
-	printf("skip - %s: %s\n", name, why);
-	n_skip++;
-}
-
-#define CHECK(cond, ...)						\
-	do {								\
-		if (!(cond)) {						\
-			snprintf(why, sizeof(why), __VA_ARGS__);	\
-			goto out;					\
-		}							\
-	} while (0)
+#include "tap.h"
 
 #define DATA_BYTES	(2u << 20)
 #define ROOT		XSH_ROOT_NODEID
@@ -1976,8 +1943,7 @@ int main(void)
 	privileged = geteuid() == 0;
 	rc = xsh_service_thread_init();
 	if (rc) {
-		printf("skip - thread init: %s\n", strerror(-rc));
-		n_skip++;
+		skip("thread init", strerror(-rc));
 		privileged = false;
 	}
 	snprintf(dir, sizeof(dir), "/tmp/xs-svc-XXXXXX");
@@ -2040,6 +2006,5 @@ int main(void)
 	free(data);
 	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	unlink(outside);
-	printf("%u passed, %u failed, %u skipped\n", n_pass, n_fail, n_skip);
-	return n_fail ? 1 : 0;
+	return tap_summary();
 }
