@@ -172,6 +172,12 @@ static void release_fh(struct xsh_front *f, unsigned op, uint64_t nodeid,
 	xsh_client_release(&c);
 }
 
+/* Give back a file the kernel never got (its reply failed). */
+static void release_file(struct xsh_front *f, uint64_t nodeid, uint64_t fh)
+{
+	release_fh(f, XSH_OP_RELEASE, nodeid, fh);
+}
+
 /* Reply with the node of a successful entry call; give the lookup back if
  * the kernel did not get it. */
 static void reply_entry(fuse_req_t req, struct xsh_call *c)
@@ -498,7 +504,7 @@ static void xsh_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fi->fh = c.rsp.u.fh;
 	xsh_client_release(&c);
 	if (fuse_reply_open(req, fi))
-		release_fh(f, XSH_OP_RELEASE, ino, fi->fh);
+		release_file(f, ino, fi->fh);
 }
 
 static void xsh_create(fuse_req_t req, fuse_ino_t parent, const char *name,
@@ -523,7 +529,7 @@ static void xsh_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	fi->fh = c.rsp.u.entry.fh;
 	xsh_client_release(&c);
 	if (fuse_reply_create(req, &e, fi)) {
-		release_fh(f, XSH_OP_RELEASE, e.ino, fi->fh);
+		release_file(f, e.ino, fi->fh);
 		forget_one(f, e.ino);
 	}
 }
