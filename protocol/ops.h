@@ -12,8 +12,8 @@
  *   name    XSH_OP_<name>; xsh_op_name() prints it
  *   number  the opcode on the wire; never change or reuse one
  *   in      layout of the input bytes (enum xsh_op_in)
- *   right   what the export must allow (enum xsh_op_right,
- *           backend/service/dispatch.c)
+ *   right   what the export must allow (enum xsh_op_right; decided by
+ *           backend/service/policy.c before the handler runs)
  *   inl     whether a ring thread may serve it itself (enum xsh_op_inline)
  *   resend  what an error on an XSH_REQ_RESENT copy means (enum
  *           xsh_op_resend, backend/service/reopen.c)
