@@ -7,8 +7,7 @@
  * transport/xen_evtchn.c what both share, transport/xen_store.h the
  * xenstore helpers.
  *
- * Frontend (domU): connecting through xsh_xen_front_ops (or
- * xsh_xen_connect()) finds the device's nodes, waits for the backend's
+ * Frontend (domU): connecting through xsh_xen_front_ops finds the device's nodes, waits for the backend's
  * InitWait, grants everything once, publishes it and waits for
  * Connected.  The transport's reconnect op repeats the handshake over the
  * same grants.
@@ -62,7 +61,10 @@ const char *xsh_xen_why(void);
 
 /* ---- frontend ---------------------------------------------------------- */
 
-/* connect: a->devid, a->timeout_ms (as xsh_xen_connect()). */
+/* connect: grant, publish and handshake for device a->devid; wait up to
+ * a->timeout_ms for the backend.  The transport's conn_fd becomes
+ * readable when the backend leaves Connected.  0 or -errno
+ * (xsh_xen_why() says more). */
 extern const struct xsh_tport_ops xsh_xen_front_ops;
 
 /* What the backend of a device offers (its nodes). */
@@ -83,12 +85,6 @@ int xsh_xen_find_tag(const char *tag, unsigned *devid);
  * backend to publish them).  0 or -errno. */
 int xsh_xen_read_limits(unsigned devid, int timeout_ms,
 		       struct xsh_xen_limits *out);
-
-/* Grant, publish and handshake for device devid; wait up to timeout_ms
- * for the backend.  conn_fd becomes readable when the backend leaves
- * Connected.  0 or -errno (xsh_xen_why() says more). */
-int xsh_xen_connect(unsigned devid, const struct xsh_front_params *p,
-		   int timeout_ms, struct xsh_tport **out);
 
 /* ---- backend ----------------------------------------------------------- */
 

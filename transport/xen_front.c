@@ -699,11 +699,14 @@ static int xen_front_reconnect(struct xsh_tport *t, int timeout_ms)
 	return handshake(x, timeout_ms < 0 ? -1 : xsh_now_ms() + timeout_ms);
 }
 
+static int xen_connect(unsigned devid, const struct xsh_front_params *p,
+		       int timeout_ms, struct xsh_tport **out);
+
 static int xen_connect_op(const struct xsh_tport_addr *a,
 			  const struct xsh_front_params *p,
 			  struct xsh_tport **out)
 {
-	return xsh_xen_connect(a->devid, p, a->timeout_ms, out);
+	return xen_connect(a->devid, p, a->timeout_ms, out);
 }
 
 const struct xsh_tport_ops xsh_xen_front_ops = {
@@ -715,8 +718,8 @@ const struct xsh_tport_ops xsh_xen_front_ops = {
 	.close = xen_front_close,
 };
 
-int xsh_xen_connect(unsigned devid, const struct xsh_front_params *p,
-		   int timeout_ms, struct xsh_tport **out)
+static int xen_connect(unsigned devid, const struct xsh_front_params *p,
+		       int timeout_ms, struct xsh_tport **out)
 {
 	long deadline = timeout_ms < 0 ? -1 : xsh_now_ms() + timeout_ms;
 	struct xen_tport *x;

@@ -101,7 +101,8 @@ int xsh_sup_spawn(struct xsh_sup *s, struct xsh_sup_worker *w,
 	return 0;
 }
 
-void xsh_sup_log_syscall(const struct xsh_sup_worker *w, unsigned nr)
+/* The sandbox stopped w's worker for system call nr. */
+static void log_syscall(const struct xsh_sup_worker *w, unsigned nr)
 {
 	char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE,
 						      (int)nr);
@@ -178,7 +179,7 @@ static int read_one(struct xsh_sup_worker *w)
 			ops->on_policy(w, &body.p);
 		break;
 	case XSH_WMSG_SYSCALL:
-		xsh_sup_log_syscall(w, m.arg);
+		log_syscall(w, m.arg);
 		break;
 	}
 	return 1;

@@ -133,8 +133,4 @@ void xsh_sup_stop_all(struct xsh_sup *s, int sig);
 /* The pacing: ms until w may start again (0: now). */
 long xsh_sup_wait_ms(const struct xsh_sup_worker *w);
 
-/* Log, in the supervisor, that the sandbox stopped w's worker for
- * system call nr. */
-void xsh_sup_log_syscall(const struct xsh_sup_worker *w, unsigned nr);
-
 #endif /* XSH_SUPERVISOR_H */

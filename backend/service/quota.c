@@ -203,11 +203,6 @@ void xsh_quota_get(struct xsh_quota *q, struct xsh_quota_usage *out)
 	pthread_mutex_unlock(&q->lock);
 }
 
-uint32_t xsh_quota_block(const struct xsh_quota *q)
-{
-	return q->block;
-}
-
 /* q->lock held: room left under a limit after usage and reservations. */
 static uint64_t room(uint64_t limit, uint64_t used, uint64_t resv)
 {
@@ -460,8 +455,8 @@ static int64_t blocks_delta(uint64_t now, uint64_t then)
 			     -(int64_t)((then - now) * 512);
 }
 
-void xsh_quota_ino_settle_locked(struct xsh_quota *q, struct xsh_qino *qi, int fd,
-				const char *who)
+static void ino_settle_locked(struct xsh_quota *q, struct xsh_qino *qi,
+			      int fd, const char *who)
 {
 	struct stat st;
 	uint64_t now;
@@ -479,7 +474,7 @@ void xsh_quota_ino_settle(struct xsh_quota *q, struct xsh_qino *qi, int fd,
 			 const char *who)
 {
 	pthread_mutex_lock(&qi->lock);
-	xsh_quota_ino_settle_locked(q, qi, fd, who);
+	ino_settle_locked(q, qi, fd, who);
 	pthread_mutex_unlock(&qi->lock);
 }
 

@@ -77,7 +77,6 @@ int xsh_quota_scan(struct xsh_quota *q, int root_fd, uint64_t *skipped);
 void xsh_quota_set_limits(struct xsh_quota *q, uint64_t bytes, uint64_t inodes,
 			 uint32_t soft_percent, const char *who);
 void xsh_quota_get(struct xsh_quota *q, struct xsh_quota_usage *out);
-uint32_t xsh_quota_block(const struct xsh_quota *q);
 const char *xsh_quota_level_name(enum xsh_quota_level l);
 
 /* ---- transactions -------------------------------------------------------- */
@@ -176,8 +175,6 @@ void xsh_quota_ino_unlock(struct xsh_qino *qi);
 /* Charge what the inode gained or lost since it was last settled. */
 void xsh_quota_ino_settle(struct xsh_quota *q, struct xsh_qino *qi, int fd,
 			 const char *who);
-void xsh_quota_ino_settle_locked(struct xsh_quota *q, struct xsh_qino *qi, int fd,
-				const char *who);
 /* After a name of the inode was removed (entry locked): if it has no name
  * left, uncharge its blocks and the inode itself, once. */
 void xsh_quota_ino_unlinked_locked(struct xsh_quota *q, struct xsh_qino *qi,
