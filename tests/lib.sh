@@ -438,3 +438,32 @@ xs_other_fs() {
 	fi
 	echo "$d"
 }
+
+# xs_loopfs TYPE SIZE_MB NAME: a fresh file system of TYPE (ext4, xfs,
+# btrfs) on a sparse loop image under XS_TMP, mounted at XS_TMP/NAME;
+# prints the mount point.  xs_cleanup unmounts it (it is under XS_TMP);
+# the loop device goes with the last reference (autoclear).  Fails (with
+# a reason on stderr) where the mkfs tool or loop devices are missing.
+xs_loopfs() {
+	local type=$1 size=$2 name=$3 img=$XS_TMP/$3.img mp=$XS_TMP/$3
+	command -v "mkfs.$type" >/dev/null || {
+		echo "xs_loopfs: mkfs.$type is not installed" >&2
+		return 1
+	}
+	truncate -s "${size}M" "$img" || return 1
+	case $type in
+	ext4)	mkfs.ext4 -q -F "$img" ;;
+	xfs)	mkfs.xfs -q -f -m reflink=1 "$img" ;;
+	*)	"mkfs.$type" -q -f "$img" ;;
+	esac >/dev/null 2>&1 || {
+		echo "xs_loopfs: mkfs.$type failed on $img" >&2
+		return 1
+	}
+	mkdir -p "$mp"
+	mount -o loop "$img" "$mp" || {
+		echo "xs_loopfs: cannot loop-mount $img" >&2
+		return 1
+	}
+	chmod 755 "$mp"
+	echo "$mp"
+}
