@@ -229,6 +229,7 @@ int xsh_sess_new(struct xsh_export *e, void *data, size_t data_bytes,
 	rc = xsh_handles_new(&s->handles);
 	if (rc)
 		goto fail_nodes;
+	xsh_handles_set_quota(s->handles, e->quota);
 	*out = s;
 	return 0;
 

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "handle.h"
+#include "quota.h"
 #include "slots.h"
 
 #define MIN_FD_BUDGET	4u
@@ -25,6 +26,7 @@ struct xsh_handle_table {
 	pthread_mutex_t lock;
 	struct xsh_slots slots;	/* lock */
 	uint32_t count;		/* lock */
+	struct xsh_quota *quota;	/* set before use; NULL: none */
 };
 
 /* Shared by every table of the process; atomics. */
@@ -77,9 +79,16 @@ static void uncharge_fd(void)
 	__atomic_sub_fetch(&fds_open, 1, __ATOMIC_RELAXED);
 }
 
+static void handle_unpin(struct xsh_handle *h)
+{
+	if (h->qi)
+		xsh_quota_ino_close(h->quota, h->qi, h->fd, NULL);
+}
+
 /* A handle never added to a table. */
 static void handle_free(struct xsh_handle *h)
 {
+	handle_unpin(h);
 	close(h->fd);
 	if (h->dir)
 		pthread_mutex_destroy(&h->ds.lock);
@@ -89,6 +98,7 @@ static void handle_free(struct xsh_handle *h)
 static void handle_destroy(struct xsh_handle *h)
 {
 	uncharge_fd();
+	handle_unpin(h);
 	close(h->fd);
 	if (h->dir) {
 		pthread_mutex_destroy(&h->ds.lock);
@@ -130,16 +140,21 @@ void xsh_handles_free(struct xsh_handle_table *t)
 	free(t);
 }
 
-int xsh_handle_add(struct xsh_handle_table *t, int fd, uint64_t nodeid,
-		  bool dir, uint32_t max_handles, uint64_t *fh)
+void xsh_handles_set_quota(struct xsh_handle_table *t, struct xsh_quota *q)
+{
+	t->quota = q;
+}
+
+/* A new handle for fd (closed on failure), a file's inode pinned in the
+ * quota's table; NULL without memory. */
+static struct xsh_handle *handle_make(struct xsh_handle_table *t, int fd,
+				      uint64_t nodeid, bool dir)
 {
 	struct xsh_handle *h = calloc(1, sizeof(*h));
-	uint32_t index;
-	int rc;
 
 	if (!h) {
 		close(fd);
-		return -ENOMEM;
+		return NULL;
 	}
 	h->fd = fd;
 	h->dir = dir;
@@ -147,7 +162,20 @@ int xsh_handle_add(struct xsh_handle_table *t, int fd, uint64_t nodeid,
 	h->refs = 1;
 	if (dir)
 		pthread_mutex_init(&h->ds.lock, NULL);
+	else if (t->quota && !xsh_quota_ino_open(t->quota, fd, &h->qi))
+		h->quota = t->quota;
+	return h;
+}
 
+int xsh_handle_add(struct xsh_handle_table *t, int fd, uint64_t nodeid,
+		  bool dir, uint32_t max_handles, uint64_t *fh)
+{
+	struct xsh_handle *h = handle_make(t, fd, nodeid, dir);
+	uint32_t index;
+	int rc;
+
+	if (!h)
+		return -ENOMEM;
 	pthread_mutex_lock(&t->lock);
 	if (t->count >= max_handles || !charge_fd()) {
 		rc = -EMFILE;
@@ -264,18 +292,9 @@ int xsh_handle_restore(struct xsh_handle_table *t, int fd, uint64_t nodeid,
 		close(fd);
 		return -EINVAL;
 	}
-	h = calloc(1, sizeof(*h));
-	if (!h) {
-		close(fd);
+	h = handle_make(t, fd, nodeid, dir);
+	if (!h)
 		return -ENOMEM;
-	}
-	h->fd = fd;
-	h->dir = dir;
-	h->nodeid = nodeid;
-	h->refs = 1;
-	if (dir)
-		pthread_mutex_init(&h->ds.lock, NULL);
-
 	pthread_mutex_lock(&t->lock);
 	rc = xsh_slots_check(&t->slots, index, gen);
 	if (rc)

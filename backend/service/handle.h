@@ -41,13 +41,22 @@ struct xsh_handle {
 	uint32_t gen;		/* immutable */
 	uint32_t refs;		/* table lock: users + 1 while in the table */
 	struct xsh_dirstream ds;	/* dir only */
+	struct xsh_quota *quota;	/* immutable: file only, with qi */
+	struct xsh_qino *qi;		/* immutable: the inode's quota pin */
 };
 
 struct xsh_handle_table;
+struct xsh_quota;
+struct xsh_qino;
 
 int xsh_handles_new(struct xsh_handle_table **out);
 /* Close everything; no operation may be running. */
 void xsh_handles_free(struct xsh_handle_table *t);
+
+/* The export's quota: each file handle added from now on pins its inode
+ * there (xsh_quota_ino_open()), so that a file unlinked while open stays
+ * charged until its last handle is closed. */
+void xsh_handles_set_quota(struct xsh_handle_table *t, struct xsh_quota *q);
 
 /* Add an open fd (ownership passes to the table whatever the outcome).
  * At most max_handles open in t, or the process's budget: -EMFILE. */

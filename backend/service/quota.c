@@ -37,6 +37,9 @@ struct xsh_qino {
 	pthread_mutex_t lock;
 	uint64_t blocks;		/* lock: st_blocks last charged */
 	bool gone;			/* lock: unlinked and uncharged */
+	bool orphan;			/* lock: unlinked, charged until the
+					 * last open handle goes */
+	unsigned opens;			/* lock: open handles (pins) */
 	unsigned refs;			/* q->tab_lock */
 	struct xsh_qino *hnext;		/* q->tab_lock */
 	struct xsh_qino *idle_prev;	/* q->tab_lock, while refs == 0 */
@@ -373,6 +376,7 @@ int xsh_quota_ino_get(struct xsh_quota *q, int fd, bool fresh,
 			if (fresh) {
 				qi->blocks = 0;
 				qi->gone = false;
+				qi->orphan = false;
 			}
 		}
 		qi->refs++;
@@ -399,11 +403,15 @@ int xsh_quota_ino_get(struct xsh_quota *q, int fd, bool fresh,
 	/* Stat again now that no other operation can start on the inode
 	 * without waiting for us: the baseline includes everything done
 	 * before. */
+	if (fstat(fd, &now))
+		now = st;
 	if (fresh)
 		qi->blocks = 0;
 	else
-		qi->blocks = (uint64_t)(fstat(fd, &now) ? st.st_blocks :
-						       now.st_blocks);
+		qi->blocks = (uint64_t)now.st_blocks;
+	/* An inode with no name was not counted by the scan, or was
+	 * uncharged when its last name went: it is not charged. */
+	qi->gone = !fresh && now.st_nlink == 0;
 	pthread_mutex_unlock(&qi->lock);
 	*out = qi;
 	return 0;
@@ -461,7 +469,8 @@ static void ino_settle_locked(struct xsh_quota *q, struct xsh_qino *qi,
 	struct stat st;
 	uint64_t now;
 
-	if (fstat(fd, &st))
+	/* An inode no longer charged stays so. */
+	if (qi->gone || fstat(fd, &st))
 		return;
 	now = (uint64_t)st.st_blocks;
 	if (now == qi->blocks)
@@ -485,11 +494,61 @@ void xsh_quota_ino_unlinked_locked(struct xsh_quota *q, struct xsh_qino *qi,
 
 	if (qi->gone || fstat(fd, &st) || st.st_nlink)
 		return;
-	/* What is charged for the inode goes; growth not yet settled (a
-	 * write still running on an open handle) is never charged. */
+	/* Still open: it keeps its blocks, and what is written to it is
+	 * charged, until the last handle goes (xsh_quota_ino_close()). */
+	if (qi->opens) {
+		qi->orphan = true;
+		return;
+	}
 	xsh_quota_charge(q, -(int64_t)(qi->blocks * 512), -1, who);
 	qi->blocks = (uint64_t)st.st_blocks;
 	qi->gone = true;
+}
+
+int xsh_quota_ino_open(struct xsh_quota *q, int fd, struct xsh_qino **out)
+{
+	struct xsh_qino *qi;
+	struct stat st;
+	int rc;
+
+	rc = xsh_quota_ino_get(q, fd, false, &qi);
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&qi->lock);
+	if (!fstat(fd, &st) && st.st_nlink == 0) {
+		/* Opened with no name left (through a node the guest still
+		 * holds, or again after a restart): charged from now on as
+		 * an open unlinked file. */
+		if (qi->gone) {
+			xsh_quota_charge(q, (int64_t)st.st_blocks * 512, 1,
+					 NULL);
+			qi->blocks = (uint64_t)st.st_blocks;
+			qi->gone = false;
+		}
+		qi->orphan = true;
+	}
+	qi->opens++;
+	pthread_mutex_unlock(&qi->lock);
+	*out = qi;
+	return 0;
+}
+
+void xsh_quota_ino_close(struct xsh_quota *q, struct xsh_qino *qi, int fd,
+			 const char *who)
+{
+	if (!qi)
+		return;
+	pthread_mutex_lock(&qi->lock);
+	if (qi->opens)
+		qi->opens--;
+	if (!qi->opens && qi->orphan) {
+		ino_settle_locked(q, qi, fd, who);
+		xsh_quota_charge(q, -(int64_t)(qi->blocks * 512), -1, who);
+		qi->orphan = false;
+		qi->gone = true;
+	}
+	pthread_mutex_unlock(&qi->lock);
+	xsh_quota_ino_put(q, qi);
 }
 
 /* ---- transactions -------------------------------------------------------- */

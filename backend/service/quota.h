@@ -24,7 +24,8 @@
  * by st_dev/st_ino: each entry remembers the st_blocks last charged for
  * the inode, so a settle charges (now - last) whatever other operations
  * ran on the same inode in between, and removing the last name uncharges
- * what the inode holds exactly once.
+ * what the inode holds exactly once: at once, or, while the inode is
+ * open, when its last open handle closes.
  *
  * Trust: limits come from the administrator; file sizes and counts come
  * from fstat() of files the guest controls, and are only ever added up.
@@ -176,8 +177,20 @@ void xsh_quota_ino_unlock(struct xsh_qino *qi);
 void xsh_quota_ino_settle(struct xsh_quota *q, struct xsh_qino *qi, int fd,
 			 const char *who);
 /* After a name of the inode was removed (entry locked): if it has no name
- * left, uncharge its blocks and the inode itself, once. */
+ * left and no open handle, uncharge its blocks and the inode itself, once;
+ * with open handles, when the last one closes. */
 void xsh_quota_ino_unlinked_locked(struct xsh_quota *q, struct xsh_qino *qi,
 				  int fd, const char *who);
+
+/* An open handle on the inode fd refers to: pins its entry until
+ * xsh_quota_ino_close().  While an inode has open handles, removing its
+ * last name keeps it charged (ext4 keeps it allocated), and writes to it
+ * are charged; the last close uncharges all of it, blocks and inode.  An
+ * inode opened with no name left (not charged) is charged from then on.
+ * 0 or -errno (nothing pinned). */
+int xsh_quota_ino_open(struct xsh_quota *q, int fd, struct xsh_qino **out);
+/* The handle is closing (fd still open); qi may be NULL. */
+void xsh_quota_ino_close(struct xsh_quota *q, struct xsh_qino *qi, int fd,
+			 const char *who);
 
 #endif /* XSH_QUOTA_H */

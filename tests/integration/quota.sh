@@ -8,7 +8,11 @@
 #   - raising the quota live lets a writer blocked on EDQUOT continue;
 #     lowering it blocks growth and loses nothing;
 #   - inode quota: create until EDQUOT, remove one, create again;
-#   - usage after kill -9 of the backend and a restart equals du.
+#   - usage after kill -9 of the backend and a restart equals du;
+#   - a file unlinked (or renamed over) while open stays charged, with
+#     what is written to it afterwards, until its last handle is closed;
+#     usage then returns to what it was before the file was made, and a
+#     worker restart while it is open agrees with du.
 #
 # usage: tests/integration/quota.sh   (as root; BUILD as for tests/lib.sh)
 #
@@ -307,6 +311,105 @@ test_restart() {
 	xs_kill "$XS_BACK_PID" 10 || not_ok "restart: clean stop" "see logs"
 }
 
+# ---- files with no name left, still open -----------------------------------
+
+# wait_usage BYTES INODES: until the status says so (5 s; a release
+# reaches the backend after close returns).
+wait_usage() {
+	local i
+	for ((i = 0; i < 50; i++)); do
+		[ "$(field usage-bytes)" = "$1" ] &&
+			[ "$(field usage-inodes)" = "$2" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# charged_at_least BYTES INODES: usage is at least that.
+charged_at_least() {
+	[ "$(field usage-bytes)" -ge "$1" ] && [ "$(field usage-inodes)" -ge "$2" ]
+}
+
+test_unlinked_open() {
+	local b0 i0 b1
+
+	start_pair unlinked --quota-bytes 64M || return
+	b0=$(field usage-bytes)
+	i0=$(field usage-inodes)
+
+	# open, unlink, write, close.
+	dd if=/dev/zero of="$XS_MNT/gone" bs=1M count=1 status=none
+	exec 3>>"$XS_MNT/gone"
+	rm -f "$XS_MNT/gone"
+	check "an unlinked open file stays charged" \
+		"usage $(field usage-bytes) bytes $(field usage-inodes) inodes, before $b0 $i0" \
+		charged_at_least $((b0 + MiB)) $((i0 + 1))
+	dd if=/dev/zero bs=1M count=2 conv=fsync status=none >&3
+	check "writes after the unlink are charged" \
+		"usage $(field usage-bytes), want >= $((b0 + 3 * MiB))" \
+		charged_at_least $((b0 + 3 * MiB)) $((i0 + 1))
+	exec 3>&-
+	check "closing it gives back everything it held" \
+		"usage $(field usage-bytes) bytes $(field usage-inodes) inodes, before $b0 $i0" \
+		wait_usage "$b0" "$i0"
+	usage_matches_du "usage after the last close equals du"
+
+	# rename over an open file.
+	dd if=/dev/zero of="$XS_MNT/target" bs=1M count=1 status=none
+	echo new >"$XS_MNT/src"
+	b1=$(du_bytes "$XS_MNT/src")
+	exec 3>>"$XS_MNT/target"
+	mv "$XS_MNT/src" "$XS_MNT/target"
+	dd if=/dev/zero bs=1M count=1 conv=fsync status=none >&3
+	check "a file renamed over while open stays charged, writes too" \
+		"usage $(field usage-bytes), want >= $((b0 + 2 * MiB + b1))" \
+		charged_at_least $((b0 + 2 * MiB + b1)) $((i0 + 2))
+	exec 3>&-
+	check "closing the replaced file gives back what it held" \
+		"usage $(field usage-bytes) bytes $(field usage-inodes) inodes, want $((b0 + b1)) $((i0 + 1))" \
+		wait_usage $((b0 + b1)) $((i0 + 1))
+	rm -f "$XS_MNT/target"
+	check "usage is back where it started" \
+		"usage $(field usage-bytes) bytes, before $b0" wait_usage "$b0" "$i0"
+
+	# two handles: the first close keeps it, the last gives it back.
+	echo x >"$XS_MNT/two"
+	exec 3>>"$XS_MNT/two" 4>>"$XS_MNT/two"
+	rm -f "$XS_MNT/two"
+	dd if=/dev/zero bs=1M count=1 conv=fsync status=none >&3
+	exec 3>&-
+	sleep 0.3
+	check "closing one of two handles keeps the file charged" \
+		"usage $(field usage-bytes), want >= $((b0 + MiB))" \
+		charged_at_least $((b0 + MiB)) $((i0 + 1))
+	dd if=/dev/zero bs=1M count=1 conv=fsync status=none >&4
+	check "the other handle's writes are charged" \
+		"usage $(field usage-bytes), want >= $((b0 + 2 * MiB))" \
+		charged_at_least $((b0 + 2 * MiB)) $((i0 + 1))
+	exec 4>&-
+	check "the last close gives back everything" \
+		"usage $(field usage-bytes) bytes $(field usage-inodes) inodes, before $b0 $i0" \
+		wait_usage "$b0" "$i0"
+
+	# a worker restart while it is open: the rescan and the release of
+	# the handle the frontend restores (or not) agree with du.
+	dd if=/dev/zero of="$XS_MNT/held" bs=1M count=1 status=none
+	exec 3>>"$XS_MNT/held"
+	rm -f "$XS_MNT/held"
+	dd if=/dev/zero bs=1M count=1 conv=fsync status=none >&3
+	kill -KILL $(cat /proc/"$XS_BACK_PID"/task/*/children) 2>/dev/null
+	sleep 1
+	wait_ctl
+	ls "$XS_MNT" >/dev/null 2>&1
+	exec 3>&-
+	sleep 0.5
+	check "after a worker restart with it open, usage is back where it started" \
+		"usage $(field usage-bytes) bytes $(field usage-inodes) inodes, before $b0 $i0" \
+		wait_usage "$b0" "$i0"
+	usage_matches_du "usage after the restart and the close equals du"
+	xs_pair_stop || not_ok "unlinked: clean stop" "see logs"
+}
+
 main() {
 	if [ "$(id -u)" != 0 ]; then
 		skip "quota" "needs root (FUSE mounts, the backend's id switching)"
@@ -328,6 +431,7 @@ main() {
 	test_writers
 	test_inodes
 	test_restart
+	test_unlinked_open
 	xs_summary
 }
 

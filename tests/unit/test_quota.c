@@ -723,6 +723,15 @@ static int op_write(uint64_t node, uint64_t fh, uint64_t off, uint32_t len,
 	return rc;
 }
 
+static int op_release(uint64_t node, uint64_t fh)
+{
+	struct xsh_req r = mkreq(XSH_OP_RELEASE, node);
+	struct xsh_rsp rsp;
+
+	r.fh = fh;
+	return run(&r, NULL, 0, &rsp);
+}
+
 static int op_name(uint16_t op, uint64_t parent, const char *name)
 {
 	struct xsh_req r = mkreq(op, parent);
@@ -829,7 +838,12 @@ static void test_svc_edquot(void)
 	rc = op_write(node, fh, 0, 64 * KiB, &n);
 	CHECK(!rc && n == 64 * KiB, "overwrite in place at the quota: %d", rc);
 	CHECK(!op_name(XSH_OP_UNLINK, XSH_ROOT_NODEID, "f"), "unlink");
-	CHECK(usage_matches(), "after unlink: %s", mismatch);
+	/* Still open: still charged, like the blocks ext4 keeps. */
+	CHECK(op_write(node, fh, total, MiB, &n) == -EDQUOT,
+	      "write to the unlinked open file when full");
+	CHECK(!usage_matches(), "an unlinked open file is still charged");
+	CHECK(!op_release(node, fh), "release");
+	CHECK(usage_matches(), "after the last release: %s", mismatch);
 	CHECK(!op_create("g", &node2, &fh2), "create after freeing");
 	rc = op_write(node2, fh2, 0, 128 * KiB, &n);
 	CHECK(!rc && n == 128 * KiB, "write after freeing: %d", rc);
@@ -991,8 +1005,10 @@ static void test_svc_ops(void)
 	CHECK(!run(&r, NULL, 0, &rsp), "truncate down");
 	CHECK(usage_matches(), "after truncating down: %s", mismatch);
 
+	CHECK(!op_release(node, fh), "release f");
 	CHECK(!op_create("g", &node, &fh), "create g");
 	CHECK(!op_write(node, fh, 0, 300000, &n), "write g");
+	CHECK(!op_release(node, fh), "release g");
 	r = mkreq(XSH_OP_RENAME, XSH_ROOT_NODEID);
 	r.a.rename.newparent = XSH_ROOT_NODEID;
 	r.a.rename.name_len = 1;
@@ -1015,7 +1031,7 @@ out:
 static void test_svc_inodes(void)
 {
 	struct xsh_quota_usage u;
-	uint64_t node, fh;
+	uint64_t node, fh, node2, fh2;
 	char name[16];
 	bool ok = false;
 	int i, rc = 0;
@@ -1027,6 +1043,7 @@ static void test_svc_inodes(void)
 		rc = op_create(name, &node, &fh);
 		if (rc)
 			break;
+		op_release(node, fh);
 	}
 	CHECK(rc == -EDQUOT && i == 5, "created %d files before %d", i, rc);
 	CHECK(op_name(XSH_OP_MKDIR, XSH_ROOT_NODEID, "d") == -EDQUOT,
@@ -1036,6 +1053,10 @@ static void test_svc_inodes(void)
 	CHECK(u.level == XSH_QUOTA_HARD, "status %s",
 	      xsh_quota_level_name(u.level));
 	CHECK(!op_name(XSH_OP_UNLINK, XSH_ROOT_NODEID, "f0"), "unlink");
+	/* Its inode is held by the open handle until it is released. */
+	CHECK(op_create("new", &node2, &fh2) == -EDQUOT,
+	      "create while the unlinked file is open");
+	CHECK(!op_release(node, fh), "release f0");
 	CHECK(!op_create("new", &node, &fh), "create after unlink");
 	set_limits(0, 4);
 	CHECK(op_create("more", &node, &fh) == -EDQUOT,
