@@ -162,8 +162,9 @@ static void usage(const char *prog)
 	       "Worker threads: one per ring slot (%u..%u) unless -o max_threads is given;\n"
 	       "%u idle threads are kept unless -o max_idle_threads is given.\n"
 	       "\n"
-	       "Always added: -o default_permissions,fsname=xenshare,subtype=xenshare\n"
-	       "(and allow_other when run as root).\n"
+	       "Always added: -o fsname=xenshare,subtype=xenshare (and allow_other\n"
+	       "when run as root); -o default_permissions unless the backend checks\n"
+	       "every caller's permissions itself (id-map squash-all).\n"
 	       "\n",
 	       prog, prog, XSH_MAX_RINGS, XSH_MAX_RING_ORDER, DEFAULT_RING_ORDER,
 	       xsh_ring_nr_slots((size_t)XSH_PAGE_SIZE << DEFAULT_RING_ORDER),
@@ -341,8 +342,7 @@ int main(int argc, char *argv[])
 	if (conf.nr_large == UNSET)
 		conf.nr_large = DEFAULT_LARGE_BUFS;
 	/* Before fuse_parse_cmdline(), which would add its own subtype. */
-	if (fuse_opt_add_arg(&args, "-odefault_permissions,fsname=xenshare,"
-			     "subtype=xenshare") < 0 ||
+	if (fuse_opt_add_arg(&args, "-ofsname=xenshare,subtype=xenshare") < 0 ||
 	    (geteuid() == 0 && fuse_opt_add_arg(&args, "-oallow_other") < 0))
 		goto out_args;
 	if (fuse_parse_cmdline(&args, &opts) < 0)
@@ -418,6 +418,11 @@ int main(int argc, char *argv[])
 	fs->timeout = conf.timeout;
 	fs->features = t->features;
 	fs->max_io = t->max_io;
+	/* The guest kernel checks permissions, unless the backend does it
+	 * for every caller (squash-all). */
+	if (!(t->features & XSH_FEAT_HOST_PERMS) &&
+	    fuse_opt_add_arg(&args, "-odefault_permissions") < 0)
+		goto out_client;
 	total_slots = conf.nr_rings *
 		      xsh_ring_nr_slots((size_t)XSH_PAGE_SIZE << conf.ring_order);
 

@@ -431,7 +431,15 @@ _Static_assert(sizeof(struct xsh_direntplus) == 136, "direntplus size");
 
 #define XSH_FEAT_READDIRPLUS	(1ull << 0)
 #define XSH_FEAT_COPY_FILE_RANGE	(1ull << 1)
-#define XSH_FEAT_ALL		((1ull << 2) - 1)
+/* Offered by the backend, never asked for alone: the backend checks
+ * every caller's permissions itself, as the host ids its policy maps the
+ * caller to (id-map squash-all: every guest caller is the one squashed
+ * host id).  The frontend must then not have the guest kernel check
+ * permissions against the owners it sees (no default_permissions): the
+ * guest's check would refuse a guest user what the squashed id, owner of
+ * the files it made, may do. */
+#define XSH_FEAT_HOST_PERMS	(1ull << 2)
+#define XSH_FEAT_ALL		((1ull << 3) - 1)
 
 /* ---------------------------------------------------------------------- */
 /* Local transport handshake (SOCK_SEQPACKET unix socket).                 */

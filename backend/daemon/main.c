@@ -452,6 +452,8 @@ struct handshake {
 	unsigned conn_no;
 };
 
+static uint64_t offered_features(void);
+
 static void *handshake_main(void *arg)
 {
 	struct handshake *h = arg;
@@ -460,8 +462,8 @@ static void *handshake_main(void *arg)
 	char name[32];
 	int rc, ctl_fd;
 
-	rc = xsh_local_accept_any(h->fd, XSH_FEAT_ALL, XSH_MAX_IO, h->conn_no,
-				 &kind, &t, &ctl_fd);
+	rc = xsh_local_accept_any(h->fd, offered_features(), XSH_MAX_IO,
+				 h->conn_no, &kind, &t, &ctl_fd);
 	if (rc) {
 		xsh_log(LOG_WARNING, "local.%u: handshake failed: %s",
 			      h->conn_no, strerror(-rc));
@@ -517,6 +519,17 @@ static struct xsh_export *worker_exp;
 /* Kept until exit: handshake threads may still hold it then. */
 static struct xsh_engine *worker_eng;
 static pthread_mutex_t policy_sync_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* What a frontend is offered under the export's policy. */
+static uint64_t offered_features(void)
+{
+	struct xsh_policy pol;
+
+	if (!worker_exp)
+		return XSH_FEAT_ALL & ~XSH_FEAT_HOST_PERMS;
+	xsh_export_get_policy(worker_exp, &pol);
+	return xsh_policy_features(&pol, XSH_FEAT_ALL);
+}
 
 /* Tell the supervisor the policy in force, so that a restarted worker
  * starts with what the administrator set live. */

@@ -421,6 +421,12 @@ static void refuse(struct mgr *m, struct dev *d, const char *fmt, ...)
 static void publish_limits(struct mgr *m, struct dev *d)
 {
 	const struct xsh_xenbus_params *p = m->p;
+	struct xsh_policy pol;
+	char why[160];
+
+	/* The features follow the device's policy as it is now. */
+	if (read_policy(m, d, &pol, NULL, why, sizeof(why)))
+		xsh_policy_default(&pol);
 
 	xwrite(m, d, "versions", "%u", XSH_PROTO_VERSION);
 	xwrite(m, d, "max-rings", "%u", p->max_rings);
@@ -428,7 +434,7 @@ static void publish_limits(struct mgr *m, struct dev *d)
 	xwrite(m, d, "max-data-pages", "%u", p->max_data_pages);
 	xwrite(m, d, "max-io", "%u", XSH_MAX_IO);
 	xwrite(m, d, "feature-flags", "%llu",
-	       (unsigned long long)XSH_FEAT_ALL);
+	       (unsigned long long)xsh_policy_features(&pol, XSH_FEAT_ALL));
 }
 
 static void to_initwait(struct mgr *m, struct dev *d)

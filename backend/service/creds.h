@@ -10,7 +10,9 @@
  * fsuid/fsgid become the caller's mapped host ids so new files get the
  * right owner and setgid directories are honoured; the DAC-override
  * capabilities stay on, because the guest kernel has already checked
- * permissions.  All changes are per thread (raw syscalls, never the glibc
+ * permissions, except for callers the id map squashes, whose calls run
+ * with xsh_creds_enter_strict() so that the host kernel checks them
+ * (docs/id-maps.md).  All changes are per thread (raw syscalls, never the glibc
  * wrappers that broadcast to every thread).
  */
 #ifndef XSH_CREDS_H

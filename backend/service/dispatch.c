@@ -330,6 +330,19 @@ int xsh_dispatch(struct xsh_sess *s, const struct xsh_req *req,
 		rsp->error = -rc;
 		return 0;
 	}
+	/* Callers the map squashes are checked on the host, as their
+	 * mapped ids (a caller with no mapping creates nothing anyway). */
+	c.host_check = false;
+	if (xsh_policy_host_checks(&c.pol, msg.req.uid, msg.req.gid)) {
+		uint32_t u, g;
+
+		if (!xsh_policy_uid_in(&c.pol, msg.req.uid, &u) &&
+		    !xsh_policy_gid_in(&c.pol, msg.req.gid, &g)) {
+			c.host_check = true;
+			c.host_uid = u;
+			c.host_gid = g;
+		}
+	}
 	rc = fn(&c);
 	if (rc < 0 && (msg.req.flags & XSH_REQ_RESENT))
 		rc = xsh_fs_resend_fixup(&c, rc);

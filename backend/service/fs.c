@@ -13,6 +13,15 @@
  * guest chose.  Host special files (FIFOs, sockets, devices) are never
  * opened.
  *
+ * Permissions: the guest kernel checks them (the frontend mounts with
+ * default_permissions) and the calls run with the thread's capabilities,
+ * except for a caller the id map squashes (xsh_policy_host_checks()):
+ * then each call that checks permissions on a local file system (name
+ * resolution, open, create, remove, rename, chown, chmod, utimes,
+ * truncate, xattrs) runs as that caller's host ids with no capabilities
+ * (as_caller()), so that the host kernel decides what the squashed id may
+ * do, as an NFS server does for squashed users.
+ *
  * Quotas (backend/service/quota.h): every operation that can change usage
  * is one transaction.  xsh_quota_begin() reserves its worst case (EDQUOT,
  * or a short write, when it does not fit); then xsh_quota_commit() settles
@@ -195,6 +204,41 @@ static int map_caller(struct xsh_ctx *c, uid_t *uid, gid_t *gid)
 	return 0;
 }
 
+/* For a caller whose permissions the backend checks: the calls up to
+ * as_backend() run as its host ids, without capabilities.  0 or -EPERM. */
+static int as_caller(struct xsh_ctx *c)
+{
+	return c->host_check ? xsh_creds_enter_strict(c->host_uid, c->host_gid) :
+			       0;
+}
+
+static void as_backend(struct xsh_ctx *c)
+{
+	if (c->host_check)
+		xsh_creds_leave();
+}
+
+/* Creating as the caller's mapped ids (new files get the right owner);
+ * capabilities kept unless the backend checks this caller. */
+static int as_creator(struct xsh_ctx *c, uid_t uid, gid_t gid)
+{
+	return c->host_check ? xsh_creds_enter_strict(uid, gid) :
+			       xsh_creds_enter(uid, gid);
+}
+
+/* openat(dirfd, name, O_PATH | O_NOFOLLOW) as the caller: -errno or fd. */
+static int name_fd_as_caller(struct xsh_ctx *c, int dirfd, const char *name)
+{
+	int fd, rc = as_caller(c);
+
+	if (rc)
+		return rc;
+	fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	rc = fd < 0 ? -errno : fd;
+	as_backend(c);
+	return rc;
+}
+
 static int check_setid(const struct xsh_ctx *c, uint32_t mode, uint32_t type)
 {
 	return xsh_policy_check_mode(&c->pol, type, mode);
@@ -246,12 +290,13 @@ static int remove_charged(struct xsh_ctx *c, int dirfd, const char *name,
 int xsh_fs_lookup(struct xsh_ctx *c)
 {
 	struct xsh_node *p;
-	int rc;
+	int fd, rc;
 
 	rc = get_dir_node(c, c->m->req.nodeid, &p);
 	if (rc)
 		return rc;
-	rc = lookup_at(c, p->fd, c->m->name, &c->rsp->u.entry);
+	fd = name_fd_as_caller(c, p->fd, c->m->name);
+	rc = fd < 0 ? fd : entry_from_fd(c, fd, &c->rsp->u.entry);
 	put_node(c, p);
 	return rc;
 }
@@ -374,13 +419,15 @@ int xsh_fs_setattr(struct xsh_ctx *c)
 		if (rc)
 			goto out;
 	}
-	if (((v & XSH_SETATTR_UID) &&
-	     xsh_policy_uid_in(&c->pol, a->uid, &u)) ||
-	    ((v & XSH_SETATTR_GID) &&
-	     xsh_policy_gid_in(&c->pol, a->gid, &g))) {
-		rc = -EINVAL;
+	if (v & XSH_SETATTR_UID)
+		rc = xsh_policy_uid_chown(&c->pol, a->uid, &u);
+	if (!rc && (v & XSH_SETATTR_GID))
+		rc = xsh_policy_gid_chown(&c->pol, a->gid, &g);
+	if (rc)
 		goto out;
-	}
+	rc = as_caller(c);
+	if (rc)
+		goto out;
 
 	/* chown, then truncate (both clear set-id bits), then the mode the
 	 * guest asked for, then times last since the others touch them. */
@@ -388,7 +435,7 @@ int xsh_fs_setattr(struct xsh_ctx *c)
 		if (fchownat(n->fd, "", u, g,
 			     AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW)) {
 			rc = -errno;
-			goto out;
+			goto out_creds;
 		}
 	}
 	if (v & XSH_SETATTR_SIZE) {
@@ -398,28 +445,36 @@ int xsh_fs_setattr(struct xsh_ctx *c)
 		/* Truncating up is sparse: only the real change is charged. */
 		rc = quota_begin(c, &t);
 		if (rc)
-			goto out;
+			goto out_creds;
 		rc = truncate_node(c, n, a->size);
 		xsh_quota_commit(&t, NULL);
 		if (rc)
-			goto out;
+			goto out_creds;
 	}
 	if (v & XSH_SETATTR_MODE) {
+		/* A checked caller has no CAP_FSETID to raise: the host
+		 * kernel drops set-gid as it would for that id. */
 		proc_name(p, n->fd);
-		xsh_creds_fsetid(true);
+		if (!c->host_check)
+			xsh_creds_fsetid(true);
 		rc = fchmodat(c->s->exp->proc_fd, p, a->mode & 07777, 0) ?
 			     -errno : 0;
-		xsh_creds_fsetid(false);
+		if (!c->host_check)
+			xsh_creds_fsetid(false);
 		if (rc)
-			goto out;
+			goto out_creds;
 	}
 	if (v & (XSH_SETATTR_ATIME | XSH_SETATTR_MTIME | XSH_SETATTR_ATIME_NOW |
 		 XSH_SETATTR_MTIME_NOW)) {
 		rc = set_times(c, n);
 		if (rc)
-			goto out;
+			goto out_creds;
 	}
+	as_backend(c);
 	rc = reply_attr(c, n);
+	goto out;
+out_creds:
+	as_backend(c);
 out:
 	put_node(c, n);
 	return rc;
@@ -489,7 +544,7 @@ static int make_node(struct xsh_ctx *c, enum mk_kind kind, uint32_t mode,
 	rc = quota_begin(c, &t);
 	if (rc)
 		goto out;
-	rc = xsh_creds_enter(uid, gid);
+	rc = as_creator(c, uid, gid);
 	if (rc) {
 		xsh_quota_abort(&t);
 		goto out;
@@ -559,8 +614,13 @@ struct unlink_args {
 static int do_unlink(struct xsh_ctx *c, void *arg)
 {
 	struct unlink_args *u = arg;
+	int rc = as_caller(c);
 
-	return unlinkat(u->dirfd, c->m->name, u->flags) ? -errno : 0;
+	if (rc)
+		return rc;
+	rc = unlinkat(u->dirfd, c->m->name, u->flags) ? -errno : 0;
+	as_backend(c);
+	return rc;
 }
 
 static int remove_name(struct xsh_ctx *c, int flags)
@@ -596,9 +656,14 @@ struct rename_args {
 static int do_rename(struct xsh_ctx *c, void *arg)
 {
 	struct rename_args *r = arg;
+	int rc = as_caller(c);
 
-	return renameat2(r->olddirfd, c->m->name, r->newdirfd, c->m->name2,
-			 c->m->req.a.rename.flags) ? -errno : 0;
+	if (rc)
+		return rc;
+	rc = renameat2(r->olddirfd, c->m->name, r->newdirfd, c->m->name2,
+		       c->m->req.a.rename.flags) ? -errno : 0;
+	as_backend(c);
+	return rc;
 }
 
 int xsh_fs_rename(struct xsh_ctx *c)
@@ -668,7 +733,7 @@ int xsh_fs_link(struct xsh_ctx *c)
 	rc = quota_begin(c, &t);
 	if (rc)
 		goto out_np;
-	rc = xsh_creds_enter(uid, gid);
+	rc = as_creator(c, uid, gid);
 	if (!rc) {
 		rc = linkat(n->fd, "", np->fd, c->m->name, AT_EMPTY_PATH) ?
 			     -errno : 0;
@@ -734,7 +799,11 @@ int xsh_fs_open(struct xsh_ctx *c)
 			goto out;
 		trunc = true;
 	}
-	fd = reopen_node(c, n, host_flags(c->m->req.a.open.flags));
+	fd = as_caller(c);
+	if (!fd) {
+		fd = reopen_node(c, n, host_flags(c->m->req.a.open.flags));
+		as_backend(c);
+	}
 	if (trunc)
 		xsh_quota_commit(&t, NULL);
 	if (fd < 0) {
@@ -758,9 +827,9 @@ static int open_existing(struct xsh_ctx *c, struct xsh_node *p, int flags)
 	char name[16];
 	int pfd, fd, rc;
 
-	pfd = name_fd(p->fd, c->m->name);
+	pfd = name_fd_as_caller(c, p->fd, c->m->name);
 	if (pfd < 0)
-		return -errno;
+		return pfd;
 	rc = stat_fd(pfd, &st);
 	if (!rc) {
 		if (S_ISDIR(st.st_mode))
@@ -779,11 +848,15 @@ static int open_existing(struct xsh_ctx *c, struct xsh_node *p, int flags)
 		trunc = !quota_begin(c, &t);
 	}
 	proc_name(name, pfd);
-	fd = openat(c->s->exp->proc_fd, name, flags | O_CLOEXEC);
-	if (fd < 0 && errno == EPERM && (flags & O_NOATIME))
-		fd = openat(c->s->exp->proc_fd, name,
-			    (flags & ~O_NOATIME) | O_CLOEXEC);
-	rc = fd < 0 ? -errno : fd;
+	rc = as_caller(c);
+	if (!rc) {
+		fd = openat(c->s->exp->proc_fd, name, flags | O_CLOEXEC);
+		if (fd < 0 && errno == EPERM && (flags & O_NOATIME))
+			fd = openat(c->s->exp->proc_fd, name,
+				    (flags & ~O_NOATIME) | O_CLOEXEC);
+		rc = fd < 0 ? -errno : fd;
+		as_backend(c);
+	}
 	if (trunc)
 		xsh_quota_commit(&t, NULL);
 	close(pfd);
@@ -825,7 +898,7 @@ int xsh_fs_create(struct xsh_ctx *c)
 			rc = fd == -ENOENT ? qrc : fd < 0 ? fd : 0;
 			break;
 		}
-		rc = xsh_creds_enter(uid, gid);
+		rc = as_creator(c, uid, gid);
 		if (rc) {
 			xsh_quota_abort(&t);
 			goto out;
@@ -1001,7 +1074,11 @@ int xsh_fs_opendir(struct xsh_ctx *c)
 	rc = get_dir_node(c, c->m->req.nodeid, &n);
 	if (rc)
 		return rc;
-	fd = reopen_fd(c, n->fd, O_RDONLY | O_DIRECTORY);
+	fd = as_caller(c);
+	if (!fd) {
+		fd = reopen_fd(c, n->fd, O_RDONLY | O_DIRECTORY);
+		as_backend(c);
+	}
 	if (fd < 0) {
 		rc = fd;
 		goto out;
@@ -1222,9 +1299,15 @@ static bool user_xattr(const char *name)
  * directories.  -ENODATA / -EPERM style refusals are the caller's. */
 static int xattr_fd(struct xsh_ctx *c, struct xsh_node *n)
 {
-	return reopen_fd(c, n->fd,
-			 n->type == S_IFDIR ? O_RDONLY | O_DIRECTORY :
-					      O_RDONLY | O_NONBLOCK);
+	int fd = as_caller(c);
+
+	if (fd)
+		return fd;
+	fd = reopen_fd(c, n->fd,
+		       n->type == S_IFDIR ? O_RDONLY | O_DIRECTORY :
+					    O_RDONLY | O_NONBLOCK);
+	as_backend(c);
+	return fd;
 }
 
 int xsh_fs_setxattr(struct xsh_ctx *c)
@@ -1254,8 +1337,12 @@ int xsh_fs_setxattr(struct xsh_ctx *c)
 		rc = fd;
 		goto out;
 	}
-	rc = fsetxattr(fd, c->m->name, c->m->data, c->m->data_len,
-		       (int)c->m->req.a.xattr.flags) ? -errno : 0;
+	rc = as_caller(c);
+	if (!rc) {
+		rc = fsetxattr(fd, c->m->name, c->m->data, c->m->data_len,
+			       (int)c->m->req.a.xattr.flags) ? -errno : 0;
+		as_backend(c);
+	}
 	u.fd = fd;
 	xsh_quota_commit(&t, &u);
 	close(fd);
@@ -1378,7 +1465,11 @@ int xsh_fs_removexattr(struct xsh_ctx *c)
 	}
 	rc = quota_begin(c, &t);
 	if (!rc) {
-		rc = fremovexattr(fd, c->m->name) ? -errno : 0;
+		rc = as_caller(c);
+		if (!rc) {
+			rc = fremovexattr(fd, c->m->name) ? -errno : 0;
+			as_backend(c);
+		}
 		if (rc) {
 			xsh_quota_abort(&t);
 		} else {

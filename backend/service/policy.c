@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 
 #include "policy.h"
+#include "protocol/xenshare_proto.h"
 
 #define XSH_NOBODY 65534u
 
@@ -205,6 +206,53 @@ uint32_t xsh_policy_uid_out(const struct xsh_policy *p, uint32_t host)
 uint32_t xsh_policy_gid_out(const struct xsh_policy *p, uint32_t host)
 {
 	return id_out(p, host);
+}
+
+static int id_chown(const struct xsh_policy *p, uint32_t guest,
+		    uint32_t squash, uint32_t *host)
+{
+	if (id_in(p, guest, squash, host))
+		return -EINVAL;
+	if (id_out(p, *host) != guest)
+		return -EPERM;
+	return 0;
+}
+
+int xsh_policy_uid_chown(const struct xsh_policy *p, uint32_t guest,
+			 uint32_t *host)
+{
+	return id_chown(p, guest, p->squash_uid, host);
+}
+
+int xsh_policy_gid_chown(const struct xsh_policy *p, uint32_t guest,
+			 uint32_t *host)
+{
+	return id_chown(p, guest, p->squash_gid, host);
+}
+
+bool xsh_policy_host_checks(const struct xsh_policy *p, uint32_t uid,
+			    uint32_t gid)
+{
+	switch (p->idmap) {
+	case XSH_IDMAP_SQUASH_ALL:
+		return true;
+	case XSH_IDMAP_SQUASH_ROOT:
+		return uid == 0 || gid == 0;
+	case XSH_IDMAP_RANGE:
+		/* Host ids outside the range show as nobody: the guest
+		 * takes its own nobody for their owner. */
+		return uid == XSH_NOBODY || gid == XSH_NOBODY;
+	default:
+		return false;
+	}
+}
+
+uint64_t xsh_policy_features(const struct xsh_policy *p, uint64_t base)
+{
+	base &= ~XSH_FEAT_HOST_PERMS;
+	if (p->idmap == XSH_IDMAP_SQUASH_ALL)
+		base |= XSH_FEAT_HOST_PERMS;
+	return base;
 }
 
 int xsh_policy_parse_size(const char *s, uint64_t *out)

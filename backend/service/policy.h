@@ -77,9 +77,34 @@ void xsh_policy_allow_devices(struct xsh_policy *p);
 /* Map a guest id to the host id to use; -EPERM if it has no mapping. */
 int xsh_policy_uid_in(const struct xsh_policy *p, uint32_t guest, uint32_t *host);
 int xsh_policy_gid_in(const struct xsh_policy *p, uint32_t guest, uint32_t *host);
-/* Map a host id back to what the guest sees (unmapped ids: 65534). */
+/* Map a host id back to what the guest sees (a host id outside a range
+ * map: 65534, nobody). */
 uint32_t xsh_policy_uid_out(const struct xsh_policy *p, uint32_t host);
 uint32_t xsh_policy_gid_out(const struct xsh_policy *p, uint32_t host);
+/* The host id a chown (chgrp) to this guest id sets: -EINVAL when the
+ * guest id has no mapping; -EPERM when it would not come back as the same
+ * guest id (a squashed id: under squash-root a chown to 0, under
+ * squash-all to anything but the squash id itself). */
+int xsh_policy_uid_chown(const struct xsh_policy *p, uint32_t guest,
+			 uint32_t *host);
+int xsh_policy_gid_chown(const struct xsh_policy *p, uint32_t guest,
+			 uint32_t *host);
+
+/* Whether the backend checks the permissions of a caller with these
+ * guest ids itself, on the host, as the host ids they map to (fsuid and
+ * fsgid, no capabilities, no supplementary groups): a caller the map
+ * squashes, for whom the guest kernel's check (its own privileges, the
+ * owners the guest sees) says nothing about what the squashed host id may
+ * do.  squash-all: every caller; squash-root: guest uid 0 or gid 0; a
+ * range map: guest uid or gid 65534, which the guest takes for the owner
+ * of every file whose host owner is outside the range; otherwise none
+ * (the guest kernel's check stands, with the caller's supplementary
+ * groups). */
+bool xsh_policy_host_checks(const struct xsh_policy *p, uint32_t uid,
+			    uint32_t gid);
+/* The feature bits to offer a frontend: base, with XSH_FEAT_HOST_PERMS
+ * only when the backend checks every caller (squash-all). */
+uint64_t xsh_policy_features(const struct xsh_policy *p, uint64_t base);
 
 /* A size or count: decimal digits, optionally followed by K, M, G or T
  * (powers of 1024, either case).  0 or -EINVAL (also on overflow). */

@@ -45,6 +45,11 @@ struct xsh_ctx {
 	struct xsh_policy pol;	/* snapshot taken when the request began */
 	const struct xsh_msg *m;
 	struct xsh_rsp *rsp;
+	/* xsh_policy_host_checks() for the caller: the calls that check
+	 * permissions run as its host ids (fs.c as_caller()). */
+	bool host_check;
+	uid_t host_uid;		/* with host_check */
+	gid_t host_gid;
 };
 
 typedef int (*xsh_op_fn)(struct xsh_ctx *c);

@@ -8,6 +8,11 @@
 #   - id mapping: host ownership of files guest users create, and the
 #     ownership the guest sees, under passthrough, squash-root, squash-all
 #     and range:BASE;
+#   - owner semantics as several non-root guest users: under squash-all
+#     what any guest user creates, every guest user may use as its owner,
+#     and host files are used as the squashed id may; under squash-root
+#     guest root is the squashed id on the host; under a range map a host
+#     id outside the range owns nothing the guest's own ids own;
 #   - set-id bits and device nodes refused by default, set-id cleared by
 #     a write when allowed.
 #
@@ -82,18 +87,24 @@ test_read_only() {
 	xs_pair_stop || not_ok "ro: clean stop" "${XS_STOP_WHY:-}"
 }
 
+# start_prepared: backend and frontend on the dirs xs_pair_dirs made.
+start_prepared() {
+	xs_start_back "${XS_BACK_ARGS[@]}" && xs_start_front "${XS_FRONT_ARGS[@]}"
+}
+
 # idmap NAME MAP EXPECT_ROOT EXPECT_USER: guest root and guest 1000
 # create files; check host owners and the owners the guest sees.
 idmap() {
 	local name=$1 map=$2 want_root=$3 want_user=$4 m
 	XS_BACK_ARGS=(--id-map "$map")
 	XS_FRONT_ARGS=()
-	if ! xs_pair_start "idmap-$name"; then
+	xs_pair_dirs "idmap-$name"
+	chmod 1777 "$XS_EXPORT"
+	if ! start_prepared; then
 		not_ok "id-map $name: mount" "see $XS_BACK_LOG"
 		return
 	fi
 	m=$XS_MNT
-	chmod 1777 "$m" 2>/dev/null || chmod 1777 "$XS_EXPORT"
 	touch "$m/by-root"
 	as 1000 1000 touch "$m/by-user"
 	check "id-map $name: guest root's file on the host is $want_root" \
@@ -121,6 +132,154 @@ idmap() {
 			test "$(guest_owner foreign)" = "65534:65534"
 	fi
 	xs_pair_stop || not_ok "id-map $name: clean stop" "${XS_STOP_WHY:-}"
+}
+
+# fails NAME CMD...: the command must fail.
+fails() {
+	local name=$1
+	shift
+	if "$@" >/dev/null 2>&1; then
+		not_ok "$name" "it succeeded"
+	else
+		ok "$name"
+	fi
+}
+
+# A host file only its host owner (root) may change, and one only it
+# may read.
+host_files() {
+	echo host >"$XS_EXPORT/root-file"
+	chmod 644 "$XS_EXPORT/root-file"
+	echo secret >"$XS_EXPORT/root-secret"
+	chmod 600 "$XS_EXPORT/root-secret"
+	mkdir -p "$XS_EXPORT/root-dir"
+	echo x >"$XS_EXPORT/root-dir/inner"
+	chmod 755 "$XS_EXPORT/root-dir"
+}
+
+# Under squash-all every guest user is the one squashed host id: what it
+# creates, any guest user may use as its owner; what the host's other ids
+# own, only as the host lets that id.
+test_squash_all_owner() {
+	local m n=squash-all
+	XS_BACK_ARGS=(--id-map squash-all)
+	XS_FRONT_ARGS=()
+	xs_pair_dirs owner-squash-all
+	host_files
+	chmod 1777 "$XS_EXPORT"
+	if ! start_prepared; then
+		not_ok "$n: mount" "see $XS_BACK_LOG"
+		return
+	fi
+	m=$XS_MNT
+	check "$n: a guest user creates a file" "echo failed" \
+		as 1000 1000 bash -c "echo a >'$m/mine'"
+	check "$n: ... appends to it" "echo >> failed" \
+		as 1000 1000 bash -c "echo b >>'$m/mine'"
+	check "$n: ... sets its times to now (touch)" "touch failed" \
+		as 1000 1000 touch "$m/mine"
+	check "$n: ... sets given times (touch -d)" "touch -d failed" \
+		as 1000 1000 touch -d @100000 "$m/mine"
+	check "$n: ... chmods it" "chmod failed" as 1000 1000 chmod 600 "$m/mine"
+	check "$n: ... truncates it" "truncate failed" \
+		as 1000 1000 truncate -s 1 "$m/mine"
+	check "$n: ... access(W_OK) agrees" "test -w said no" \
+		as 1000 1000 test -w "$m/mine"
+	check "$n: ... makes a directory and a file in it" "mkdir failed" \
+		as 1000 1000 bash -c "mkdir '$m/d' && echo x >'$m/d/f'"
+	check "$n: another guest user is the same host id: writes it" \
+		"write as 2000 failed" as 2000 2000 bash -c "echo c >>'$m/mine'"
+	check "$n: ... and removes a file in its directory" "rm failed" \
+		as 2000 2000 rm "$m/d/f"
+	check "$n: the host sees one owner, the squashed id" \
+		"host owner $(host_owner mine) $(host_owner d)" \
+		test "$(host_owner mine) $(host_owner d)" = "65534:65534 65534:65534"
+	fails "$n: a guest user cannot write a host root file" \
+		as 1000 1000 bash -c "echo x >>'$m/root-file'"
+	fails "$n: guest root cannot either (it is squashed too)" \
+		bash -c "echo x >>'$m/root-file'"
+	fails "$n: access(W_OK) on it agrees" as 1000 1000 test -w "$m/root-file"
+	fails "$n: nor read a host file only root may read" \
+		cat "$m/root-secret"
+	fails "$n: nor remove a name in a host root directory" \
+		as 1000 1000 rm -f "$m/root-dir/inner"
+	fails "$n: nor chmod a host root file" chmod 666 "$m/root-file"
+	fails "$n: a chown to another id is refused" \
+		as 1000 1000 chown 1000 "$m/mine"
+	fails "$n: ... also for guest root" chown 0 "$m/mine"
+	check "$n: host files unchanged" "changed" \
+		bash -c "[ \"\$(cat '$XS_EXPORT/root-file')\" = host ] && [ -e '$XS_EXPORT/root-dir/inner' ] && [ \"\$(stat -c %a '$XS_EXPORT/root-file')\" = 644 ]"
+	xs_pair_stop || not_ok "$n: clean stop" "${XS_STOP_WHY:-}"
+}
+
+# Under squash-root guest root is the squashed id on the host: it may not
+# change what host root owns, whatever the guest kernel allows root.
+test_squash_root_owner() {
+	local m n=squash-root
+	XS_BACK_ARGS=(--id-map squash-root)
+	XS_FRONT_ARGS=()
+	xs_pair_dirs owner-squash-root
+	host_files
+	chmod 1777 "$XS_EXPORT"
+	if ! start_prepared; then
+		not_ok "$n: mount" "see $XS_BACK_LOG"
+		return
+	fi
+	m=$XS_MNT
+	fails "$n: guest root cannot write a host root file" \
+		bash -c "echo x >>'$m/root-file'"
+	fails "$n: ... nor read one only host root may read" \
+		cat "$m/root-secret"
+	fails "$n: ... nor remove a name in a host root directory" \
+		rm -f "$m/root-dir/inner"
+	fails "$n: ... nor chmod a host root file" chmod 666 "$m/root-file"
+	fails "$n: ... nor chown to root" bash -c "touch '$m/r' && chown 0 '$m/r'"
+	check "$n: guest root writes, touches and chmods its own files" \
+		"failed" bash -c "echo a >'$m/own' && echo b >>'$m/own' && touch -d @5 '$m/own' && chmod 600 '$m/own'"
+	check "$n: a guest user writes its own file" "failed" \
+		as 1000 1000 bash -c "echo a >'$m/user' && echo b >>'$m/user' && touch -d @5 '$m/user'"
+	fails "$n: a guest user cannot write a host root file" \
+		as 1000 1000 bash -c "echo x >>'$m/root-file'"
+	check "$n: host files unchanged" "changed" \
+		bash -c "[ \"\$(cat '$XS_EXPORT/root-file')\" = host ] && [ -e '$XS_EXPORT/root-dir/inner' ] && [ \"\$(stat -c %a '$XS_EXPORT/root-file')\" = 644 ]"
+	xs_pair_stop || not_ok "$n: clean stop" "${XS_STOP_WHY:-}"
+}
+
+# Under a range map a host id outside the range has no guest id: no guest
+# user, its nobody included, is taken for the owner.
+test_range_owner() {
+	local m n=range
+	XS_BACK_ARGS=(--id-map range:100000)
+	XS_FRONT_ARGS=()
+	xs_pair_dirs owner-range
+	echo secret >"$XS_EXPORT/foreign"
+	chown 55:55 "$XS_EXPORT/foreign"
+	chmod 600 "$XS_EXPORT/foreign"
+	chmod 1777 "$XS_EXPORT"
+	if ! start_prepared; then
+		not_ok "$n: mount" "see $XS_BACK_LOG"
+		return
+	fi
+	m=$XS_MNT
+	check "$n: a foreign host file shows as 65534" \
+		"guest sees $(guest_owner foreign)" \
+		test "$(guest_owner foreign)" = "65534:65534"
+	fails "$n: guest nobody (65534) does not own a foreign host file" \
+		as 65534 65534 cat "$m/foreign"
+	fails "$n: ... nor chmods it" as 65534 65534 chmod 666 "$m/foreign"
+	check "$n: guest nobody owns what it creates" "failed" \
+		as 65534 65534 bash -c "echo a >'$m/nob' && echo b >>'$m/nob' && touch -d @5 '$m/nob'"
+	check "$n: ... host owner 165534" "host owner $(host_owner nob)" \
+		test "$(host_owner nob)" = "165534:165534"
+	check "$n: a guest user writes its own file" "failed" \
+		as 1000 1000 bash -c "echo a >'$m/u' && echo b >>'$m/u' && touch -d @5 '$m/u'"
+	fails "$n: a guest user outside the range cannot create" \
+		as 70000 70000 touch "$m/outside"
+	fails "$n: chown to an id outside the range is refused" \
+		chown 70000 "$m/u"
+	check "$n: chown between mapped ids" "host owner $(host_owner u)" \
+		bash -c "chown 1001:1002 '$m/u' && [ \"\$(stat -c %u:%g '$XS_EXPORT/u')\" = 101001:101002 ]"
+	xs_pair_stop || not_ok "$n: clean stop" "${XS_STOP_WHY:-}"
 }
 
 test_setid() {
@@ -181,6 +340,9 @@ main() {
 	idmap squash-root squash-root 65534:65534 1000:1000
 	idmap squash-all squash-all 65534:65534 65534:65534
 	idmap range range:100000 100000:100000 101000:101000
+	test_squash_all_owner
+	test_squash_root_owner
+	test_range_owner
 	test_setid
 	xs_summary
 }

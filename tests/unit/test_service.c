@@ -1095,6 +1095,96 @@ out:
 	result(!why[0], "id map range:100000 in and out", "%s", why);
 }
 
+static void pol_squash_all(struct xsh_policy *p)
+{
+	xsh_policy_parse_idmap(p, "squash-all");
+}
+
+static void pol_squash_root(struct xsh_policy *p)
+{
+	xsh_policy_parse_idmap(p, "squash-root");
+}
+
+/* A squashed caller is checked on the host as the squashed id: every
+ * guest user owns what any of them made; host root's files are used as
+ * the squashed id may. */
+static void test_idmap_squash(void)
+{
+	struct xsh_rsp_entry d = { 0 }, f = { 0 }, h = { 0 };
+	struct xsh_args_setattr sa;
+	struct xsh_attr a;
+	char why[200] = "";
+	uint64_t fh;
+	int fd, rc;
+
+	if (!privileged) {
+		skip("id map squash-all, squash-root: owners", "not root");
+		return;
+	}
+	CHECK(mkdir(host_path("sq"), 0755) == 0 &&
+		      chmod(host_path("sq"), 01777) == 0, "host mkdir");
+	fd = open(host_path("sq/rootf"), O_WRONLY | O_CREAT | O_EXCL, 0644);
+	CHECK(fd >= 0, "host file");
+	close(fd);
+	CHECK(op_lookup(ROOT, "sq", &d) == 0 &&
+		      op_lookup(d.nodeid, "rootf", &h) == 0, "lookups");
+
+	set_policy(pol_squash_all);
+	cur_uid = cur_gid = 1000;
+	rc = op_create(d.nodeid, "mine", O_WRONLY, 0644, 0, &f);
+	CHECK(rc == 0 && f.attr.uid == 65534, "create: %d, owner %u", rc,
+	      f.attr.uid);
+	op_release(XSH_OP_RELEASE, f.nodeid, f.fh);
+	cur_uid = cur_gid = 2000;
+	rc = op_open(XSH_OP_OPEN, f.nodeid, O_WRONLY, &fh);
+	CHECK(rc == 0, "another guest user opens it for writing: %d", rc);
+	op_release(XSH_OP_RELEASE, f.nodeid, fh);
+	memset(&sa, 0, sizeof(sa));
+	sa.valid = XSH_SETATTR_MODE;
+	sa.mode = 0600;
+	rc = op_setattr(f.nodeid, 0, &sa, &a);
+	CHECK(rc == 0 && (a.mode & 07777) == 0600, "chmod it: %d", rc);
+	rc = op_open(XSH_OP_OPEN, h.nodeid, O_WRONLY, &fh);
+	CHECK(rc == -EACCES, "open a host root file for writing: %d", rc);
+	rc = op_setattr(h.nodeid, 0, &sa, &a);
+	CHECK(rc == -EPERM, "chmod a host root file: %d", rc);
+	rc = op_remove(XSH_OP_UNLINK, d.nodeid, "rootf");
+	CHECK(rc == -EPERM, "unlink a host root file in a sticky dir: %d", rc);
+	sa.valid = XSH_SETATTR_UID;
+	sa.uid = 1000;
+	rc = op_setattr(f.nodeid, 0, &sa, &a);
+	CHECK(rc == -EPERM, "chown to another id: %d", rc);
+	sa.uid = 65534;
+	rc = op_setattr(f.nodeid, 0, &sa, &a);
+	CHECK(rc == 0, "chown to the squash id itself: %d", rc);
+
+	set_policy(pol_squash_root);
+	cur_uid = cur_gid = 0;
+	rc = op_open(XSH_OP_OPEN, h.nodeid, O_WRONLY, &fh);
+	CHECK(rc == -EACCES, "squash-root: guest root writes a host root file: %d",
+	      rc);
+	rc = op_open(XSH_OP_OPEN, f.nodeid, O_WRONLY, &fh);
+	CHECK(rc == 0, "squash-root: guest root writes the squashed id's file: %d",
+	      rc);
+	op_release(XSH_OP_RELEASE, f.nodeid, fh);
+	cur_uid = cur_gid = 1000;
+	rc = op_open(XSH_OP_OPEN, h.nodeid, O_RDONLY, &fh);
+	CHECK(rc == 0, "squash-root: a guest user is checked by its guest: %d",
+	      rc);
+	op_release(XSH_OP_RELEASE, h.nodeid, fh);
+out:
+	cur_uid = cur_gid = 0;
+	set_policy(NULL);
+	op_forget(f.nodeid, 1);
+	op_forget(h.nodeid, 1);
+	op_forget(d.nodeid, 1);
+	unlink(host_path("sq/mine"));
+	unlink(host_path("sq/rootf"));
+	rmdir(host_path("sq"));
+	result(!why[0], "id map squash-all, squash-root: owners checked on the host",
+	       "%s", why);
+}
+
 static void test_setid(void)
 {
 	struct xsh_rsp_entry f = { 0 }, d = { 0 }, s = { 0 };
@@ -1979,6 +2069,7 @@ int main(void)
 	test_read_only();
 	test_owner();
 	test_idmap();
+	test_idmap_squash();
 	test_setid();
 	test_setattr();
 	test_xattr();
