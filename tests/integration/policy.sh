@@ -145,8 +145,8 @@ fails() {
 	fi
 }
 
-# A host file only its host owner (root) may change, and one only it
-# may read.
+# Host files: one only host root may change, one only it may read, a
+# host root directory, and a file of a host id outside any range.
 host_files() {
 	echo host >"$XS_EXPORT/root-file"
 	chmod 644 "$XS_EXPORT/root-file"
@@ -155,6 +155,22 @@ host_files() {
 	mkdir -p "$XS_EXPORT/root-dir"
 	echo x >"$XS_EXPORT/root-dir/inner"
 	chmod 755 "$XS_EXPORT/root-dir"
+	echo secret >"$XS_EXPORT/foreign"
+	chown 55:55 "$XS_EXPORT/foreign"
+	chmod 600 "$XS_EXPORT/foreign"
+}
+
+# owner_pair NAME MAP: a pair under MAP on an export holding host_files,
+# open to every guest user (1777).
+owner_pair() {
+	XS_BACK_ARGS=(--id-map "$2")
+	XS_FRONT_ARGS=()
+	xs_pair_dirs "owner-$1"
+	host_files
+	chmod 1777 "$XS_EXPORT"
+	start_prepared && return 0
+	not_ok "$1: mount" "see $XS_BACK_LOG"
+	return 1
 }
 
 # Under squash-all every guest user is the one squashed host id: what it
@@ -162,15 +178,7 @@ host_files() {
 # own, only as the host lets that id.
 test_squash_all_owner() {
 	local m n=squash-all
-	XS_BACK_ARGS=(--id-map squash-all)
-	XS_FRONT_ARGS=()
-	xs_pair_dirs owner-squash-all
-	host_files
-	chmod 1777 "$XS_EXPORT"
-	if ! start_prepared; then
-		not_ok "$n: mount" "see $XS_BACK_LOG"
-		return
-	fi
+	owner_pair "$n" squash-all || return
 	m=$XS_MNT
 	check "$n: a guest user creates a file" "echo failed" \
 		as 1000 1000 bash -c "echo a >'$m/mine'"
@@ -216,15 +224,7 @@ test_squash_all_owner() {
 # change what host root owns, whatever the guest kernel allows root.
 test_squash_root_owner() {
 	local m n=squash-root
-	XS_BACK_ARGS=(--id-map squash-root)
-	XS_FRONT_ARGS=()
-	xs_pair_dirs owner-squash-root
-	host_files
-	chmod 1777 "$XS_EXPORT"
-	if ! start_prepared; then
-		not_ok "$n: mount" "see $XS_BACK_LOG"
-		return
-	fi
+	owner_pair "$n" squash-root || return
 	m=$XS_MNT
 	fails "$n: guest root cannot write a host root file" \
 		bash -c "echo x >>'$m/root-file'"
@@ -249,17 +249,7 @@ test_squash_root_owner() {
 # user, its nobody included, is taken for the owner.
 test_range_owner() {
 	local m n=range
-	XS_BACK_ARGS=(--id-map range:100000)
-	XS_FRONT_ARGS=()
-	xs_pair_dirs owner-range
-	echo secret >"$XS_EXPORT/foreign"
-	chown 55:55 "$XS_EXPORT/foreign"
-	chmod 600 "$XS_EXPORT/foreign"
-	chmod 1777 "$XS_EXPORT"
-	if ! start_prepared; then
-		not_ok "$n: mount" "see $XS_BACK_LOG"
-		return
-	fi
+	owner_pair "$n" range:100000 || return
 	m=$XS_MNT
 	check "$n: a foreign host file shows as 65534" \
 		"guest sees $(guest_owner foreign)" \

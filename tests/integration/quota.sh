@@ -330,6 +330,28 @@ charged_at_least() {
 	[ "$(field usage-bytes)" -ge "$1" ] && [ "$(field usage-inodes)" -ge "$2" ]
 }
 
+usage_now() {
+	echo "usage $(field usage-bytes) bytes $(field usage-inodes) inodes"
+}
+
+# charged NAME BYTES INODES: the test NAME, usage at least that.
+charged() {
+	if charged_at_least "$2" "$3"; then
+		ok "$1"
+	else
+		not_ok "$1" "$(usage_now), want at least $2 $3"
+	fi
+}
+
+# released NAME BYTES INODES: the test NAME, usage back to exactly that.
+released() {
+	if wait_usage "$2" "$3"; then
+		ok "$1"
+	else
+		not_ok "$1" "$(usage_now), want $2 $3"
+	fi
+}
+
 test_unlinked_open() {
 	local b0 i0 b1
 
@@ -341,17 +363,11 @@ test_unlinked_open() {
 	dd if=/dev/zero of="$XS_MNT/gone" bs=1M count=1 status=none
 	exec 3>>"$XS_MNT/gone"
 	rm -f "$XS_MNT/gone"
-	check "an unlinked open file stays charged" \
-		"usage $(field usage-bytes) bytes $(field usage-inodes) inodes, before $b0 $i0" \
-		charged_at_least $((b0 + MiB)) $((i0 + 1))
+	charged "an unlinked open file stays charged" $((b0 + MiB)) $((i0 + 1))
 	dd if=/dev/zero bs=1M count=2 conv=fsync status=none >&3
-	check "writes after the unlink are charged" \
-		"usage $(field usage-bytes), want >= $((b0 + 3 * MiB))" \
-		charged_at_least $((b0 + 3 * MiB)) $((i0 + 1))
+	charged "writes after the unlink are charged" $((b0 + 3 * MiB)) $((i0 + 1))
 	exec 3>&-
-	check "closing it gives back everything it held" \
-		"usage $(field usage-bytes) bytes $(field usage-inodes) inodes, before $b0 $i0" \
-		wait_usage "$b0" "$i0"
+	released "closing it gives back everything it held" "$b0" "$i0"
 	usage_matches_du "usage after the last close equals du"
 
 	# rename over an open file.
@@ -361,16 +377,13 @@ test_unlinked_open() {
 	exec 3>>"$XS_MNT/target"
 	mv "$XS_MNT/src" "$XS_MNT/target"
 	dd if=/dev/zero bs=1M count=1 conv=fsync status=none >&3
-	check "a file renamed over while open stays charged, writes too" \
-		"usage $(field usage-bytes), want >= $((b0 + 2 * MiB + b1))" \
-		charged_at_least $((b0 + 2 * MiB + b1)) $((i0 + 2))
+	charged "a file renamed over while open stays charged, writes too" \
+		$((b0 + 2 * MiB + b1)) $((i0 + 2))
 	exec 3>&-
-	check "closing the replaced file gives back what it held" \
-		"usage $(field usage-bytes) bytes $(field usage-inodes) inodes, want $((b0 + b1)) $((i0 + 1))" \
-		wait_usage $((b0 + b1)) $((i0 + 1))
+	released "closing the replaced file gives back what it held" \
+		$((b0 + b1)) $((i0 + 1))
 	rm -f "$XS_MNT/target"
-	check "usage is back where it started" \
-		"usage $(field usage-bytes) bytes, before $b0" wait_usage "$b0" "$i0"
+	released "usage is back where it started" "$b0" "$i0"
 
 	# two handles: the first close keeps it, the last gives it back.
 	echo x >"$XS_MNT/two"
@@ -379,17 +392,12 @@ test_unlinked_open() {
 	dd if=/dev/zero bs=1M count=1 conv=fsync status=none >&3
 	exec 3>&-
 	sleep 0.3
-	check "closing one of two handles keeps the file charged" \
-		"usage $(field usage-bytes), want >= $((b0 + MiB))" \
-		charged_at_least $((b0 + MiB)) $((i0 + 1))
+	charged "closing one of two handles keeps the file charged" \
+		$((b0 + MiB)) $((i0 + 1))
 	dd if=/dev/zero bs=1M count=1 conv=fsync status=none >&4
-	check "the other handle's writes are charged" \
-		"usage $(field usage-bytes), want >= $((b0 + 2 * MiB))" \
-		charged_at_least $((b0 + 2 * MiB)) $((i0 + 1))
+	charged "the other handle's writes are charged" $((b0 + 2 * MiB)) $((i0 + 1))
 	exec 4>&-
-	check "the last close gives back everything" \
-		"usage $(field usage-bytes) bytes $(field usage-inodes) inodes, before $b0 $i0" \
-		wait_usage "$b0" "$i0"
+	released "the last close gives back everything" "$b0" "$i0"
 
 	# a worker restart while it is open: the rescan and the release of
 	# the handle the frontend restores (or not) agree with du.
@@ -403,9 +411,8 @@ test_unlinked_open() {
 	ls "$XS_MNT" >/dev/null 2>&1
 	exec 3>&-
 	sleep 0.5
-	check "after a worker restart with it open, usage is back where it started" \
-		"usage $(field usage-bytes) bytes $(field usage-inodes) inodes, before $b0 $i0" \
-		wait_usage "$b0" "$i0"
+	released "after a worker restart with it open, usage is back where it started" \
+		"$b0" "$i0"
 	usage_matches_du "usage after the restart and the close equals du"
 	xs_pair_stop || not_ok "unlinked: clean stop" "see logs"
 }
