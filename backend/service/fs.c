@@ -359,6 +359,9 @@ int xsh_fs_setattr(struct xsh_ctx *c)
 	rc = get_node(c, c->m->req.nodeid, &n);
 	if (rc)
 		return rc;
+	rc = xsh_dedup_break(c, n);
+	if (rc)
+		goto out;
 	if (v & XSH_SETATTR_MODE) {
 		rc = check_setid(c, a->mode, n->type);
 		if (!rc && n->type == S_IFLNK)
@@ -665,6 +668,10 @@ int xsh_fs_link(struct xsh_ctx *c)
 		rc = -EPERM;
 		goto out_np;
 	}
+	/* A new name changes the inode's link count and ctime. */
+	rc = xsh_dedup_break(c, n);
+	if (rc)
+		goto out_np;
 	rc = quota_begin(c, &t);
 	if (rc)
 		goto out_np;
@@ -705,6 +712,12 @@ static int openable(uint32_t type)
 	return 0;
 }
 
+/* May an open with these flags change the file? */
+static bool changes(uint32_t flags)
+{
+	return (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
+}
+
 static int reopen_node(struct xsh_ctx *c, struct xsh_node *n, int flags)
 {
 	int fd = reopen_fd(c, n->fd, flags);
@@ -725,6 +738,8 @@ int xsh_fs_open(struct xsh_ctx *c)
 	if (rc)
 		return rc;
 	rc = openable(n->type);
+	if (!rc && changes(c->m->req.a.open.flags))
+		rc = xsh_dedup_break(c, n);
 	if (rc)
 		goto out;
 	if ((c->m->req.a.open.flags & O_TRUNC) && n->type == S_IFREG) {
@@ -769,6 +784,16 @@ static int open_existing(struct xsh_ctx *c, struct xsh_node *p, int flags)
 			rc = -ELOOP;
 		else if (!S_ISREG(st.st_mode))
 			rc = -EACCES;
+	}
+	if (!rc && changes((uint32_t)flags)) {
+		rc = xsh_dedup_break_at(c, p->fd, c->m->name, pfd);
+		if (!rc) {
+			/* The name may hold the private copy now. */
+			close(pfd);
+			pfd = name_fd(p->fd, c->m->name);
+			if (pfd < 0)
+				return -errno;
+		}
 	}
 	if (rc) {
 		close(pfd);
@@ -1245,6 +1270,9 @@ int xsh_fs_setxattr(struct xsh_ctx *c)
 		rc = -EPERM;
 		goto out;
 	}
+	rc = xsh_dedup_break(c, n);
+	if (rc)
+		goto out;
 	rc = quota_begin(c, &t);
 	if (rc)
 		goto out;
@@ -1371,6 +1399,9 @@ int xsh_fs_removexattr(struct xsh_ctx *c)
 		rc = -EPERM;
 		goto out;
 	}
+	rc = xsh_dedup_break(c, n);
+	if (rc)
+		goto out;
 	fd = xattr_fd(c, n);
 	if (fd < 0) {
 		rc = fd;
