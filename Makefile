@@ -74,9 +74,9 @@ $(FRONT_BIN): $(call obj,$(FRONT_SRCS) $(PROTO_SRCS) $(TPORT_SRCS))
 	$(CC) $(LDFLAGS) $^ -o $@ $(FUSE_LIBS) $(XEN_LIBS)
 
 # xxHash is used header-only (XXH_INLINE_ALL): no library to link.
-$(DEDUP_BIN): tools/dedup.c backend/service/dedup.h
+$(DEDUP_BIN): tools/dedup.c backend/service/dedup.h $(call obj,lib/walk.c)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(XXHASH_CFLAGS) $(LDFLAGS) $< -o $@
+	$(CC) $(CFLAGS) $(XXHASH_CFLAGS) $(LDFLAGS) $< $(call obj,lib/walk.c) -o $@
 
 # Unit tests link the protocol code and the file service.
 $(BUILD)/tests/unit/%: tests/unit/%.c $(call obj,$(PROTO_SRCS) $(SERVICE_SRCS) $(TPORT_SRCS))

@@ -47,6 +47,7 @@
 #include <xxhash.h>
 
 #include "backend/service/dedup.h"
+#include "lib/walk.h"
 
 #define XSH_DEDUP_MAX_FILES	(4u << 20)
 #define XSH_DEDUP_MAX_DEPTH	256
@@ -243,36 +244,18 @@ static void walk(uint32_t root, int dfd, char *path, size_t plen, int depth)
 
 /* Open x's parent directory (O_PATH) and x itself, read-only, by walking
  * its path one component at a time without following symlinks; the file
- * must still be the inode the scan found.  *name points into x->path. */
-static int open_ent(const struct xsh_ent *x, int *dirfd_out, const char **name)
+ * must still be the inode the scan found.  name (NAME_MAX + 1) gets its
+ * last component. */
+static int open_ent(const struct xsh_ent *x, int *dirfd_out, char *name)
 {
-	char comp[NAME_MAX + 1];
-	const char *p = x->path, *s;
-	int dfd, fd, nfd;
 	struct stat st;
+	int dfd, fd;
 
-	dfd = openat(g.roots[x->root].fd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	dfd = xsh_walk_parent(g.roots[x->root].fd, x->path, name);
 	if (dfd < 0)
-		return -errno;
-	while ((s = strchr(p, '/'))) {
-		size_t l = (size_t)(s - p);
-
-		if (l > NAME_MAX) {
-			close(dfd);
-			return -ENAMETOOLONG;
-		}
-		memcpy(comp, p, l);
-		comp[l] = 0;
-		nfd = openat(dfd, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW |
-						O_CLOEXEC);
-		close(dfd);
-		if (nfd < 0)
-			return -errno;
-		dfd = nfd;
-		p = s + 1;
-	}
-	fd = openat(dfd, p, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
-				    O_CLOEXEC);
+		return dfd;
+	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
+				       O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) || !S_ISREG(st.st_mode) ||
 	    st.st_dev != g.dev || st.st_ino != x->ino) {
 		int e = fd < 0 ? -errno : -ESTALE;
@@ -283,7 +266,6 @@ static int open_ent(const struct xsh_ent *x, int *dirfd_out, const char **name)
 		return e;
 	}
 	*dirfd_out = dfd;
-	*name = p;
 	return fd;
 }
 
@@ -346,8 +328,8 @@ static void hash_all(void)
 			continue;
 		}
 		for (size_t k = i; k < j; k++) {
-			const char *name;
-			int dfd, fd = open_ent(&g.e[k], &dfd, &name);
+			char name[NAME_MAX + 1];
+			int dfd, fd = open_ent(&g.e[k], &dfd, name);
 
 			progress("hashing", ++done, todo);
 			if (fd < 0) {
@@ -415,8 +397,8 @@ static bool probe_reflink(void)
 			struct file_dedupe_range r;
 			struct file_dedupe_range_info i;
 		} a;
-		const char *name;
-		int dfd, fd = open_ent(&g.e[i], &dfd, &name), rc;
+		char name[NAME_MAX + 1];
+		int dfd, fd = open_ent(&g.e[i], &dfd, name), rc;
 
 		if (fd < 0)
 			continue;
@@ -656,13 +638,13 @@ static void count_share(uint64_t size)
 
 static void reflink_group(size_t i, size_t j)
 {
-	const char *name;
+	char name[NAME_MAX + 1];
 	int sdir, src = -1;
 	size_t k, first = i;
 	bool any = false;
 
 	for (k = i; k < j; k++) {
-		const char *dn;
+		char dn[NAME_MAX + 1];
 		int ddir, dst;
 		int64_t r;
 
@@ -671,7 +653,7 @@ static void reflink_group(size_t i, size_t j)
 			continue;
 		}
 		if (src < 0) {
-			src = open_ent(&g.e[k], &sdir, &name);
+			src = open_ent(&g.e[k], &sdir, name);
 			first = k;
 			if (src < 0)
 				g.skip[SKIP_CHANGED]++;
@@ -682,7 +664,7 @@ static void reflink_group(size_t i, size_t j)
 			any = true;
 			continue;
 		}
-		dst = open_ent(&g.e[k], &ddir, &dn);
+		dst = open_ent(&g.e[k], &ddir, dn);
 		if (dst < 0) {
 			g.skip[SKIP_CHANGED]++;
 			continue;
@@ -711,7 +693,7 @@ static void reflink_group(size_t i, size_t j)
 /* May x become a link to the store?  Counts why not. */
 static bool linkable(struct xsh_ent *x)
 {
-	const char *name;
+	char name[NAME_MAX + 1];
 	int dfd, fd;
 	ssize_t r;
 
@@ -726,7 +708,7 @@ static bool linkable(struct xsh_ent *x)
 		g.skip[SKIP_HARDLINK]++;
 		return false;
 	}
-	fd = open_ent(x, &dfd, &name);
+	fd = open_ent(x, &dfd, name);
 	if (fd < 0) {
 		g.skip[SKIP_CHANGED]++;
 		return false;
@@ -763,7 +745,7 @@ static void link_members(size_t *m, size_t n, bool have)
 
 	for (size_t k = 0; k < n; k++) {
 		struct xsh_ent *x = &g.e[m[k]];
-		const char *name;
+		char name[NAME_MAX + 1];
 		int dfd, fd, rc;
 
 		if (g.dry) {
@@ -771,7 +753,7 @@ static void link_members(size_t *m, size_t n, bool have)
 				count_share(x->size);
 			continue;
 		}
-		fd = open_ent(x, &dfd, &name);
+		fd = open_ent(x, &dfd, name);
 		if (fd < 0) {
 			g.skip[SKIP_CHANGED]++;
 			continue;

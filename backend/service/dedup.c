@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "lib/log.h"
+#include "lib/walk.h"
 #include "creds.h"
 #include "dedup.h"
 #include "service_internal.h"
@@ -46,16 +47,6 @@
 /* One break at a time in the process: they are rare, and two requests on
  * the same node must not both copy it. */
 static pthread_mutex_t break_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static int proc_open(struct xsh_ctx *c, int fd, int flags)
-{
-	char p[16];
-	int r;
-
-	snprintf(p, sizeof(p), "%d", fd);
-	r = openat(c->s->exp->proc_fd, p, flags | O_CLOEXEC);
-	return r < 0 ? -errno : r;
-}
 
 static int proc_path(struct xsh_ctx *c, int fd, char *buf, size_t cap)
 {
@@ -81,7 +72,7 @@ static int is_link(struct xsh_ctx *c, int pathfd, struct stat *st)
 		return -errno;
 	if (!S_ISREG(st->st_mode) || st->st_nlink < 2)
 		return 0;
-	fd = proc_open(c, pathfd, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+	fd = xsh_fs_reopen_fd(c, pathfd, O_RDONLY | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return fd;
 	rc = xsh_dedup_mark_fd(fd);
@@ -95,10 +86,10 @@ static int name_of(struct xsh_ctx *c, struct xsh_node *n, const struct stat *st,
 		   char name[NAME_MAX + 1])
 {
 	char root[PATH_MAX], path[PATH_MAX];
-	const char *rel, *s;
+	const char *rel;
 	struct stat cur;
 	size_t rl;
-	int dfd, nfd;
+	int dfd;
 
 	if (proc_path(c, c->s->exp->root_fd, root, sizeof(root)) ||
 	    proc_path(c, n->fd, path, sizeof(path)))
@@ -109,34 +100,16 @@ static int name_of(struct xsh_ctx *c, struct xsh_node *n, const struct stat *st,
 	if (strncmp(path, root, rl) || path[rl] != '/')
 		return -ESTALE;
 	rel = path + rl + 1;
-	dfd = openat(c->s->exp->root_fd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	dfd = xsh_walk_parent(c->s->exp->root_fd, rel, name);
 	if (dfd < 0)
-		return -errno;
-	while ((s = strchr(rel, '/'))) {
-		size_t l = (size_t)(s - rel);
-
-		if (!l || l > NAME_MAX)
-			goto stale;
-		memcpy(name, rel, l);
-		name[l] = 0;
-		nfd = openat(dfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW |
-						O_CLOEXEC);
-		close(dfd);
-		if (nfd < 0)
-			return -ESTALE;
-		dfd = nfd;
-		rel = s + 1;
-	}
-	if (!*rel || strlen(rel) > NAME_MAX)
-		goto stale;
-	strcpy(name, rel);
+		return -ESTALE;
 	if (fstatat(dfd, name, &cur, AT_SYMLINK_NOFOLLOW) ||
 	    cur.st_dev != st->st_dev || cur.st_ino != st->st_ino)
-		goto stale;
+	{
+		close(dfd);
+		return -ESTALE;
+	}
 	return dfd;
-stale:
-	close(dfd);
-	return -ESTALE;
 }
 
 static int copy_data(int from, int to, uint64_t size)
@@ -196,7 +169,7 @@ static int follow_reopen(void *arg, int flags)
 {
 	struct follow *f = arg;
 
-	return proc_open(f->c, f->fd, flags);
+	return xsh_fs_reopen_fd(f->c, f->fd, flags);
 }
 
 /* Make the private copy of the marked link at pathfd (attributes st)
@@ -210,7 +183,7 @@ static int make_private(struct xsh_ctx *c, struct xsh_node *n, int pathfd,
 	struct follow f = { c, -1 };
 	int src, fd, pfd = -1, rc;
 
-	src = proc_open(c, pathfd, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+	src = xsh_fs_reopen_fd(c, pathfd, O_RDONLY | O_NONBLOCK | O_NOCTTY);
 	if (src < 0)
 		return src;
 	fd = openat(dfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
@@ -272,26 +245,30 @@ out:
 	return rc;
 }
 
+/* The directory (O_PATH) and name of node n if it is a dedup link; 0 if
+ * it is none, -errno. */
+static int find_link(struct xsh_ctx *c, struct xsh_node *n, struct stat *st,
+		     char name[NAME_MAX + 1])
+{
+	int rc;
+
+	if (n->type != S_IFREG)
+		return 0;
+	rc = is_link(c, n->fd, st);
+	return rc <= 0 ? rc : name_of(c, n, st, name);
+}
+
 int xsh_dedup_break(struct xsh_ctx *c, struct xsh_node *n)
 {
 	char name[NAME_MAX + 1];
 	struct stat st;
 	int dfd, rc;
 
-	if (n->type != S_IFREG)
-		return 0;
 	pthread_mutex_lock(&break_lock);
-	rc = is_link(c, n->fd, &st);
-	if (rc <= 0)
-		goto out;
-	dfd = name_of(c, n, &st, name);
-	if (dfd < 0) {
-		rc = dfd;
-		goto out;
-	}
-	rc = make_private(c, n, n->fd, &st, dfd, name);
-	close(dfd);
-out:
+	dfd = find_link(c, n, &st, name);
+	rc = dfd > 0 ? make_private(c, n, n->fd, &st, dfd, name) : dfd;
+	if (dfd > 0)
+		close(dfd);
 	pthread_mutex_unlock(&break_lock);
 	return rc;
 }
@@ -314,16 +291,9 @@ int xsh_dedup_check_name(struct xsh_ctx *c, struct xsh_node *n)
 {
 	char name[NAME_MAX + 1];
 	struct stat st;
-	int dfd, rc;
+	int dfd = find_link(c, n, &st, name);
 
-	if (n->type != S_IFREG)
-		return 0;
-	rc = is_link(c, n->fd, &st);
-	if (rc <= 0)
-		return rc;
-	dfd = name_of(c, n, &st, name);
-	if (dfd < 0)
-		return dfd;
-	close(dfd);
-	return 0;
+	if (dfd > 0)
+		close(dfd);
+	return dfd > 0 ? 0 : dfd;
 }

@@ -95,7 +95,7 @@ static void put_handle(struct xsh_ctx *c, struct xsh_handle *h)
 }
 
 /* Reopen one of our own fds through /proc/self/fd. */
-static int reopen_fd(struct xsh_ctx *c, int fd, int flags)
+int xsh_fs_reopen_fd(struct xsh_ctx *c, int fd, int flags)
 {
 	char p[16];
 	int r;
@@ -311,7 +311,7 @@ static int truncate_node(struct xsh_ctx *c, struct xsh_node *n, uint64_t size)
 		if (rc != -EINVAL && rc != -EBADF)
 			return rc;
 	}
-	fd = reopen_fd(c, n->fd, O_WRONLY | O_NONBLOCK);
+	fd = xsh_fs_reopen_fd(c, n->fd, O_WRONLY | O_NONBLOCK);
 	if (fd < 0)
 		return fd;
 	rc = ftruncate(fd, (off_t)size) ? -errno : 0;
@@ -720,10 +720,10 @@ static bool changes(uint32_t flags)
 
 static int reopen_node(struct xsh_ctx *c, struct xsh_node *n, int flags)
 {
-	int fd = reopen_fd(c, n->fd, flags);
+	int fd = xsh_fs_reopen_fd(c, n->fd, flags);
 
 	if (fd == -EPERM && (flags & O_NOATIME))
-		fd = reopen_fd(c, n->fd, flags & ~O_NOATIME);
+		fd = xsh_fs_reopen_fd(c, n->fd, flags & ~O_NOATIME);
 	return fd;
 }
 
@@ -883,7 +883,7 @@ int xsh_fs_create(struct xsh_ctx *c)
 	if (fd < 0)
 		goto out;
 
-	pathfd = reopen_fd(c, fd, O_PATH);
+	pathfd = xsh_fs_reopen_fd(c, fd, O_PATH);
 	if (pathfd < 0) {
 		rc = pathfd;
 		close(fd);
@@ -938,7 +938,7 @@ static int resent_append_fd(struct xsh_ctx *c, int fd, int *tmp)
 	fl = fcntl(fd, F_GETFL);
 	if (fl < 0 || !(fl & O_APPEND))
 		return fd;
-	*tmp = reopen_fd(c, fd, O_WRONLY | (fl & (O_DSYNC | O_SYNC)));
+	*tmp = xsh_fs_reopen_fd(c, fd, O_WRONLY | (fl & (O_DSYNC | O_SYNC)));
 	if (*tmp < 0) {
 		*tmp = -1;
 		return fd;
@@ -1026,7 +1026,7 @@ int xsh_fs_opendir(struct xsh_ctx *c)
 	rc = get_dir_node(c, c->m->req.nodeid, &n);
 	if (rc)
 		return rc;
-	fd = reopen_fd(c, n->fd, O_RDONLY | O_DIRECTORY);
+	fd = xsh_fs_reopen_fd(c, n->fd, O_RDONLY | O_DIRECTORY);
 	if (fd < 0) {
 		rc = fd;
 		goto out;
@@ -1247,7 +1247,7 @@ static bool user_xattr(const char *name)
  * directories.  -ENODATA / -EPERM style refusals are the caller's. */
 static int xattr_fd(struct xsh_ctx *c, struct xsh_node *n)
 {
-	return reopen_fd(c, n->fd,
+	return xsh_fs_reopen_fd(c, n->fd,
 			 n->type == S_IFDIR ? O_RDONLY | O_DIRECTORY :
 					      O_RDONLY | O_NONBLOCK);
 }

@@ -102,6 +102,9 @@ void xsh_fs_fill_attr(const struct xsh_ctx *c, const struct stat *st,
 		     struct xsh_attr *a);
 int xsh_fs_host_flags(uint32_t wire);
 int xsh_fs_reopen_node(struct xsh_ctx *c, struct xsh_node *n, int flags);
+/* fs.c, for dedup.c: one of the process's own fds opened again through
+ * /proc/self/fd with flags (O_CLOEXEC added), an fd or -errno. */
+int xsh_fs_reopen_fd(struct xsh_ctx *c, int fd, int flags);
 
 /* reopen.c: the persistent handle of node nodeid (written to out, cap
  * bytes; its length, or 0 when it has none or it does not fit); the same

@@ -28,6 +28,8 @@ set -u
 
 CTL=$XS_ROOT/xenstore-scripts/xenshare-ctl
 DEDUP=$XS_BUILD/xenshare-dedup
+# xenshare-ctl runs the build under test.
+export XENSHARE_DEDUP=$DEDUP
 MB=$((1024 * 1024))
 N=10
 
