@@ -359,9 +359,11 @@ int xsh_fs_setattr(struct xsh_ctx *c)
 	rc = get_node(c, c->m->req.nodeid, &n);
 	if (rc)
 		return rc;
-	rc = xsh_dedup_break(c, n);
-	if (rc)
-		goto out;
+	if (v & (XSH_SETATTR_ALL & ~(XSH_SETATTR_FH | XSH_SETATTR_CTIME))) {
+		rc = xsh_dedup_break(c, n);
+		if (rc)
+			goto out;
+	}
 	if (v & XSH_SETATTR_MODE) {
 		rc = check_setid(c, a->mode, n->type);
 		if (!rc && n->type == S_IFLNK)
