@@ -1,5 +1,6 @@
 # xenshare: one non-recursive Makefile.
-#   make            build/xenshare-back, build/xenshare-front, test programs
+#   make            build/xenshare-back, build/xenshare-front,
+#                   build/xenshare-dedup, test programs
 #   make check      every test (unit, codec corpus, integration over the
 #                   local transport, hostile clients, sanitizer build)
 #   make check-xen  the real-Xen rig (boots Xen 4.17 under QEMU)
@@ -52,12 +53,15 @@ obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 BACK_BIN := $(BUILD)/xenshare-back
 FRONT_BIN := $(BUILD)/xenshare-front
+# Administrator's tools beside the daemons (tools/): xenshare-dedup.
+DEDUP_BIN := $(BUILD)/xenshare-dedup
+XXHASH_CFLAGS := $(shell pkg-config --cflags libxxhash)
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
 TOOL_SRCS := $(wildcard tests/tools/*.c tests/integration/*.c tests/hostile/*.c)
 TOOL_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TOOL_SRCS))
 
-all: $(BACK_BIN) $(FRONT_BIN) $(UNIT_BINS) $(TOOL_BINS)
+all: $(BACK_BIN) $(FRONT_BIN) $(DEDUP_BIN) $(UNIT_BINS) $(TOOL_BINS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -68,6 +72,11 @@ $(BACK_BIN): $(call obj,$(BACK_SRCS) $(PROTO_SRCS) $(TPORT_SRCS))
 
 $(FRONT_BIN): $(call obj,$(FRONT_SRCS) $(PROTO_SRCS) $(TPORT_SRCS))
 	$(CC) $(LDFLAGS) $^ -o $@ $(FUSE_LIBS) $(XEN_LIBS)
+
+# xxHash is used header-only (XXH_INLINE_ALL): no library to link.
+$(DEDUP_BIN): tools/dedup.c backend/service/dedup.h $(call obj,lib/walk.c)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(XXHASH_CFLAGS) $(LDFLAGS) $< $(call obj,lib/walk.c) -o $@
 
 # Unit tests link the protocol code and the file service.
 $(BUILD)/tests/unit/%: tests/unit/%.c $(call obj,$(PROTO_SRCS) $(SERVICE_SRCS) $(TPORT_SRCS))

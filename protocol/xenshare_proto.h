@@ -250,7 +250,9 @@ struct xsh_args_copy {
  * FILE and DIR.  Errors: EPERM the handle is not one this export's backend
  * made (forged, altered, another export's); ESTALE the file no longer
  * exists (deleted while the backend was down and nothing held it open),
- * the handle is empty, or the node of a FILE/DIR is unknown; EEXIST the
+ * the handle is empty, the node of a FILE/DIR is unknown, or the file is
+ * a dedup link (docs/dedup.md) whose name in the export does not check
+ * out (the guest's copy may have replaced it: look the name up again); EEXIST the
  * wanted id is taken by another node or handle; EINVAL a malformed id
  * (index 0, the root, an index beyond the session's node or handle limit
  * or beyond 2^22 nodes / 2^20 handles, a bad kind or count).  After any

@@ -104,7 +104,7 @@ static void put_handle(struct xsh_ctx *c, struct xsh_handle *h)
 }
 
 /* Reopen one of our own fds through /proc/self/fd. */
-static int reopen_fd(struct xsh_ctx *c, int fd, int flags)
+int xsh_fs_reopen_fd(struct xsh_ctx *c, int fd, int flags)
 {
 	char p[16];
 	int r;
@@ -356,7 +356,7 @@ static int truncate_node(struct xsh_ctx *c, struct xsh_node *n, uint64_t size)
 		if (rc != -EINVAL && rc != -EBADF)
 			return rc;
 	}
-	fd = reopen_fd(c, n->fd, O_WRONLY | O_NONBLOCK);
+	fd = xsh_fs_reopen_fd(c, n->fd, O_WRONLY | O_NONBLOCK);
 	if (fd < 0)
 		return fd;
 	rc = ftruncate(fd, (off_t)size) ? -errno : 0;
@@ -404,6 +404,11 @@ int xsh_fs_setattr(struct xsh_ctx *c)
 	rc = get_node(c, c->m->req.nodeid, &n);
 	if (rc)
 		return rc;
+	if (v & (XSH_SETATTR_ALL & ~(XSH_SETATTR_FH | XSH_SETATTR_CTIME))) {
+		rc = xsh_dedup_break(c, n);
+		if (rc)
+			goto out;
+	}
 	if (v & XSH_SETATTR_MODE) {
 		rc = check_setid(c, a->mode, n->type);
 		if (!rc && n->type == S_IFLNK)
@@ -730,6 +735,10 @@ int xsh_fs_link(struct xsh_ctx *c)
 		rc = -EPERM;
 		goto out_np;
 	}
+	/* A new name changes the inode's link count and ctime. */
+	rc = xsh_dedup_break(c, n);
+	if (rc)
+		goto out_np;
 	rc = quota_begin(c, &t);
 	if (rc)
 		goto out_np;
@@ -770,12 +779,18 @@ static int openable(uint32_t type)
 	return 0;
 }
 
+/* May an open with these flags change the file? */
+static bool changes(uint32_t flags)
+{
+	return (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
+}
+
 static int reopen_node(struct xsh_ctx *c, struct xsh_node *n, int flags)
 {
-	int fd = reopen_fd(c, n->fd, flags);
+	int fd = xsh_fs_reopen_fd(c, n->fd, flags);
 
 	if (fd == -EPERM && (flags & O_NOATIME))
-		fd = reopen_fd(c, n->fd, flags & ~O_NOATIME);
+		fd = xsh_fs_reopen_fd(c, n->fd, flags & ~O_NOATIME);
 	return fd;
 }
 
@@ -790,6 +805,8 @@ int xsh_fs_open(struct xsh_ctx *c)
 	if (rc)
 		return rc;
 	rc = openable(n->type);
+	if (!rc && changes(c->m->req.a.open.flags))
+		rc = xsh_dedup_break(c, n);
 	if (rc)
 		goto out;
 	if ((c->m->req.a.open.flags & O_TRUNC) && n->type == S_IFREG) {
@@ -838,6 +855,16 @@ static int open_existing(struct xsh_ctx *c, struct xsh_node *p, int flags)
 			rc = -ELOOP;
 		else if (!S_ISREG(st.st_mode))
 			rc = -EACCES;
+	}
+	if (!rc && changes((uint32_t)flags)) {
+		rc = xsh_dedup_break_at(c, p->fd, c->m->name, pfd);
+		if (!rc) {
+			/* The name may hold the private copy now. */
+			close(pfd);
+			pfd = name_fd(p->fd, c->m->name);
+			if (pfd < 0)
+				return -errno;
+		}
 	}
 	if (rc) {
 		close(pfd);
@@ -931,7 +958,7 @@ int xsh_fs_create(struct xsh_ctx *c)
 	if (fd < 0)
 		goto out;
 
-	pathfd = reopen_fd(c, fd, O_PATH);
+	pathfd = xsh_fs_reopen_fd(c, fd, O_PATH);
 	if (pathfd < 0) {
 		rc = pathfd;
 		close(fd);
@@ -986,7 +1013,7 @@ static int resent_append_fd(struct xsh_ctx *c, int fd, int *tmp)
 	fl = fcntl(fd, F_GETFL);
 	if (fl < 0 || !(fl & O_APPEND))
 		return fd;
-	*tmp = reopen_fd(c, fd, O_WRONLY | (fl & (O_DSYNC | O_SYNC)));
+	*tmp = xsh_fs_reopen_fd(c, fd, O_WRONLY | (fl & (O_DSYNC | O_SYNC)));
 	if (*tmp < 0) {
 		*tmp = -1;
 		return fd;
@@ -1076,7 +1103,7 @@ int xsh_fs_opendir(struct xsh_ctx *c)
 		return rc;
 	fd = as_caller(c);
 	if (!fd) {
-		fd = reopen_fd(c, n->fd, O_RDONLY | O_DIRECTORY);
+		fd = xsh_fs_reopen_fd(c, n->fd, O_RDONLY | O_DIRECTORY);
 		as_backend(c);
 	}
 	if (fd < 0) {
@@ -1303,9 +1330,9 @@ static int xattr_fd(struct xsh_ctx *c, struct xsh_node *n)
 
 	if (fd)
 		return fd;
-	fd = reopen_fd(c, n->fd,
-		       n->type == S_IFDIR ? O_RDONLY | O_DIRECTORY :
-					    O_RDONLY | O_NONBLOCK);
+	fd = xsh_fs_reopen_fd(c, n->fd,
+			      n->type == S_IFDIR ? O_RDONLY | O_DIRECTORY :
+						   O_RDONLY | O_NONBLOCK);
 	as_backend(c);
 	return fd;
 }
@@ -1328,6 +1355,9 @@ int xsh_fs_setxattr(struct xsh_ctx *c)
 		rc = -EPERM;
 		goto out;
 	}
+	rc = xsh_dedup_break(c, n);
+	if (rc)
+		goto out;
 	rc = quota_begin(c, &t);
 	if (rc)
 		goto out;
@@ -1458,6 +1488,9 @@ int xsh_fs_removexattr(struct xsh_ctx *c)
 		rc = -EPERM;
 		goto out;
 	}
+	rc = xsh_dedup_break(c, n);
+	if (rc)
+		goto out;
 	fd = xattr_fd(c, n);
 	if (fd < 0) {
 		rc = fd;

@@ -7,6 +7,7 @@
  * count keeps the guest's opens within the descriptors set aside for them.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -259,6 +260,36 @@ int xsh_handle_release(struct xsh_handle_table *t, uint64_t fh, uint64_t nodeid,
 	if (!refs)
 		handle_destroy(h);
 	return 0;
+}
+
+int xsh_handles_follow(struct xsh_handle_table *t, uint64_t nodeid,
+		      int (*reopen)(void *arg, int flags), void *arg)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&t->lock);
+	for (uint32_t i = 1; i < t->slots.nr && !rc; i++) {
+		struct xsh_handle *h = xsh_slots_get(&t->slots, i);
+		int flags, fd;
+
+		if (!h || h->dir || h->nodeid != nodeid)
+			continue;
+		flags = fcntl(h->fd, F_GETFL);
+		if (flags < 0) {
+			rc = -errno;
+			break;
+		}
+		fd = reopen(arg, flags & ~(O_CREAT | O_EXCL | O_TRUNC));
+		if (fd < 0) {
+			rc = fd;
+			break;
+		}
+		if (dup3(fd, h->fd, O_CLOEXEC) < 0)
+			rc = -errno;
+		close(fd);
+	}
+	pthread_mutex_unlock(&t->lock);
+	return rc;
 }
 
 uint32_t xsh_handles_count(struct xsh_handle_table *t)

@@ -15,7 +15,8 @@
  * descriptors to the rings, transports and per-request fds.
  *
  * Locking: one mutex per table protects the slots and every handle's
- * refs.  fd, nodeid and dir never change after creation.  A directory
+ * refs.  fd, nodeid and dir never change after creation (the fd number;
+ * xsh_handles_follow() may make it refer to another file).  A directory
  * handle's stream state has its own mutex (ds.lock).
  */
 #ifndef XSH_HANDLE_H
@@ -73,6 +74,13 @@ void xsh_handle_put(struct xsh_handle_table *t, struct xsh_handle *h);
  * the last user puts it. */
 int xsh_handle_release(struct xsh_handle_table *t, uint64_t fh, uint64_t nodeid,
 		      bool dir);
+
+/* The file of node nodeid was replaced by another inode under the same
+ * name (dedup.h): every file handle open on it gets, under the same fd
+ * number, reopen(arg, its open flags), an fd the call gives up.  0 or
+ * the first -errno. */
+int xsh_handles_follow(struct xsh_handle_table *t, uint64_t nodeid,
+		      int (*reopen)(void *arg, int flags), void *arg);
 
 uint32_t xsh_handles_count(struct xsh_handle_table *t);
 

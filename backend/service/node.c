@@ -625,6 +625,34 @@ fail:
 	return rc;
 }
 
+int xsh_node_rekey(struct xsh_node_table *t, struct xsh_node *n, int fd)
+{
+	struct xsh_nkey k;
+	struct stat st;
+
+	if (fstat(fd, &st))
+		return -errno;
+	make_key(fd, &st, &k);
+	if (k.kind != n->key.kind ||
+	    (k.kind == XSH_NKEY_HANDLE && k.mnt_id != n->key.mnt_id))
+		return -EXDEV;
+	pthread_mutex_lock(&t->lock);
+	pthread_mutex_lock(&fd_lock);
+	/* The fd number stays: users holding it now reach the new file. */
+	if (dup3(fd, n->fd, O_CLOEXEC) < 0) {
+		pthread_mutex_unlock(&fd_lock);
+		pthread_mutex_unlock(&t->lock);
+		return -errno;
+	}
+	hash_remove(t, n);
+	n->key = k;
+	n->hash = key_hash(t, &k);
+	hash_insert(t, n);
+	pthread_mutex_unlock(&fd_lock);
+	pthread_mutex_unlock(&t->lock);
+	return 0;
+}
+
 void xsh_node_forget(struct xsh_node_table *t, uint64_t id, uint64_t nlookup)
 {
 	uint32_t index = (uint32_t)id, gen = (uint32_t)(id >> 32);

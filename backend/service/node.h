@@ -31,7 +31,8 @@
  * (the fd lock, taken after a table lock, never before) protects every
  * node's fd, pins and place in the eviction list.  type and key never
  * change after the node is created and may be read by whoever holds a
- * reference; fd may be read without a lock by whoever holds a reference
+ * reference, except that xsh_node_rekey() changes key and hash under
+ * both locks; fd may be read without a lock by whoever holds a reference
  * from xsh_node_get() until it puts it.
  */
 #ifndef XSH_NODE_H
@@ -63,8 +64,8 @@ struct xsh_node {
 	uint32_t type;		/* S_IFMT bits, immutable */
 	uint32_t index;		/* immutable */
 	uint32_t gen;		/* immutable */
-	struct xsh_nkey key;	/* immutable */
-	uint64_t hash;		/* immutable */
+	struct xsh_nkey key;	/* immutable but for xsh_node_rekey() */
+	uint64_t hash;		/* same */
 	/* table lock */
 	uint64_t nlookup;
 	uint32_t refs;		/* users + 1 while in the table */
@@ -93,6 +94,13 @@ void xsh_node_put(struct xsh_node_table *t, struct xsh_node *n);
  * none.  At most max_nodes nodes besides the root: -ENFILE. */
 int xsh_node_lookup_fd(struct xsh_node_table *t, int fd, const struct stat *st,
 		      uint32_t max_nodes, uint64_t *id, uint32_t *gen);
+
+/* The file of node n (got by the caller) was replaced by another inode
+ * under the same name (a private copy of a dedup link, dedup.h): make
+ * n's fd refer to the file open at fd (O_PATH; the caller keeps it) with
+ * the same fd number, and n's identity that file's.  -EXDEV if the new
+ * file is not on n's mount. */
+int xsh_node_rekey(struct xsh_node_table *t, struct xsh_node *n, int fd);
 
 /* Drop n lookups of id (saturating at zero); unknown ids are ignored. */
 void xsh_node_forget(struct xsh_node_table *t, uint64_t id, uint64_t n);

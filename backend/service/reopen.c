@@ -87,6 +87,25 @@ void xsh_fs_put_handle(struct xsh_ctx *c)
 
 /* ---- REOPEN --------------------------------------------------------------- */
 
+/* A dedup link (dedup.h) reopened by handle may be a file this export
+ * replaced by a private copy before the restart, or reached through
+ * another export's name: unless its name here checks out, the node is
+ * dropped and the guest told ESTALE, so that it looks the name up again
+ * and finds its own copy. */
+static int reopen_dedup_check(struct xsh_ctx *c, uint64_t id, uint64_t nlookup)
+{
+	struct xsh_node *n;
+	int rc;
+
+	if (xsh_node_get(c->s->nodes, id, &n))
+		return 0;
+	rc = xsh_dedup_check_name(c, n);
+	xsh_node_put(c->s->nodes, n);
+	if (rc == -ESTALE)
+		xsh_node_forget(c->s->nodes, id, nlookup);
+	return rc == -ESTALE ? rc : 0;
+}
+
 static int reopen_node(struct xsh_ctx *c)
 {
 	const struct xsh_args_reopen *a = &c->m->req.a.reopen;
@@ -111,6 +130,8 @@ static int reopen_node(struct xsh_ctx *c)
 		rc = xsh_node_restore(c->s->nodes, &k, a->id, a->nlookup,
 				     limit(c->pol.max_nodes), &st);
 	}
+	if (!rc)
+		rc = reopen_dedup_check(c, a->id, a->nlookup);
 	if (rc) {
 		if (rc != -EINVAL && rc != -EEXIST)
 			xsh_node_retire(c->s->nodes, a->id,

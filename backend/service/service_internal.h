@@ -89,6 +89,17 @@ int xsh_fs_lseek(struct xsh_ctx *c);
 int xsh_fs_copy_file_range(struct xsh_ctx *c);
 int xsh_fs_reopen(struct xsh_ctx *c);
 
+/* dedup.c (dedup.h): before a change to a regular file, give the guest's
+ * name of a dedup link a private copy; n, or the file at pathfd named
+ * name in dirfd, follows.  0 (also when it is no dedup link) or -errno;
+ * -ESTALE when the node's name in the export cannot be found.
+ * xsh_dedup_check_name(): 0 unless n is a dedup link the export has no
+ * verified name for (-ESTALE), for REOPEN. */
+int xsh_dedup_break(struct xsh_ctx *c, struct xsh_node *n);
+int xsh_dedup_break_at(struct xsh_ctx *c, int dirfd, const char *name,
+		       int pathfd);
+int xsh_dedup_check_name(struct xsh_ctx *c, struct xsh_node *n);
+
 /* fs.c, for reopen.c: attributes as the guest sees them; the open flags
  * passed to the host; n's file opened again with flags (O_NOATIME dropped
  * when not allowed), an fd or -errno. */
@@ -96,6 +107,9 @@ void xsh_fs_fill_attr(const struct xsh_ctx *c, const struct stat *st,
 		     struct xsh_attr *a);
 int xsh_fs_host_flags(uint32_t wire);
 int xsh_fs_reopen_node(struct xsh_ctx *c, struct xsh_node *n, int flags);
+/* fs.c, for dedup.c: one of the process's own fds opened again through
+ * /proc/self/fd with flags (O_CLOEXEC added), an fd or -errno. */
+int xsh_fs_reopen_fd(struct xsh_ctx *c, int fd, int flags);
 
 /* reopen.c: the persistent handle of node nodeid (written to out, cap
  * bytes; its length, or 0 when it has none or it does not fit); the same

@@ -12,6 +12,9 @@
 #   backend/service/   lib protocol
 #   backend/daemon/    lib protocol transport backend/service
 #   frontend/          lib protocol transport
+#   tools/             lib protocol backend/service (administrator's
+#                      programs: constants of the file service they
+#                      share, such as the dedup mark)
 #
 # Since each layer only includes layers above it in this list, there is
 # no circle between them.  This checks, with no build, root or Xen:
@@ -33,7 +36,7 @@ export LC_ALL=C
 . "$(dirname "$0")/../lib.sh"
 cd "$XS_ROOT" || exit 1
 
-LAYERS=(lib protocol transport backend/service backend/daemon frontend)
+LAYERS=(lib protocol transport backend/service backend/daemon frontend tools)
 declare -A MAY=(
 	[lib]=""
 	[protocol]="lib"
@@ -41,6 +44,7 @@ declare -A MAY=(
 	[backend/service]="lib protocol"
 	[backend/daemon]="lib protocol transport backend/service"
 	[frontend]="lib protocol transport"
+	[tools]="lib protocol backend/service"
 )
 MAX_SHARE=40
 
@@ -112,7 +116,7 @@ while IFS= read -r f; do
 		not_ok "$f is in a layer" "its folder $d/ is not in docs/architecture.md"
 		stray=1
 	fi
-done < <(find lib protocol transport backend frontend -name '*.[ch]' | sort)
+done < <(find lib protocol transport backend frontend tools -name '*.[ch]' | sort)
 [ "$stray" -eq 0 ] && ok "every product source file is in one of the layers"
 
 xs_summary

@@ -361,6 +361,79 @@ out:
 	       "%s", why);
 }
 
+/* A dedup link (backend/service/dedup.h): the export's name and a store
+ * name outside it share one marked inode.  A guest's chmod gives its name
+ * a private copy; the node keeps its id, an open handle follows, and the
+ * store's inode keeps its bytes and mode.  A hard link the guest makes
+ * itself carries no mark and stays a hard link. */
+static void test_dedup_link(void)
+{
+	struct xsh_args_setattr sa = { .valid = XSH_SETATTR_MODE, .mode = 0600 };
+	char why[200] = "", store[64], buf[16];
+	struct xsh_rsp_entry e = { 0 }, h = { 0 };
+	struct stat st, sst, hst;
+	struct xsh_attr a;
+	uint64_t fh = 0, wfh = 0;
+	uint32_t got;
+	int fd;
+
+	snprintf(store, sizeof(store), "/tmp/xs-store-XXXXXX");
+	fd = mkstemp(store);
+	if (fd < 0 || write(fd, "shared", 6) != 6 || fchmod(fd, 0644) ||
+	    fsetxattr(fd, "security.xenshare.dedup", "1", 1, 0) ||
+	    link(store, host_path("dd"))) {
+		skip("a guest's change breaks a dedup link", "no security xattrs "
+		     "or no link from /tmp into the export");
+		if (fd >= 0)
+			close(fd);
+		unlink(store);
+		return;
+	}
+	close(fd);
+	CHECK(op_lookup(ROOT, "dd", &e) == 0, "lookup dd");
+	CHECK(op_open(XSH_OP_OPEN, e.nodeid, O_RDONLY, &fh) == 0, "open");
+	CHECK(op_setattr(e.nodeid, 0, &sa, &a) == 0, "chmod");
+	CHECK(host_stat("dd", &st) == 0 && stat(store, &sst) == 0, "stat");
+	CHECK(st.st_ino != sst.st_ino && st.st_nlink == 1 && sst.st_nlink == 1,
+	      "still linked: ino %lu/%lu nlink %lu", (unsigned long)st.st_ino,
+	      (unsigned long)sst.st_ino, (unsigned long)st.st_nlink);
+	CHECK((st.st_mode & 07777) == 0600 && (sst.st_mode & 07777) == 0644,
+	      "modes %o (export) %o (store)", st.st_mode & 07777,
+	      sst.st_mode & 07777);
+	CHECK(a.ino == st.st_ino, "the node did not follow: ino %llu",
+	      (unsigned long long)a.ino);
+	CHECK(op_open(XSH_OP_OPEN, e.nodeid, O_WRONLY, &wfh) == 0, "open w");
+	CHECK(op_write(e.nodeid, wfh, 0, "SH", 2, NULL) == 0, "write");
+	CHECK(op_read(e.nodeid, fh, 0, sizeof(buf), buf, &got) == 0 &&
+		      got == 6 && !memcmp(buf, "SHared", 6),
+	      "the open handle did not follow: %.*s", (int)got, buf);
+	fd = open(store, O_RDONLY);
+	CHECK(fd >= 0 && read(fd, buf, 6) == 6 && !memcmp(buf, "shared", 6),
+	      "the store's bytes changed");
+	close(fd);
+	/* The guest's own hard link: no mark, so a chmod keeps it. */
+	CHECK(op_link(e.nodeid, ROOT, "dd2", &h) == 0, "link");
+	sa.mode = 0640;
+	CHECK(op_setattr(h.nodeid, 0, &sa, NULL) == 0, "chmod link");
+	CHECK(host_stat("dd", &st) == 0 && host_stat("dd2", &hst) == 0 &&
+		      st.st_ino == hst.st_ino && st.st_nlink == 2,
+	      "the guest's hard link was split");
+out:
+	if (wfh)
+		op_release(XSH_OP_RELEASE, e.nodeid, wfh);
+	if (fh)
+		op_release(XSH_OP_RELEASE, e.nodeid, fh);
+	if (e.nodeid)
+		op_forget(e.nodeid, 1);
+	if (h.nodeid)
+		op_forget(h.nodeid, 1);
+	unlink(store);
+	unlink(host_path("dd"));
+	unlink(host_path("dd2"));
+	result(!why[0], "a guest's change breaks a dedup link, not its own "
+	       "hard link", "%s", why);
+}
+
 static void test_create_umask_excl(void)
 {
 	struct xsh_rsp_entry e = { 0 };
@@ -2072,6 +2145,7 @@ int main(void)
 	test_idmap_squash();
 	test_setid();
 	test_setattr();
+	test_dedup_link();
 	test_xattr();
 	test_access();
 	test_file_ops();
