@@ -113,7 +113,13 @@ echo end | dd of="$d/sparse" bs=1 seek=$((32 * MiB)) conv=notrunc status=none
 touch -h -d 2001-02-03T04:05:06 "$d/sub/symlink"
 touch -d 2001-02-03T04:05:06 "$d/sub"
 mkfifo "$XS_EXPORT/kept/fifo"
+ln -s /etc "$d/escape-dir"
+ln -s /etc/passwd "$d/escape-file"
+mkdir "$XS_EXPORT/kept/mounted"
+mount -t tmpfs -o size=1m xenshare-test "$XS_EXPORT/kept/mounted"
+touch "$XS_EXPORT/kept/mounted/on-another-fs"
 snap snapshot kept >/dev/null
+umount "$XS_EXPORT/kept/mounted"
 k=$SNAPS/kept/kept
 check "owner and mode kept" "see the backend log" test "$(stat -c '%u:%g %a' "$k/file")" = "1234:2345 640"
 check "user xattr kept" "see the backend log" test "$(getfattr --only-values -n user.colour "$k/file" 2>/dev/null)" = blue
@@ -122,6 +128,10 @@ check "symlink kept" "see the backend log" test "$(readlink "$k/sub/symlink")" =
 check "symlink and directory times kept" "see the backend log" test "$(stat -c %Y "$k/sub/symlink") $(stat -c %Y "$k/sub")" = \
 	"$(stat -c %Y "$d/sub/symlink") $(stat -c %Y "$d/sub")"
 check "FIFO kept" "see the backend log" test -p "$k/fifo"
+check "symlinks out of the export copied as symlinks, never followed" "see the backend log" \
+	test -L "$k/escape-dir" -a -L "$k/escape-file" -a "$(readlink "$k/escape-dir")" = /etc
+check "a mount point inside the export is not entered" "$(ls -A "$k" | tr '\n' ' ')" \
+	test ! -e "$k/mounted/on-another-fs"
 check "sparse file kept sparse" "$(du -k "$k/sparse" | cut -f1) KiB of 64 MiB allocated" \
 	test "$(du -k "$k/sparse" | cut -f1)" -lt 1024
 check "sparse file's data kept" "see the backend log" cmp -s "$XS_EXPORT/kept/sparse" "$k/sparse"
