@@ -683,7 +683,6 @@ struct sup {
 	unsigned conn_no;
 	struct xsh_control *ctl;	/* the snapshot commands */
 	struct xsh_snap_ctx snap;
-	bool detached;			/* restoring: no worker */
 	int ctl_fd;			/* a command to serve, or -1 */
 	size_t ctl_len;
 	char ctl_cmd[XSH_WMSG_BODY_MAX];
@@ -818,31 +817,22 @@ static void snap_resume(void *arg)
 	xsh_sup_resume(&s->sup, &s->w);
 }
 
-static int snap_detach(void *arg, char *why, size_t len)
+/* SIGKILL: a worker asked to stop would serve what it holds first, on
+ * nodes of the tree that is gone; killed, it serves nothing and its
+ * frontends resend to the next worker, which the loop starts. */
+static void snap_restart(void *arg)
 {
 	struct sup *s = arg;
 
-	(void)why;
-	(void)len;
-	s->detached = true;
-	xsh_log(LOG_INFO, "%s: restoring a snapshot: stopping the worker",
+	xsh_log(LOG_INFO, "%s: snapshot restored: replacing the held worker",
 		s->w.name);
-	xsh_sup_stop_wait(&s->sup, &s->w, SIGTERM);
-	return 0;
-}
-
-static void snap_attach(void *arg)
-{
-	struct sup *s = arg;
-
-	s->detached = false;
+	xsh_sup_stop_wait(&s->sup, &s->w, SIGKILL);
 }
 
 static const struct xsh_snap_ops snap_ops = {
 	.quiesce = snap_quiesce,
 	.resume = snap_resume,
-	.detach = snap_detach,
-	.attach = snap_attach,
+	.restart = snap_restart,
 };
 
 static const struct xsh_sup_ops local_ops = {
@@ -922,7 +912,7 @@ static int supervise(struct sup *s)
 				poll(NULL, 0, 100);
 			}
 		}
-		if (!s->w.pid && !s->detached && !xsh_sup_wait_ms(&s->w)) {
+		if (!s->w.pid && !xsh_sup_wait_ms(&s->w)) {
 			rc = spawn_worker(s);
 			if (rc) {
 				xsh_log(LOG_ERR, "starting the worker: %s",

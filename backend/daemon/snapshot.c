@@ -443,7 +443,7 @@ int xsh_snap_restore(const struct xsh_snap_ctx *c, const char *name,
 		snprintf(why, why_len, "restoring '%s': %s", name, strerror(-rc));
 		goto out;
 	}
-	rc = c->ops->detach(c->arg, why, why_len);
+	rc = c->ops->quiesce(c->arg, why, why_len);
 	if (rc)
 		goto out;
 	rc = xsh_tree_clear(exp, sub, sizeof(sub));
@@ -452,7 +452,8 @@ int xsh_snap_restore(const struct xsh_snap_ctx *c, const char *name,
 				   c->name, &st, sub, sizeof(sub));
 	if (!rc && syncfs(exp))
 		rc = -errno;
-	c->ops->attach(c->arg);
+	/* Whatever the copy did, the worker's view of the tree is stale. */
+	c->ops->restart(c->arg);
 	if (rc) {
 		snprintf(why, why_len, "restoring '%s' failed, the export is incomplete (restore again): %s",
 			 name, sub[0] ? sub : strerror(-rc));

@@ -14,10 +14,11 @@
  * worker lets requests in flight finish and holds new ones), its file
  * system synced (syncfs), the copy made (btrfs snapshot, else FICLONE
  * per file, else a full copy) and the device resumed whatever happened.
- * Restoring one: the device is detached (its worker stopped), the
- * export's tree replaced by a copy of the snapshot's, and the device
- * attached again: its new worker rescans the quota usage, and the
- * guest's handles to files that are gone answer ESTALE.
+ * Restoring one: the device is quiesced, the export's tree replaced by a
+ * copy of the snapshot's, and the held worker replaced by a new one
+ * without running what it held: the new worker rescans the quota usage,
+ * the frontends resend what was held, and the guest's handles to files
+ * that are gone answer ESTALE.
  *
  * Trust: the snapshot directory and the hooks are the administrator's;
  * NAME comes from a control peer and is checked here; the trees are the
@@ -50,13 +51,14 @@ struct xsh_snap_info {
 };
 
 /* What a kind does to its device.  quiesce: 0, or -errno with why
- * (the device is not held then); resume: never fails.  detach: stop
- * serving, 0 or -errno with why; attach: serve again. */
+ * (the device is not held then); resume: never fails.  restart: after a
+ * restore, end the held worker without running what it holds (its
+ * frontends resend it to the next worker) and start a new one; never
+ * fails. */
 struct xsh_snap_ops {
 	int (*quiesce)(void *arg, char *why, size_t why_len);
 	void (*resume)(void *arg);
-	int (*detach)(void *arg, char *why, size_t why_len);
-	void (*attach)(void *arg);
+	void (*restart)(void *arg);
 };
 
 struct xsh_snap_ctx {

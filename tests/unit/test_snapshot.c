@@ -18,7 +18,7 @@
 #include "backend/daemon/snapshot.h"
 #include "tap.h"
 
-static unsigned quiesced, resumed, detached, attached;
+static unsigned quiesced, resumed, restarted;
 static int quiesce_rc;
 
 static int t_quiesce(void *arg, char *why, size_t len)
@@ -36,26 +36,16 @@ static void t_resume(void *arg)
 	resumed++;
 }
 
-static int t_detach(void *arg, char *why, size_t len)
+static void t_restart(void *arg)
 {
 	(void)arg;
-	(void)why;
-	(void)len;
-	detached++;
-	return 0;
-}
-
-static void t_attach(void *arg)
-{
-	(void)arg;
-	attached++;
+	restarted++;
 }
 
 static const struct xsh_snap_ops ops = {
 	.quiesce = t_quiesce,
 	.resume = t_resume,
-	.detach = t_detach,
-	.attach = t_attach,
+	.restart = t_restart,
 };
 
 static void test_names(void)
@@ -180,15 +170,23 @@ static void test_cycle(const char *root)
 	snprintf(p, sizeof(p), "%s/export/g", root);
 	write_file(p, "new");
 	EXPECT(xsh_snap_restore(&c, "s1", &info, why, sizeof(why)) == 0 &&
-	       detached == 1 && attached == 1,
-	       "a restore detaches and attaches the device once");
+	       quiesced == 3 && resumed == 1 && restarted == 1,
+	       "a restore quiesces the device and restarts its worker, without resuming the held one");
 	snprintf(p, sizeof(p), "%s/export/f", root);
 	EXPECT(file_is(p, "one"), "the restore brings the old content back");
 	snprintf(p, sizeof(p), "%s/export/g", root);
 	EXPECT(access(p, F_OK) != 0, "the restore removes what came later");
 
 	EXPECT(xsh_snap_restore(&c, "../x", &info, why, sizeof(why)) == -EINVAL &&
-	       detached == 1, "a restore of a bad name touches nothing");
+	       quiesced == 3 && restarted == 1,
+	       "a restore of a bad name touches nothing");
+	snprintf(p, sizeof(p), "%s/export/f", root);
+	write_file(p, "three");
+	quiesce_rc = -ETIMEDOUT;
+	EXPECT(xsh_snap_restore(&c, "s1", &info, why, sizeof(why)) == -ETIMEDOUT &&
+	       restarted == 1 && file_is(p, "three"),
+	       "a restore whose quiesce is refused changes nothing");
+	quiesce_rc = 0;
 	EXPECT(xsh_snap_delete(&c, "s1", why, sizeof(why)) == 0 &&
 	       xsh_snap_list(&c, list, 4) == 0, "delete removes the snapshot");
 	EXPECT(xsh_snap_delete(&c, "s1", why, sizeof(why)) == -ENOENT,
