@@ -253,6 +253,11 @@ static void put_snap(struct reply *r, const struct xsh_snap_info *in)
 	    xsh_snap_method_name(in->method));
 }
 
+/* A list line: name, a 20-character time, a 20-digit size, a method of
+ * at most 14 characters, tabs and the newline. */
+_Static_assert(3 + XSH_SNAP_MAX * (XSH_SNAP_NAME_MAX + 20 + 20 + 14 + 4) <
+	       XSH_CTL_MSG_MAX, "the snapshot list fits one reply");
+
 #define SNAP_USAGE "snapshot NAME, snapshots list|delete NAME|restore NAME"
 
 static int cmd_snapshot(struct xsh_control *ctl, char **w, int nw,

@@ -32,7 +32,8 @@
 #include <time.h>
 
 #define XSH_SNAP_NAME_MAX	64u
-#define XSH_SNAP_MAX		64u	/* snapshots per directory */
+#define XSH_SNAP_MAX		32u	/* snapshots per directory: their list
+					 * fits one control reply */
 #define XSH_SNAP_QUIESCE_MS	5000	/* default bound on a quiesce */
 
 enum xsh_snap_method {

@@ -133,7 +133,7 @@ static bool file_is(const char *path, const char *text)
 
 static void test_cycle(const char *root)
 {
-	struct xsh_snap_info info, list[4];
+	struct xsh_snap_info info, list[4], list32[XSH_SNAP_MAX];
 	struct xsh_snap_ctx c = { .name = "test", .ops = &ops };
 	char p[512], why[320];
 	int n;
@@ -191,6 +191,16 @@ static void test_cycle(const char *root)
 	       xsh_snap_list(&c, list, 4) == 0, "delete removes the snapshot");
 	EXPECT(xsh_snap_delete(&c, "s1", why, sizeof(why)) == -ENOENT,
 	       "deleting it twice says there is none");
+	for (n = 0; n < (int)XSH_SNAP_MAX; n++) {
+		snprintf(p, sizeof(p), "many-%d", n);
+		if (xsh_snap_take(&c, p, &info, why, sizeof(why)))
+			break;
+	}
+	EXPECT(n == (int)XSH_SNAP_MAX &&
+	       xsh_snap_list(&c, list32, XSH_SNAP_MAX) == (int)XSH_SNAP_MAX,
+	       "XSH_SNAP_MAX snapshots are taken and listed");
+	EXPECT(xsh_snap_take(&c, "one-more", &info, why, sizeof(why)) == -ENOSPC &&
+	       strstr(why, "delete one first"), "one more is refused");
 	close(c.export_fd);
 	close(c.dir_fd);
 }
