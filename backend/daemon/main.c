@@ -942,13 +942,13 @@ static int open_snapshots(const struct opts *o, struct sup *s, int export_fd)
 	if (fd < 0) {
 		xsh_log(LOG_ERR, "--snapshot-dir %s: %s", o->snapshot_dir,
 			strerror(errno));
-		return -1;
+		goto fail;
 	}
 	if (xsh_snap_dir_check(export_fd, fd, why, sizeof(why))) {
 		xsh_log(LOG_ERR, "--snapshot-dir %s refused: %s",
 			o->snapshot_dir, why);
 		close(fd);
-		return -1;
+		goto fail;
 	}
 	s->snap = (struct xsh_snap_ctx){
 		.name = LOCAL_NAME,
@@ -959,6 +959,10 @@ static int open_snapshots(const struct opts *o, struct sup *s, int export_fd)
 	};
 	xsh_control_set_snapshots(s->ctl, &s->snap);
 	return 0;
+fail:
+	xsh_control_free(s->ctl);
+	s->ctl = NULL;
+	return -1;
 }
 
 /* Xen: every device xenstore names, until a signal (backend/daemon/xenbus.c). */
@@ -1121,6 +1125,8 @@ int main(int argc, char **argv)
 	sup.ctl_fd = -1;
 	if (open_snapshots(&o, &sup, export_fd)) {
 		unlink(sock_abs);
+		free(sock_abs);
+		free(export_abs);
 		return 1;
 	}
 	xsh_log(LOG_DEBUG, "serving %s on %s (%s, %u workers per connection, at most %u connections)",
@@ -1141,6 +1147,11 @@ int main(int argc, char **argv)
 		xsh_log(LOG_INFO, "signal %d (%s): shutting down", sig,
 			      strsignal(sig));
 	xsh_sup_stop_all(&sup.sup, SIGTERM);
+	if (sup.ctl_fd >= 0)
+		close(sup.ctl_fd);
+	if (sup.snap.ops)
+		close(sup.snap.dir_fd);
+	xsh_control_free(sup.ctl);
 	free(sock_abs);
 	free(export_abs);
 	return sig ? 0 : 1;
