@@ -508,6 +508,26 @@ _Static_assert(sizeof(struct xsh_local_welcome) == 32, "welcome size");
  * of every inode under the export (the root included, hard links once),
  * what du -sB1 reports.
  *
+ * Snapshots (docs/snapshots.md; a backend started without --snapshot-dir
+ * answers "error: snapshots are off ..."):
+ *
+ *   snapshot NAME              quiesce the export, copy it to the snapshot
+ *                              directory as NAME, resume; "ok" then the
+ *                              lines snapshot, time (seconds since the
+ *                              epoch), method ("btrfs-snapshot",
+ *                              "reflink", "full-copy"), bytes, files,
+ *                              pause-ms (how long requests were held)
+ *   snapshots list             "ok" then one line per snapshot, oldest
+ *                              first: NAME, time (UTC, ISO 8601), bytes,
+ *                              method, separated by tabs
+ *   snapshots delete NAME      "ok"
+ *   snapshots restore NAME     replace the export's tree with the
+ *                              snapshot's (the worker is restarted); "ok"
+ *
+ * NAME: 1..64 of A-Z a-z 0-9 . _ -, not starting with a dot.  The reply
+ * to a snapshot command comes when the work is done (a full copy may take
+ * minutes): a client waits for it without a time limit.
+ *
  * Only a peer running as root or as the backend's own user may control
  * it; any other gets "error: permission denied".  A control connection
  * idle for XSH_CTL_IDLE_S seconds is closed.

@@ -22,19 +22,25 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/log.h"
 #include "transport/local.h"
 #include "control.h"
 #include "engine.h"
+#include "snapshot.h"
 #include "backend/service/policy.h"
 #include "backend/service/quota.h"
 
 #define MAX_WORDS	32
 
 struct xsh_control {
-	struct xsh_export *exp;		/* immutable, not owned */
+	struct xsh_export *exp;		/* immutable, not owned; NULL in the
+					 * supervisor */
+	const struct xsh_snap_ctx *snap;	/* set before serving, or NULL */
+	xsh_control_handoff_fn handoff;	/* set before serving, or NULL */
+	void *handoff_arg;
 	char *path;			/* immutable, escaped for status */
 	pthread_mutex_t lock;		/* one policy change at a time */
 	unsigned nr_conns;		/* lock */
@@ -84,6 +90,19 @@ int xsh_control_new(struct xsh_export *e, const char *export_path,
 	pthread_mutex_init(&ctl->lock, NULL);
 	*out = ctl;
 	return 0;
+}
+
+void xsh_control_set_snapshots(struct xsh_control *ctl,
+			       const struct xsh_snap_ctx *snap)
+{
+	ctl->snap = snap;
+}
+
+void xsh_control_set_handoff(struct xsh_control *ctl,
+			     xsh_control_handoff_fn fn, void *arg)
+{
+	ctl->handoff = fn;
+	ctl->handoff_arg = arg;
 }
 
 void xsh_control_free(struct xsh_control *ctl)
@@ -223,6 +242,76 @@ static int cmd_set(struct xsh_control *ctl, char **w, int nw, struct reply *r,
 	return 0;
 }
 
+static void put_snap(struct reply *r, const struct xsh_snap_info *in)
+{
+	struct tm tm;
+	char when[32];
+
+	gmtime_r(&in->time, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	put(r, "%s\t%s\t%" PRIu64 "\t%s\n", in->name, when, in->bytes,
+	    xsh_snap_method_name(in->method));
+}
+
+/* A list line: name, a 20-character time, a 20-digit size, a method of
+ * at most 14 characters, tabs and the newline. */
+_Static_assert(3 + XSH_SNAP_MAX * (XSH_SNAP_NAME_MAX + 20 + 20 + 14 + 4) <
+	       XSH_CTL_MSG_MAX, "the snapshot list fits one reply");
+
+#define SNAP_USAGE "snapshot NAME, snapshots list|delete NAME|restore NAME"
+
+static int cmd_snapshot(struct xsh_control *ctl, char **w, int nw,
+			struct reply *r, const char *who)
+{
+	struct xsh_snap_info in[XSH_SNAP_MAX];
+	char why[320];
+	const char *op = nw > 1 ? w[1] : "";
+	int i, n, rc;
+
+	if (!ctl->snap)
+		return reply_error(r, "snapshots are off: start the backend with --snapshot-dir DIR");
+	if (!strcmp(w[0], "snapshot")) {
+		if (nw != 2)
+			return reply_error(r, "usage: " SNAP_USAGE);
+		xsh_log(LOG_INFO, "%s: control: snapshot %s", who, w[1]);
+		rc = xsh_snap_take(ctl->snap, w[1], &in[0], why, sizeof(why));
+		if (rc)
+			return reply_error(r, "%s", why);
+		put(r, "ok\n");
+		put(r, "snapshot=%s\ntime=%lld\nmethod=%s\nbytes=%" PRIu64
+		    "\nfiles=%" PRIu64 "\npause-ms=%ld\n", in[0].name,
+		    (long long)in[0].time, xsh_snap_method_name(in[0].method),
+		    in[0].bytes, in[0].files, in[0].pause_ms);
+		return 0;
+	}
+	if (!strcmp(op, "list") && nw == 2) {
+		n = xsh_snap_list(ctl->snap, in, XSH_SNAP_MAX);
+		if (n < 0)
+			return reply_error(r, "listing snapshots: %s", strerror(-n));
+		put(r, "ok\n");
+		for (i = 0; i < n; i++)
+			put_snap(r, &in[i]);
+		return 0;
+	}
+	if (nw != 3 || (strcmp(op, "delete") && strcmp(op, "restore")))
+		return reply_error(r, "usage: " SNAP_USAGE);
+	xsh_log(LOG_INFO, "%s: control: snapshots %s %s", who, op, w[2]);
+	if (!strcmp(op, "delete"))
+		rc = xsh_snap_delete(ctl->snap, w[2], why, sizeof(why));
+	else
+		rc = xsh_snap_restore(ctl->snap, w[2], &in[0], why, sizeof(why));
+	if (rc)
+		return reply_error(r, "%s", why[0] ? why : strerror(-rc));
+	put(r, "ok\n");
+	return 0;
+}
+
+/* Commands the supervisor serves (a local worker hands them over). */
+static bool is_snapshot_cmd(const char *w0)
+{
+	return !strcmp(w0, "snapshot") || !strcmp(w0, "snapshots");
+}
+
 int xsh_control_exec(struct xsh_control *ctl, const char *cmd, size_t len,
 		    char *reply, size_t cap, const char *who)
 {
@@ -248,7 +337,11 @@ int xsh_control_exec(struct xsh_control *ctl, const char *cmd, size_t len,
 		w[nw++] = tok;
 	}
 	if (!nw)
-		return reply_error(&r, "empty command (commands: status, set KEY=VALUE...)");
+		return reply_error(&r, "empty command (commands: status, set KEY=VALUE..., " SNAP_USAGE ")");
+	if (is_snapshot_cmd(w[0]))
+		return cmd_snapshot(ctl, w, nw, &r, who ? who : "control");
+	if (!ctl->exp)
+		return reply_error(&r, "'%s' is not served here", w[0]);
 	if (!strcmp(w[0], "status")) {
 		if (nw > 1)
 			return reply_error(&r, "status takes no arguments");
@@ -258,7 +351,7 @@ int xsh_control_exec(struct xsh_control *ctl, const char *cmd, size_t len,
 	}
 	if (!strcmp(w[0], "set"))
 		return cmd_set(ctl, w, nw, &r, who ? who : "control");
-	return reply_error(&r, "unknown command '%s' (commands: status, set KEY=VALUE...)",
+	return reply_error(&r, "unknown command '%s' (commands: status, set KEY=VALUE..., " SNAP_USAGE ")",
 		     w[0]);
 }
 
@@ -275,9 +368,83 @@ static bool peer_allowed(int fd)
 	return uc.uid == 0 || uc.uid == geteuid();
 }
 
+/* Our own PID namespace: a worker without one of its own shares it. */
+static const char *self_pidns(void)
+{
+	static char ns[64];
+	ssize_t n;
+
+	if (!ns[0]) {
+		n = readlink("/proc/self/ns/pid", ns, sizeof(ns) - 1);
+		ns[n > 0 ? n : 0] = '\0';
+	}
+	return ns;
+}
+
 static void send_text(int fd, const char *s)
 {
 	(void)send(fd, s, strlen(s), MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+/* The first word of a command is a snapshot command's. */
+static bool wants_supervisor(const char *in, size_t n)
+{
+	char w0[16];
+	size_t i = 0, k = 0;
+
+	while (i < n && (in[i] == ' ' || in[i] == '\t' || in[i] == '\n'))
+		i++;
+	while (i < n && k < sizeof(w0) - 1 && in[i] != ' ' && in[i] != '\t' &&
+	       in[i] != '\n')
+		w0[k++] = in[i++];
+	w0[k] = '\0';
+	return is_snapshot_cmd(w0);
+}
+
+/* A peer of the supervisor's that a worker handed over: the kernel's
+ * word on who connected, and not the worker itself (nor a process in
+ * its PID namespace) posing as a client over a socketpair. */
+static bool peer_not_worker(int fd, pid_t worker)
+{
+	char a[64], b[64], p[48];
+	struct ucred uc;
+	socklen_t len = sizeof(uc);
+	ssize_t na, nb;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) ||
+	    len != sizeof(uc) || uc.pid <= 0)
+		return false;
+	if (worker <= 0)
+		return true;
+	if (uc.pid == worker)
+		return false;
+	snprintf(p, sizeof(p), "/proc/%d/ns/pid", (int)uc.pid);
+	na = readlink(p, a, sizeof(a) - 1);
+	snprintf(p, sizeof(p), "/proc/%d/ns/pid", (int)worker);
+	nb = readlink(p, b, sizeof(b) - 1);
+	if (na <= 0 || nb <= 0)
+		return false;
+	a[na] = b[nb] = '\0';
+	return strcmp(a, b) != 0 || !strcmp(a, self_pidns());
+}
+
+void xsh_control_serve_one(struct xsh_control *ctl, int fd, const char *cmd,
+			   size_t len, const char *name, pid_t worker)
+{
+	char *out = malloc(XSH_CTL_MSG_MAX);
+
+	if (!peer_allowed(fd) || !peer_not_worker(fd, worker)) {
+		xsh_log(LOG_WARNING, "%s: control command refused: the peer is not an administrator's",
+			name);
+		send_text(fd, "error: permission denied\n");
+	} else if (!out) {
+		send_text(fd, "error: out of memory\n");
+	} else {
+		xsh_control_exec(ctl, cmd, len, out, XSH_CTL_MSG_MAX, name);
+		send_text(fd, out);
+	}
+	free(out);
+	close(fd);
 }
 
 void xsh_control_serve(struct xsh_control *ctl, int fd, const char *name)
@@ -316,6 +483,11 @@ void xsh_control_serve(struct xsh_control *ctl, int fd, const char *name)
 			send_text(fd, "error: permission denied\n");
 			break;
 		}
+		if (ctl->handoff && wants_supervisor(in, (size_t)n)) {
+			if (ctl->handoff(ctl->handoff_arg, fd, in, (size_t)n))
+				send_text(fd, "error: the supervisor cannot take the command\n");
+			break;
+		}
 		xsh_control_exec(ctl, in, (size_t)n, out, XSH_CTL_MSG_MAX, name);
 		send_text(fd, out);
 	}
@@ -341,7 +513,9 @@ int xsh_control_client_main(int argc, char **argv)
 
 	if (argc < 3) {
 		fprintf(stderr, "usage: xenshare-back --ctl SOCKET status\n"
-				"       xenshare-back --ctl SOCKET set KEY=VALUE [KEY=VALUE...]\n");
+				"       xenshare-back --ctl SOCKET set KEY=VALUE [KEY=VALUE...]\n"
+				"       xenshare-back --ctl SOCKET snapshot NAME\n"
+				"       xenshare-back --ctl SOCKET snapshots list|delete NAME|restore NAME\n");
 		return 2;
 	}
 	for (i = 2; i < argc; i++) {
@@ -368,7 +542,8 @@ int xsh_control_client_main(int argc, char **argv)
 		return 1;
 	}
 	p = (struct pollfd){ .fd = fd, .events = POLLIN };
-	if (poll(&p, 1, 10000) != 1 ||
+	/* A snapshot takes as long as its copy: no bound on the wait. */
+	if (poll(&p, 1, wants_supervisor(cmd, len) ? -1 : 10000) != 1 ||
 	    (n = recv(fd, reply, XSH_CTL_MSG_MAX, 0)) <= 0) {
 		fprintf(stderr, "xenshare-back --ctl: %s: no reply from the backend\n",
 			argv[1]);

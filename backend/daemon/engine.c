@@ -19,6 +19,11 @@
  *                                connection to stop, joins everything and
  *                                frees the session and the transport
  *
+ * One gate for the whole engine (a writer-first rwlock): every dispatch
+ * holds it for reading; xsh_engine_quiesce() takes it for writing, so the
+ * requests in flight finish and the next ones wait (the guest sees a
+ * pause) until xsh_engine_resume().  Snapshots use it (docs/snapshots.md).
+ *
  * Trust: shared ring indices go through protocol/ring.c, which refuses a
  * producer index that runs past the ring (-EPROTO); requests go through
  * xsh_dispatch(), which tells us when one breaks the protocol.  Either
@@ -35,6 +40,7 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/log.h"
@@ -88,6 +94,11 @@ struct conn {
 struct xsh_engine {
 	struct xsh_export *exp;
 	struct xsh_engine_params p;
+	/* Held for reading around each request's dispatch, for writing
+	 * while the engine is quiesced (writers first: a quiesce waits only
+	 * for the requests already in flight). */
+	pthread_rwlock_t gate;
+	bool quiesced;			/* the thread that quiesced only */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;		/* lock: nr_conns dropped */
 	bool stopping;			/* lock */
@@ -335,7 +346,9 @@ static int serve_one(struct conn *c, const struct work *w)
 	bool notify;
 	int rc;
 
+	pthread_rwlock_rdlock(&c->eng->gate);
 	rc = xsh_dispatch(c->sess, &w->req, &rsp);
+	pthread_rwlock_unlock(&c->eng->gate);
 	if (rc == XSH_CODEC_FATAL) {
 		conn_stop(c, LOG_WARNING,
 			  "ring %u: malformed %s request id %" PRIu64
@@ -570,6 +583,7 @@ void xsh_engine_params_default(struct xsh_engine_params *p)
 int xsh_engine_new(struct xsh_export *e, const struct xsh_engine_params *p,
 		  struct xsh_engine **out)
 {
+	pthread_rwlockattr_t ra;
 	struct xsh_engine *eng;
 
 	if (p->nr_workers < 1 || p->nr_workers > XSH_ENGINE_MAX_WORKERS ||
@@ -580,6 +594,11 @@ int xsh_engine_new(struct xsh_export *e, const struct xsh_engine_params *p,
 		return -ENOMEM;
 	eng->exp = e;
 	eng->p = *p;
+	pthread_rwlockattr_init(&ra);
+	pthread_rwlockattr_setkind_np(&ra,
+				      PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&eng->gate, &ra);
+	pthread_rwlockattr_destroy(&ra);
 	pthread_mutex_init(&eng->lock, NULL);
 	pthread_cond_init(&eng->cond, NULL);
 	*out = eng;
@@ -618,10 +637,40 @@ unsigned xsh_engine_nr_conns(struct xsh_engine *eng)
 	return n;
 }
 
+int xsh_engine_quiesce(struct xsh_engine *eng, long timeout_ms)
+{
+	struct timespec ts;
+	int rc;
+
+	if (eng->quiesced)
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += timeout_ms / 1000;
+	ts.tv_nsec += (timeout_ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	rc = pthread_rwlock_clockwrlock(&eng->gate, CLOCK_MONOTONIC, &ts);
+	if (rc)
+		return -rc;
+	eng->quiesced = true;
+	return 0;
+}
+
+void xsh_engine_resume(struct xsh_engine *eng)
+{
+	if (!eng->quiesced)
+		return;
+	eng->quiesced = false;
+	pthread_rwlock_unlock(&eng->gate);
+}
+
 void xsh_engine_shutdown(struct xsh_engine *eng)
 {
 	struct conn *c;
 
+	xsh_engine_resume(eng);
 	pthread_mutex_lock(&eng->lock);
 	eng->stopping = true;
 	for (c = eng->conns; c; c = c->next)

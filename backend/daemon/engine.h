@@ -47,6 +47,13 @@ int xsh_engine_add(struct xsh_engine *eng, struct xsh_tport *t);
 /* Connections being served now. */
 unsigned xsh_engine_nr_conns(struct xsh_engine *eng);
 
+/* Quiesce: let the requests in flight finish and hold every new one
+ * (they wait, nothing fails) until xsh_engine_resume(), which the same
+ * thread must call.  0, or -ETIMEDOUT when the requests in flight did
+ * not finish within timeout_ms (nothing is held then). */
+int xsh_engine_quiesce(struct xsh_engine *eng, long timeout_ms);
+void xsh_engine_resume(struct xsh_engine *eng);
+
 /* Refuse new connections, close every connection and wait until all are
  * gone.  Reservations still in their handshake are not waited for; their
  * xsh_engine_add() closes the transport.  The engine stays valid. */

@@ -52,6 +52,7 @@
 #include "backend/service/policy.h"
 #include "sandbox.h"
 #include "backend/service/service.h"
+#include "snapshot.h"
 #include "state.h"
 #include "supervisor.h"
 #include "worker.h"
@@ -72,6 +73,8 @@ struct opts {
 	bool foreground;
 	bool debug;
 	bool no_sandbox;
+	const char *snapshot_dir;	/* NULL: no snapshots */
+	unsigned quiesce_ms;
 	struct xsh_policy pol;
 	struct xsh_engine_params eng;
 };
@@ -110,17 +113,24 @@ static void usage(FILE *f)
 "  --quota-inodes N      inodes the export may use (default 0 = no quota)\n"
 "  --quota-soft-percent P\n"
 "                        warn at P%% of a quota (0..100, default 90)\n"
+"  --snapshot-dir DIR    keep snapshots of the export here (outside the\n"
+"                        export; docs/snapshots.md)\n"
+"  --quiesce-timeout MS  how long a snapshot waits for the requests in\n"
+"                        flight (default %u)\n"
 "  --state-dir DIR       keep what must survive a restart here, the key\n"
 "                        that signs guests' node handles (default\n"
 "                        " XSH_STATE_DIR ")\n"
 "\n"
 "       xenshare-back --ctl SOCKET status | set KEY=VALUE...\n"
-"                        talk to a running backend (docs/quota.md)\n"
+"       xenshare-back --ctl SOCKET snapshot NAME\n"
+"       xenshare-back --ctl SOCKET snapshots list|delete NAME|restore NAME\n"
+"                        talk to a running backend (docs/quota.md,\n"
+"                        docs/snapshots.md)\n"
 "  --no-sandbox          serve without the worker's sandbox (for debugging\n"
 "                        with gdb or valgrind; docs/security.md)\n"
 "  -h, --help            this text\n"
 "  -V, --version         version\n",
-		XSH_ENGINE_MAX_WORKERS);
+		XSH_ENGINE_MAX_WORKERS, XSH_SNAP_QUIESCE_MS);
 }
 
 static int parse_uint(const char *s, unsigned min, unsigned max,
@@ -150,6 +160,8 @@ enum {
 	OPT_QUOTA_SOFT,
 	OPT_STATE_DIR,
 	OPT_NO_SANDBOX,
+	OPT_SNAPSHOT_DIR,
+	OPT_QUIESCE_TIMEOUT,
 };
 
 static void parse_args(int argc, char **argv, struct opts *o)
@@ -168,6 +180,9 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		{ "quota-soft-percent", required_argument, NULL, OPT_QUOTA_SOFT },
 		{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
 		{ "no-sandbox", no_argument, NULL, OPT_NO_SANDBOX },
+		{ "snapshot-dir", required_argument, NULL, OPT_SNAPSHOT_DIR },
+		{ "quiesce-timeout", required_argument, NULL,
+		  OPT_QUIESCE_TIMEOUT },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -177,6 +192,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 	memset(o, 0, sizeof(*o));
 	xsh_policy_default(&o->pol);
 	xsh_engine_params_default(&o->eng);
+	o->quiesce_ms = XSH_SNAP_QUIESCE_MS;
 	while ((c = getopt_long(argc, argv, "fdhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_LOCAL:
@@ -230,6 +246,17 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		case OPT_NO_SANDBOX:
 			o->no_sandbox = true;
 			break;
+		case OPT_SNAPSHOT_DIR:
+			o->snapshot_dir = optarg;
+			break;
+		case OPT_QUIESCE_TIMEOUT:
+			if (parse_uint(optarg, 100, XSH_WORKER_QUIESCE_MAX_MS,
+				       &o->quiesce_ms)) {
+				fprintf(stderr, "xenshare-back: --quiesce-timeout: want 100..%u ms, got '%s'\n",
+					XSH_WORKER_QUIESCE_MAX_MS, optarg);
+				exit(EXIT_USAGE);
+			}
+			break;
 		case OPT_QUOTA_BYTES:
 		case OPT_QUOTA_INODES:
 		case OPT_QUOTA_SOFT: {
@@ -260,6 +287,10 @@ static void parse_args(int argc, char **argv, struct opts *o)
 	}
 	if (!o->socket) {
 		o->xen = true;
+		if (o->snapshot_dir) {
+			fprintf(stderr, "xenshare-back: --snapshot-dir: snapshots of Xen devices are not built yet (docs/snapshots.md)\n");
+			exit(EXIT_USAGE);
+		}
 		if (optind == argc)
 			return;
 		fprintf(stderr, "xenshare-back: EXPORT_DIR goes with --local SOCKET; Xen devices are attached with xenshare-ctl\n");
@@ -546,6 +577,16 @@ static void policy_sync(void)
 	pthread_mutex_unlock(&policy_sync_lock);
 }
 
+/* A snapshot command from a control connection: the supervisor serves
+ * it, with the connection (the worker cannot reach the snapshots). */
+static int handoff_ctl(void *arg, int fd, const char *cmd, size_t len)
+{
+	(void)arg;
+	if (len > XSH_WMSG_BODY_MAX)
+		return -EMSGSIZE;
+	return xsh_worker_send(worker_chan, XSH_WMSG_CTL, 0, cmd, len, fd);
+}
+
 /* One connection from the supervisor; -1 when it hung up. */
 static int worker_recv(struct xsh_engine *eng, int chan)
 {
@@ -556,6 +597,8 @@ static int worker_recv(struct xsh_engine *eng, int chan)
 	n = xsh_worker_recv(chan, &m, NULL, 0, &fd);
 	if (n == -EPIPE)
 		return -1;
+	if (n >= 0 && fd < 0 && xsh_worker_pause_msg(eng, chan, &m, LOCAL_NAME))
+		return 0;
 	if (fd < 0)
 		return 0;
 	if (n != 0 || m.type != XSH_WMSG_CONN) {
@@ -568,7 +611,7 @@ static int worker_recv(struct xsh_engine *eng, int chan)
 
 struct worker_args {
 	const struct opts *o;
-	int close_fds[3];		/* the supervisor's, -1 if none */
+	int close_fds[4];		/* the supervisor's, -1 if none */
 	struct xsh_worker_args w;	/* export_fd is the supervisor's; chan
 					 * set in the worker */
 };
@@ -586,7 +629,7 @@ static int worker_main(const struct worker_args *a, int chan, int sfd)
 	unsigned i;
 	int rc;
 
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < 4; i++)
 		if (a->close_fds[i] >= 0)
 			close(a->close_fds[i]);
 	worker_chan = chan;
@@ -602,6 +645,7 @@ static int worker_main(const struct worker_args *a, int chan, int sfd)
 		xsh_log(LOG_ERR, "%s: starting: %s", wa.name, strerror(-rc));
 		return 1;
 	}
+	xsh_control_set_handoff(control, handoff_ctl, NULL);
 	if (xsh_worker_send(chan, XSH_WMSG_READY, 0, NULL, 0, -1))
 		return 1;
 
@@ -650,6 +694,11 @@ struct sup {
 	struct xsh_sup_worker w;	/* the export's worker */
 	bool ever_ready;
 	unsigned conn_no;
+	struct xsh_control *ctl;	/* the snapshot commands */
+	struct xsh_snap_ctx snap;
+	int ctl_fd;			/* a command to serve, or -1 */
+	size_t ctl_len;
+	char ctl_cmd[XSH_WMSG_BODY_MAX];
 };
 
 static void local_child(void *arg, int chan, bool pidns)
@@ -668,6 +717,8 @@ static int spawn_worker(struct sup *s)
 	s->wa.close_fds[0] = s->lfd;
 	s->wa.close_fds[1] = s->sup.chld_fd;
 	s->wa.close_fds[2] = s->ready_fd;
+	/* The snapshots are the administrator's, never the worker's. */
+	s->wa.close_fds[3] = s->snap.ops ? s->snap.dir_fd : -1;
 	rc = xsh_sup_spawn(&s->sup, &s->w, local_child, s);
 	if (rc)
 		return rc;
@@ -723,9 +774,84 @@ static int local_on_exit(struct xsh_sup_worker *w, int status,
 	return 0;
 }
 
+/* One command at a time: it is served from the loop, after the read. */
+static void local_on_ctl(struct xsh_sup_worker *w, int fd, const char *text,
+			 size_t n)
+{
+	struct sup *s = w->arg;
+
+	if (s->ctl_fd >= 0 || n > sizeof(s->ctl_cmd)) {
+		(void)send(fd, "error: another snapshot command is running\n",
+			   43, MSG_NOSIGNAL | MSG_DONTWAIT);
+		close(fd);
+		return;
+	}
+	memcpy(s->ctl_cmd, text, n);
+	s->ctl_len = n;
+	s->ctl_fd = fd;
+}
+
+static void serve_ctl(struct sup *s)
+{
+	int fd = s->ctl_fd;
+
+	s->ctl_fd = -1;
+	xsh_control_serve_one(s->ctl, fd, s->ctl_cmd, s->ctl_len,
+			      LOCAL_NAME ".ctl",
+			      s->wa.o->no_sandbox ? 0 : s->w.pid);
+}
+
+/* ---- the hooks of snapshots (snapshot.h) ------------------------------- */
+
+static int snap_quiesce(void *arg, char *why, size_t len)
+{
+	struct sup *s = arg;
+	int rc = xsh_sup_quiesce(&s->sup, &s->w, (long)s->wa.o->quiesce_ms);
+
+	if (!rc)
+		return 0;
+	xsh_sup_resume(&s->sup, &s->w);
+	if (rc == -ETIMEDOUT)
+		snprintf(why, len, "the worker did not quiesce within %u ms: no snapshot taken, the device goes on",
+			 s->wa.o->quiesce_ms);
+	else if (rc == -EPIPE || rc == -ENOTCONN)
+		snprintf(why, len, "the worker is not serving (it died or is restarting): no snapshot taken");
+	else
+		snprintf(why, len, "the worker could not quiesce: %s: no snapshot taken",
+			 strerror(-rc));
+	xsh_log(LOG_WARNING, "%s: %s", s->w.name, why);
+	return rc;
+}
+
+static void snap_resume(void *arg)
+{
+	struct sup *s = arg;
+
+	xsh_sup_resume(&s->sup, &s->w);
+}
+
+/* SIGKILL: a worker asked to stop would serve what it holds first, on
+ * nodes of the tree that is gone; killed, it serves nothing and its
+ * frontends resend to the next worker, which the loop starts. */
+static void snap_restart(void *arg)
+{
+	struct sup *s = arg;
+
+	xsh_log(LOG_INFO, "%s: snapshot restored: replacing the held worker",
+		s->w.name);
+	xsh_sup_stop_wait(&s->sup, &s->w, SIGKILL);
+}
+
+static const struct xsh_snap_ops snap_ops = {
+	.quiesce = snap_quiesce,
+	.resume = snap_resume,
+	.restart = snap_restart,
+};
+
 static const struct xsh_sup_ops local_ops = {
 	.on_ready = local_on_ready,
 	.on_policy = local_on_policy,
+	.on_ctl = local_on_ctl,
 	.on_exit = local_on_exit,
 	.exit_prio = LOG_ERR,
 };
@@ -785,6 +911,8 @@ static int supervise(struct sup *s)
 			return 0;
 		if (i_chan >= 0 && pfd[i_chan].revents && s->w.chan >= 0)
 			(void)xsh_sup_read(&s->sup, &s->w, false);
+		if (s->ctl_fd >= 0)
+			serve_ctl(s);
 		if (i_lfd >= 0 && pfd[i_lfd].revents && s->w.ready) {
 			fd = accept4(s->lfd, NULL, NULL, SOCK_CLOEXEC);
 			if (fd >= 0) {
@@ -807,6 +935,47 @@ static int supervise(struct sup *s)
 			}
 		}
 	}
+}
+
+/* --snapshot-dir: the directory, checked, and the supervisor's control
+ * for the snapshot commands.  0, or -1 with the reason told. */
+static int open_snapshots(const struct opts *o, struct sup *s, int export_fd)
+{
+	char why[200];
+	int fd, rc;
+
+	rc = xsh_control_new(NULL, o->export_dir, &s->ctl);
+	if (rc) {
+		xsh_log(LOG_ERR, "starting: %s", strerror(-rc));
+		return -1;
+	}
+	if (!o->snapshot_dir)
+		return 0;
+	fd = open(o->snapshot_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		xsh_log(LOG_ERR, "--snapshot-dir %s: %s", o->snapshot_dir,
+			strerror(errno));
+		goto fail;
+	}
+	if (xsh_snap_dir_check(export_fd, fd, why, sizeof(why))) {
+		xsh_log(LOG_ERR, "--snapshot-dir %s refused: %s",
+			o->snapshot_dir, why);
+		close(fd);
+		goto fail;
+	}
+	s->snap = (struct xsh_snap_ctx){
+		.name = LOCAL_NAME,
+		.export_fd = export_fd,
+		.dir_fd = fd,
+		.ops = &snap_ops,
+		.arg = s,
+	};
+	xsh_control_set_snapshots(s->ctl, &s->snap);
+	return 0;
+fail:
+	xsh_control_free(s->ctl);
+	s->ctl = NULL;
+	return -1;
 }
 
 /* Xen: every device xenstore names, until a signal (backend/daemon/xenbus.c). */
@@ -966,6 +1135,13 @@ int main(int argc, char **argv)
 		},
 	};
 	xsh_sup_worker_init(&sup.w, LOCAL_NAME, &local_ops, &sup);
+	sup.ctl_fd = -1;
+	if (open_snapshots(&o, &sup, export_fd)) {
+		unlink(sock_abs);
+		free(sock_abs);
+		free(export_abs);
+		return 1;
+	}
 	xsh_log(LOG_DEBUG, "serving %s on %s (%s, %u workers per connection, at most %u connections)",
 		      o.export_dir, o.socket, xsh_policy_mode_name(&o.pol),
 		      o.eng.nr_workers, o.eng.max_conns);
@@ -984,6 +1160,11 @@ int main(int argc, char **argv)
 		xsh_log(LOG_INFO, "signal %d (%s): shutting down", sig,
 			      strsignal(sig));
 	xsh_sup_stop_all(&sup.sup, SIGTERM);
+	if (sup.ctl_fd >= 0)
+		close(sup.ctl_fd);
+	if (sup.snap.ops)
+		close(sup.snap.dir_fd);
+	xsh_control_free(sup.ctl);
 	free(sock_abs);
 	free(export_abs);
 	return sig ? 0 : 1;

@@ -46,6 +46,13 @@ enum {
 	XSH_WMSG_USAGE,		/* worker -> sup: a struct xsh_quota_usage */
 	XSH_WMSG_FAILED,		/* worker -> sup: why it cannot serve, text
 				 * (not NUL-terminated); it exits next */
+	XSH_WMSG_QUIESCE,	/* sup -> worker: arg a bound in ms; hold new
+				 * requests once those in flight finished */
+	XSH_WMSG_QUIESCED,	/* worker -> sup: arg 0 (held) or an errno */
+	XSH_WMSG_RESUME,		/* sup -> worker: serve again */
+	XSH_WMSG_CTL,		/* local worker -> sup: a control command the
+				 * supervisor serves (text) and its
+				 * connection (one fd) */
 };
 
 struct xsh_wmsg {

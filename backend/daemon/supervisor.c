@@ -144,8 +144,13 @@ static int read_one(struct xsh_sup_worker *w)
 	char why[XSH_WMSG_BODY_MAX + 1];
 	struct xsh_wmsg m;
 	ssize_t n;
+	int fd;
 
-	n = xsh_worker_recv(w->chan, &m, &body, sizeof(body), NULL);
+	n = xsh_worker_recv(w->chan, &m, &body, sizeof(body), &fd);
+	if (n >= 0 && fd >= 0 && (m.type != XSH_WMSG_CTL || !ops->on_ctl)) {
+		close(fd);
+		fd = -1;
+	}
 	if (n == -EAGAIN)
 		return 0;
 	if (n == -EBADMSG)
@@ -180,6 +185,17 @@ static int read_one(struct xsh_sup_worker *w)
 		break;
 	case XSH_WMSG_SYSCALL:
 		log_syscall(w, m.arg);
+		break;
+	case XSH_WMSG_QUIESCED:
+		if (!w->quiesce_wait)
+			break;
+		w->quiesce_wait = false;
+		w->quiesce_err = m.arg > 0 && m.arg < 4096 ? (int)m.arg :
+				 m.arg ? EIO : 0;
+		break;
+	case XSH_WMSG_CTL:
+		if (fd >= 0)
+			ops->on_ctl(w, fd, body.text, (size_t)n);
 		break;
 	}
 	return 1;
@@ -406,6 +422,57 @@ void xsh_sup_stop_all(struct xsh_sup *s, int sig)
 		unlink_live(s, w);
 		close_chan(w);
 		w->pid = 0;
+	}
+}
+
+int xsh_sup_quiesce(struct xsh_sup *s, struct xsh_sup_worker *w,
+		    long timeout_ms)
+{
+	long deadline = xsh_now_ms() + timeout_ms + 1000, left;
+	struct pollfd pfd;
+	int rc;
+
+	if (!w->pid || w->chan < 0 || !w->ready)
+		return -ENOTCONN;
+	w->quiesce_wait = true;
+	rc = xsh_worker_send(w->chan, XSH_WMSG_QUIESCE, (uint32_t)timeout_ms,
+			     NULL, 0, -1);
+	if (rc) {
+		w->quiesce_wait = false;
+		return rc;
+	}
+	while (w->quiesce_wait) {
+		left = deadline - xsh_now_ms();
+		if (left <= 0) {
+			w->quiesce_wait = false;
+			return -ETIMEDOUT;
+		}
+		pfd = (struct pollfd){ .fd = w->chan, .events = POLLIN };
+		if (poll(&pfd, 1, (int)left) > 0 && !xsh_sup_read(s, w, false)) {
+			w->quiesce_wait = false;
+			return -EPIPE;
+		}
+	}
+	return w->quiesce_err ? -w->quiesce_err : 0;
+}
+
+void xsh_sup_resume(struct xsh_sup *s, struct xsh_sup_worker *w)
+{
+	(void)s;
+	if (w->chan >= 0)
+		(void)xsh_worker_send(w->chan, XSH_WMSG_RESUME, 0, NULL, 0, -1);
+}
+
+void xsh_sup_stop_wait(struct xsh_sup *s, struct xsh_sup_worker *w, int sig)
+{
+	struct pollfd pfd = { .fd = s->chld_fd, .events = POLLIN };
+
+	xsh_sup_stop(s, w, sig);
+	while (w->pid) {
+		if (!w->killed && xsh_now_ms() - w->stop_ms >= s->stop_timeout_ms)
+			kill_one(w);
+		if (poll(&pfd, 1, 100) >= 0)
+			(void)xsh_sup_reap(s);
 	}
 }
 

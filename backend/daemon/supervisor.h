@@ -47,6 +47,10 @@ struct xsh_sup_ops {
 	 * xsh_sup_reap()'s. */
 	int (*on_exit)(struct xsh_sup_worker *w, int status, const char *how,
 		       long delay_ms);
+	/* A control command for the supervisor (text, n bytes, not
+	 * NUL-terminated) with its connection fd, which the hook owns. */
+	void (*on_ctl)(struct xsh_sup_worker *w, int fd, const char *text,
+		       size_t n);
 	/* Words for an exit code of the kind's own, or NULL. */
 	const char *(*exit_code_text)(int code);
 	int exit_prio;			/* the exit line of a worker not asked
@@ -80,6 +84,8 @@ struct xsh_sup_worker {
 	long started_ms;
 	long stop_ms;
 	unsigned quick;			/* quick deaths in a row */
+	bool quiesce_wait;		/* xsh_sup_quiesce() waits for it */
+	int quiesce_err;		/* what it answered */
 	long start_at_ms;		/* the pacing: no start before this */
 	struct xsh_sup_worker *next;	/* in the table while pid != 0 */
 };
@@ -129,6 +135,17 @@ void xsh_sup_kill_late(struct xsh_sup *s);
 /* Stop every worker with sig and reap them for up to stop_timeout_ms;
  * kill and wait for what is left (no on_exit for those). */
 void xsh_sup_stop_all(struct xsh_sup *s, int sig);
+
+/* Quiesce w's worker (engine.h): 0 once it holds new requests, else
+ * -ETIMEDOUT (no answer within timeout_ms and a second), -EPIPE (it
+ * died), or the worker's -errno.  Other messages are handled meanwhile.
+ * Whatever the answer, xsh_sup_resume() must follow. */
+int xsh_sup_quiesce(struct xsh_sup *s, struct xsh_sup_worker *w,
+		    long timeout_ms);
+void xsh_sup_resume(struct xsh_sup *s, struct xsh_sup_worker *w);
+
+/* xsh_sup_stop(), then reap w (killing it after stop_timeout_ms). */
+void xsh_sup_stop_wait(struct xsh_sup *s, struct xsh_sup_worker *w, int sig);
 
 /* The pacing: ms until w may start again (0: now). */
 long xsh_sup_wait_ms(const struct xsh_sup_worker *w);

@@ -100,6 +100,39 @@ int xsh_worker_start(const struct xsh_worker_args *a, struct xsh_export **exp,
 	return 0;
 }
 
+bool xsh_worker_pause_msg(struct xsh_engine *eng, int chan,
+			  const struct xsh_wmsg *m, const char *name)
+{
+	uint32_t ms = m->arg;
+	int rc;
+
+	const char *delay;
+
+	switch (m->type) {
+	case XSH_WMSG_QUIESCE:
+		if (ms == 0 || ms > XSH_WORKER_QUIESCE_MAX_MS)
+			ms = XSH_WORKER_QUIESCE_MAX_MS;
+		/* Tests: a worker slow to answer (docs/robustness.md). */
+		delay = getenv("XS_QUIESCE_DELAY_MS");
+		if (delay && *delay)
+			usleep((useconds_t)strtoul(delay, NULL, 10) * 1000);
+		rc = xsh_engine_quiesce(eng, ms);
+		if (rc)
+			xsh_log(LOG_WARNING, "%s: requests in flight did not finish within %u ms: not quiesced",
+				name, ms);
+		else
+			xsh_log(LOG_DEBUG, "%s: quiesced", name);
+		(void)xsh_worker_send(chan, XSH_WMSG_QUIESCED, (uint32_t)-rc,
+				      NULL, 0, -1);
+		return true;
+	case XSH_WMSG_RESUME:
+		xsh_engine_resume(eng);
+		xsh_log(LOG_DEBUG, "%s: resumed", name);
+		return true;
+	}
+	return false;
+}
+
 int xsh_worker_send(int chan, uint32_t type, uint32_t arg, const void *body,
 		   size_t len, int fd)
 {

@@ -53,6 +53,14 @@ void xsh_worker_prepare(bool use_syslog);
 int xsh_worker_start(const struct xsh_worker_args *a, struct xsh_export **exp,
 		    struct xsh_engine **eng, char *why, size_t why_len);
 
+/* A quiesce or resume message of the supervisor's (sandbox.h) for eng:
+ * true if m was one (handled, the answer sent), false if not.  The
+ * bound a quiesce waits for requests in flight is the supervisor's, at
+ * most XSH_WORKER_QUIESCE_MAX_MS.  Call it from one thread only. */
+#define XSH_WORKER_QUIESCE_MAX_MS	60000u
+bool xsh_worker_pause_msg(struct xsh_engine *eng, int chan,
+			  const struct xsh_wmsg *m, const char *name);
+
 /* One message: 0 or -errno.  fd (or -1) travels with it. */
 int xsh_worker_send(int chan, uint32_t type, uint32_t arg, const void *body,
 		   size_t len, int fd);
