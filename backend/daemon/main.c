@@ -68,6 +68,7 @@ struct opts {
 	bool xen;			/* no --local: every Xen device */
 	const char *socket;
 	const char *export_dir;
+	const char *template_dir;	/* --template, or NULL */
 	const char *state_dir;		/* NULL: XSH_STATE_DIR */
 	bool foreground;
 	bool debug;
@@ -79,7 +80,7 @@ struct opts {
 static void usage(FILE *f)
 {
 	fprintf(f,
-"usage: xenshare-back --local SOCKET EXPORT_DIR [options]\n"
+"usage: xenshare-back --local SOCKET EXPORT_DIR [--template DIR] [options]\n"
 "       xenshare-back [options]\n"
 "\n"
 "Without --local: serve every xenshare device of every Xen domain that\n"
@@ -98,6 +99,11 @@ static void usage(FILE *f)
 "  --threads N           worker threads per connection (1..%u, default 4)\n"
 "  --max-conns N         connections served at once (default 64); more\n"
 "                        are refused at the handshake\n"
+"  --template DIR        build the export on this read-only template\n"
+"                        directory: the guest sees the template merged\n"
+"                        with EXPORT_DIR's private data, kept in\n"
+"                        EXPORT_DIR/upper (overlay work: EXPORT_DIR/work);\n"
+"                        the template is never written (docs/templates.md)\n"
 "  --mode ro|rw          read-only or read-write export (default rw)\n"
 "  --id-map MAP          passthrough (default), squash-root, squash-all,\n"
 "                        or range:BASE (guest id N is host id BASE+N)\n"
@@ -150,6 +156,7 @@ enum {
 	OPT_QUOTA_SOFT,
 	OPT_STATE_DIR,
 	OPT_NO_SANDBOX,
+	OPT_TEMPLATE,
 };
 
 static void parse_args(int argc, char **argv, struct opts *o)
@@ -168,6 +175,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		{ "quota-soft-percent", required_argument, NULL, OPT_QUOTA_SOFT },
 		{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
 		{ "no-sandbox", no_argument, NULL, OPT_NO_SANDBOX },
+		{ "template", required_argument, NULL, OPT_TEMPLATE },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -230,6 +238,9 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		case OPT_NO_SANDBOX:
 			o->no_sandbox = true;
 			break;
+		case OPT_TEMPLATE:
+			o->template_dir = optarg;
+			break;
 		case OPT_QUOTA_BYTES:
 		case OPT_QUOTA_INODES:
 		case OPT_QUOTA_SOFT: {
@@ -260,6 +271,10 @@ static void parse_args(int argc, char **argv, struct opts *o)
 	}
 	if (!o->socket) {
 		o->xen = true;
+		if (o->template_dir) {
+			fprintf(stderr, "xenshare-back: --template goes with --local; a Xen device's template is its backend node template (xenshare-ctl attach --template)\n");
+			exit(EXIT_USAGE);
+		}
 		if (optind == argc)
 			return;
 		fprintf(stderr, "xenshare-back: EXPORT_DIR goes with --local SOCKET; Xen devices are attached with xenshare-ctl\n");
@@ -679,9 +694,11 @@ static void local_on_ready(struct xsh_sup_worker *w)
 {
 	struct sup *s = w->arg;
 
-	xsh_log(LOG_INFO, "%s: worker %d serving %s (%s)", w->name,
-		(int)w->pid, s->wa.w.export_abs, s->wa.o->no_sandbox ?
-		"no sandbox" : "sandboxed");
+	xsh_log(LOG_INFO, "%s: worker %d serving %s%s%s (%s)", w->name,
+		(int)w->pid, s->wa.w.export_abs,
+		s->wa.w.template_abs ? " on template " : "",
+		s->wa.w.template_abs ? s->wa.w.template_abs : "",
+		s->wa.o->no_sandbox ? "no sandbox" : "sandboxed");
 	if (!s->ever_ready && s->ready_fd >= 0) {
 		(void)write(s->ready_fd, "", 1);
 		close(s->ready_fd);
@@ -850,7 +867,7 @@ int main(int argc, char **argv)
 	struct sup sup;
 	struct opts o;
 	sigset_t set;
-	char *sock_abs, *export_abs;
+	char *sock_abs, *export_abs, *template_abs = NULL;
 	bool have_key;
 	int lfd, sfd, cfd, rc, sig, export_fd, ready_fd = -1;
 
@@ -885,6 +902,18 @@ int main(int argc, char **argv)
 			o.export_dir, errno == ENOTDIR || errno == ELOOP ?
 			"not a directory" : strerror(errno));
 		return 1;
+	}
+	if (o.template_dir) {
+		struct stat tst;
+
+		template_abs = realpath(o.template_dir, NULL);
+		if (!template_abs || stat(template_abs, &tst) ||
+		    !S_ISDIR(tst.st_mode)) {
+			fprintf(stderr, "xenshare-back: template %s: %s\n",
+				o.template_dir, template_abs ?
+				"not a directory" : strerror(errno));
+			return 1;
+		}
 	}
 	if (load_handle_key(&o, handle_key, &have_key))
 		return 1;
@@ -935,6 +964,7 @@ int main(int argc, char **argv)
 			.o = &o,
 			.w = {
 				.export_abs = export_abs,
+				.template_abs = template_abs,
 				.export_fd = export_fd,
 				.handle_key = have_key ? handle_key : NULL,
 				.eng = &o.eng,
