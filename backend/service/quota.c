@@ -77,9 +77,10 @@ void xsh_quota_set_shared(struct xsh_quota *q, xsh_quota_shared_fn fn,
 	q->shared_arg = arg;
 }
 
-static bool is_shared(const struct xsh_quota *q, int fd)
+/* 1 a template's file, 0 not, -errno when it cannot be told. */
+static int shared_state(const struct xsh_quota *q, int fd)
 {
-	return q->shared && q->shared(q->shared_arg, fd);
+	return q->shared ? q->shared(q->shared_arg, fd) : 0;
 }
 
 /* ---- limits and usage ---------------------------------------------------- */
@@ -373,8 +374,16 @@ int xsh_quota_ino_get(struct xsh_quota *q, int fd, bool fresh,
 {
 	struct xsh_qino *qi;
 	struct stat st, now;
+	int shared = 0;
 	unsigned b;
 
+	/* An inode that cannot be told a template's or not is not tracked:
+	 * the operation fails rather than charge it wrongly. */
+	if (!fresh) {
+		shared = shared_state(q, fd);
+		if (shared < 0)
+			return shared;
+	}
 	if (fstat(fd, &st))
 		return -errno;
 	b = qino_bucket(st.st_dev, st.st_ino);
@@ -417,7 +426,7 @@ int xsh_quota_ino_get(struct xsh_quota *q, int fd, bool fresh,
 	 * before. */
 	if (fresh)
 		qi->blocks = 0;
-	else if (is_shared(q, fd))
+	else if (shared)
 		qi->shared = true;
 	else
 		qi->blocks = (uint64_t)(fstat(fd, &now) ? st.st_blocks :
@@ -480,7 +489,7 @@ static void ino_settle_locked(struct xsh_quota *q, struct xsh_qino *qi,
 	uint64_t now;
 
 	if (qi->shared) {
-		if (is_shared(q, fd))
+		if (shared_state(q, fd))
 			return;
 		/* Copied up: the upper inode and all it holds are ours. */
 		qi->shared = false;
@@ -599,11 +608,16 @@ static int begin_copyup(struct xsh_quota *q, const struct xsh_quota_txn *t,
 {
 	struct stat st;
 
+	int shared;
+
 	*bytes = 0;
 	*inodes = 0;
 	if ((t->kind != XSH_QUOTA_CHANGE && t->kind != XSH_QUOTA_XATTR &&
-	     t->kind != XSH_QUOTA_COPYUP) || t->fd < 0 || !is_shared(q, t->fd))
+	     t->kind != XSH_QUOTA_COPYUP) || t->fd < 0)
 		return 0;
+	shared = shared_state(q, t->fd);
+	if (shared <= 0)
+		return shared;
 	if (fstat(t->fd, &st))
 		return -errno;
 	*bytes = (uint64_t)st.st_blocks * 512 + q->block;

@@ -72,9 +72,12 @@ struct xsh_qino;
 int xsh_quota_new(const char *name, uint32_t block, struct xsh_quota **out);
 void xsh_quota_free(struct xsh_quota *q);
 
-/* fn(arg, fd): the file fd refers to (any fd) has no copy of its own yet,
- * its data are a template's.  Set before q is used. */
-typedef bool (*xsh_quota_shared_fn)(void *arg, int fd);
+/* fn(arg, fd): 1 when the file fd refers to (any fd) has no copy of its
+ * own yet, its data are a template's; 0 when it has; -errno when that
+ * cannot be told: then every transaction on it fails with that error
+ * (and a name being removed is not tracked: nothing is uncharged).  Set
+ * before q is used. */
+typedef int (*xsh_quota_shared_fn)(void *arg, int fd);
 void xsh_quota_set_shared(struct xsh_quota *q, xsh_quota_shared_fn fn,
 			  void *arg);
 

@@ -79,7 +79,7 @@ int xsh_template_upper(const struct xsh_template *t)
 	return t->upper_fd;
 }
 
-bool xsh_template_shared(void *arg, int fd)
+int xsh_template_shared(void *arg, int fd)
 {
 	const struct xsh_template *t = arg;
 	struct open_how how = {
@@ -93,27 +93,30 @@ bool xsh_template_shared(void *arg, int fd)
 	ssize_t n;
 	int up, err;
 
+	if (fstat(fd, &st))
+		return -errno;
 	/* A file with no name left is never copied up again. */
-	if (fstat(fd, &st) || st.st_nlink == 0)
-		return false;
+	if (st.st_nlink == 0)
+		return 0;
 	n = fd_path(t->proc_fd, fd, path, sizeof(path));
-	if (n < 0 || (size_t)n < t->root_len ||
-	    memcmp(path, t->root, t->root_len))
-		return false;
+	if (n < 0)
+		return -ENAMETOOLONG;
+	if ((size_t)n < t->root_len || memcmp(path, t->root, t->root_len) ||
+	    (path[t->root_len] && path[t->root_len] != '/'))
+		return -ESTALE;		/* not below the merged root */
 	rel = path + t->root_len;
 	if (!rel[0])
-		return false;		/* the root is always the upper's */
-	if (rel[0] != '/')
-		return false;
+		return 0;		/* the root is always the upper's */
 	rel++;
 	up = (int)syscall(SYS_openat2, t->upper_fd, rel, &how, sizeof(how));
 	if (up < 0) {
 		err = errno;
-		/* Nothing there: the template's.  Any other failure:
-		 * private, charged as any file is. */
-		return err == ENOENT || err == ENOTDIR;
+		/* Nothing there: the template's. */
+		return err == ENOENT || err == ENOTDIR ? 1 : -err;
 	}
-	err = fstat(up, &st);
+	err = fstat(up, &st) ? -errno : 0;
 	close(up);
-	return !err && S_ISCHR(st.st_mode) && st.st_rdev == 0;
+	if (err)
+		return err;
+	return S_ISCHR(st.st_mode) && st.st_rdev == 0;
 }

@@ -17,8 +17,6 @@
 #ifndef XSH_TEMPLATE_H
 #define XSH_TEMPLATE_H
 
-#include <stdbool.h>
-
 struct xsh_template;
 
 /* root_fd: the merged export root; proc_fd: /proc/self/fd (the number
@@ -29,8 +27,10 @@ int xsh_template_new(int root_fd, int proc_fd, int upper_fd,
 void xsh_template_free(struct xsh_template *t);
 /* The upper view: what the startup usage scan walks. */
 int xsh_template_upper(const struct xsh_template *t);
-/* An xsh_quota_shared_fn (arg: the template): the merged file fd refers
- * to has no copy in the upper directory yet. */
-bool xsh_template_shared(void *arg, int fd);
+/* An xsh_quota_shared_fn (arg: the template): 1 when the merged file fd
+ * refers to has no copy in the upper directory yet, 0 when it has,
+ * -errno when that cannot be told (-ENAMETOOLONG: its path is longer
+ * than PATH_MAX). */
+int xsh_template_shared(void *arg, int fd);
 
 #endif /* XSH_TEMPLATE_H */

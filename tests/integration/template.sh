@@ -243,6 +243,29 @@ test_mounts() {
 
 # ---- quota -----------------------------------------------------------------
 
+# deep_path S: a template directory moved below a path longer than
+# PATH_MAX: its files read, but changing one is ENAMETOOLONG (whether it
+# is still the template's cannot be told), and removing one uncharges
+# nothing.
+deep_path() {
+	local s=$1 long ub out rmout
+	long=$(printf 'l%.0s' {1..200})
+	out=$(cd "$XS_MNT" && for _ in {1..22}; do
+		mkdir "$long" && cd "$long" || exit 1
+	done && mv "$XS_MNT/d" . && { echo x >>d/f; } 2>&1; cat d/f)
+	ub=$(xs_ctl_field usage-bytes)
+	rmout=$(cd "$XS_MNT" && for _ in {1..22}; do
+		cd "$long" || exit 1
+	done && rm d/f && echo removed)
+	check "$s: past PATH_MAX: changing a template's file is ENAMETOOLONG" \
+		"$out" grep -q "File name too long" <<<"$out"
+	check "$s: past PATH_MAX: the file still reads, unchanged" "$out" \
+		test "$(tail -n 1 <<<"$out")" = inner
+	check "$s: past PATH_MAX: removing a template's file uncharges nothing" \
+		"$rmout; usage $(xs_ctl_field usage-bytes), was $ub" \
+		test "$(xs_ctl_field usage-bytes)" = "$ub" -a "$rmout" = removed
+}
+
 test_quota() {
 	local s=quota tpl=$XS_TMP/tpl-quota sum ub ub2 used err
 	make_template "$tpl"
@@ -285,6 +308,7 @@ test_quota() {
 		not_ok "$s: restart the backend" "see its log"
 		xs_show_logs "$s"
 	fi
+	deep_path "$s"
 	dev_stop q
 }
 

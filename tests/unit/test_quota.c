@@ -1158,13 +1158,18 @@ out:
 /* The inode standing for a template's file, and whether it was copied up. */
 static ino_t shared_ino;
 static bool shared_copied;
+static int shared_err;		/* what the check answers when not 0 */
 
-static bool fake_shared(void *arg, int fd)
+static int fake_shared(void *arg, int fd)
 {
 	struct stat st;
 
 	(void)arg;
-	return !fstat(fd, &st) && st.st_ino == shared_ino && !shared_copied;
+	if (fstat(fd, &st))
+		return -errno;
+	if (st.st_ino == shared_ino && shared_err)
+		return shared_err;
+	return st.st_ino == shared_ino && !shared_copied;
 }
 
 static int make_file(const char *path, size_t len)
@@ -1249,6 +1254,26 @@ static void test_shared(void)
 	close(fd);
 	fd = -1;
 
+	/* A file that cannot be told: its transactions fail. */
+	snprintf(p, sizeof(p), "%s/shared3", top);
+	fd = make_file(p, 16 * KiB);
+	CHECK(fd >= 0 && !fstat(fd, &st), "making the third file");
+	shared_ino = st.st_ino;
+	shared_err = -ENAMETOOLONG;
+	t = (struct xsh_quota_txn){ .kind = XSH_QUOTA_COPYUP, .fd = fd };
+	CHECK(xsh_quota_begin(q, "test", &t) == -ENAMETOOLONG,
+	      "a file that cannot be told was not refused");
+	t = (struct xsh_quota_txn){ .kind = XSH_QUOTA_WRITE, .fd = fd, .len = 1 };
+	CHECK(xsh_quota_begin(q, "test", &t) == -ENAMETOOLONG,
+	      "a write to a file that cannot be told was not refused");
+	shared_err = 0;
+	xsh_quota_get(q, &u);
+	CHECK(u.usage_inodes == 1 && !u.reserved_bytes && !u.reserved_inodes,
+	      "the refusals left %llu reserved",
+	      (unsigned long long)u.reserved_bytes);
+	close(fd);
+	fd = -1;
+
 	/* The scan of an upper directory skips whiteouts. */
 	snprintf(p, sizeof(p), "%s/upper", top);
 	CHECK(!mkdir(p, 0755), "mkdir");
@@ -1267,7 +1292,8 @@ out:
 	if (dir >= 0)
 		close(dir);
 	xsh_quota_free(q);
-	report(ok, "template files: charged nothing, a copy-up charged before it is made, removal and whiteouts free nothing");
+	shared_err = 0;
+	report(ok, "template files: charged nothing, a copy-up charged before it is made, removal and whiteouts free nothing, unknown ones refused");
 }
 
 int main(void)
