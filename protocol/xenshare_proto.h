@@ -561,9 +561,15 @@ _Static_assert(sizeof(struct xsh_local_welcome) == 32, "welcome size");
  *   quota-bytes         bytes of allocated storage, 0 = none; watched
  *   quota-inodes        inodes, 0 = none; watched
  *   quota-soft-percent  0..100, status "soft-limit" from there; watched
- *   template            reserved: read-only template directory; not
- *                       built yet: a non-empty value gets the device
- *                       an "error" node ("not supported yet") and Closing
+ *   template            read-only template directory, absolute; the
+ *                       device is then built on it: the guest sees the
+ *                       template merged with its private data, kept in
+ *                       path/upper (overlay work: path/work, made on
+ *                       first use); the template is never written
+ *                       (docs/templates.md).  Empty or absent: none.
+ *                       Read when a connection starts; one the worker
+ *                       cannot mount gets an "error" node saying why
+ *                                                               (tools)
  *   versions            protocol versions spoken, e.g. "1"      (backend)
  *   max-rings           most rings the backend accepts          (backend)
  *   max-ring-page-order largest ring_order accepted             (backend)

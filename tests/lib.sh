@@ -429,6 +429,65 @@ xs_pair_stop() {
 	return 0
 }
 
+# xs_ctl_field KEY: one value of the pair's backend status
+# (xenshare-ctl --local XS_SOCK status --json).
+xs_ctl_field() {
+	XENSHARE_BACK=$XS_BACK_BIN "$XS_ROOT/xenstore-scripts/xenshare-ctl" \
+		--local "$XS_SOCK" status --json |
+		sed -n "s/.*\"$1\": \"\{0,1\}\([^,\"}]*\).*/\1/p"
+}
+
+# xs_wait_ctl: until the pair's backend answers on its control channel
+# (5 s).
+xs_wait_ctl() {
+	local i
+	for ((i = 0; i < 50; i++)); do
+		[ -n "$(xs_ctl_field usage-bytes 2>/dev/null)" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# xs_back_pids PID: PID and all its descendants (a backend's supervisor
+# and its workers).
+xs_back_pids() {
+	local c
+	echo "$1"
+	for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+		xs_back_pids "$c"
+	done
+}
+
+# xs_all_gone SECONDS PID...: wait until none of them exists (they need
+# not be ours).
+xs_all_gone() {
+	local i p left n=$(( $1 * 10 ))
+	shift
+	for ((i = 0; i < n; i++)); do
+		left=0
+		for p in "$@"; do
+			xs_alive "$p" && left=1
+		done
+		[ $left -eq 0 ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# xs_restart_back SIGNAL [SECONDS]: stop every process of the pair's
+# backend with SIGNAL, wait (default 20 s) until all are gone, start a new
+# one on the same socket, export and state directory with XS_BACK_ARGS.
+xs_restart_back() {
+	local pids
+	pids=$(xs_back_pids "$XS_BACK_PID")
+	# shellcheck disable=SC2086
+	kill "-$1" $pids 2>/dev/null
+	wait "$XS_BACK_PID" 2>/dev/null
+	# shellcheck disable=SC2086
+	xs_all_gone "${2:-20}" $pids || return 1
+	xs_start_back "${XS_BACK_ARGS[@]}"
+}
+
 # A directory on another file system (a tmpfs of ours) for EXDEV checks.
 xs_other_fs() {
 	local d=$XS_TMP/otherfs

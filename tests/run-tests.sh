@@ -31,6 +31,7 @@ SUITE_TABLE=(
 	"restart      fuse  $HERE/integration/restart.sh"
 	"dedup        fuse  $HERE/integration/dedup.sh"
 	"snapshot     fuse  $HERE/integration/snapshot.sh"
+	"template     fuse  $HERE/integration/template.sh"
 	"fuzz-corpus  -     $XS_BUILD/tests/fuzz/replay $HERE/fuzz/corpus"
 	"spec-nodes   -     $HERE/spec/check-nodes.sh"
 	"spec-layers  -     $HERE/spec/check-layers.sh"

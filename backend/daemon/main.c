@@ -69,6 +69,7 @@ struct opts {
 	bool xen;			/* no --local: every Xen device */
 	const char *socket;
 	const char *export_dir;
+	const char *template_dir;	/* --template, or NULL */
 	const char *state_dir;		/* NULL: XSH_STATE_DIR */
 	bool foreground;
 	bool debug;
@@ -82,7 +83,7 @@ struct opts {
 static void usage(FILE *f)
 {
 	fprintf(f,
-"usage: xenshare-back --local SOCKET EXPORT_DIR [options]\n"
+"usage: xenshare-back --local SOCKET EXPORT_DIR [--template DIR] [options]\n"
 "       xenshare-back [options]\n"
 "\n"
 "Without --local: serve every xenshare device of every Xen domain that\n"
@@ -101,6 +102,11 @@ static void usage(FILE *f)
 "  --threads N           worker threads per connection (1..%u, default 4)\n"
 "  --max-conns N         connections served at once (default 64); more\n"
 "                        are refused at the handshake\n"
+"  --template DIR        build the export on this read-only template\n"
+"                        directory: the guest sees the template merged\n"
+"                        with EXPORT_DIR's private data, kept in\n"
+"                        EXPORT_DIR/upper (overlay work: EXPORT_DIR/work);\n"
+"                        the template is never written (docs/templates.md)\n"
 "  --mode ro|rw          read-only or read-write export (default rw)\n"
 "  --id-map MAP          passthrough (default), squash-root, squash-all,\n"
 "                        or range:BASE (guest id N is host id BASE+N)\n"
@@ -162,6 +168,7 @@ enum {
 	OPT_NO_SANDBOX,
 	OPT_SNAPSHOT_DIR,
 	OPT_QUIESCE_TIMEOUT,
+	OPT_TEMPLATE,
 };
 
 static void parse_args(int argc, char **argv, struct opts *o)
@@ -183,6 +190,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		{ "snapshot-dir", required_argument, NULL, OPT_SNAPSHOT_DIR },
 		{ "quiesce-timeout", required_argument, NULL,
 		  OPT_QUIESCE_TIMEOUT },
+		{ "template", required_argument, NULL, OPT_TEMPLATE },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -257,6 +265,9 @@ static void parse_args(int argc, char **argv, struct opts *o)
 				exit(EXIT_USAGE);
 			}
 			break;
+		case OPT_TEMPLATE:
+			o->template_dir = optarg;
+			break;
 		case OPT_QUOTA_BYTES:
 		case OPT_QUOTA_INODES:
 		case OPT_QUOTA_SOFT: {
@@ -291,10 +302,19 @@ static void parse_args(int argc, char **argv, struct opts *o)
 			fprintf(stderr, "xenshare-back: --snapshot-dir: snapshots of Xen devices are not built yet (docs/snapshots.md)\n");
 			exit(EXIT_USAGE);
 		}
+		if (o->template_dir) {
+			fprintf(stderr, "xenshare-back: --template goes with --local; a Xen device's template is its backend node template (xenshare-ctl attach --template)\n");
+			exit(EXIT_USAGE);
+		}
 		if (optind == argc)
 			return;
 		fprintf(stderr, "xenshare-back: EXPORT_DIR goes with --local SOCKET; Xen devices are attached with xenshare-ctl\n");
 		usage(stderr);
+		exit(EXIT_USAGE);
+	}
+	if (o->snapshot_dir && o->template_dir) {
+		/* The private directory alone is not the guest's tree. */
+		fprintf(stderr, "xenshare-back: --snapshot-dir with --template: snapshots of a template device are not built yet (docs/snapshots.md)\n");
 		exit(EXIT_USAGE);
 	}
 	if (optind + 1 != argc) {
@@ -743,9 +763,11 @@ static void local_on_ready(struct xsh_sup_worker *w)
 {
 	struct sup *s = w->arg;
 
-	xsh_log(LOG_INFO, "%s: worker %d serving %s (%s)", w->name,
-		(int)w->pid, s->wa.w.export_abs, s->wa.o->no_sandbox ?
-		"no sandbox" : "sandboxed");
+	xsh_log(LOG_INFO, "%s: worker %d serving %s%s%s (%s)", w->name,
+		(int)w->pid, s->wa.w.export_abs,
+		s->wa.w.template_abs ? " on template " : "",
+		s->wa.w.template_abs ? s->wa.w.template_abs : "",
+		s->wa.o->no_sandbox ? "no sandbox" : "sandboxed");
 	if (!s->ever_ready && s->ready_fd >= 0) {
 		(void)write(s->ready_fd, "", 1);
 		close(s->ready_fd);
@@ -1032,7 +1054,7 @@ int main(int argc, char **argv)
 	struct sup sup;
 	struct opts o;
 	sigset_t set;
-	char *sock_abs, *export_abs;
+	char *sock_abs, *export_abs, *template_abs = NULL;
 	bool have_key;
 	int lfd, sfd, cfd, rc, sig, export_fd, ready_fd = -1;
 
@@ -1067,6 +1089,18 @@ int main(int argc, char **argv)
 			o.export_dir, errno == ENOTDIR || errno == ELOOP ?
 			"not a directory" : strerror(errno));
 		return 1;
+	}
+	if (o.template_dir) {
+		struct stat tst;
+
+		template_abs = realpath(o.template_dir, NULL);
+		if (!template_abs || stat(template_abs, &tst) ||
+		    !S_ISDIR(tst.st_mode)) {
+			fprintf(stderr, "xenshare-back: template %s: %s\n",
+				o.template_dir, template_abs ?
+				"not a directory" : strerror(errno));
+			return 1;
+		}
 	}
 	if (load_handle_key(&o, handle_key, &have_key))
 		return 1;
@@ -1117,6 +1151,7 @@ int main(int argc, char **argv)
 			.o = &o,
 			.w = {
 				.export_abs = export_abs,
+				.template_abs = template_abs,
 				.export_fd = export_fd,
 				.handle_key = have_key ? handle_key : NULL,
 				.eng = &o.eng,

@@ -170,6 +170,205 @@ static int fs_new(const char *who, const char *type,
 	return mnt;
 }
 
+/* ---- a template's overlay ---------------------------------------------- */
+
+#define OVL_UPPER	"upper"
+#define OVL_WORK	"work"
+#define OVL_BUSY_TRIES	100
+#define OVL_BUSY_WAIT_US	50000
+
+/* What the overlay's fs context said about why it would not mount. */
+static void ovl_messages(const char *who, int fs)
+{
+	char buf[512];
+	ssize_t n;
+
+	while ((n = read(fs, buf, sizeof(buf) - 1)) > 0) {
+		buf[n] = '\0';
+		xsh_log(LOG_ERR, "%s: sandbox: overlay: %s", who, buf);
+	}
+}
+
+static int ovl_dir(const char *who, int at, const char *name, mode_t mode,
+		   const struct stat *owner)
+{
+	int fd;
+
+	if (mkdirat(at, name, 0700) == 0) {
+		fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+			    O_CLOEXEC);
+		if (fd < 0 || fchown(fd, owner->st_uid, owner->st_gid) ||
+		    fchmod(fd, mode)) {
+			if (fd >= 0)
+				close(fd);
+			return fail(who, "making the private directory's overlay layout");
+		}
+		close(fd);
+	} else if (errno != EEXIST) {
+		return fail(who, "making the private directory's overlay layout");
+	}
+	fd = openat(at, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return fail(who, name[0] == 'u' ?
+			    "the private directory's upper is not a directory" :
+			    "the private directory's work is not a directory");
+	return fd;
+}
+
+static int ovl_set(int fs, const char *key, int fd)
+{
+	char p[32];
+
+	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+	return fsconfig(fs, FSCONFIG_SET_STRING, key, p, 0);
+}
+
+/* A created overlay context on those layers, or -1 with errno set (what
+ * the kernel said is logged, unless it is EBUSY: that one is retried). */
+static int ovl_create(const char *who, int lower, int up, int work)
+{
+	static const char *const flags[] = {
+		"index", "on", "nfs_export", "on", "redirect_dir", "on", NULL,
+	};
+	const char *const *f;
+	int fs, err;
+
+	fs = fsopen("overlay", FSOPEN_CLOEXEC);
+	if (fs < 0)
+		return -1;
+	/* lowerdir+ takes one layer, unparsed (6.8 on); lowerdir a list. */
+	if ((ovl_set(fs, "lowerdir+", lower) && ovl_set(fs, "lowerdir", lower)) ||
+	    ovl_set(fs, "upperdir", up) || ovl_set(fs, "workdir", work))
+		goto fail;
+	for (f = flags; f[0]; f += 2)
+		if (fsconfig(fs, FSCONFIG_SET_STRING, f[0], f[1], 0))
+			goto fail;
+	if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0))
+		goto fail;
+	return fs;
+fail:
+	err = errno;
+	if (err != EBUSY)
+		ovl_messages(who, fs);
+	close(fs);
+	errno = err;
+	return -1;
+}
+
+/*
+ * The overlay of o->template (lower) and export/upper, work export/work,
+ * with index, NFS export (file handles: node identity across restarts)
+ * and directory redirects; a detached mount, or -errno.  *upper: a
+ * read-only detached clone of export/upper.  Every layer is passed as
+ * /proc/self/fd/N of a directory opened without following symlinks.
+ */
+static int ovl_build(const struct xsh_sandbox_opts *o, int export_fd,
+		     int *upper)
+{
+	struct mount_attr ro = {
+		.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
+			    MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+	};
+	int lower = -1, up = -1, work = -1, fs = -1, mnt = -1, clone = -1;
+	struct stat st;
+	unsigned tries;
+
+	*upper = -1;
+	lower = open(o->template, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (lower < 0 || fstat(lower, &st)) {
+		mnt = fail(o->name, "opening the template");
+		goto out;
+	}
+	up = ovl_dir(o->name, export_fd, OVL_UPPER, st.st_mode & 07777, &st);
+	if (up < 0) {
+		mnt = up;
+		goto out;
+	}
+	work = ovl_dir(o->name, export_fd, OVL_WORK, 0700, &(struct stat){ 0 });
+	if (work < 0) {
+		mnt = work;
+		goto out;
+	}
+	/* EBUSY: the upper or work directory is still another overlay's.
+	 * A worker that just died leaves its mount namespace to be torn
+	 * down after it is reaped: wait for that a little. */
+	for (tries = 0;; tries++) {
+		fs = ovl_create(o->name, lower, up, work);
+		if (fs >= 0 || errno != EBUSY || tries >= OVL_BUSY_TRIES)
+			break;
+		usleep(OVL_BUSY_WAIT_US);
+	}
+	if (fs < 0) {
+		mnt = fail(o->name, errno == EBUSY ?
+			   "mounting the template's overlay (the private directory is another overlay's)" :
+			   "mounting the template's overlay");
+		goto out;
+	}
+	mnt = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+	if (mnt < 0) {
+		mnt = fail(o->name, "mounting the template's overlay");
+		goto out;
+	}
+	clone = open_tree(up, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
+			  AT_EMPTY_PATH);
+	if (clone < 0 || mount_setattr(clone, "", AT_EMPTY_PATH, &ro,
+				       sizeof(ro))) {
+		int rc = fail(o->name, "a read-only view of the upper directory");
+
+		close(mnt);
+		mnt = rc;
+		goto out;
+	}
+	*upper = clone;
+	clone = -1;
+out:
+	close_fd(&clone);
+	close_fd(&fs);
+	close_fd(&work);
+	close_fd(&up);
+	close_fd(&lower);
+	return mnt;
+}
+
+/* A mount namespace of our own, nothing in it shared back; o->path
+ * there (O_PATH), or -errno. */
+static int own_mount_ns(const struct xsh_sandbox_opts *o, const char *what)
+{
+	int here;
+
+	if (unshare(CLONE_NEWNS))
+		return fail(o->name, "new mount namespace");
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
+		return fail(o->name, "making / private");
+	here = open(o->path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	return here < 0 ? fail(o->name, what) : here;
+}
+
+int xsh_sandbox_overlay_only(const struct xsh_sandbox_opts *o)
+{
+	int here, mnt, rc, upper;
+
+	*o->upper_fd = -1;
+	here = own_mount_ns(o, "opening the private directory");
+	if (here < 0)
+		return here;
+	mnt = ovl_build(o, here, &upper);
+	if (mnt < 0) {
+		close(here);
+		return mnt;
+	}
+	rc = move_mount(mnt, "", here, "", MOVE_MOUNT_F_EMPTY_PATH |
+			MOVE_MOUNT_T_EMPTY_PATH) ?
+		fail(o->name, "mounting the template's overlay") : 0;
+	close(mnt);
+	close(here);
+	if (rc)
+		close(upper);
+	else
+		*o->upper_fd = upper;
+	return rc;
+}
+
 /*
  * A new mount namespace whose root is a tmpfs holding the export at
  * o->path and our own procfs at /proc; the old root is detached.
@@ -187,23 +386,29 @@ static int enter_root(int export_fd, const struct xsh_sandbox_opts *o,
 	int tree = -1, root = -1, proc = -1, target = -1, here, rc;
 	struct stat was, is;
 
-	if (unshare(CLONE_NEWNS))
-		return fail(o->name, "new mount namespace");
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
-		return fail(o->name, "making / private");
 	/* export_fd is on a mount of the old namespace: find our copy. */
-	here = open(o->path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	here = own_mount_ns(o, "finding the export in the new namespace");
 	if (here < 0)
-		return fail(o->name, "finding the export in the new namespace");
+		return here;
 	if (fstat(export_fd, &was) || fstat(here, &is) ||
 	    was.st_dev != is.st_dev || was.st_ino != is.st_ino) {
 		close(here);
 		errno = ESTALE;
 		return fail(o->name, "the export's path no longer leads to the export");
 	}
-	/* The export's own copy first: root is about to cover its path. */
-	tree = open_tree(here, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
-			 AT_EMPTY_PATH | AT_RECURSIVE);
+	/* The export's own copy first (or the template's overlay on it):
+	 * root is about to cover its path. */
+	if (o->template) {
+		tree = ovl_build(o, here, o->upper_fd);
+		if (tree < 0) {
+			rc = tree;
+			tree = -1;
+			goto out;
+		}
+	} else {
+		tree = open_tree(here, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
+				 AT_EMPTY_PATH | AT_RECURSIVE);
+	}
 	if (tree < 0) {
 		rc = fail(o->name, "cloning the export's mount");
 		goto out;
@@ -273,6 +478,8 @@ static int enter_root(int export_fd, const struct xsh_sandbox_opts *o,
 	}
 	rc = 0;
 out:
+	if (rc && o->template)
+		close_fd(o->upper_fd);
 	close_fd(&here);
 	close_fd(&tree);
 	close_fd(&root);
@@ -425,7 +632,7 @@ static const struct {
 } refused[] = {
 	{ "clone3", ENOSYS },	/* glibc falls back to clone */
 	{ "open", ENOSYS },	/* glibc uses openat */
-	{ "openat2", ENOSYS },
+	{ "openat2", ENOSYS },	/* allowed for a template's copy-up check */
 	{ "socket", EACCES },	/* syslog reconnecting */
 };
 
@@ -493,9 +700,15 @@ static int load_filter(const struct xsh_sandbox_opts *o)
 		rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
 	for (i = 0; !rc && i < sizeof(allowed) / sizeof(allowed[0]); i++)
 		rc = rule(o->name, ctx, SCMP_ACT_ALLOW, allowed[i], 0, NULL);
-	for (i = 0; !rc && i < sizeof(refused) / sizeof(refused[0]); i++)
-		rc = rule(o->name, ctx, SCMP_ACT_ERRNO(refused[i].err), refused[i].name,
-			  0, NULL);
+	for (i = 0; !rc && i < sizeof(refused) / sizeof(refused[0]); i++) {
+		/* A template device checks copy-ups beneath its upper view
+		 * with openat2 (backend/service/template.c). */
+		if (o->template && !strcmp(refused[i].name, "openat2"))
+			rc = rule(o->name, ctx, SCMP_ACT_ALLOW, "openat2", 0, NULL);
+		else
+			rc = rule(o->name, ctx, SCMP_ACT_ERRNO(refused[i].err),
+				  refused[i].name, 0, NULL);
+	}
 	/* Never executable memory, threads but no processes, setgroups
 	 * only to drop them all, unshare only for a thread's own fs_struct,
 	 * our SIGSYS handler stays, signals only to ourselves. */
@@ -609,6 +822,15 @@ static void selftest(const struct xsh_sandbox_opts *o,
 			     openat(proc, up, O_RDONLY | O_CLOEXEC));
 		close(proc);
 	}
+	if (o->template && *o->upper_fd >= 0) {
+		snprintf(up, sizeof(up), "../../../../../../../..%s", t);
+		probe_report(o, "openat(upper view, ../..path)",
+			     openat(*o->upper_fd, up, O_RDONLY | O_CLOEXEC));
+		probe_report(o, "creating a file in the upper view",
+			     openat(*o->upper_fd, ".xs-selftest-upper",
+				    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+				    0600));
+	}
 	if (have_handle)
 		probe_report(o, "open_by_handle_at(export, handle of path)",
 			     open_by_handle_at(root, &ph->fh,
@@ -628,6 +850,12 @@ int xsh_sandbox_enter(int export_fd, const struct xsh_sandbox_opts *o)
 	if (!path_ok(o->path)) {
 		xsh_log(LOG_ERR, "%s: sandbox: cannot place an export at '%s' (/ and /proc are refused)",
 			o->name, o->path ? o->path : "");
+		close(export_fd);
+		return -EINVAL;
+	}
+	if (o->template && !path_ok(o->template)) {
+		xsh_log(LOG_ERR, "%s: sandbox: bad template path '%s'",
+			o->name, o->template);
 		close(export_fd);
 		return -EINVAL;
 	}

@@ -6,7 +6,9 @@
  *   - a PID namespace of its own (xsh_sandbox_fork()): the worker sees and
  *     can signal no other process;
  *   - a mount namespace whose root is a small read-only tmpfs holding only
- *     the export, bound at its host path, and a read-only procfs of the
+ *     the export, bound at its host path (for a device built on a
+ *     template, an overlay of the template and the export's private
+ *     upper directory instead, docs/templates.md), and a read-only procfs of the
  *     worker's PID namespace limited to process directories
  *     (subset=pid), for the /proc/self/fd reopening the file service does;
  *     the host's tree is detached (pivot_root; chroot where pivot_root
@@ -65,6 +67,15 @@ struct xsh_sandbox_opts {
 	/* Where the export appears inside the sandbox: its absolute host
 	 * path, without "." or ".." components ("/" and /proc refused). */
 	const char *path;
+	/* A template device (docs/templates.md): the read-only template
+	 * directory (absolute, as path), merged under path/upper with an
+	 * overlay (work directory path/work) that is mounted at path in
+	 * the worker's mount namespace only.  NULL: none. */
+	const char *template;
+	/* For a template device: set to a read-only, detached mount of
+	 * path/upper (an fd whose ".." stays inside it), what the file
+	 * service checks copy-ups against; -1 otherwise. */
+	int *upper_fd;
 	bool allow_mknod;	/* keep CAP_MKNOD (policy allows devices) */
 	/* The worker holds a Xen device's grant mappings and event
 	 * channels: the filter lets it notify, and unbind and unmap what
@@ -95,5 +106,11 @@ pid_t xsh_sandbox_fork(const char *who, bool *pidns);
  * before it opens the export by o->path.  0 or -errno; on error the
  * process is in an unknown state and must exit. */
 int xsh_sandbox_enter(int export_fd, const struct xsh_sandbox_opts *o);
+
+/* Without the sandbox, for a template device: a mount namespace of the
+ * process's own with the overlay of o->template and o->path mounted at
+ * o->path, and *o->upper_fd set as above; nothing of it is visible
+ * outside the process, and it goes when the process does.  0 or -errno. */
+int xsh_sandbox_overlay_only(const struct xsh_sandbox_opts *o);
 
 #endif /* XSH_SANDBOX_H */

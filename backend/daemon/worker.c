@@ -53,6 +53,17 @@ static int failed(const char *name, char *why, size_t why_len, int rc,
 	return rc;
 }
 
+/* One canonical path is the other or lies under it. */
+static bool nested(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), n = la < lb ? la : lb;
+
+	if (memcmp(a, b, n))
+		return false;
+	return la == lb || (la < lb ? b[n] == '/' || n == 1 :
+				      a[n] == '/' || n == 1);
+}
+
 int xsh_worker_start(const struct xsh_worker_args *a, struct xsh_export **exp,
 		    struct xsh_engine **eng, char *why, size_t why_len)
 {
@@ -63,13 +74,25 @@ int xsh_worker_start(const struct xsh_worker_args *a, struct xsh_export **exp,
 		.report_fd = a->chan,
 		.name = a->name,
 	};
-	const char *st;
-	int rc;
+	const char *st, *where;
+	int rc, upper = -1;
 
 	*exp = NULL;
 	*eng = NULL;
+	if (a->template_abs && nested(a->template_abs, a->export_abs)) {
+		close(a->export_fd);
+		return failed(a->name, why, why_len, -EINVAL, "template %s and private directory %s must not contain each other",
+			      a->template_abs, a->export_abs);
+	}
+	sb.template = a->template_abs;
+	sb.upper_fd = &upper;
 	if (a->no_sandbox) {
 		close(a->export_fd);
+		/* Even so, the overlay is the worker's alone. */
+		rc = a->template_abs ? xsh_sandbox_overlay_only(&sb) : 0;
+		if (rc)
+			return failed(a->name, why, why_len, rc, "cannot mount the template %s: %s",
+				      a->template_abs, strerror(-rc));
 	} else {
 		st = getenv("XS_SANDBOX_SELFTEST");
 		if (st && *st)
@@ -84,10 +107,11 @@ int xsh_worker_start(const struct xsh_worker_args *a, struct xsh_export **exp,
 			return failed(a->name, why, why_len, rc, "cannot enter the sandbox: %s (--no-sandbox runs without it)",
 				      strerror(-rc));
 	}
-	rc = xsh_export_open(a->export_abs, a->pol, exp);
+	where = a->template_abs ? " on its template" : "";
+	rc = xsh_export_open_template(a->export_abs, upper, a->pol, exp);
 	if (rc)
-		return failed(a->name, why, why_len, rc, "cannot export %s: %s",
-			      a->export_abs, strerror(-rc));
+		return failed(a->name, why, why_len, rc, "cannot export %s%s: %s",
+			      a->export_abs, where, strerror(-rc));
 	if (a->handle_key)
 		xsh_export_set_handle_key(*exp, a->handle_key);
 	rc = xsh_engine_new(*exp, a->eng, eng);

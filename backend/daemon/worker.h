@@ -30,7 +30,11 @@
 /* What xsh_worker_start() needs. */
 struct xsh_worker_args {
 	const char *name;		/* for logs: "local", "domid.devid" */
-	const char *export_abs;		/* canonical host path */
+	const char *export_abs;		/* canonical host path: the export,
+					 * or a template device's private
+					 * directory */
+	const char *template_abs;	/* canonical template path, or NULL
+					 * (docs/templates.md) */
 	int export_fd;			/* O_PATH; closed by xsh_worker_start */
 	const struct xsh_policy *pol;
 	const uint8_t *handle_key;	/* XSH_SIPHASH_KEY_LEN bytes, or NULL

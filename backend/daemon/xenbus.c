@@ -307,10 +307,10 @@ static const char *const policy_keys[] = {
 	"mode", "id-map", "quota-bytes", "quota-inodes", "quota-soft-percent",
 };
 
-/* The policy and export path from the backend nodes.  0, or -EINVAL (or
- * -EOPNOTSUPP for a template) with why filled. */
+/* The policy, export path and template (NULL: none) from the backend
+ * nodes.  0, or -EINVAL with why filled. */
 static int read_policy(struct mgr *m, struct dev *d, struct xsh_policy *pol,
-		       char **path, char *why, size_t whylen)
+		       char **path, char **tmpl, char *why, size_t whylen)
 {
 	unsigned i;
 	char *s;
@@ -329,14 +329,17 @@ static int read_policy(struct mgr *m, struct dev *d, struct xsh_policy *pol,
 			return -EINVAL;
 		}
 	}
-	/* Templates are not built yet: refuse rather than serve the device
-	 * without the template the administrator asked for. */
+	/* A device built on a template (docs/templates.md); read once, at
+	 * connect. */
 	s = xread(m, d->be, "template");
-	if (s && s[0]) {
-		snprintf(why, whylen, "backend node template: template "
-			 "directories are not supported yet");
+	if (s && s[0] && (s[0] != '/' || strlen(s) >= PATH_MAX)) {
+		snprintf(why, whylen, "backend node template must name an absolute directory");
 		free(s);
-		return -EOPNOTSUPP;
+		return -EINVAL;
+	}
+	if (tmpl && s && s[0]) {
+		*tmpl = s;
+		s = NULL;
 	}
 	free(s);
 	s = xread(m, d->be, "tag");
@@ -365,7 +368,7 @@ static void policy_refresh(struct mgr *m, struct dev *d)
 	char why[160];
 	int rc;
 
-	if (read_policy(m, d, &pol, NULL, why, sizeof(why))) {
+	if (read_policy(m, d, &pol, NULL, NULL, why, sizeof(why))) {
 		if (strcmp(why, d->pol_warned)) {
 			xsh_log(LOG_WARNING, "%s: %s; keeping the policy in force",
 				      d->name, why);
@@ -425,7 +428,7 @@ static void publish_limits(struct mgr *m, struct dev *d)
 	char why[160];
 
 	/* The features follow the device's policy as it is now. */
-	if (read_policy(m, d, &pol, NULL, why, sizeof(why)))
+	if (read_policy(m, d, &pol, NULL, NULL, why, sizeof(why)))
 		xsh_policy_default(&pol);
 
 	xwrite(m, d, "versions", "%u", XSH_PROTO_VERSION);
@@ -528,7 +531,7 @@ static void xen_child(void *arg, int chan, bool pidns)
 static void dev_connect(struct mgr *m, struct dev *d)
 {
 	struct xsh_xendev_args *a;
-	char why[200], err[256], *path = NULL;
+	char why[200], err[256], *path = NULL, *tmpl = NULL;
 	int rc;
 
 	if (xsh_sup_wait_ms(&d->w)) {
@@ -542,12 +545,13 @@ static void dev_connect(struct mgr *m, struct dev *d)
 		return;
 	}
 	if (read_frontend(m, d, &a->xp, why, sizeof(why)) ||
-	    read_policy(m, d, &a->pol, &path, why, sizeof(why))) {
+	    read_policy(m, d, &a->pol, &path, &tmpl, why, sizeof(why))) {
 		refuse(m, d, "%s", why);
 		goto out;
 	}
 	a->xp.name = d->name;
 	a->path = path;
+	a->template = tmpl;
 	a->eng = m->p->eng;
 	a->eng.max_conns = 1;
 	a->no_sandbox = m->p->no_sandbox;
@@ -570,11 +574,13 @@ static void dev_connect(struct mgr *m, struct dev *d)
 	d->pol = a->pol;
 	d->pol_valid = true;
 	d->st = D_STARTING;
-	xsh_log(LOG_INFO, "%s: worker %d exporting %s (%s, id-map %d, quota %" PRIu64
+	xsh_log(LOG_INFO, "%s: worker %d exporting %s%s%s (%s, id-map %d, quota %" PRIu64
 		      " bytes / %" PRIu64 " inodes)", d->name, (int)d->w.pid, path,
+		      tmpl ? " on template " : "", tmpl ? tmpl : "",
 		      xsh_policy_mode_name(&a->pol), (int)a->pol.idmap,
 		      a->pol.quota_bytes, a->pol.quota_inodes);
 out:
+	free(tmpl);
 	free(path);
 	free(a);
 }

@@ -178,6 +178,12 @@ static int xendev_main(const struct xsh_xendev_args *a, int chan, bool pidns)
 
 	wa.export_abs = abs;
 	wa.export_fd = fd;
+	if (a->template) {
+		wa.template_abs = realpath(a->template, NULL);
+		if (!wa.template_abs)
+			return failed(chan, "template %s: %s", a->template,
+				      strerror(errno));
+	}
 	if (xsh_worker_start(&wa, &exp, &eng, why, sizeof(why)))
 		return failed(chan, "%s", why);
 	rc = xsh_engine_reserve(eng);

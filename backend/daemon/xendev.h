@@ -39,6 +39,7 @@ struct xsh_xendev_args {
 	struct xsh_xen_back_params xp;	/* checked frontend nodes, name set;
 					 * on_close is the worker's own */
 	const char *path;		/* the backend's path node */
+	const char *template;		/* its template node, or NULL */
 	struct xsh_policy pol;
 	struct xsh_engine_params eng;
 	bool have_key;

@@ -70,11 +70,16 @@ static int export_quota_init(struct xsh_export *e, const char *path)
 	uint64_t skipped = 0;
 	int rc;
 
-	rc = xsh_quota_new(path, fstatfs(e->root_fd, &sf) ? 4096 :
+	/* A template device is charged for its upper directory only. */
+	int scan_fd = e->tpl ? xsh_template_upper(e->tpl) : e->root_fd;
+
+	rc = xsh_quota_new(path, fstatfs(scan_fd, &sf) ? 4096 :
 			  (uint32_t)sf.f_bsize, &e->quota);
 	if (rc)
 		return rc;
-	rc = xsh_quota_scan(e->quota, e->root_fd, &skipped);
+	if (e->tpl)
+		xsh_quota_set_shared(e->quota, xsh_template_shared, e->tpl);
+	rc = xsh_quota_scan(e->quota, scan_fd, &skipped);
 	if (rc) {
 		xsh_quota_free(e->quota);
 		e->quota = NULL;
@@ -88,13 +93,23 @@ static int export_quota_init(struct xsh_export *e, const char *path)
 int xsh_export_open(const char *path, const struct xsh_policy *pol,
 		   struct xsh_export **out)
 {
+	return xsh_export_open_template(path, -1, pol, out);
+}
+
+int xsh_export_open_template(const char *path, int upper_fd,
+			     const struct xsh_policy *pol,
+			     struct xsh_export **out)
+{
 	struct xsh_export *e;
 	struct stat st;
 	int err;
 
 	e = calloc(1, sizeof(*e));
-	if (!e)
+	if (!e) {
+		if (upper_fd >= 0)
+			close(upper_fd);
 		return -ENOMEM;
+	}
 	e->root_fd = open(path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (e->root_fd < 0) {
 		err = errno == ELOOP ? ENOTDIR : errno;
@@ -114,6 +129,13 @@ int xsh_export_open(const char *path, const struct xsh_policy *pol,
 		goto fail_root;
 	}
 	e->pid = getpid();
+	if (upper_fd >= 0) {
+		err = -xsh_template_new(e->root_fd, e->proc_fd, upper_fd,
+					&e->tpl);
+		upper_fd = -1;
+		if (err)
+			goto fail_proc_only;
+	}
 	if (getrandom(e->handle_key, sizeof(e->handle_key), 0) !=
 	    (ssize_t)sizeof(e->handle_key)) {
 		err = errno;
@@ -133,10 +155,13 @@ int xsh_export_open(const char *path, const struct xsh_policy *pol,
 fail_proc:
 	pthread_mutex_destroy(&e->pol_lock);
 fail_proc_only:
+	xsh_template_free(e->tpl);
 	close(e->proc_fd);
 fail_root:
 	close(e->root_fd);
 fail:
+	if (upper_fd >= 0)
+		close(upper_fd);
 	free(e);
 	return -err;
 }
@@ -146,6 +171,7 @@ void xsh_export_close(struct xsh_export *e)
 	if (!e)
 		return;
 	xsh_quota_free(e->quota);
+	xsh_template_free(e->tpl);
 	close(e->proc_fd);
 	close(e->root_fd);
 	pthread_mutex_destroy(&e->pol_lock);

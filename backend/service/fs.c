@@ -263,6 +263,23 @@ static int name_fd(int dirfd, const char *name)
 	return openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 }
 
+/* On a device built on a template, fd for the transaction of an operation
+ * that may copy the file up (its copy is charged before it is made,
+ * backend/service/quota.h); -1 elsewhere, where such an operation
+ * changes no usage. */
+static int copyup_fd(const struct xsh_ctx *c, int fd)
+{
+	return c->s->exp->tpl ? fd : -1;
+}
+
+static int copyup_begin(struct xsh_ctx *c, int fd, struct xsh_quota_txn *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->kind = XSH_QUOTA_COPYUP;
+	t->fd = copyup_fd(c, fd);
+	return quota_begin(c, t);
+}
+
 /* Remove a name under dirfd with fn, uncharging the inode if that was its
  * last name. */
 static int remove_charged(struct xsh_ctx *c, int dirfd, const char *name,
@@ -393,12 +410,15 @@ static int set_times(struct xsh_ctx *c, struct xsh_node *n)
 	return r ? -errno : 0;
 }
 
+static int setattr_txn(struct xsh_ctx *c, struct xsh_node *n, uint32_t u,
+		       uint32_t g);
+
 int xsh_fs_setattr(struct xsh_ctx *c)
 {
 	const struct xsh_args_setattr *a = &c->m->req.a.setattr;
 	uint32_t v = a->valid, u = (uint32_t)-1, g = (uint32_t)-1;
+	struct xsh_quota_txn t = { .kind = XSH_QUOTA_CHANGE };
 	struct xsh_node *n;
-	char p[16];
 	int rc;
 
 	rc = get_node(c, c->m->req.nodeid, &n);
@@ -430,31 +450,46 @@ int xsh_fs_setattr(struct xsh_ctx *c)
 		rc = xsh_policy_gid_chown(&c->pol, a->gid, &g);
 	if (rc)
 		goto out;
-	rc = as_caller(c);
+	/* One transaction: truncating up is sparse, only the real change is
+	 * charged; any change copies a template's file up.  Charged as the
+	 * backend, applied as the caller where the host checks it. */
+	t.fd = v & XSH_SETATTR_SIZE ? n->fd : copyup_fd(c, n->fd);
+	rc = quota_begin(c, &t);
 	if (rc)
 		goto out;
+	rc = as_caller(c);
+	if (!rc) {
+		rc = setattr_txn(c, n, u, g);
+		as_backend(c);
+	}
+	xsh_quota_commit(&t, NULL);
+	if (rc)
+		goto out;
+	rc = reply_attr(c, n);
+out:
+	put_node(c, n);
+	return rc;
+}
 
-	/* chown, then truncate (both clear set-id bits), then the mode the
-	 * guest asked for, then times last since the others touch them. */
+/* chown, then truncate (both clear set-id bits), then the mode the guest
+ * asked for, then times last since the others touch them. */
+static int setattr_txn(struct xsh_ctx *c, struct xsh_node *n, uint32_t u,
+		       uint32_t g)
+{
+	const struct xsh_args_setattr *a = &c->m->req.a.setattr;
+	uint32_t v = a->valid;
+	char p[16];
+	int rc;
+
 	if (v & (XSH_SETATTR_UID | XSH_SETATTR_GID)) {
 		if (fchownat(n->fd, "", u, g,
-			     AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW)) {
-			rc = -errno;
-			goto out_creds;
-		}
+			     AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
+			return -errno;
 	}
 	if (v & XSH_SETATTR_SIZE) {
-		struct xsh_quota_txn t = { .kind = XSH_QUOTA_CHANGE,
-					   .fd = n->fd };
-
-		/* Truncating up is sparse: only the real change is charged. */
-		rc = quota_begin(c, &t);
-		if (rc)
-			goto out_creds;
 		rc = truncate_node(c, n, a->size);
-		xsh_quota_commit(&t, NULL);
 		if (rc)
-			goto out_creds;
+			return rc;
 	}
 	if (v & XSH_SETATTR_MODE) {
 		/* A checked caller has no CAP_FSETID to raise: the host
@@ -467,22 +502,12 @@ int xsh_fs_setattr(struct xsh_ctx *c)
 		if (!c->host_check)
 			xsh_creds_fsetid(false);
 		if (rc)
-			goto out_creds;
+			return rc;
 	}
 	if (v & (XSH_SETATTR_ATIME | XSH_SETATTR_MTIME | XSH_SETATTR_ATIME_NOW |
-		 XSH_SETATTR_MTIME_NOW)) {
-		rc = set_times(c, n);
-		if (rc)
-			goto out_creds;
-	}
-	as_backend(c);
-	rc = reply_attr(c, n);
-	goto out;
-out_creds:
-	as_backend(c);
-out:
-	put_node(c, n);
-	return rc;
+		 XSH_SETATTR_MTIME_NOW))
+		return set_times(c, n);
+	return 0;
 }
 
 int xsh_fs_readlink(struct xsh_ctx *c)
@@ -678,9 +703,10 @@ int xsh_fs_rename(struct xsh_ctx *c)
 	struct xsh_quota_txn t = { .kind = XSH_QUOTA_NAME, .fd = -1,
 				   .blocks = 1 };
 	struct xsh_quota_used u = { .new_fd = -1, .fd = -1 };
+	struct xsh_quota_txn cu;
 	struct rename_args r;
 	struct xsh_node *p, *np;
-	int rc;
+	int rc, src = -1;
 
 	rc = get_dir_node(c, c->m->req.nodeid, &p);
 	if (rc)
@@ -688,11 +714,18 @@ int xsh_fs_rename(struct xsh_ctx *c)
 	rc = get_dir_node(c, c->m->req.a.rename.newparent, &np);
 	if (rc)
 		goto out;
+	/* Renaming a template's file copies it up. */
+	src = c->s->exp->tpl ? name_fd(p->fd, c->m->name) : -1;
+	rc = copyup_begin(c, src, &cu);
+	if (rc)
+		goto out_t;
 	if (!(c->m->req.a.rename.flags & RENAME_EXCHANGE))
 		t.fd = name_fd(np->fd, c->m->name2);
 	rc = quota_begin(c, &t);
-	if (rc)
+	if (rc) {
+		xsh_quota_abort(&cu);
 		goto out_t;
+	}
 	r.olddirfd = p->fd;
 	r.newdirfd = np->fd;
 	rc = do_rename(c, &r);
@@ -702,7 +735,10 @@ int xsh_fs_rename(struct xsh_ctx *c)
 		u.dir_fd = np->fd;
 		xsh_quota_commit(&t, &u);
 	}
+	xsh_quota_commit(&cu, NULL);
 out_t:
+	if (src >= 0)
+		close(src);
 	if (t.fd >= 0)
 		close(t.fd);
 	put_node(c, np);
@@ -717,6 +753,7 @@ int xsh_fs_link(struct xsh_ctx *c)
 	struct xsh_quota_txn t = { .kind = XSH_QUOTA_NAME, .fd = -1,
 				   .blocks = 1 };
 	struct xsh_quota_used u = { .new_fd = -1, .fd = -1 };
+	struct xsh_quota_txn cu;
 	struct xsh_node *n, *np;
 	uid_t uid;
 	gid_t gid;
@@ -735,19 +772,26 @@ int xsh_fs_link(struct xsh_ctx *c)
 		rc = -EPERM;
 		goto out_np;
 	}
-	/* A new name changes the inode's link count and ctime. */
+	/* A new name changes the inode's link count and ctime; linking a
+	 * template's file copies it up. */
 	rc = xsh_dedup_break(c, n);
 	if (rc)
 		goto out_np;
-	rc = quota_begin(c, &t);
+	rc = copyup_begin(c, n->fd, &cu);
 	if (rc)
 		goto out_np;
+	rc = quota_begin(c, &t);
+	if (rc) {
+		xsh_quota_abort(&cu);
+		goto out_np;
+	}
 	rc = as_creator(c, uid, gid);
 	if (!rc) {
 		rc = linkat(n->fd, "", np->fd, c->m->name, AT_EMPTY_PATH) ?
 			     -errno : 0;
 		xsh_creds_leave();
 	}
+	xsh_quota_commit(&cu, NULL);
 	if (rc) {
 		xsh_quota_abort(&t);
 		goto out_np;
@@ -815,6 +859,12 @@ int xsh_fs_open(struct xsh_ctx *c)
 		if (rc)
 			goto out;
 		trunc = true;
+	} else if ((c->m->req.a.open.flags & O_ACCMODE) != O_RDONLY &&
+		   n->type == S_IFREG) {
+		rc = copyup_begin(c, n->fd, &t);
+		if (rc)
+			goto out;
+		trunc = true;
 	}
 	fd = as_caller(c);
 	if (!fd) {
@@ -873,6 +923,13 @@ static int open_existing(struct xsh_ctx *c, struct xsh_node *p, int flags)
 	if (flags & O_TRUNC) {
 		t.fd = pfd;
 		trunc = !quota_begin(c, &t);
+	} else if ((flags & O_ACCMODE) != O_RDONLY) {
+		rc = copyup_begin(c, pfd, &t);
+		if (rc) {
+			close(pfd);
+			return rc;
+		}
+		trunc = true;
 	}
 	proc_name(name, pfd);
 	rc = as_caller(c);
@@ -1274,12 +1331,21 @@ static void statfs_quota(struct xsh_ctx *c, struct xsh_statfs *o)
 		o->bfree = u.usage_bytes < u.quota_bytes ?
 				   (u.quota_bytes - u.usage_bytes) / fr : 0;
 		o->bavail = o->bfree;
+	} else if (c->s->exp->tpl) {
+		/* A template device: used is its private data, free what
+		 * the host has left. */
+		fr = o->frsize ? o->frsize : 4096;
+		o->bfree = o->bavail;
+		o->blocks = u.usage_bytes / fr + o->bavail;
 	}
 	if (u.quota_inodes) {
 		o->files = u.quota_inodes;
 		o->ffree = u.usage_inodes < u.quota_inodes ?
 				   u.quota_inodes - u.usage_inodes : 0;
 		o->favail = o->ffree;
+	} else if (c->s->exp->tpl) {
+		o->ffree = o->favail;
+		o->files = u.usage_inodes + o->favail;
 	}
 }
 
@@ -1340,7 +1406,7 @@ static int xattr_fd(struct xsh_ctx *c, struct xsh_node *n)
 int xsh_fs_setxattr(struct xsh_ctx *c)
 {
 	/* The value may need a block of its own. */
-	struct xsh_quota_txn t = { .kind = XSH_QUOTA_XATTR, .fd = -1,
+	struct xsh_quota_txn t = { .kind = XSH_QUOTA_XATTR,
 				   .len = c->m->data_len };
 	struct xsh_quota_used u = { .dir_fd = -1, .new_fd = -1 };
 	struct xsh_node *n;
@@ -1358,6 +1424,7 @@ int xsh_fs_setxattr(struct xsh_ctx *c)
 	rc = xsh_dedup_break(c, n);
 	if (rc)
 		goto out;
+	t.fd = copyup_fd(c, n->fd);
 	rc = quota_begin(c, &t);
 	if (rc)
 		goto out;
@@ -1474,7 +1541,7 @@ out:
 
 int xsh_fs_removexattr(struct xsh_ctx *c)
 {
-	struct xsh_quota_txn t = { .kind = XSH_QUOTA_CHANGE, .fd = -1 };
+	struct xsh_quota_txn t = { .kind = XSH_QUOTA_CHANGE };
 	struct xsh_quota_used u = { .dir_fd = -1, .new_fd = -1 };
 	struct xsh_node *n;
 	int fd, rc;
@@ -1496,6 +1563,7 @@ int xsh_fs_removexattr(struct xsh_ctx *c)
 		rc = fd;
 		goto out;
 	}
+	t.fd = copyup_fd(c, n->fd);
 	rc = quota_begin(c, &t);
 	if (!rc) {
 		rc = as_caller(c);

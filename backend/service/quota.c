@@ -40,6 +40,8 @@ struct xsh_qino {
 	bool orphan;			/* lock: unlinked, charged until the
 					 * last open handle goes */
 	unsigned opens;			/* lock: open handles (pins) */
+	bool shared;			/* lock: a template's file, not yet
+					 * copied up: nothing charged */
 	unsigned refs;			/* q->tab_lock */
 	struct xsh_qino *hnext;		/* q->tab_lock */
 	struct xsh_qino *idle_prev;	/* q->tab_lock, while refs == 0 */
@@ -49,6 +51,8 @@ struct xsh_qino {
 struct xsh_quota {
 	char name[256];			/* immutable */
 	uint32_t block;			/* immutable */
+	xsh_quota_shared_fn shared;	/* set before use, then immutable */
+	void *shared_arg;
 
 	pthread_mutex_t lock;
 	uint64_t limit_bytes;		/* lock */
@@ -68,6 +72,19 @@ struct xsh_quota {
 	struct xsh_qino *idle_tail;	/* tab_lock */
 	unsigned nr_idle;		/* tab_lock */
 };
+
+void xsh_quota_set_shared(struct xsh_quota *q, xsh_quota_shared_fn fn,
+			  void *arg)
+{
+	q->shared = fn;
+	q->shared_arg = arg;
+}
+
+/* 1 a template's file, 0 not, -errno when it cannot be told. */
+static int shared_state(const struct xsh_quota *q, int fd)
+{
+	return q->shared ? q->shared(q->shared_arg, fd) : 0;
+}
 
 /* ---- limits and usage ---------------------------------------------------- */
 
@@ -360,8 +377,16 @@ int xsh_quota_ino_get(struct xsh_quota *q, int fd, bool fresh,
 {
 	struct xsh_qino *qi;
 	struct stat st, now;
+	int shared = 0;
 	unsigned b;
 
+	/* An inode that cannot be told a template's or not is not tracked:
+	 * the operation fails rather than charge it wrongly. */
+	if (!fresh) {
+		shared = shared_state(q, fd);
+		if (shared < 0)
+			return shared;
+	}
 	if (fstat(fd, &st))
 		return -errno;
 	b = qino_bucket(st.st_dev, st.st_ino);
@@ -407,6 +432,8 @@ int xsh_quota_ino_get(struct xsh_quota *q, int fd, bool fresh,
 		now = st;
 	if (fresh)
 		qi->blocks = 0;
+	else if (shared)
+		qi->shared = true;
 	else
 		qi->blocks = (uint64_t)now.st_blocks;
 	/* An inode with no name was not counted by the scan, or was
@@ -470,7 +497,16 @@ static void ino_settle_locked(struct xsh_quota *q, struct xsh_qino *qi,
 	uint64_t now;
 
 	/* An inode no longer charged stays so. */
-	if (qi->gone || fstat(fd, &st))
+	if (qi->gone)
+		return;
+	if (qi->shared) {
+		if (shared_state(q, fd))
+			return;
+		/* Copied up: the upper inode and all it holds are ours. */
+		qi->shared = false;
+		xsh_quota_charge(q, 0, 1, who);
+	}
+	if (fstat(fd, &st))
 		return;
 	now = (uint64_t)st.st_blocks;
 	if (now == qi->blocks)
@@ -500,7 +536,9 @@ void xsh_quota_ino_unlinked_locked(struct xsh_quota *q, struct xsh_qino *qi,
 		qi->orphan = true;
 		return;
 	}
-	xsh_quota_charge(q, -(int64_t)(qi->blocks * 512), -1, who);
+	/* A template's file never charged its inode. */
+	xsh_quota_charge(q, -(int64_t)(qi->blocks * 512), qi->shared ? 0 : -1,
+			 who);
 	qi->blocks = (uint64_t)st.st_blocks;
 	qi->gone = true;
 }
@@ -543,7 +581,8 @@ void xsh_quota_ino_close(struct xsh_quota *q, struct xsh_qino *qi, int fd,
 		qi->opens--;
 	if (!qi->opens && qi->orphan) {
 		ino_settle_locked(q, qi, fd, who);
-		xsh_quota_charge(q, -(int64_t)(qi->blocks * 512), -1, who);
+		xsh_quota_charge(q, -(int64_t)(qi->blocks * 512),
+				 qi->shared ? 0 : -1, who);
 		qi->orphan = false;
 		qi->gone = true;
 	}
@@ -622,8 +661,35 @@ static int begin_reserve(struct xsh_quota_txn *t)
 	return 0;
 }
 
-int xsh_quota_begin(struct xsh_quota *q, const char *who,
-		    struct xsh_quota_txn *t)
+/* What copying a template's file up takes, reserved before the operation
+ * that copies it (all the file's blocks and a block of metadata, one
+ * inode); nothing for a private file.  Names being removed are not
+ * copied; writes go through a handle opened for writing, which copied
+ * the file when it was opened. */
+static int begin_copyup(struct xsh_quota *q, const struct xsh_quota_txn *t,
+			uint64_t *bytes, uint64_t *inodes)
+{
+	struct stat st;
+
+	int shared;
+
+	*bytes = 0;
+	*inodes = 0;
+	if ((t->kind != XSH_QUOTA_CHANGE && t->kind != XSH_QUOTA_XATTR &&
+	     t->kind != XSH_QUOTA_COPYUP) || t->fd < 0)
+		return 0;
+	shared = shared_state(q, t->fd);
+	if (shared <= 0)
+		return shared;
+	if (fstat(t->fd, &st))
+		return -errno;
+	*bytes = (uint64_t)st.st_blocks * 512 + q->block;
+	*inodes = 1;
+	return xsh_quota_reserve(q, *bytes, *inodes);
+}
+
+static int begin_txn(struct xsh_quota *q, const char *who,
+		     struct xsh_quota_txn *t)
 {
 	int rc;
 
@@ -657,6 +723,26 @@ int xsh_quota_begin(struct xsh_quota *q, const char *who,
 		t->qi = NULL;
 	else
 		xsh_quota_ino_lock(t->qi);
+	return 0;
+}
+
+int xsh_quota_begin(struct xsh_quota *q, const char *who,
+		    struct xsh_quota_txn *t)
+{
+	uint64_t bytes, inodes;
+	int rc;
+
+	rc = begin_copyup(q, t, &bytes, &inodes);
+	if (rc)
+		return rc;
+	rc = begin_txn(q, who, t);
+	if (rc) {
+		if (bytes || inodes)
+			xsh_quota_unreserve(q, bytes, inodes);
+		return rc;
+	}
+	t->resv_bytes += bytes;
+	t->resv_inodes += inodes;
 	return 0;
 }
 
@@ -781,6 +867,7 @@ static void scan_dir_put(struct scan_dir *d)
 }
 
 struct scan {
+	bool whiteouts;		/* skip them: a template's upper directory */
 	struct ino_set links;
 	struct scan_item *stack;
 	char *buf;
@@ -791,6 +878,8 @@ struct scan {
 
 static int scan_count(struct scan *s, const struct stat *st)
 {
+	if (s->whiteouts && S_ISCHR(st->st_mode) && st->st_rdev == 0)
+		return 0;
 	if (!S_ISDIR(st->st_mode) && st->st_nlink > 1) {
 		int rc = ino_set_add(&s->links, st->st_dev, st->st_ino);
 
@@ -861,7 +950,7 @@ out:
 
 int xsh_quota_scan(struct xsh_quota *q, int root_fd, uint64_t *skipped)
 {
-	struct scan s = { 0 };
+	struct scan s = { .whiteouts = q->shared != NULL };
 	struct scan_item *it;
 	struct stat st;
 	int fd, rc;

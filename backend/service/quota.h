@@ -27,6 +27,13 @@
  * what the inode holds exactly once: at once, or, while the inode is
  * open, when its last open handle closes.
  *
+ * A device built on a template (docs/templates.md) is charged for its
+ * private data only: xsh_quota_set_shared() names the files whose data
+ * are still the template's.  They are charged nothing; an operation that
+ * may copy one up reserves its whole size first (EDQUOT before anything is
+ * copied), and once it is copied up its settle charges the copy and its
+ * inode.  Removing a template's file uncharges nothing.
+ *
  * Trust: limits come from the administrator; file sizes and counts come
  * from fstat() of files the guest controls, and are only ever added up.
  */
@@ -66,9 +73,20 @@ struct xsh_qino;
 int xsh_quota_new(const char *name, uint32_t block, struct xsh_quota **out);
 void xsh_quota_free(struct xsh_quota *q);
 
+/* fn(arg, fd): 1 when the file fd refers to (any fd) has no copy of its
+ * own yet, its data are a template's; 0 when it has; -errno when that
+ * cannot be told: then every transaction on it fails with that error
+ * (and a name being removed is not tracked: nothing is uncharged).  Set
+ * before q is used. */
+typedef int (*xsh_quota_shared_fn)(void *arg, int fd);
+void xsh_quota_set_shared(struct xsh_quota *q, xsh_quota_shared_fn fn,
+			  void *arg);
+
 /* Rebuild usage by walking the tree under root_fd (openat/getdents only,
  * symlinks never followed, each inode counted once whatever its number
- * of links, the root included).  Only while nothing else uses q.
+ * of links, the root included; with a shared function set, the tree is
+ * a template's upper directory and its whiteouts, 0/0 character devices,
+ * are not counted).  Only while nothing else uses q.
  * 0 or -errno (-ENOMEM); entries that vanish or cannot be read are
  * skipped and counted in *skipped if not NULL. */
 int xsh_quota_scan(struct xsh_quota *q, int root_fd, uint64_t *skipped);
@@ -100,6 +118,11 @@ enum xsh_quota_kind {
 	 * rename over), kept locked until the end so that concurrent
 	 * removals of its names uncharge it once. */
 	XSH_QUOTA_NAME,
+	/* fd may be copied up from a template and nothing else grows
+	 * (open for writing, attribute changes, rename and link sources):
+	 * only the copy-up is reserved, as it is for CHANGE and XATTR
+	 * when fd is a template's file (xsh_quota_set_shared()). */
+	XSH_QUOTA_COPYUP,
 };
 
 struct xsh_quota_txn {

@@ -45,6 +45,13 @@ struct xsh_sess;
  * xsh_sess_new() reopens that, so /proc must still be reachable then. */
 int xsh_export_open(const char *path, const struct xsh_policy *pol,
 		   struct xsh_export **out);
+/* The same for a device built on a template (docs/templates.md): path
+ * is the merged overlay, upper_fd (consumed) the read-only view of its
+ * upper directory that decides what is charged (backend/service/template.h);
+ * -1 is xsh_export_open(). */
+int xsh_export_open_template(const char *path, int upper_fd,
+			     const struct xsh_policy *pol,
+			     struct xsh_export **out);
 void xsh_export_close(struct xsh_export *e);
 /* The policy in force; xsh_export_set_policy() swaps it atomically. */
 void xsh_export_get_policy(struct xsh_export *e, struct xsh_policy *out);

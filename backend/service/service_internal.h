@@ -17,6 +17,7 @@
 #include "policy.h"
 #include "quota.h"
 #include "service.h"
+#include "template.h"
 
 struct xsh_export {
 	int root_fd;		/* O_PATH|O_DIRECTORY, immutable */
@@ -26,6 +27,7 @@ struct xsh_export {
 	pthread_mutex_t pol_lock;
 	struct xsh_policy pol;	/* pol_lock */
 	struct xsh_quota *quota;	/* immutable pointer; limits follow pol */
+	struct xsh_template *tpl;	/* immutable; NULL: no template */
 	uint8_t handle_key[16];	/* set before sessions start, then
 				 * immutable */
 };

@@ -31,17 +31,11 @@ MiB=$((1024 * 1024))
 du_bytes() { du -sB1 "$1" | cut -f1; }
 du_inodes() { du --inodes -s "$1" | cut -f1; }
 
-# field KEY: one value from the backend's status.
-field() {
-	"$CTL" --local "$XS_SOCK" status --json |
-		sed -n "s/.*\"$1\": \"\{0,1\}\([^,\"}]*\).*/\1/p"
-}
-
 # usage_matches_du NAME: status usage equals du on the export.
 usage_matches_du() {
 	local ub ui db di
-	ub=$(field usage-bytes)
-	ui=$(field usage-inodes)
+	ub=$(xs_ctl_field usage-bytes)
+	ui=$(xs_ctl_field usage-inodes)
 	db=$(du_bytes "$XS_EXPORT")
 	di=$(du_inodes "$XS_EXPORT")
 	if [ "$ub" = "$db" ] && [ "$ui" = "$di" ]; then
@@ -49,16 +43,6 @@ usage_matches_du() {
 	else
 		not_ok "$1" "status says $ub bytes $ui inodes, du $db bytes $di inodes"
 	fi
-}
-
-# wait_ctl: until the backend answers on its control channel (5 s).
-wait_ctl() {
-	local i
-	for ((i = 0; i < 50; i++)); do
-		"$CTL" --local "$XS_SOCK" status >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	return 1
 }
 
 ctl_set() {
@@ -99,12 +83,12 @@ test_edquot() {
 	used=$(df -B1 --output=used "$XS_MNT" | tail -n 1 | tr -d ' ')
 	avail=$(df -B1 --output=avail "$XS_MNT" | tail -n 1 | tr -d ' ')
 	check "df in the guest shows the usage as used" \
-		"df used $used, status $(field usage-bytes)" \
-		[ "$used" = "$(field usage-bytes)" ]
+		"df used $used, status $(xs_ctl_field usage-bytes)" \
+		[ "$used" = "$(xs_ctl_field usage-bytes)" ]
 	check "df shows less than two blocks available at the limit" \
 		"avail $avail" [ "$avail" -lt 8192 ]
-	check "status says hard-limit" "status $(field status)" \
-		[ "$(field status)" = hard-limit ]
+	check "status says hard-limit" "status $(xs_ctl_field status)" \
+		[ "$(xs_ctl_field status)" = hard-limit ]
 	check "the soft limit was logged" "no warning in the backend log" \
 		grep -q "over the soft limit\|at the hard limit" "$XS_BACK_LOG"
 	usage_matches_du "usage at the limit equals du"
@@ -113,8 +97,8 @@ test_edquot() {
 	check "the guest keeps working when space is freed" \
 		"writing after rm failed" \
 		dd if=/dev/zero of="$XS_MNT/small" bs=64k count=16 status=none
-	check "status is ok again" "status $(field status)" \
-		[ "$(field status)" = ok ]
+	check "status is ok again" "status $(xs_ctl_field status)" \
+		[ "$(xs_ctl_field status)" = ok ]
 	usage_matches_du "usage after freeing equals du"
 	xs_pair_stop || not_ok "bytes: clean stop" "see logs"
 }
@@ -145,7 +129,7 @@ sampler() {
 	local n=0 d s max_du=0 max_st=0
 	while [ ! -e "$1" ]; do
 		d=$(du_bytes "$XS_EXPORT")
-		s=$(field usage-bytes)
+		s=$(xs_ctl_field usage-bytes)
 		[ "$d" -gt "$max_du" ] && max_du=$d
 		[ -n "$s" ] && [ "$s" -gt "$max_st" ] && max_st=$s
 		n=$((n + 1))
@@ -218,7 +202,7 @@ test_writers() {
 	check "a lowered quota loses nothing" "files changed" \
 		[ "$sums" = "$(cd "$XS_EXPORT" && md5sum w* grow)" ]
 	check "status is hard-limit when over a lowered quota" \
-		"status $(field status)" [ "$(field status)" = hard-limit ]
+		"status $(xs_ctl_field status)" [ "$(xs_ctl_field status)" = hard-limit ]
 	f=$(df -B1 --output=avail "$XS_MNT" | tail -n 1 | tr -d ' ')
 	check "df shows nothing available over a lowered quota" "avail $f" \
 		[ "$f" = 0 ]
@@ -300,14 +284,14 @@ test_restart() {
 	# The dead backend's socket is still there: wait for the new one.
 	rm -f "$XS_SOCK"
 	if ! xs_start_back --quota-bytes 64M --quota-inodes 1000 ||
-		! wait_ctl; then
+		! xs_wait_ctl; then
 		not_ok "restart the backend" "see the log"
 		return
 	fi
 	usage_matches_du "usage after kill -9 and a restart equals du"
 	check "the quotas are back after the restart" \
-		"quota-bytes $(field quota-bytes)" \
-		[ "$(field quota-bytes)" = $((64 * MiB)) ]
+		"quota-bytes $(xs_ctl_field quota-bytes)" \
+		[ "$(xs_ctl_field quota-bytes)" = $((64 * MiB)) ]
 	xs_kill "$XS_BACK_PID" 10 || not_ok "restart: clean stop" "see logs"
 }
 

@@ -1174,6 +1174,149 @@ out:
 	report(ok, "sizes: digits with K, M, G, T suffixes; junk and overflow refused");
 }
 
+/* ---- a template's files ------------------------------------------------- */
+
+/* The inode standing for a template's file, and whether it was copied up. */
+static ino_t shared_ino;
+static bool shared_copied;
+static int shared_err;		/* what the check answers when not 0 */
+
+static int fake_shared(void *arg, int fd)
+{
+	struct stat st;
+
+	(void)arg;
+	if (fstat(fd, &st))
+		return -errno;
+	if (st.st_ino == shared_ino && shared_err)
+		return shared_err;
+	return st.st_ino == shared_ino && !shared_copied;
+}
+
+static int make_file(const char *path, size_t len)
+{
+	char buf[4096];
+	size_t done;
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+	memset(buf, 'x', sizeof(buf));
+	for (done = 0; fd >= 0 && done < len; done += sizeof(buf))
+		if (write(fd, buf, sizeof(buf)) != (ssize_t)sizeof(buf)) {
+			close(fd);
+			return -1;
+		}
+	if (fd >= 0)
+		fsync(fd);
+	return fd;
+}
+
+static void test_shared(void)
+{
+	struct xsh_quota *q = new_quota(40 * KiB, 0);
+	struct xsh_quota_txn t = { .kind = XSH_QUOTA_COPYUP };
+	struct xsh_quota_usage u;
+	struct stat st;
+	char p[128];
+	bool ok = false;
+	int fd = -1, dir = -1;
+
+	snprintf(p, sizeof(p), "%s/shared", top);
+	fd = make_file(p, 64 * KiB);
+	CHECK(fd >= 0 && !fstat(fd, &st), "making the file: %s", strerror(errno));
+	shared_ino = st.st_ino;
+	shared_copied = false;
+	xsh_quota_set_shared(q, fake_shared, NULL);
+	t.fd = fd;
+	CHECK(xsh_quota_begin(q, "test", &t) == -EDQUOT,
+	      "a 64 KiB copy-up fitted in 40 KiB");
+	xsh_quota_get(q, &u);
+	CHECK(!u.usage_bytes && !u.reserved_bytes && !u.reserved_inodes,
+	      "the refusal left %llu used, %llu reserved",
+	      (unsigned long long)u.usage_bytes,
+	      (unsigned long long)u.reserved_bytes);
+	xsh_quota_set_limits(q, MiB, 0, 90, "test");
+	CHECK(xsh_quota_begin(q, "test", &t) == 0, "begin with room");
+	xsh_quota_get(q, &u);
+	CHECK(u.reserved_bytes >= (uint64_t)st.st_blocks * 512 &&
+	      u.reserved_inodes == 1, "reserved %llu bytes, %llu inodes",
+	      (unsigned long long)u.reserved_bytes,
+	      (unsigned long long)u.reserved_inodes);
+	xsh_quota_commit(&t, NULL);
+	xsh_quota_get(q, &u);
+	CHECK(!u.usage_bytes && !u.usage_inodes && !u.reserved_bytes,
+	      "no copy-up, yet %llu bytes %llu inodes charged",
+	      (unsigned long long)u.usage_bytes,
+	      (unsigned long long)u.usage_inodes);
+	CHECK(xsh_quota_begin(q, "test", &t) == 0, "begin again");
+	shared_copied = true;		/* the operation copied it up */
+	xsh_quota_commit(&t, NULL);
+	xsh_quota_get(q, &u);
+	CHECK(u.usage_bytes == (uint64_t)st.st_blocks * 512 &&
+	      u.usage_inodes == 1 && !u.reserved_bytes,
+	      "copy-up charged %llu bytes %llu inodes, want %llu and 1",
+	      (unsigned long long)u.usage_bytes,
+	      (unsigned long long)u.usage_inodes,
+	      (unsigned long long)st.st_blocks * 512);
+	close(fd);
+
+	/* Removing a template's file uncharges nothing. */
+	snprintf(p, sizeof(p), "%s/shared2", top);
+	fd = make_file(p, 16 * KiB);
+	CHECK(fd >= 0 && !fstat(fd, &st), "making the second file");
+	shared_ino = st.st_ino;
+	shared_copied = false;
+	t = (struct xsh_quota_txn){ .kind = XSH_QUOTA_NAME, .fd = fd };
+	CHECK(xsh_quota_begin(q, "test", &t) == 0, "begin unlink");
+	CHECK(!unlink(p), "unlink");
+	xsh_quota_commit(&t, NULL);
+	xsh_quota_get(q, &u);
+	CHECK(u.usage_inodes == 1, "unlinking a template's file uncharged: %llu inodes left",
+	      (unsigned long long)u.usage_inodes);
+	close(fd);
+	fd = -1;
+
+	/* A file that cannot be told: its transactions fail. */
+	snprintf(p, sizeof(p), "%s/shared3", top);
+	fd = make_file(p, 16 * KiB);
+	CHECK(fd >= 0 && !fstat(fd, &st), "making the third file");
+	shared_ino = st.st_ino;
+	shared_err = -ENAMETOOLONG;
+	t = (struct xsh_quota_txn){ .kind = XSH_QUOTA_COPYUP, .fd = fd };
+	CHECK(xsh_quota_begin(q, "test", &t) == -ENAMETOOLONG,
+	      "a file that cannot be told was not refused");
+	t = (struct xsh_quota_txn){ .kind = XSH_QUOTA_WRITE, .fd = fd, .len = 1 };
+	CHECK(xsh_quota_begin(q, "test", &t) == -ENAMETOOLONG,
+	      "a write to a file that cannot be told was not refused");
+	shared_err = 0;
+	xsh_quota_get(q, &u);
+	CHECK(u.usage_inodes == 1 && !u.reserved_bytes && !u.reserved_inodes,
+	      "the refusals left %llu reserved",
+	      (unsigned long long)u.reserved_bytes);
+	close(fd);
+	fd = -1;
+
+	/* The scan of an upper directory skips whiteouts. */
+	snprintf(p, sizeof(p), "%s/upper", top);
+	CHECK(!mkdir(p, 0755), "mkdir");
+	dir = open(p, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	CHECK(dir >= 0, "open the directory");
+	if (mknodat(dir, "whiteout", S_IFCHR | 0600, 0) == 0) {
+		CHECK(!xsh_quota_scan(q, dir, NULL), "scan");
+		xsh_quota_get(q, &u);
+		CHECK(u.usage_inodes == 1, "the scan counted %llu inodes, want the root only",
+		      (unsigned long long)u.usage_inodes);
+	}
+	ok = true;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (dir >= 0)
+		close(dir);
+	xsh_quota_free(q);
+	shared_err = 0;
+	report(ok, "template files: charged nothing, a copy-up charged before it is made, removal and whiteouts free nothing, unknown ones refused");
+}
+
 int main(void)
 {
 	struct statvfs sv;
@@ -1204,6 +1347,7 @@ int main(void)
 	test_same_file();
 	test_unlink();
 	test_scan();
+	test_shared();
 	if (geteuid() != 0 || statvfs(top, &sv)) {
 		skip("service tests", "need root (the file service switches fsuid)");
 	} else {
