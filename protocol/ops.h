@@ -109,7 +109,8 @@ enum xsh_op_resend {
 	/* nodeid=parent, in: name */					\
 	X(RMDIR, 10, XSH_IN_NAME, XSH_RIGHT_WRITE, XSH_INLINE_ALWAYS,	\
 	  XSH_RESEND_GONE, 0)						\
-	/* nodeid=parent, in: name then newname, a.rename */		\
+	/* nodeid=parent, in: name then newname, a.rename; a resent	\
+	 * EXCHANGE is checked before it runs (reopen.c) */		\
 	X(RENAME, 11, XSH_IN_NAME_NAME, XSH_RIGHT_WRITE,		\
 	  XSH_INLINE_ALWAYS, XSH_RESEND_MOVED, 0)			\
 	/* nodeid=target, in: newname, a.link */			\

@@ -138,10 +138,17 @@ struct xsh_args_mknod {
 	uint32_t pad;
 };
 
+/* RENAME_EXCHANGE also names the nodes the frontend expects at name and
+ * at newname (node ids it holds a lookup on until the reply), so that a
+ * resent exchange the first backend already applied is not applied again
+ * (see "Resent requests").  0 when unknown; both 0 for any other rename
+ * (EINVAL otherwise). */
 struct xsh_args_rename {
 	uint64_t newparent;
 	uint32_t name_len;	/* first name in buffer; newname follows */
 	uint32_t flags;		/* RENAME_NOREPLACE (1) | RENAME_EXCHANGE (2) */
+	uint64_t node;		/* EXCHANGE: node expected at name, or 0 */
+	uint64_t newnode;	/* EXCHANGE: node expected at newname, or 0 */
 };
 
 struct xsh_args_link {
@@ -272,6 +279,14 @@ struct xsh_args_copy {
  *   UNLINK, RMDIR                              ENOENT: success
  *   RENAME                                     ENOENT and newname exists:
  *                                              success
+ *   RENAME_EXCHANGE with node and newnode      checked before it is
+ *                                              applied: name holds newnode
+ *                                              and newname holds node (the
+ *                                              same files, by device and
+ *                                              inode): success, nothing
+ *                                              done; anything else (as
+ *                                              expected, a node 0 or
+ *                                              unknown): exchanged
  *   LINK                                       EEXIST and newname is the
  *                                              same file: success, entry
  *   SETXATTR with XATTR_CREATE                 EEXIST and the same value:
@@ -288,8 +303,8 @@ struct xsh_args_copy {
  * nothing new is let through before the resent requests are on the rings:
  * only requests that were concurrently in flight in the guest, which the
  * guest could not order anyway, can interleave with them.  What stays
- * ambiguous: a RENAME_EXCHANGE that was applied is applied again (undone),
- * and a name created by someone else in that window counts as created.
+ * ambiguous: a name created by someone else in that window counts as
+ * created.
  */
 #define XSH_REQ_RESENT		(1u << 0)	/* req.flags */
 

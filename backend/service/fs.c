@@ -620,6 +620,8 @@ int xsh_fs_rename(struct xsh_ctx *c)
 		goto out;
 	if (!(c->m->req.a.rename.flags & RENAME_EXCHANGE))
 		t.fd = name_fd(np->fd, c->m->name2);
+	else if (xsh_fs_exchange_applied(c))
+		goto out_t;	/* a resent copy: the first one exchanged */
 	rc = quota_begin(c, &t);
 	if (rc)
 		goto out_t;

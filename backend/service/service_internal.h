@@ -96,10 +96,12 @@ int xsh_fs_reopen_node(struct xsh_ctx *c, struct xsh_node *n, int flags);
  * bytes; its length, or 0 when it has none or it does not fit); the same
  * put at the start of the reply's buffer (out_len) for replies with an
  * entry; a resent request's answer given the error rc of doing it again
- * (rc, or 0 / the entry when a first execution explains rc). */
+ * (rc, or 0 / the entry when a first execution explains rc); whether a
+ * resent RENAME_EXCHANGE finds its two files already exchanged. */
 int xsh_fs_node_handle(struct xsh_ctx *c, uint64_t nodeid, void *out,
 		      uint32_t cap);
 void xsh_fs_put_handle(struct xsh_ctx *c);
 int xsh_fs_resend_fixup(struct xsh_ctx *c, int rc);
+bool xsh_fs_exchange_applied(struct xsh_ctx *c);
 
 #endif /* XSH_SERVICE_INTERNAL_H */

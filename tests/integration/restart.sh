@@ -21,6 +21,10 @@
 #   timeout   with --reconnect-timeout 3 and no backend coming back, a
 #             reader gets EIO within seconds (no hang), the frontend
 #             exits non-zero and the mount goes away.
+#   exchange  the backend dies right after it applied a RENAME_EXCHANGE
+#             and before it answered (XS_BACK_DIE_AFTER=RENAME); its
+#             supervisor starts a new worker, the frontend resends the
+#             exchange, which must not be applied a second time.
 #   release   kill -9 of the frontend: the backend's processes are back to
 #             the descriptors they had before it connected.
 #
@@ -378,6 +382,34 @@ scenario_timeout() {
 	[ "$XS_FAIL" -eq "$fails" ] || xs_show_logs "$s"
 }
 
+# ---- exchange: applied, not answered ------------------------------------------
+
+scenario_exchange() {
+	local s="exchange (backend dies before it answers)" fails=$XS_FAIL r
+	if ! XS_BACK_DIE_AFTER=RENAME xs_pair_start exchange; then
+		not_ok "$s: pair mounts" "see logs above"
+		return
+	fi
+	echo A >"$XS_MNT/xa"
+	echo B >"$XS_MNT/xb"
+	timeout 60 "$IO" exchange "$XS_MNT/xa" "$XS_MNT/xb" \
+		>"$XS_TMP/exchange.out" 2>&1
+	r=$?
+	check "$s: the exchange succeeds" \
+		"status $r: $(head -c 200 "$XS_TMP/exchange.out")" test "$r" = 0
+	check "$s: frontend reconnected" "no reconnected line" \
+		log_has "$XS_FRONT_LOG" 'reconnected to backend.* 1 requests resent'
+	check "$s: applied exactly once (host)" \
+		"xa '$(cat "$XS_EXPORT/xa")', xb '$(cat "$XS_EXPORT/xb")'" \
+		test "$(cat "$XS_EXPORT/xa")$(cat "$XS_EXPORT/xb")" = BA
+	check "$s: applied exactly once (guest)" \
+		"xa '$(cat "$XS_MNT/xa")', xb '$(cat "$XS_MNT/xb")'" \
+		test "$(cat "$XS_MNT/xa")$(cat "$XS_MNT/xb")" = BA
+	xs_pair_stop
+	[ $? -eq 1 ] && not_ok "$s: final stop is clean" "$XS_STOP_WHY"
+	[ "$XS_FAIL" -eq "$fails" ] || xs_show_logs "$s"
+}
+
 # ---- release: kill -9 of the frontend -------------------------------------------
 
 scenario_release() {
@@ -424,7 +456,7 @@ scenario_release() {
 	[ "$XS_FAIL" -eq "$fails" ] || xs_show_logs "$s"
 }
 
-for sc in ${XS_RESTART_ONLY:-load upgrade timeout release}; do
+for sc in ${XS_RESTART_ONLY:-load upgrade timeout exchange release}; do
 	"scenario_$sc"
 done
 xs_summary

@@ -21,6 +21,9 @@
  *       writes a second line and reads both back through the same
  *       descriptor.
  *
+ *   restart_io exchange A B
+ *       Exchanges the names A and B (renameat2 RENAME_EXCHANGE).
+ *
  * Exit status 0 when everything was right; otherwise one line on stderr
  * saying what went wrong and status 1.
  */
@@ -160,6 +163,13 @@ int main(int argc, char **argv)
 	if (argc >= 5 && !strcmp(argv[1], "writer"))
 		return writer(argv[2], argv[3], (unsigned)atoi(argv[4]),
 			      argc > 5 && !strcmp(argv[5], "append"));
+	if (argc == 4 && !strcmp(argv[1], "exchange")) {
+		if (renameat2(AT_FDCWD, argv[2], AT_FDCWD, argv[3],
+			      RENAME_EXCHANGE))
+			die("exchange %s %s: %s", argv[2], argv[3],
+			    strerror(errno));
+		return 0;
+	}
 	if (argc == 4 && !strcmp(argv[1], "hold"))
 		return hold(argv[2], argv[3]);
 	if (argc == 4 && !strcmp(argv[1], "check")) {
