@@ -68,9 +68,24 @@ static void call_name(struct xsh_call *call, const char *name)
 	call->in_len = (uint32_t)strnlen(name, XSH_NAME_MAX + 1);
 }
 
+/* libfuse calls this when the kernel sends FUSE_INTERRUPT for req (the
+ * calling process got a signal while it waited), under req's lock. */
+static void on_interrupt(fuse_req_t req, void *data)
+{
+	xsh_client_interrupt(front(req)->client, data);
+}
+
+/* One request for req, interruptible (client.h says what an interrupt
+ * does).  Unregistering takes req's lock, so a callback that runs is
+ * done before c goes away. */
 static int call(fuse_req_t req, struct xsh_call *c)
 {
-	return xsh_client_call(front(req)->client, c);
+	int rc;
+
+	fuse_req_interrupt_func(req, on_interrupt, c);
+	rc = xsh_client_call(front(req)->client, c);
+	fuse_req_interrupt_func(req, NULL, NULL);
+	return rc;
 }
 
 /* For calls whose reply is only an errno. */

@@ -181,6 +181,10 @@ enum xsh_op_resend {
 	  XSH_INLINE_NEVER, XSH_RESEND_NONE, 0)				\
 	/* a.reopen, in: persistent handle (xenshare_proto.h) */	\
 	X(REOPEN, 34, XSH_IN_DATA, XSH_RIGHT_READ, XSH_INLINE_NEVER,	\
+	  XSH_RESEND_NONE, 0)						\
+	/* a.cancel: a request of this ring (xenshare_proto.h, "Interrupts");	\
+	 * the ring thread answers it at once, never queued */		\
+	X(CANCEL, 35, XSH_IN_NONE, XSH_RIGHT_READ, XSH_INLINE_ALWAYS,	\
 	  XSH_RESEND_NONE, 0)
 
 struct xsh_op_desc {

@@ -319,6 +319,32 @@ struct xsh_args_reopen {
 	uint32_t flags;		/* FILE, DIR: open flags; NODE: 0 */
 };
 
+/*
+ * Interrupts.  A guest process waiting for a request may be interrupted
+ * by a signal.  The frontend then answers EINTR itself for what it has not
+ * put on a ring yet, and for what changes nothing and hands out nothing
+ * (GETATTR, READ, READDIR, FSYNC and the like: their slot stays taken
+ * until their answer comes).  For any other request on a ring it may send
+ * CANCEL on that same ring, a.cancel.id = the request's id, when both
+ * sides offer XSH_FEAT_CANCEL.  The ring thread answers a CANCEL at once
+ * (it never waits in a queue):
+ *
+ *   0       the request was still waiting for a worker and had not
+ *           started: it is taken out and answered EINTR; nothing of it
+ *           was applied
+ *   ENOENT  no request with that id waits on this ring: it is being
+ *           served or done (it gets its real answer), never existed, is a
+ *           resent copy (which an earlier backend may have applied), or
+ *           is a CANCEL
+ *
+ * Either way the request gets exactly one answer, so its slot and buffer
+ * come back once.  A CANCEL carries no input and is never resent: a
+ * frontend answers an in-flight one ENOENT itself after a reconnect.
+ */
+struct xsh_args_cancel {
+	uint64_t id;		/* the request to cancel */
+};
+
 struct xsh_req {
 	uint64_t id;		/* chosen by frontend, echoed in response */
 	uint16_t opcode;	/* enum xsh_op */
@@ -347,6 +373,7 @@ struct xsh_req {
 		struct xsh_args_lseek lseek;
 		struct xsh_args_copy copy;
 		struct xsh_args_reopen reopen;
+		struct xsh_args_cancel cancel;
 		uint8_t raw[72];
 	} a;
 };
@@ -446,7 +473,8 @@ _Static_assert(sizeof(struct xsh_direntplus) == 136, "direntplus size");
 
 #define XSH_FEAT_READDIRPLUS	(1ull << 0)
 #define XSH_FEAT_COPY_FILE_RANGE	(1ull << 1)
-#define XSH_FEAT_ALL		((1ull << 2) - 1)
+#define XSH_FEAT_CANCEL		(1ull << 2)	/* CANCEL ("Interrupts") */
+#define XSH_FEAT_ALL		((1ull << 3) - 1)
 
 /* ---------------------------------------------------------------------- */
 /* Local transport handshake (SOCK_SEQPACKET unix socket).                 */

@@ -59,6 +59,7 @@ static const xsh_op_fn handlers[XSH_OP_MAX] = {
 	[XSH_OP_LSEEK] = xsh_fs_lseek,
 	[XSH_OP_COPY_FILE_RANGE] = xsh_fs_copy_file_range,
 	[XSH_OP_REOPEN] = xsh_fs_reopen,
+	[XSH_OP_CANCEL] = xsh_fs_cancel,
 };
 
 /* ---- exports ----------------------------------------------------------- */

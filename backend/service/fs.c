@@ -1510,6 +1510,14 @@ out_in:
 	return rc;
 }
 
+/* CANCEL: the file service holds no request waiting, so it has none to
+ * take back; the ring engine answers for the ones it queues
+ * (backend/daemon/engine.c). */
+int xsh_fs_cancel(struct xsh_ctx *c)
+{
+	return -ENOENT;
+}
+
 /* ---- for backend/service/reopen.c ---------------------------------------------- */
 
 void xsh_fs_fill_attr(const struct xsh_ctx *c, const struct stat *st,

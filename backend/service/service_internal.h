@@ -83,6 +83,7 @@ int xsh_fs_fallocate(struct xsh_ctx *c);
 int xsh_fs_lseek(struct xsh_ctx *c);
 int xsh_fs_copy_file_range(struct xsh_ctx *c);
 int xsh_fs_reopen(struct xsh_ctx *c);
+int xsh_fs_cancel(struct xsh_ctx *c);
 
 /* fs.c, for reopen.c: attributes as the guest sees them; the open flags
  * passed to the host; n's file opened again with flags (O_NOATIME dropped
