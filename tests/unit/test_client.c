@@ -738,13 +738,17 @@ static void test_interrupt(void)
 		async_start(&more[k], c, XSH_OP_GETATTR, 1000 + k, 0);
 	for (k = 0; k < 40; k++)
 		bad += async_wait(&more[k], 5000) != 0;
-	rc = do_read(c, 5, 0, XSH_MAX_IO);
-	CHECK(!bad && !rc, "afterwards: %u of 40 calls failed, 1 MiB READ %d",
-	      bad, rc);
+	async_start(&r2, c, XSH_OP_READ, 5, XSH_MAX_IO);
+	rc = async_wait(&r2, 5000);
+	CHECK(!bad && !rc, "afterwards: %u of 40 calls failed, 1 MiB READ %d "
+	      "(1: still waiting)", bad, rc);
 out:
 	result(!why[0], "interrupts: EINTR where nothing was applied, the "
 	       "real answer otherwise, nothing leaked", "%s", why);
-	teardown(&f, c);
+	/* After a failure callers may still wait in the client, which
+	 * cannot be closed under them: leave it to the exit. */
+	if (!why[0])
+		teardown(&f, c);
 }
 
 int main(void)
