@@ -102,6 +102,7 @@ struct waiter {
 	int large;		/* large buffer index, or -1 */
 	uint32_t out_cap;
 	uint32_t tag;
+	bool orphan;		/* interrupted caller gone: free on answer */
 	struct cring *ring;
 };
 
@@ -233,15 +234,13 @@ void xsh_client_get_stats(struct xsh_client *c, struct xsh_client_stats *out)
 	pthread_mutex_unlock(&c->rc_lock);
 }
 
-void xsh_client_fail(struct xsh_client *c, const char *reason)
+/* Wake every caller wherever it sleeps.  Callers test what they wait
+ * for (c->lost, an interrupt) under the lock they sleep with, so taking
+ * each lock before the broadcast loses no wake-up. */
+static void wake_all(struct xsh_client *c)
 {
-	uint64_t one = 1;
 	unsigned i, k;
 
-	if (__atomic_exchange_n(&c->lost, 1, __ATOMIC_ACQ_REL))
-		return;
-	/* Waiters test c->lost under the lock they sleep with, so taking
-	 * each lock before the broadcast loses no wake-up. */
 	for (i = 0; i < c->nr_rings; i++) {
 		struct cring *r = &c->ring[i];
 
@@ -255,6 +254,26 @@ void xsh_client_fail(struct xsh_client *c, const char *reason)
 	pthread_mutex_lock(&c->large_lock);
 	pthread_cond_broadcast(&c->large_cond);
 	pthread_mutex_unlock(&c->large_lock);
+}
+
+static bool interrupted(const struct xsh_call *call)
+{
+	return __atomic_load_n(&call->interrupted, __ATOMIC_ACQUIRE);
+}
+
+void xsh_client_interrupt(struct xsh_client *c, struct xsh_call *call)
+{
+	__atomic_store_n(&call->interrupted, 1, __ATOMIC_RELEASE);
+	wake_all(c);
+}
+
+void xsh_client_fail(struct xsh_client *c, const char *reason)
+{
+	uint64_t one = 1;
+
+	if (__atomic_exchange_n(&c->lost, 1, __ATOMIC_ACQ_REL))
+		return;
+	wake_all(c);
 	if (write(c->stop_fd, &one, sizeof(one)) < 0) {
 		/* The counter cannot overflow from one write per event. */
 	}
@@ -291,15 +310,19 @@ static void conn_broken(struct xsh_client *c, const char *reason)
 
 /* ---- large buffers ----------------------------------------------------- */
 
-static int large_get(struct xsh_client *c)
+/* A large buffer; -EIO when the backend is lost, -EINTR when the call
+ * was interrupted while none was free. */
+static int large_get(struct xsh_client *c, const struct xsh_call *call)
 {
 	int idx = -EIO;
 
 	pthread_mutex_lock(&c->large_lock);
-	while (!xsh_client_lost(c) && c->nr_large_free == 0)
+	while (!xsh_client_lost(c) && c->nr_large_free == 0 &&
+	       !interrupted(call))
 		pthread_cond_wait(&c->large_cond, &c->large_lock);
 	if (!xsh_client_lost(c))
-		idx = c->large_free[--c->nr_large_free];
+		idx = c->nr_large_free ? c->large_free[--c->nr_large_free] :
+					 -EINTR;
 	pthread_mutex_unlock(&c->large_lock);
 	return idx;
 }
@@ -349,15 +372,20 @@ static void tag_put(struct cring *r, struct waiter *w)
 	pthread_cond_signal(&r->tag_free);
 }
 
-static struct waiter *tag_get(struct cring *r)
+/* A free tag of r; NULL with *err -EIO (lost), -EINTR (interrupted
+ * while none was free) or -EAGAIN (none free and nowait). */
+static struct waiter *tag_get(struct cring *r, const struct xsh_call *call,
+			      bool nowait, int *err)
 {
 	struct xsh_client *c = r->c;
 	struct waiter *w = NULL;
 
 	pthread_mutex_lock(&r->lock);
-	while (!xsh_client_lost(c) && r->nr_free == 0)
+	while (!xsh_client_lost(c) && r->nr_free == 0 && !interrupted(call) &&
+	       !nowait)
 		pthread_cond_wait(&r->tag_free, &r->lock);
-	if (!xsh_client_lost(c)) {
+	*err = xsh_client_lost(c) ? -EIO : nowait ? -EAGAIN : -EINTR;
+	if (!xsh_client_lost(c) && r->nr_free) {
 		__atomic_store_n(&r->nr_free, r->nr_free - 1, __ATOMIC_RELAXED);
 		w = &r->w[r->free_tags[r->nr_free]];
 		w->state = W_FILLING;
@@ -367,6 +395,37 @@ static struct waiter *tag_get(struct cring *r)
 }
 
 /* ---- calls ------------------------------------------------------------- */
+
+/* Caller holds r->lock.  The answer of an abandoned call came (or never
+ * will): its tag and buffer come back now, once. */
+static void orphan_free(struct cring *r, struct waiter *w)
+{
+	int large = w->large;
+
+	w->orphan = false;
+	w->large = -1;
+	tag_put(r, w);
+	large_put(r->c, large);
+}
+
+/* Requests that change nothing and hand out nothing: an interrupted
+ * caller gets EINTR at once and leaves its tag to the answer. */
+static bool may_abandon(const struct xsh_req *req)
+{
+	const struct xsh_op_desc *d = xsh_op_desc(req->opcode);
+
+	return d && d->right == XSH_RIGHT_READ &&
+	       !(d->flags & (XSH_OPF_ENTRY | XSH_OPF_OPENS |
+			     XSH_OPF_OPENS_DIR | XSH_OPF_DIRENTS_PLUS |
+			     XSH_OPF_FORGETS | XSH_OPF_RELEASES));
+}
+
+static const uint16_t cancel_op = XSH_OP_CANCEL;
+
+static bool is_cancel(uint16_t opcode)
+{
+	return opcode == cancel_op;
+}
 
 static void waiter_release(struct waiter *w)
 {
@@ -461,16 +520,42 @@ static void spin_wait(struct cring *r, struct waiter *w)
 	}
 }
 
+static int call_on(struct xsh_client *c, struct xsh_call *call,
+		   struct cring *ring);
+
+/* Ask the backend to take back request id of ring r, which an
+ * interrupted caller waits for; its answer comes to that caller.  Only
+ * if a tag is free and the client is up: callers that wait here for a
+ * tag could hold every tag of the ring. */
+static void send_cancel(struct xsh_client *c, struct cring *r, uint64_t id)
+{
+	struct xsh_call k;
+
+	memset(&k, 0, sizeof(k));
+	k.req.opcode = cancel_op;
+	k.req.a.cancel.id = id;
+	call_on(c, &k, r);
+	xsh_client_release(&k);
+}
+
 int xsh_client_call(struct xsh_client *c, struct xsh_call *call)
+{
+	return call_on(c, call, NULL);
+}
+
+/* xsh_client_call() on ring; NULL: the caller's ring, else without
+ * waiting for a tag or the gate (-EAGAIN). */
+static int call_on(struct xsh_client *c, struct xsh_call *call,
+		   struct cring *ring)
 {
 	uint64_t in_total = (uint64_t)call->in_len + call->in2_len;
 	uint32_t out_cap = out_cap_for(call);
 	uint64_t need = in_total > out_cap ? in_total : out_cap;
+	bool notify, intr_seen = false;
 	struct waiter *w;
 	struct cring *r;
 	uint32_t off, len, seq;
-	int large = -1;
-	bool notify;
+	int large = -1, err;
 
 	call->priv = NULL;
 	call->out = NULL;
@@ -479,15 +564,15 @@ int xsh_client_call(struct xsh_client *c, struct xsh_call *call)
 	if (xsh_client_lost(c))
 		return -EIO;
 	if (need > XSH_PAGE_SIZE) {
-		large = large_get(c);
+		large = large_get(c, call);
 		if (large < 0)
-			return -EIO;
+			return large;
 	}
-	r = pick_ring(c);
-	w = tag_get(r);
+	r = ring ? ring : pick_ring(c);
+	w = tag_get(r, call, ring != NULL, &err);
 	if (!w) {
 		large_put(c, large);
-		return -EIO;
+		return err;
 	}
 
 	if (large >= 0) {
@@ -510,14 +595,18 @@ int xsh_client_call(struct xsh_client *c, struct xsh_call *call)
 	copy_input(c, w);
 
 	pthread_mutex_lock(&r->lock);
-	while (cstate(c) == C_RECONNECTING && !xsh_client_lost(c))
+	while (cstate(c) == C_RECONNECTING && !xsh_client_lost(c) &&
+	       !interrupted(call) && !ring)
 		pthread_cond_wait(&r->gate, &r->lock);
-	if (xsh_client_lost(c)) {
+	/* Not sent yet: an interrupt simply fails it. */
+	if (xsh_client_lost(c) || interrupted(call) ||
+	    cstate(c) == C_RECONNECTING) {
+		err = xsh_client_lost(c) ? -EIO : ring ? -EAGAIN : -EINTR;
 		w->large = -1;
 		tag_put(r, w);
 		pthread_mutex_unlock(&r->lock);
 		large_put(c, large);
-		return -EIO;
+		return err;
 	}
 	seq = ++r->seq;
 	w->req.id = (uint64_t)r->idx << 48 | (uint64_t)w->tag << 32 | seq;
@@ -540,8 +629,31 @@ int xsh_client_call(struct xsh_client *c, struct xsh_call *call)
 	}
 
 	pthread_mutex_lock(&r->lock);
-	while (w->state == W_INFLIGHT && !xsh_client_lost(c))
-		pthread_cond_wait(&w->cond, &r->lock);
+	for (;;) {
+		while (w->state == W_INFLIGHT && !xsh_client_lost(c) &&
+		       (intr_seen || !interrupted(call)))
+			pthread_cond_wait(&w->cond, &r->lock);
+		if (w->state != W_INFLIGHT || xsh_client_lost(c))
+			break;
+		/* Interrupted on the ring.  What changes nothing ends now;
+		 * anything else is the backend's to take back (CANCEL) or to
+		 * finish, and its real answer is the caller's. */
+		intr_seen = true;
+		if (may_abandon(&w->req)) {
+			w->orphan = true;
+			w->call = NULL;
+			pthread_mutex_unlock(&r->lock);
+			return -EINTR;
+		}
+		if ((c->features & XSH_FEAT_CANCEL) && !is_cancel(w->req.opcode) &&
+		    !(w->req.flags & XSH_REQ_RESENT)) {
+			uint64_t id = w->req.id;
+
+			pthread_mutex_unlock(&r->lock);
+			send_cancel(c, r, id);
+			pthread_mutex_lock(&r->lock);
+		}
+	}
 	if (w->state != W_DONE) {
 		w->large = -1;
 		tag_put(r, w);
@@ -610,6 +722,10 @@ static int complete_one(struct cring *r, const struct xsh_rsp *rsp,
 	if (rsp->error == 0 && rsp->out_len > w->out_cap) {
 		*why = "response longer than asked for";
 		return -EPROTO;
+	}
+	if (w->orphan) {
+		orphan_free(r, w);
+		return 0;
 	}
 	if (rsp->error == 0)
 		note_reply(c, w, rsp);
@@ -952,8 +1068,17 @@ static unsigned resend_ring(struct cring *r, bool *notify)
 	for (k = 0; k < n; k++) {
 		struct waiter *w = list[k];
 
-		if (xsh_restore_send_only(w->req.opcode)) {
+		if (w->orphan) {
+			orphan_free(r, w);
+			continue;
+		}
+		/* A CANCEL is never resent: its target, resent, may have
+		 * been applied by the old backend. */
+		if (xsh_restore_send_only(w->req.opcode) ||
+		    is_cancel(w->req.opcode)) {
 			xsh_codec_rsp_init(&w->rsp, &w->req);
+			if (is_cancel(w->req.opcode))
+				w->rsp.error = ENOENT;
 			w->state = W_DONE;
 			pthread_cond_signal(&w->cond);
 			continue;

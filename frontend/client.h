@@ -74,6 +74,7 @@ struct xsh_call {
 	const void *out;	/* rsp.out_len bytes in shared memory */
 	/* Private to the client. */
 	void *priv;
+	int interrupted;	/* set by xsh_client_interrupt() */
 };
 
 /* Connect (local transport, or p->connect) and set up rings and buffers.
@@ -116,6 +117,15 @@ const struct xsh_tport *xsh_client_tport(const struct xsh_client *c);
  * (xsh_client_release() is then a no-op). */
 int xsh_client_call(struct xsh_client *c, struct xsh_call *call);
 void xsh_client_release(struct xsh_call *call);
+
+/* The caller of call (in xsh_client_call(), or about to be) was
+ * interrupted; from any thread.  The call then returns -EINTR when its
+ * request had not reached a ring yet, or changes nothing and hands out
+ * nothing (GETATTR, READ, READDIR, FSYNC, ...: its tag comes back when the
+ * answer does); anything else on a ring is CANCELed when the backend
+ * offers it and returns the backend's real answer (EINTR when it took the
+ * request back before starting it). */
+void xsh_client_interrupt(struct xsh_client *c, struct xsh_call *call);
 
 /* True once the backend was lost. */
 bool xsh_client_lost(const struct xsh_client *c);

@@ -21,6 +21,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -67,9 +68,24 @@ static void call_name(struct xsh_call *call, const char *name)
 	call->in_len = (uint32_t)strnlen(name, XSH_NAME_MAX + 1);
 }
 
+/* libfuse calls this when the kernel sends FUSE_INTERRUPT for req (the
+ * calling process got a signal while it waited), under req's lock. */
+static void on_interrupt(fuse_req_t req, void *data)
+{
+	xsh_client_interrupt(front(req)->client, data);
+}
+
+/* One request for req, interruptible (client.h says what an interrupt
+ * does).  Unregistering takes req's lock, so a callback that runs is
+ * done before c goes away. */
 static int call(fuse_req_t req, struct xsh_call *c)
 {
-	return xsh_client_call(front(req)->client, c);
+	int rc;
+
+	fuse_req_interrupt_func(req, on_interrupt, c);
+	rc = xsh_client_call(front(req)->client, c);
+	fuse_req_interrupt_func(req, NULL, NULL);
+	return rc;
 }
 
 /* For calls whose reply is only an errno. */
@@ -233,12 +249,18 @@ static void xsh_init(void *userdata, struct fuse_conn_info *conn)
 
 /* ---- nodes ------------------------------------------------------------- */
 
+static void lookup_init(struct xsh_call *c, fuse_req_t req,
+			fuse_ino_t parent, const char *name)
+{
+	call_init(c, req, XSH_OP_LOOKUP, parent);
+	call_name(c, name);
+}
+
 static void xsh_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct xsh_call c;
 
-	call_init(&c, req, XSH_OP_LOOKUP, parent);
-	call_name(&c, name);
+	lookup_init(&c, req, parent, name);
 	entry_call(req, &c);
 }
 
@@ -420,10 +442,27 @@ static void xsh_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	call_reply_err(req, &c);
 }
 
+/* The node at parent/name, with one lookup the caller gives back; 0 when
+ * there is none. */
+static uint64_t lookup_node(fuse_req_t req, fuse_ino_t parent,
+			    const char *name)
+{
+	struct xsh_call c;
+	uint64_t id = 0;
+
+	lookup_init(&c, req, parent, name);
+	if (!call(req, &c))
+		id = c.rsp.u.entry.nodeid;
+	xsh_client_release(&c);
+	return id;
+}
+
 static void xsh_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		      fuse_ino_t newparent, const char *newname,
 		      unsigned int flags)
 {
+	struct xsh_front *f = front(req);
+	struct forget_batch b = { 0 };
 	struct xsh_call c;
 
 	call_init(&c, req, XSH_OP_RENAME, parent);
@@ -433,7 +472,16 @@ static void xsh_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	c.req.a.rename.newparent = newparent;
 	c.req.a.rename.name_len = c.in_len;
 	c.req.a.rename.flags = flags;
+	/* An exchange names the files it expects, held until the reply, so
+	 * that a resent copy is not applied twice (protocol header). */
+	if (flags & RENAME_EXCHANGE) {
+		c.req.a.rename.node = lookup_node(req, parent, name);
+		c.req.a.rename.newnode = lookup_node(req, newparent, newname);
+	}
 	call_reply_err(req, &c);
+	forget_add(f, &b, c.req.a.rename.node, 1);
+	forget_add(f, &b, c.req.a.rename.newnode, 1);
+	forget_flush(f, &b);
 }
 
 static void xsh_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,

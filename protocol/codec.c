@@ -192,6 +192,10 @@ static int check_args(const struct xsh_req *r)
 		if (r->a.rename.flags == (WIRE_RENAME_NOREPLACE |
 					  WIRE_RENAME_EXCHANGE))
 			return -EINVAL;
+		/* Expected nodes belong to an exchange only. */
+		if (!(r->a.rename.flags & WIRE_RENAME_EXCHANGE) &&
+		    (r->a.rename.node || r->a.rename.newnode))
+			return -EINVAL;
 		return 0;
 	case XSH_OP_OPEN:
 	case XSH_OP_OPENDIR:

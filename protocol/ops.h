@@ -109,7 +109,8 @@ enum xsh_op_resend {
 	/* nodeid=parent, in: name */					\
 	X(RMDIR, 10, XSH_IN_NAME, XSH_RIGHT_WRITE, XSH_INLINE_ALWAYS,	\
 	  XSH_RESEND_GONE, 0)						\
-	/* nodeid=parent, in: name then newname, a.rename */		\
+	/* nodeid=parent, in: name then newname, a.rename; a resent	\
+	 * EXCHANGE is checked before it runs (reopen.c) */		\
 	X(RENAME, 11, XSH_IN_NAME_NAME, XSH_RIGHT_WRITE,		\
 	  XSH_INLINE_ALWAYS, XSH_RESEND_MOVED, 0)			\
 	/* nodeid=target, in: newname, a.link */			\
@@ -180,6 +181,10 @@ enum xsh_op_resend {
 	  XSH_INLINE_NEVER, XSH_RESEND_NONE, 0)				\
 	/* a.reopen, in: persistent handle (xenshare_proto.h) */	\
 	X(REOPEN, 34, XSH_IN_DATA, XSH_RIGHT_READ, XSH_INLINE_NEVER,	\
+	  XSH_RESEND_NONE, 0)						\
+	/* a.cancel: a request of this ring (xenshare_proto.h, "Interrupts");	\
+	 * the ring thread answers it at once, never queued */		\
+	X(CANCEL, 35, XSH_IN_NONE, XSH_RIGHT_READ, XSH_INLINE_ALWAYS,	\
 	  XSH_RESEND_NONE, 0)
 
 struct xsh_op_desc {

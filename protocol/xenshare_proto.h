@@ -138,10 +138,17 @@ struct xsh_args_mknod {
 	uint32_t pad;
 };
 
+/* RENAME_EXCHANGE also names the nodes the frontend expects at name and
+ * at newname (node ids it holds a lookup on until the reply), so that a
+ * resent exchange the first backend already applied is not applied again
+ * (see "Resent requests").  0 when unknown; both 0 for any other rename
+ * (EINVAL otherwise). */
 struct xsh_args_rename {
 	uint64_t newparent;
 	uint32_t name_len;	/* first name in buffer; newname follows */
 	uint32_t flags;		/* RENAME_NOREPLACE (1) | RENAME_EXCHANGE (2) */
+	uint64_t node;		/* EXCHANGE: node expected at name, or 0 */
+	uint64_t newnode;	/* EXCHANGE: node expected at newname, or 0 */
 };
 
 struct xsh_args_link {
@@ -274,6 +281,14 @@ struct xsh_args_copy {
  *   UNLINK, RMDIR                              ENOENT: success
  *   RENAME                                     ENOENT and newname exists:
  *                                              success
+ *   RENAME_EXCHANGE with node and newnode      checked before it is
+ *                                              applied: name holds newnode
+ *                                              and newname holds node (the
+ *                                              same files, by device and
+ *                                              inode): success, nothing
+ *                                              done; anything else (as
+ *                                              expected, a node 0 or
+ *                                              unknown): exchanged
  *   LINK                                       EEXIST and newname is the
  *                                              same file: success, entry
  *   SETXATTR with XATTR_CREATE                 EEXIST and the same value:
@@ -290,8 +305,8 @@ struct xsh_args_copy {
  * nothing new is let through before the resent requests are on the rings:
  * only requests that were concurrently in flight in the guest, which the
  * guest could not order anyway, can interleave with them.  What stays
- * ambiguous: a RENAME_EXCHANGE that was applied is applied again (undone),
- * and a name created by someone else in that window counts as created.
+ * ambiguous: a name created by someone else in that window counts as
+ * created.
  */
 #define XSH_REQ_RESENT		(1u << 0)	/* req.flags */
 
@@ -304,6 +319,32 @@ struct xsh_args_reopen {
 	uint64_t nlookup;	/* NODE: >= 1; else 0 */
 	uint32_t kind;		/* XSH_REOPEN_* */
 	uint32_t flags;		/* FILE, DIR: open flags; NODE: 0 */
+};
+
+/*
+ * Interrupts.  A guest process waiting for a request may be interrupted
+ * by a signal.  The frontend then answers EINTR itself for what it has not
+ * put on a ring yet, and for what changes nothing and hands out nothing
+ * (GETATTR, READ, READDIR, FSYNC and the like: their slot stays taken
+ * until their answer comes).  For any other request on a ring it may send
+ * CANCEL on that same ring, a.cancel.id = the request's id, when both
+ * sides offer XSH_FEAT_CANCEL.  The ring thread answers a CANCEL at once
+ * (it never waits in a queue):
+ *
+ *   0       the request was still waiting for a worker and had not
+ *           started: it is taken out and answered EINTR; nothing of it
+ *           was applied
+ *   ENOENT  no request with that id waits on this ring: it is being
+ *           served or done (it gets its real answer), never existed, is a
+ *           resent copy (which an earlier backend may have applied), or
+ *           is a CANCEL
+ *
+ * Either way the request gets exactly one answer, so its slot and buffer
+ * come back once.  A CANCEL carries no input and is never resent: a
+ * frontend answers an in-flight one ENOENT itself after a reconnect.
+ */
+struct xsh_args_cancel {
+	uint64_t id;		/* the request to cancel */
 };
 
 struct xsh_req {
@@ -334,6 +375,7 @@ struct xsh_req {
 		struct xsh_args_lseek lseek;
 		struct xsh_args_copy copy;
 		struct xsh_args_reopen reopen;
+		struct xsh_args_cancel cancel;
 		uint8_t raw[72];
 	} a;
 };
@@ -441,7 +483,8 @@ _Static_assert(sizeof(struct xsh_direntplus) == 136, "direntplus size");
  * guest's check would refuse a guest user what the squashed id, owner of
  * the files it made, may do. */
 #define XSH_FEAT_HOST_PERMS	(1ull << 2)
-#define XSH_FEAT_ALL		((1ull << 3) - 1)
+#define XSH_FEAT_CANCEL		(1ull << 3)	/* CANCEL ("Interrupts") */
+#define XSH_FEAT_ALL		((1ull << 4) - 1)
 
 /* ---------------------------------------------------------------------- */
 /* Local transport handshake (SOCK_SEQPACKET unix socket).                 */

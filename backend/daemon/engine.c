@@ -9,7 +9,8 @@
  *                                alone, finds no work queued and cannot
  *                                wait long (inline_ok()) it serves itself,
  *                                which saves a thread wake-up on the
- *                                round trip of a lone caller
+ *                                round trip of a lone caller; a
+ *                                CANCEL it always serves itself
  *   work queue                   bounded by the total number of ring
  *                                slots: a ring never has more requests
  *                                outstanding than it has slots
@@ -51,6 +52,7 @@
 struct work {
 	struct xsh_req req;
 	unsigned ring;
+	bool cancelled;		/* conn lock: answer EINTR, do nothing */
 };
 
 struct conn;
@@ -202,6 +204,36 @@ static bool inline_ok(const struct xsh_req *req)
 	}
 }
 
+/* CANCEL is served by the ring thread as it arrives: behind its target
+ * in the queue it would come too late. */
+static bool is_cancel(const struct xsh_req *req)
+{
+	return req->opcode == XSH_OP_CANCEL;
+}
+
+/* Take request id of ring out of the queue if it waits there and is
+ * not a resent copy (which an earlier backend may have applied): a
+ * worker then answers it EINTR without serving it.  The id is the
+ * guest's; a repeated one cancels its first waiting copy only. */
+static bool cancel_queued(struct conn *c, unsigned ring, uint64_t id)
+{
+	bool found = false;
+	unsigned i;
+
+	pthread_mutex_lock(&c->lock);
+	for (i = 0; i < c->q_len && !found; i++) {
+		struct work *w = &c->q[(c->q_head + i) % c->q_cap];
+
+		if (w->ring == ring && w->req.id == id && !w->cancelled &&
+		    !(w->req.flags & XSH_REQ_RESENT) && !is_cancel(&w->req)) {
+			w->cancelled = true;
+			found = true;
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+	return found;
+}
+
 static bool queue_empty(struct conn *c)
 {
 	bool empty;
@@ -223,6 +255,7 @@ static int drain(struct conn_ring *cr)
 	int rc;
 
 	w.ring = cr->idx;
+	w.cancelled = false;
 	do {
 		for (;;) {
 			pthread_mutex_lock(&cr->lock);
@@ -237,7 +270,8 @@ static int drain(struct conn_ring *cr)
 					  cr->idx);
 				return rc;
 			}
-			if (alone && inline_ok(&w.req) && queue_empty(c)) {
+			if (is_cancel(&w.req) ||
+			    (alone && inline_ok(&w.req) && queue_empty(c))) {
 				if (serve_one(c, &w))
 					return -1;
 				continue;
@@ -346,9 +380,19 @@ static int serve_one(struct conn *c, const struct work *w)
 	bool notify;
 	int rc;
 
-	pthread_rwlock_rdlock(&c->eng->gate);
-	rc = xsh_dispatch(c->sess, &w->req, &rsp);
-	pthread_rwlock_unlock(&c->eng->gate);
+	if (w->cancelled) {
+		xsh_codec_rsp_init(&rsp, &w->req);
+		rsp.error = EINTR;
+		rc = 0;
+	} else {
+		pthread_rwlock_rdlock(&c->eng->gate);
+		rc = xsh_dispatch(c->sess, &w->req, &rsp);
+		pthread_rwlock_unlock(&c->eng->gate);
+	}
+	/* The service has nothing waiting (ENOENT); we may. */
+	if (!rc && is_cancel(&w->req) && rsp.error == ENOENT &&
+	    cancel_queued(c, w->ring, w->req.a.cancel.id))
+		rsp.error = 0;
 	if (rc == XSH_CODEC_FATAL) {
 		conn_stop(c, LOG_WARNING,
 			  "ring %u: malformed %s request id %" PRIu64

@@ -59,6 +59,7 @@ static const xsh_op_fn handlers[XSH_OP_MAX] = {
 	[XSH_OP_LSEEK] = xsh_fs_lseek,
 	[XSH_OP_COPY_FILE_RANGE] = xsh_fs_copy_file_range,
 	[XSH_OP_REOPEN] = xsh_fs_reopen,
+	[XSH_OP_CANCEL] = xsh_fs_cancel,
 };
 
 /* ---- exports ----------------------------------------------------------- */
@@ -315,6 +316,26 @@ static enum xsh_op_right op_right(const struct xsh_op_desc *d,
 	return d->right;
 }
 
+/* For the restart tests: XS_BACK_DIE_AFTER=OPNAME (as xsh_op_name()
+ * prints it) makes the serving process exit right after a first, not
+ * resent, OPNAME succeeded and before it is answered: a backend that died
+ * between applying a request and replying. */
+static pthread_once_t die_once = PTHREAD_ONCE_INIT;
+static const char *die_op;
+
+static void die_init(void)
+{
+	die_op = getenv("XS_BACK_DIE_AFTER");
+}
+
+static void die_after(const struct xsh_req *r)
+{
+	pthread_once(&die_once, die_init);
+	if (die_op && !(r->flags & XSH_REQ_RESENT) &&
+	    !strcmp(die_op, xsh_op_name(r->opcode)))
+		_exit(1);
+}
+
 int xsh_dispatch(struct xsh_sess *s, const struct xsh_req *req,
 		struct xsh_rsp *rsp)
 {
@@ -370,6 +391,8 @@ int xsh_dispatch(struct xsh_sess *s, const struct xsh_req *req,
 		}
 	}
 	rc = fn(&c);
+	if (rc == 0)
+		die_after(&msg.req);
 	if (rc < 0 && (msg.req.flags & XSH_REQ_RESENT))
 		rc = xsh_fs_resend_fixup(&c, rc);
 	if (rc == 0 && (d->flags & XSH_OPF_ENTRY))

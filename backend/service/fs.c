@@ -721,6 +721,8 @@ int xsh_fs_rename(struct xsh_ctx *c)
 		goto out_t;
 	if (!(c->m->req.a.rename.flags & RENAME_EXCHANGE))
 		t.fd = name_fd(np->fd, c->m->name2);
+	else if (xsh_fs_exchange_applied(c))
+		goto out_t;	/* a resent copy: the first one exchanged */
 	rc = quota_begin(c, &t);
 	if (rc) {
 		xsh_quota_abort(&cu);
@@ -1698,6 +1700,14 @@ out_out:
 out_in:
 	put_handle(c, in);
 	return rc;
+}
+
+/* CANCEL: the file service holds no request waiting, so it has none to
+ * take back; the ring engine answers for the ones it queues
+ * (backend/daemon/engine.c). */
+int xsh_fs_cancel(struct xsh_ctx *c)
+{
+	return -ENOENT;
 }
 
 /* ---- for backend/service/reopen.c ---------------------------------------------- */

@@ -9,7 +9,10 @@
  *     exactly the id the guest holds;
  *   - xsh_fs_resend_fixup(): the answer to a resent request that a first
  *     execution before the restart would have changed (the resend column
- *     of protocol/ops.h says which case an opcode is).
+ *     of protocol/ops.h says which case an opcode is);
+ *   - xsh_fs_exchange_applied(): a resent RENAME_EXCHANGE the first
+ *     execution already applied, which succeeds again and so needs its
+ *     check before it runs.
  *
  * Trust: a handle comes from the guest and is used only after its
  * signature under the export's key matched (backend/service/phandle.c): that is
@@ -21,6 +24,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
@@ -323,6 +327,18 @@ static int done(struct xsh_ctx *c)
 {
 	xsh_codec_rsp_init(c->rsp, &c->m->req);
 	return 0;
+}
+
+bool xsh_fs_exchange_applied(struct xsh_ctx *c)
+{
+	const struct xsh_req *r = &c->m->req;
+
+	return (r->flags & XSH_REQ_RESENT) &&
+	       (r->a.rename.flags & RENAME_EXCHANGE) && r->a.rename.node &&
+	       r->a.rename.newnode &&
+	       same_file(c, r->a.rename.newnode, r->nodeid, c->m->name) &&
+	       same_file(c, r->a.rename.node, r->a.rename.newparent,
+			 c->m->name2);
 }
 
 int xsh_fs_resend_fixup(struct xsh_ctx *c, int rc)

@@ -90,6 +90,7 @@ int xsh_fs_fallocate(struct xsh_ctx *c);
 int xsh_fs_lseek(struct xsh_ctx *c);
 int xsh_fs_copy_file_range(struct xsh_ctx *c);
 int xsh_fs_reopen(struct xsh_ctx *c);
+int xsh_fs_cancel(struct xsh_ctx *c);
 
 /* dedup.c (dedup.h): before a change to a regular file, give the guest's
  * name of a dedup link a private copy; n, or the file at pathfd named
@@ -117,10 +118,12 @@ int xsh_fs_reopen_fd(struct xsh_ctx *c, int fd, int flags);
  * bytes; its length, or 0 when it has none or it does not fit); the same
  * put at the start of the reply's buffer (out_len) for replies with an
  * entry; a resent request's answer given the error rc of doing it again
- * (rc, or 0 / the entry when a first execution explains rc). */
+ * (rc, or 0 / the entry when a first execution explains rc); whether a
+ * resent RENAME_EXCHANGE finds its two files already exchanged. */
 int xsh_fs_node_handle(struct xsh_ctx *c, uint64_t nodeid, void *out,
 		      uint32_t cap);
 void xsh_fs_put_handle(struct xsh_ctx *c);
 int xsh_fs_resend_fixup(struct xsh_ctx *c, int rc);
+bool xsh_fs_exchange_applied(struct xsh_ctx *c);
 
 #endif /* XSH_SERVICE_INTERNAL_H */

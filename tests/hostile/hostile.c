@@ -1575,6 +1575,162 @@ static void attack_connect_loop(void)
 	immediate_requests();
 }
 
+/* ---- cancels ---------------------------------------------------------------- */
+
+#define CW_N	12u		/* writes queued at once */
+#define CW_SIZE	(16u * 1024)
+
+static struct xsh_req cancel_req(uint64_t target)
+{
+	struct xsh_req r = mkreq(XSH_OP_CANCEL, 0);
+
+	r.a.cancel.id = target;
+	return r;
+}
+
+/* Put CW_N writes of CW_SIZE bytes of 'w' (write k at offset k * CW_SIZE,
+ * buffer k) to nodeid/fh on c's ring, unpushed; their ids in ids[]. */
+static void put_writes(struct hc *c, uint64_t nodeid, uint64_t fh,
+		       uint64_t *ids)
+{
+	unsigned k;
+
+	for (k = 0; k < CW_N; k++) {
+		struct xsh_req r = mkreq(XSH_OP_WRITE, nodeid);
+
+		r.fh = fh;
+		r.a.io.offset = (uint64_t)k * CW_SIZE;
+		r.a.io.size = CW_SIZE;
+		r.buf_off = k * CW_SIZE;
+		r.buf_len = r.in_len = CW_SIZE;
+		memset(hc_data(c) + r.buf_off, 'w', CW_SIZE);
+		hc_put(c, &r);
+		ids[k] = r.id;
+	}
+}
+
+/* Collect n answers for ids[]: errno (or -1: none, -2: twice) in err[]. */
+static void collect(struct hc *c, const uint64_t *ids, int *err, unsigned n)
+{
+	struct xsh_rsp rsp;
+	unsigned k, got = 0;
+
+	for (k = 0; k < n; k++)
+		err[k] = -1;
+	while (got < n && hc_wait(c, &rsp, WAIT_MS) > 0) {
+		for (k = 0; k < n; k++) {
+			if (rsp.id != ids[k])
+				continue;
+			err[k] = err[k] == -1 ? rsp.error : -2;
+			got++;
+			break;
+		}
+	}
+}
+
+static void attack_cancels(void)
+{
+	struct hc c, b;
+	struct xsh_req r;
+	struct xsh_rsp rsp;
+	uint64_t id, fh, bid, bfh, ids[CW_N + 2], bids[CW_N];
+	int err[CW_N + 2], berr[CW_N], rc;
+	unsigned k, bad;
+	char *back;
+
+	if (hc_connect(&c, DEF_PAGES)) {
+		result(false, "connect");
+		return;
+	}
+	r = cancel_req(0);
+	expect_errno(&c, "CANCEL of id 0", hc_call(&c, &r, NULL, 0, 0, NULL),
+		     ENOENT);
+	r = cancel_req(~0ull);
+	expect_errno(&c, "CANCEL of an id never used",
+		     hc_call(&c, &r, NULL, 0, 0, NULL), ENOENT);
+	r = cancel_req(c.next_id);
+	expect_errno(&c, "CANCEL of its own id",
+		     hc_call(&c, &r, NULL, 0, 0, NULL), ENOENT);
+	hx_getattr(&c, XSH_ROOT_NODEID);
+	r = cancel_req(c.next_id - 1);
+	expect_errno(&c, "CANCEL of a request already answered",
+		     hc_call(&c, &r, NULL, 0, 0, NULL), ENOENT);
+	r = cancel_req(1);
+	rc = hc_call(&c, &r, "junk", 4, 0, NULL);
+	result(rc > 0 && !hc_gone(&c, 100),
+	       "CANCEL with input: an errno, connection kept (%s)",
+	       err_name(rc));
+
+	if (hx_create(&c, "hx-cancel", &id, &fh) ||
+	    hc_connect(&b, DEF_PAGES)) {
+		result(false, "create hx-cancel, second connection");
+		hc_close(&c);
+		return;
+	}
+	/* Own queue: writes, then CANCELs of the last one (twice) and a
+	 * CANCEL of that CANCEL, all published at once. */
+	put_writes(&c, id, fh, ids);
+	r = cancel_req(ids[CW_N - 1]);
+	hc_put(&c, &r);
+	ids[CW_N] = r.id;
+	r = cancel_req(ids[CW_N]);
+	hc_put(&c, &r);
+	ids[CW_N + 1] = r.id;
+	hc_push(&c);
+	collect(&c, ids, err, CW_N + 2);
+	for (bad = 0, k = 0; k < CW_N + 2; k++)
+		bad += err[k] < 0;
+	result(!bad, "queued writes and CANCELs: each answered exactly once "
+	       "(%u not)", bad);
+	result(err[CW_N + 1] == ENOENT, "CANCEL of a CANCEL: ENOENT (%s)",
+	       err_name(err[CW_N + 1]));
+	result((err[CW_N] == 0 && err[CW_N - 1] == EINTR) ||
+	       (err[CW_N] == ENOENT && err[CW_N - 1] == 0),
+	       "CANCEL of a queued write: 0 and the write EINTR, or ENOENT "
+	       "and the write done (cancel %s, write %s)",
+	       err_name(err[CW_N]), err_name(err[CW_N - 1]));
+	note("cancel of the last queued write: %s", err_name(err[CW_N]));
+	r = mkreq(XSH_OP_READ, id);
+	r.fh = fh;
+	r.a.io.offset = (uint64_t)(CW_N - 1) * CW_SIZE;
+	r.a.io.size = CW_SIZE;
+	rc = hc_call(&c, &r, NULL, 0, CW_SIZE, &rsp);
+	back = (char *)hc_data(&c);
+	result(!rc && (err[CW_N - 1] == EINTR ? rsp.out_len == 0 :
+		       rsp.out_len == CW_SIZE && back[0] == 'w' &&
+		       back[CW_SIZE - 1] == 'w'),
+	       "the cancelled write left nothing, a done one all (%s, %u "
+	       "bytes)", err_name(rc), rsp.out_len);
+
+	/* Foreign: CANCELs on c naming b's queued ids touch nothing of b. */
+	if (hx_create(&b, "hx-cancel-b", &bid, &bfh)) {
+		result(false, "create hx-cancel-b");
+	} else {
+		put_writes(&b, bid, bfh, bids);
+		for (k = 0; k < CW_N; k++) {
+			r = cancel_req(bids[k]);
+			hc_put(&c, &r);
+			ids[k] = r.id;
+		}
+		hc_push(&b);
+		hc_push(&c);
+		collect(&c, ids, err, CW_N);
+		collect(&b, bids, berr, CW_N);
+		for (bad = 0, k = 0; k < CW_N; k++)
+			bad += err[k] != ENOENT || berr[k] != 0;
+		result(!bad, "CANCELs of another connection's ids: ENOENT, "
+		       "its writes all done (%u not)", bad);
+		hx_release(&b, bid, bfh, false);
+		hx_unlink(&b, "hx-cancel-b");
+	}
+	hx_release(&c, id, fh, false);
+	hx_unlink(&c, "hx-cancel");
+	result(!hc_gone(&c, 100) && !hc_gone(&b, 0),
+	       "both connections still served");
+	hc_close(&b);
+	hc_close(&c);
+}
+
 /* ---- no-consume ----------------------------------------------------------- */
 
 static void attack_no_consume(void)
@@ -1889,6 +2045,7 @@ static const struct {
 	{ "connect-loop", attack_connect_loop },
 	{ "no-consume", attack_no_consume },
 	{ "bad-hello", attack_bad_hello },
+	{ "cancels", attack_cancels },
 };
 
 #define NR_ATTACKS (sizeof(attacks) / sizeof(attacks[0]))

@@ -302,8 +302,8 @@ test_restart() {
 wait_usage() {
 	local i
 	for ((i = 0; i < 50; i++)); do
-		[ "$(field usage-bytes)" = "$1" ] &&
-			[ "$(field usage-inodes)" = "$2" ] && return 0
+		[ "$(xs_ctl_field usage-bytes)" = "$1" ] &&
+			[ "$(xs_ctl_field usage-inodes)" = "$2" ] && return 0
 		sleep 0.1
 	done
 	return 1
@@ -311,11 +311,11 @@ wait_usage() {
 
 # charged_at_least BYTES INODES: usage is at least that.
 charged_at_least() {
-	[ "$(field usage-bytes)" -ge "$1" ] && [ "$(field usage-inodes)" -ge "$2" ]
+	[ "$(xs_ctl_field usage-bytes)" -ge "$1" ] && [ "$(xs_ctl_field usage-inodes)" -ge "$2" ]
 }
 
 usage_now() {
-	echo "usage $(field usage-bytes) bytes $(field usage-inodes) inodes"
+	echo "usage $(xs_ctl_field usage-bytes) bytes $(xs_ctl_field usage-inodes) inodes"
 }
 
 # charged NAME BYTES INODES: the test NAME, usage at least that.
@@ -340,8 +340,8 @@ test_unlinked_open() {
 	local b0 i0 b1
 
 	start_pair unlinked --quota-bytes 64M || return
-	b0=$(field usage-bytes)
-	i0=$(field usage-inodes)
+	b0=$(xs_ctl_field usage-bytes)
+	i0=$(xs_ctl_field usage-inodes)
 
 	# open, unlink, write, close.
 	dd if=/dev/zero of="$XS_MNT/gone" bs=1M count=1 status=none

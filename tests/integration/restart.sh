@@ -21,6 +21,21 @@
 #   timeout   with --reconnect-timeout 3 and no backend coming back, a
 #             reader gets EIO within seconds (no hang), the frontend
 #             exits non-zero and the mount goes away.
+#   exchange  the backend dies right after it applied a RENAME_EXCHANGE
+#             and before it answered (XS_BACK_DIE_AFTER=RENAME); its
+#             supervisor starts a new worker, the frontend resends the
+#             exchange, which must not be applied a second time.
+#   interrupt processes blocked on the mount get a signal (SIGALRM,
+#             caught without SA_RESTART): with the backend stopped
+#             (SIGSTOP) a getxattr and an fsync get EINTR, 40 concurrent
+#             getxattrs of 64 KiB too (most of them waiting for a large
+#             buffer), and
+#             a write waits for the backend's real answer after SIGCONT
+#             (the file holds all of it, or none of it with EINTR); with
+#             the backend killed a write waiting for the reconnect gets
+#             EINTR and changes nothing; a large fsync on ext4 gets EINTR
+#             or 0.  Afterwards 100 concurrent 1 MiB reads (more than the
+#             ring slots and large buffers) all succeed: nothing leaked.
 #   release   kill -9 of the frontend: the backend's processes are back to
 #             the descriptors they had before it connected.
 #
@@ -340,6 +355,208 @@ scenario_timeout() {
 	[ "$XS_FAIL" -eq "$fails" ] || xs_show_logs "$s"
 }
 
+# ---- exchange: applied, not answered ------------------------------------------
+
+scenario_exchange() {
+	local s="exchange (backend dies before it answers)" fails=$XS_FAIL r
+	if ! XS_BACK_DIE_AFTER=RENAME xs_pair_start exchange; then
+		not_ok "$s: pair mounts" "see logs above"
+		return
+	fi
+	echo A >"$XS_MNT/xa"
+	echo B >"$XS_MNT/xb"
+	timeout 60 "$IO" exchange "$XS_MNT/xa" "$XS_MNT/xb" \
+		>"$XS_TMP/exchange.out" 2>&1
+	r=$?
+	check "$s: the exchange succeeds" \
+		"status $r: $(head -c 200 "$XS_TMP/exchange.out")" test "$r" = 0
+	check "$s: frontend reconnected" "no reconnected line" \
+		log_has "$XS_FRONT_LOG" 'reconnected to backend.* 1 requests resent'
+	check "$s: applied exactly once (host)" \
+		"xa '$(cat "$XS_EXPORT/xa")', xb '$(cat "$XS_EXPORT/xb")'" \
+		test "$(cat "$XS_EXPORT/xa")$(cat "$XS_EXPORT/xb")" = BA
+	check "$s: applied exactly once (guest)" \
+		"xa '$(cat "$XS_MNT/xa")', xb '$(cat "$XS_MNT/xb")'" \
+		test "$(cat "$XS_MNT/xa")$(cat "$XS_MNT/xb")" = BA
+	xs_pair_stop
+	[ $? -eq 1 ] && not_ok "$s: final stop is clean" "$XS_STOP_WHY"
+	[ "$XS_FAIL" -eq "$fails" ] || xs_show_logs "$s"
+}
+
+# ---- interrupt: signals to processes blocked on the mount ---------------------
+
+# intr_start NAME MS OP FILE: restart_io intr in the background (output in
+# XS_TMP/NAME.out, pid in INTR_PID) once it said "ready".
+intr_start() {
+	"$IO" intr "$2" "$3" "$4" >"$XS_TMP/$1.out" 2>&1 &
+	INTR_PID=$!
+	XS_PIDS+=("$INTR_PID")
+	log_has "$XS_TMP/$1.out" '^ready' 10
+}
+
+# intr_got NAME [SECONDS]: what restart_io intr printed ("result N" or
+# "errno E"), waiting up to SECONDS (default 10) for it.  The process
+# itself may still wait for the FLUSH of its close.
+intr_got() {
+	log_has "$XS_TMP/$1.out" '^(result|errno) ' "${2:-10}" &&
+		grep -E '^(result|errno) ' "$XS_TMP/$1.out" | head -n 1
+}
+
+# all_of FILE CHAR: FILE is 1 MiB of CHAR.
+all_of() {
+	[ "$(tr -d "$2" <"$1" | wc -c)" = 0 ] &&
+		[ "$(stat -c %s "$1")" = 1048576 ]
+}
+
+mib_of() {
+	head -c 1048576 /dev/zero | tr '\0' "$2" >"$1"
+}
+
+scenario_interrupt() {
+	local s="interrupt" fails=$XS_FAIL pids i got w bad=0
+	local -a readers=()
+	if ! xs_pair_start interrupt; then
+		not_ok "$s: pair mounts" "see logs above"
+		return
+	fi
+	for f in r w s g; do
+		mib_of "$XS_EXPORT/$f" a
+	done
+	intr_start read 300 xattr "$XS_MNT/r"
+	r_pid=$INTR_PID
+	intr_start fsync 300 fsync "$XS_MNT/s"
+	s_pid=$INTR_PID
+	intr_start write 300 write "$XS_MNT/w"
+	w=$INTR_PID
+	for ((i = 0; i < 40; i++)); do
+		intr_start "rd$i" 300 xattr "$XS_MNT/r"
+		readers+=("$INTR_PID")
+	done
+	pids=$(back_pids "$XS_BACK_PID")
+	# shellcheck disable=SC2086
+	kill -STOP $pids
+	kill -USR1 "$r_pid" "$s_pid" "$w" "${readers[@]}"
+	check "$s: backend stopped: a getxattr gets EINTR" "$(intr_got read)" \
+		test "$(intr_got read)" = "errno EINTR"
+	check "$s: backend stopped: an fsync gets EINTR" "$(intr_got fsync)" \
+		test "$(intr_got fsync)" = "errno EINTR"
+	for ((i = 0; i < 40; i++)); do
+		[ "$(intr_got "rd$i")" = "errno EINTR" ] || bad=$((bad + 1))
+	done
+	check "$s: backend stopped: 40 concurrent 64 KiB getxattrs get EINTR" \
+		"$bad did not" test "$bad" = 0
+	# The write gets EINTR only where nothing of it was applied (the
+	# kernel's security.capability query before it, a CANCEL), else its
+	# real answer once the backend runs again.
+	sleep 1
+	# shellcheck disable=SC2086
+	kill -CONT $pids
+	got=$(intr_got write 20)
+	wait_job "$w" 20
+	wait_job "$r_pid" 20
+	wait_job "$s_pid" 20
+	for ((i = 0; i < 40; i++)); do
+		wait_job "${readers[$i]}" 20
+	done
+	diag "$s: the write after SIGCONT: $got"
+	case $got in
+	"result 1048576")
+		check "$s: interrupted write done: the file holds all of it" \
+			"host file is not 1 MiB of b" all_of "$XS_EXPORT/w" b ;;
+	"errno EINTR")
+		check "$s: interrupted write EINTR: the file holds none of it" \
+			"host file is not 1 MiB of a" all_of "$XS_EXPORT/w" a ;;
+	*)
+		not_ok "$s: interrupted write answered" "$got" ;;
+	esac
+	check "$s: data read back is the host's" "differs" \
+		cmp -s "$XS_MNT/w" "$XS_EXPORT/w"
+
+	# Killed: a new write waits for the reconnect, and is interrupted.
+	intr_start gone 300 write "$XS_MNT/g"
+	w=$INTR_PID
+	pids=$(back_pids "$XS_BACK_PID")
+	# shellcheck disable=SC2086
+	kill -KILL $pids
+	wait "$XS_BACK_PID" 2>/dev/null
+	# shellcheck disable=SC2086
+	gone $pids
+	kill -USR1 "$w"
+	check "$s: backend killed: a write waiting for it gets EINTR" \
+		"$(intr_got gone)" test "$(intr_got gone)" = "errno EINTR"
+	check "$s: backend killed: the interrupted write changed nothing" \
+		"host file is not 1 MiB of a" all_of "$XS_EXPORT/g" a
+	xs_start_back "${XS_BACK_ARGS[@]}"
+	check "$s: frontend reconnected" "no reconnected line" reconnected 1
+	wait_job "$w" 20
+	intr_start gone2 0 write "$XS_MNT/g"
+	kill -USR1 "$INTR_PID"
+	wait_job "$INTR_PID" 20
+	check "$s: after the restart the write goes through" \
+		"$(intr_got gone2)" all_of "$XS_EXPORT/g" b
+
+	# Nothing leaked: more 1 MiB reads at once than slots and buffers.
+	readers=()
+	for ((i = 0; i < 100; i++)); do
+		intr_start "after$i" 0 read "$XS_MNT/r"
+		readers+=("$INTR_PID")
+	done
+	kill -USR1 "${readers[@]}"
+	bad=0
+	for ((i = 0; i < 100; i++)); do
+		wait_job "${readers[$i]}" 30
+		[ "$(intr_got "after$i" 1)" = "result 1048576" ] ||
+			bad=$((bad + 1))
+	done
+	check "$s: afterwards 100 concurrent 1 MiB reads all succeed" \
+		"$bad did not" test "$bad" = 0
+	check "$s: the frontend never lost the backend" "it did" \
+		sh -c '! grep -q unmounting "$1"' sh "$XS_FRONT_LOG"
+	xs_pair_stop
+	[ $? -eq 1 ] && not_ok "$s: final stop is clean" "$XS_STOP_WHY"
+	[ "$XS_FAIL" -eq "$fails" ] || xs_show_logs "$s"
+	interrupt_fsync
+}
+
+# A large fsync on a loop-mounted ext4, interrupted: EINTR or done, and
+# the data whole either way.
+interrupt_fsync() {
+	local s="interrupt (large fsync)" fails=$XS_FAIL fs got
+	if ! fs=$(xs_loopfs ext4 512 intrfs 2>&1); then
+		skip "$s" "$fs"
+		return
+	fi
+	xs_pair_dirs intrfs-pair
+	XS_EXPORT=$fs/export
+	mkdir -p "$XS_EXPORT"
+	chmod 755 "$XS_EXPORT"
+	if ! xs_start_back "${XS_BACK_ARGS[@]}" ||
+		! xs_start_front "${XS_FRONT_ARGS[@]}"; then
+		not_ok "$s: pair mounts" "see logs above"
+		return
+	fi
+	head -c 128M /dev/urandom >"$XS_TMP/big.src"
+	cp "$XS_TMP/big.src" "$XS_MNT/big"
+	intr_start bigsync 20 fsync "$XS_MNT/big"
+	kill -USR1 "$INTR_PID"
+	got=$(intr_got bigsync 120)
+	diag "$s: $got, $(grep '^ms' "$XS_TMP/bigsync.out")"
+	check "$s: EINTR or done" "$got" \
+		sh -c '[ "$1" = "errno EINTR" ] || [ "$1" = "result 0" ]' sh "$got"
+	wait_job "$INTR_PID" 120
+	check "$s: the host holds every byte" "differs" \
+		cmp -s "$XS_TMP/big.src" "$XS_EXPORT/big"
+	intr_start bigsync2 0 fsync "$XS_MNT/big"
+	kill -USR1 "$INTR_PID"
+	check "$s: a second fsync succeeds" "$(intr_got bigsync2 120)" \
+		test "$(intr_got bigsync2 120)" = "result 0"
+	wait_job "$INTR_PID" 60
+	rm -f "$XS_TMP/big.src"
+	xs_pair_stop
+	[ $? -eq 1 ] && not_ok "$s: final stop is clean" "$XS_STOP_WHY"
+	[ "$XS_FAIL" -eq "$fails" ] || xs_show_logs "$s"
+}
+
 # ---- release: kill -9 of the frontend -------------------------------------------
 
 scenario_release() {
@@ -386,7 +603,7 @@ scenario_release() {
 	[ "$XS_FAIL" -eq "$fails" ] || xs_show_logs "$s"
 }
 
-for sc in ${XS_RESTART_ONLY:-load upgrade timeout release}; do
+for sc in ${XS_RESTART_ONLY:-load upgrade timeout exchange interrupt release}; do
 	"scenario_$sc"
 done
 xs_summary

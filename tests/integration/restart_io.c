@@ -21,6 +21,19 @@
  *       writes a second line and reads both back through the same
  *       descriptor.
  *
+ *   restart_io exchange A B
+ *       Exchanges the names A and B (renameat2 RENAME_EXCHANGE).
+ *
+ *   restart_io intr MS OP FILE
+ *       Opens FILE, says "ready", waits for SIGUSR1, then arms SIGALRM MS
+ *       ms later (0: none), caught without SA_RESTART, and runs OP once:
+ *       read (1 MiB at 0, O_DIRECT), xattr (getxattr of user.none with
+ *       room for 64 KiB), write (1 MiB of 'b' at 0, through the page
+ *       cache) or fsync.  Prints "result N" (bytes, or 0) or "errno
+ *       NAME", then "ms T" (how long OP took).  Exit status 0 either way.
+ *       (The kernel sends FUSE_INTERRUPT only for requests a process
+ *       waits for itself: an O_DIRECT read is an asynchronous one.)
+ *
  * Exit status 0 when everything was right; otherwise one line on stderr
  * saying what went wrong and status 1.
  */
@@ -31,7 +44,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 
 #define REC	4096u
@@ -121,6 +138,71 @@ static int writer(const char *path, const char *stop, unsigned min,
 	return 0;
 }
 
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+static long ms_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static int intr(unsigned ms, const char *op, const char *path)
+{
+	struct sigaction sa = { .sa_handler = on_alarm };
+	struct itimerval it = { .it_value = { .tv_sec = ms / 1000,
+					      .tv_usec = ms % 1000 * 1000 } };
+	bool rd = !strcmp(op, "read"), wr = !strcmp(op, "write");
+	bool xa = !strcmp(op, "xattr");
+	sigset_t usr1;
+	ssize_t r;
+	void *buf;
+	long t0;
+	int fd, sig;
+
+	if (!rd && !wr && !xa && strcmp(op, "fsync"))
+		die("intr: unknown op %s", op);
+	if (posix_memalign(&buf, 4096, 1u << 20))
+		die("out of memory");
+	memset(buf, 'b', 1u << 20);
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &usr1, NULL);
+	fd = open(path, rd || xa ? O_RDONLY | (rd ? O_DIRECT : 0) : O_WRONLY);
+	if (fd < 0)
+		die("open %s: %s", path, strerror(errno));
+	printf("ready\n");
+	fflush(stdout);
+	if (sigwait(&usr1, &sig))
+		die("sigwait");
+	sigaction(SIGALRM, &sa, NULL);
+	if (ms && setitimer(ITIMER_REAL, &it, NULL))
+		die("setitimer: %s", strerror(errno));
+	t0 = ms_now();
+	if (rd)
+		r = pread(fd, buf, 1u << 20, 0);
+	else if (xa)
+		r = fgetxattr(fd, "user.none", buf, 65536);
+	else if (wr)
+		r = pwrite(fd, buf, 1u << 20, 0);
+	else
+		r = fsync(fd);
+	if (r < 0)
+		printf("errno %s\n", strerrorname_np(errno));
+	else
+		printf("result %zd\n", r);
+	printf("ms %ld\n", ms_now() - t0);
+	/* Before close, whose FLUSH waits for a stopped backend. */
+	fflush(stdout);
+	close(fd);
+	free(buf);
+	return 0;
+}
+
 static int hold(const char *path, const char *fifo)
 {
 	static const char first[] = "before the restart\n";
@@ -160,6 +242,15 @@ int main(int argc, char **argv)
 	if (argc >= 5 && !strcmp(argv[1], "writer"))
 		return writer(argv[2], argv[3], (unsigned)atoi(argv[4]),
 			      argc > 5 && !strcmp(argv[5], "append"));
+	if (argc == 5 && !strcmp(argv[1], "intr"))
+		return intr((unsigned)atoi(argv[2]), argv[3], argv[4]);
+	if (argc == 4 && !strcmp(argv[1], "exchange")) {
+		if (renameat2(AT_FDCWD, argv[2], AT_FDCWD, argv[3],
+			      RENAME_EXCHANGE))
+			die("exchange %s %s: %s", argv[2], argv[3],
+			    strerror(errno));
+		return 0;
+	}
 	if (argc == 4 && !strcmp(argv[1], "hold"))
 		return hold(argv[2], argv[3]);
 	if (argc == 4 && !strcmp(argv[1], "check")) {

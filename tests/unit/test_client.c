@@ -6,7 +6,12 @@
  * callers wait for free slots and large buffers instead of failing; every
  * request the client builds passes the codec; a forged response id or a
  * backend that hangs up fails pending and later calls with EIO and reports
- * the loss exactly once.
+ * the loss exactly once.  Interrupts: against a fake that holds some
+ * requests, an interrupted call that changes nothing returns EINTR at once
+ * (its tag and buffer come back with the late answer), a held write is
+ * CANCELed and answered EINTR, one the backend says it started returns its
+ * real answer, a call waiting for a large buffer returns EINTR; nothing
+ * leaks.
  */
 #include <errno.h>
 #include <poll.h>
@@ -30,7 +35,14 @@ static int listen_fd;
 
 #define BATCH 8
 
-enum fake_mode { FAKE_GOOD, FAKE_BAD_ID, FAKE_HANGUP };
+enum fake_mode { FAKE_GOOD, FAKE_BAD_ID, FAKE_HANGUP, FAKE_HOLD };
+
+/* FAKE_HOLD: requests on these nodes wait until released; a CANCEL takes
+ * back a held write on HOLD_CANCELABLE only. */
+#define HOLD_FIRST	60u
+#define HOLD_LAST	79u
+#define HOLD_CANCELABLE	77u
+#define HOLD_MAX	8u
 
 struct fake {
 	pthread_t th;
@@ -48,6 +60,12 @@ struct fake {
 	unsigned decode_errors;
 	unsigned ring_errors;
 	unsigned max_batch;
+	/* FAKE_HOLD (ring 0 only): held requests; release (lock) answers
+	 * them; counts of CANCELs and of those that took one back. */
+	struct xsh_req held[HOLD_MAX];
+	unsigned nr_held;
+	int release;
+	unsigned cancels, cancelled;
 };
 
 static uint8_t pattern(uint64_t nodeid, uint64_t off, uint32_t i)
@@ -99,6 +117,62 @@ static void serve_one(struct fake *f, const struct xsh_req *req,
 	default:
 		rsp->error = ENOSYS;
 	}
+}
+
+/* FAKE_HOLD: keep req for later, or answer a CANCEL.  True when req
+ * needs nothing more now. */
+static bool hold_one(struct fake *f, struct xsh_ring *ring,
+		     const struct xsh_req *req)
+{
+	struct xsh_rsp rsp;
+	unsigned k;
+
+	if (req->opcode == XSH_OP_CANCEL) {
+		f->cancels++;
+		xsh_codec_rsp_init(&rsp, req);
+		rsp.error = ENOENT;
+		for (k = 0; k < f->nr_held; k++) {
+			struct xsh_req *h = &f->held[k];
+			struct xsh_rsp hr;
+
+			if (h->id != req->a.cancel.id ||
+			    h->opcode != XSH_OP_WRITE ||
+			    h->nodeid != HOLD_CANCELABLE)
+				continue;
+			xsh_codec_rsp_init(&hr, h);
+			hr.error = EINTR;
+			xsh_ring_back_put_rsp(ring, &hr);
+			f->held[k] = f->held[--f->nr_held];
+			f->cancelled++;
+			rsp.error = 0;
+			break;
+		}
+		xsh_ring_back_put_rsp(ring, &rsp);
+		return true;
+	}
+	if (req->nodeid < HOLD_FIRST || req->nodeid > HOLD_LAST ||
+	    f->nr_held == HOLD_MAX)
+		return false;
+	f->held[f->nr_held++] = *req;
+	return true;
+}
+
+/* FAKE_HOLD: answer everything held once the test says so. */
+static bool release_held(struct fake *f, struct xsh_ring *ring)
+{
+	struct xsh_rsp rsp;
+	bool go;
+
+	pthread_mutex_lock(&f->lock);
+	go = f->release && f->nr_held;
+	pthread_mutex_unlock(&f->lock);
+	if (!go)
+		return false;
+	while (f->nr_held) {
+		serve_one(f, &f->held[--f->nr_held], &rsp);
+		xsh_ring_back_put_rsp(ring, &rsp);
+	}
+	return true;
 }
 
 static void set_ready(struct fake *f)
@@ -170,6 +244,9 @@ static void *fake_main(void *arg)
 				if (f->mode == FAKE_HANGUP &&
 				    f->served >= f->trigger)
 					goto out;
+				if (f->mode == FAKE_HOLD &&
+				    hold_one(f, ring, &reqs[i]))
+					continue;
 				serve_one(f, &reqs[i], &rsp);
 				if (f->mode == FAKE_BAD_ID &&
 				    f->served >= f->trigger)
@@ -177,6 +254,8 @@ static void *fake_main(void *arg)
 				f->served++;
 				xsh_ring_back_put_rsp(ring, &rsp);
 			}
+			if (f->mode == FAKE_HOLD && release_held(f, ring))
+				n++;
 			if (n) {
 				idle = 0;
 				if (xsh_ring_back_push(ring))
@@ -185,7 +264,8 @@ static void *fake_main(void *arg)
 		}
 		if (!idle)
 			continue;
-		rc = poll(pfd, f->t->nr_rings + 1, 1000);
+		rc = poll(pfd, f->t->nr_rings + 1,
+			  f->mode == FAKE_HOLD ? 10 : 1000);
 		if (rc > 0 && pfd[f->t->nr_rings].revents)
 			break;
 	}
@@ -531,6 +611,146 @@ static void test_no_backend(void)
 	EXPECT(xsh_client_connect(&p, &c) == -EINVAL, "too many rings refused");
 }
 
+/* ---- interrupts ---------------------------------------------------------- */
+
+struct async {
+	pthread_t th;
+	struct xsh_client *c;
+	struct xsh_call call;
+	int rc;
+	int done;	/* atomic */
+};
+
+static void *async_main(void *arg)
+{
+	struct async *a = arg;
+
+	a->rc = xsh_client_call(a->c, &a->call);
+	xsh_client_release(&a->call);
+	__atomic_store_n(&a->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void async_start(struct async *a, struct xsh_client *c, unsigned op,
+			uint64_t nodeid, uint32_t size)
+{
+	static uint8_t data[64];
+
+	memset(a, 0, sizeof(*a));
+	a->c = c;
+	a->call.req.opcode = (uint16_t)op;
+	a->call.req.nodeid = nodeid;
+	a->call.req.a.io.size = size;
+	if (op == XSH_OP_WRITE) {
+		a->call.in = data;
+		a->call.in_len = size;
+	} else if (op == XSH_OP_READ) {
+		a->call.out_cap = size;
+	}
+	pthread_create(&a->th, NULL, async_main, a);
+}
+
+/* Wait up to ms for a to return; its rc, or 1 if it has not. */
+static int async_wait(struct async *a, int ms)
+{
+	for (; ms > 0 && !__atomic_load_n(&a->done, __ATOMIC_ACQUIRE); ms--)
+		usleep(1000);
+	if (!__atomic_load_n(&a->done, __ATOMIC_ACQUIRE))
+		return 1;
+	pthread_join(a->th, NULL);
+	return a->rc;
+}
+
+static unsigned held(struct fake *f)
+{
+	unsigned n;
+
+	/* The fake thread writes it; a racy read is enough to wait on. */
+	n = __atomic_load_n(&f->nr_held, __ATOMIC_RELAXED);
+	return n;
+}
+
+static void wait_held(struct fake *f, unsigned n)
+{
+	int i;
+
+	for (i = 0; i < 2000 && held(f) < n; i++)
+		usleep(1000);
+}
+
+static void test_interrupt(void)
+{
+	struct async g, w, s, r1, r2, more[40];
+	char why[300] = "";
+	struct fake f;
+	struct xsh_client *c = setup(&f, FAKE_HOLD, 0, 1, 0, 1);
+	unsigned k, bad = 0;
+	int rc;
+
+	if (!c)
+		return;
+	/* Changes nothing: EINTR at once, the fake still holds it. */
+	async_start(&g, c, XSH_OP_GETATTR, 66, 0);
+	wait_held(&f, 1);
+	xsh_client_interrupt(c, &g.call);
+	rc = async_wait(&g, 2000);
+	CHECK(rc == -EINTR && held(&f) == 1,
+	      "interrupted GETATTR on the ring: %d, %u held", rc, held(&f));
+	/* A write the backend takes back: CANCEL, then EINTR. */
+	async_start(&w, c, XSH_OP_WRITE, HOLD_CANCELABLE, 16);
+	wait_held(&f, 2);
+	xsh_client_interrupt(c, &w.call);
+	rc = async_wait(&w, 2000);
+	CHECK(rc == -EINTR && f.cancelled == 1,
+	      "interrupted write taken back: %d, %u cancelled", rc,
+	      f.cancelled);
+	/* A write the backend has started: its real answer. */
+	async_start(&s, c, XSH_OP_WRITE, 78, 16);
+	wait_held(&f, 2);
+	xsh_client_interrupt(c, &s.call);
+	rc = async_wait(&s, 200);
+	CHECK(rc == 1 && f.cancels == 2,
+	      "interrupted started write keeps waiting: %d, %u cancels", rc,
+	      f.cancels);
+	/* The only large buffer, held by an abandoned READ; the next large
+	 * call waits for it and is interrupted there. */
+	async_start(&r1, c, XSH_OP_READ, 67, XSH_MAX_IO);
+	wait_held(&f, 3);
+	xsh_client_interrupt(c, &r1.call);
+	rc = async_wait(&r1, 2000);
+	CHECK(rc == -EINTR, "interrupted 1 MiB READ: %d", rc);
+	async_start(&r2, c, XSH_OP_READ, 5, XSH_MAX_IO);
+	rc = async_wait(&r2, 100);
+	CHECK(rc == 1, "a READ waits for the large buffer: %d", rc);
+	xsh_client_interrupt(c, &r2.call);
+	rc = async_wait(&r2, 2000);
+	CHECK(rc == -EINTR, "interrupted while waiting for a buffer: %d", rc);
+
+	pthread_mutex_lock(&f.lock);
+	f.release = 1;
+	pthread_mutex_unlock(&f.lock);
+	rc = async_wait(&s, 2000);
+	CHECK(rc == 0 && s.call.rsp.u.count == 16,
+	      "started write: its real answer after the release: %d", rc);
+	/* Late answers gave the orphans' tags and buffer back: more calls
+	 * than slots, and a large one, all go through. */
+	for (k = 0; k < 40; k++)
+		async_start(&more[k], c, XSH_OP_GETATTR, 1000 + k, 0);
+	for (k = 0; k < 40; k++)
+		bad += async_wait(&more[k], 5000) != 0;
+	async_start(&r2, c, XSH_OP_READ, 5, XSH_MAX_IO);
+	rc = async_wait(&r2, 5000);
+	CHECK(!bad && !rc, "afterwards: %u of 40 calls failed, 1 MiB READ %d "
+	      "(1: still waiting)", bad, rc);
+out:
+	result(!why[0], "interrupts: EINTR where nothing was applied, the "
+	       "real answer otherwise, nothing leaked", "%s", why);
+	/* After a failure callers may still wait in the client, which
+	 * cannot be closed under them: leave it to the exit. */
+	if (!why[0])
+		teardown(&f, c);
+}
+
 int main(void)
 {
 	snprintf(sock_path, sizeof(sock_path), "/tmp/xs-test-client.%d",
@@ -547,6 +767,7 @@ int main(void)
 	test_bad_id();
 	test_hangup();
 	test_no_backend();
+	test_interrupt();
 	close(listen_fd);
 	unlink(sock_path);
 	return tap_summary();

@@ -43,7 +43,7 @@ static const unsigned inline_ops[] = {
 	XSH_OP_RMDIR, XSH_OP_RENAME, XSH_OP_OPEN, XSH_OP_FLUSH,
 	XSH_OP_CREATE, XSH_OP_OPENDIR, XSH_OP_READDIR, XSH_OP_READDIRPLUS,
 	XSH_OP_STATFS, XSH_OP_GETXATTR, XSH_OP_LISTXATTR, XSH_OP_ACCESS,
-	XSH_OP_LSEEK,
+	XSH_OP_LSEEK, XSH_OP_CANCEL,
 };
 
 static const unsigned name_ops[] = {
@@ -86,7 +86,7 @@ static void test_bounds(void)
 	       xsh_op_name(XSH_OP_LOOKUP));
 	result(XSH_OP_LOOKUP == 1 && XSH_OP_CREATE == 14 &&
 		       XSH_OP_READDIRPLUS == 22 && XSH_OP_REOPEN == 34 &&
-		       XSH_OP_MAX == 35,
+		       XSH_OP_CANCEL == 35 && XSH_OP_MAX == 36,
 	       "wire numbers unchanged", "XSH_OP_MAX %d", XSH_OP_MAX);
 }
 

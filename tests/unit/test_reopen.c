@@ -527,6 +527,32 @@ static int resent_remove(uint16_t op, const char *name, uint16_t flags)
 	return run(&r, name, (uint32_t)strlen(name), NULL);
 }
 
+static int resent_exchange(const char *a, const char *b, uint64_t na,
+			   uint64_t nb, uint16_t flags)
+{
+	struct xsh_req r = mkreq(XSH_OP_RENAME, ROOT);
+	char buf[256];
+
+	r.flags = flags;
+	r.a.rename.newparent = ROOT;
+	r.a.rename.name_len = (uint32_t)strlen(a);
+	r.a.rename.flags = 2;	/* RENAME_EXCHANGE */
+	r.a.rename.node = na;
+	r.a.rename.newnode = nb;
+	snprintf(buf, sizeof(buf), "%s%s", a, b);
+	return run(&r, buf, (uint32_t)strlen(buf), NULL);
+}
+
+/* Host files a and b hold "want_a" and "want_b". */
+static bool host_is(const char *a, const char *want_a, const char *b,
+		    const char *want_b)
+{
+	char x[64], y[64];
+
+	return !host_get(a, x, sizeof(x)) && !strcmp(x, want_a) &&
+	       !host_get(b, y, sizeof(y)) && !strcmp(y, want_b);
+}
+
 static int resent_rename(const char *a, const char *b, uint16_t flags)
 {
 	struct xsh_req r = mkreq(XSH_OP_RENAME, ROOT);
@@ -595,6 +621,45 @@ static void test_resent(void)
 	      "rename resent");
 	rc = resent_rename("r1", "r3", R);
 	CHECK(rc == -ENOENT, "rename resent, new name missing: %d", rc);
+
+	{
+		struct held xa = { 0 }, xb = { 0 };
+
+		CHECK(!host_put("xa", "A") && !host_put("xb", "B") &&
+		      !lookup(ROOT, "xa", &xa) && !lookup(ROOT, "xb", &xb),
+		      "host xa, xb");
+		CHECK(!resent_exchange("xa", "xb", xa.id, xb.id, 0) &&
+		      host_is("xa", "B", "xb", "A"), "exchange");
+		rc = resent_exchange("xa", "xb", xa.id, xb.id, R);
+		CHECK(rc == 0 && host_is("xa", "B", "xb", "A"),
+		      "exchange resent after it was applied: %d, applied again",
+		      rc);
+		/* Not applied before the restart: the files are where the
+		 * request expects them, so it is applied now. */
+		rc = resent_exchange("xa", "xb", xb.id, xa.id, R);
+		CHECK(rc == 0 && host_is("xa", "A", "xb", "B"),
+		      "exchange resent, not applied before: %d", rc);
+		/* Without the expected nodes there is nothing to tell. */
+		CHECK(!resent_exchange("xa", "xb", 0, 0, R) &&
+		      host_is("xa", "B", "xb", "A"),
+		      "exchange resent without nodes is applied");
+		rc = resent_exchange("xa", "xb", xa.id, 0x7777ull << 32 | 99,
+				     R);
+		CHECK(rc == 0 && host_is("xa", "A", "xb", "B"),
+		      "exchange resent with an unknown node: %d", rc);
+		rc = resent_rename("xa", "xc", 0);
+		CHECK(rc == 0, "plain rename: %d", rc);
+		{
+			struct xsh_req r = mkreq(XSH_OP_RENAME, ROOT);
+
+			r.a.rename.newparent = ROOT;
+			r.a.rename.name_len = 2;
+			r.a.rename.node = xa.id;
+			rc = run(&r, "xcxa", 4, NULL);
+			CHECK(rc == -EINVAL,
+			      "plain rename naming a node: %d", rc);
+		}
+	}
 
 	CHECK(!lookup(ROOT, "f", &f), "lookup f");
 	CHECK(!resent_link(f.id, "fl", 0, NULL), "link");
