@@ -57,48 +57,10 @@ XS_FRONT_ARGS=(--reconnect-timeout 30)
 
 # ---- helpers ---------------------------------------------------------------
 
-# back_pids PID: PID and all its descendants (the supervisor and its
-# worker).
-back_pids() {
-	local c
-	echo "$1"
-	for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
-		back_pids "$c"
-	done
-}
-
-# gone PID...: wait until none of them exists (they need not be ours).
-gone() {
-	local i p left
-	for ((i = 0; i < WAIT * 10; i++)); do
-		left=0
-		for p in "$@"; do
-			xs_alive "$p" && left=1
-		done
-		[ $left -eq 0 ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-# restart_back SIGNAL: stop every process of the backend with SIGNAL, wait
-# until all are gone, start a new one on the same socket, export and
-# state directory.
-restart_back() {
-	local pids
-	pids=$(back_pids "$XS_BACK_PID")
-	# shellcheck disable=SC2086
-	kill "-$1" $pids 2>/dev/null
-	wait "$XS_BACK_PID" 2>/dev/null
-	# shellcheck disable=SC2086
-	gone $pids || return 1
-	xs_start_back "${XS_BACK_ARGS[@]}"
-}
-
 # fd_count: descriptors held by all processes of the backend.
 fd_count() {
 	local p n=0
-	for p in $(back_pids "$XS_BACK_PID"); do
+	for p in $(xs_back_pids "$XS_BACK_PID"); do
 		n=$((n + $(ls /proc/"$p"/fd 2>/dev/null | wc -l)))
 	done
 	echo "$n"
@@ -261,7 +223,7 @@ scenario_load() {
 	for ((k = 1; k <= KILLS; k++)); do
 		ms=$((1000 + RANDOM % 2001))
 		sleep "$((ms / 1000)).$(printf %03d $((ms % 1000)))"
-		if ! restart_back KILL; then
+		if ! xs_restart_back KILL; then
 			not_ok "$s: backend restarted ($k)" "see the backend log"
 			break
 		fi
@@ -312,7 +274,7 @@ scenario_upgrade() {
 	XS_PIDS+=("$h" "$w")
 	log_has "$XS_TMP/hold.out" '^ready' 10
 	sleep 1
-	if restart_back TERM; then
+	if xs_restart_back TERM; then
 		ok "$s: backend stopped with SIGTERM and started again"
 	else
 		not_ok "$s: backend stopped with SIGTERM and started again" \
@@ -348,7 +310,7 @@ scenario_timeout() {
 		return
 	fi
 	echo data >"$XS_MNT/data"
-	pids=$(back_pids "$XS_BACK_PID")
+	pids=$(xs_back_pids "$XS_BACK_PID")
 	# shellcheck disable=SC2086
 	kill -KILL $pids
 	wait "$XS_BACK_PID" 2>/dev/null
