@@ -29,6 +29,7 @@ SUITE_TABLE=(
 	"sanitize     fuse  $HERE/integration/sanitize.sh"
 	"sandbox      fuse  $HERE/integration/sandbox.sh"
 	"restart      fuse  $HERE/integration/restart.sh"
+	"gluster      fuse  $HERE/integration/gluster.sh"
 	"fuzz-corpus  -     $XS_BUILD/tests/fuzz/replay $HERE/fuzz/corpus"
 	"spec-nodes   -     $HERE/spec/check-nodes.sh"
 	"spec-layers  -     $HERE/spec/check-layers.sh"

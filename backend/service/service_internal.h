@@ -92,13 +92,15 @@ void xsh_fs_fill_attr(const struct xsh_ctx *c, const struct stat *st,
 int xsh_fs_host_flags(uint32_t wire);
 int xsh_fs_reopen_node(struct xsh_ctx *c, struct xsh_node *n, int flags);
 
-/* reopen.c: the persistent handle of node nodeid (written to out, cap
- * bytes; its length, or 0 when it has none or it does not fit); the same
+/* reopen.c: the persistent handle of the node of entry e, found as name
+ * under the directory node parent (written to out, cap bytes; its
+ * length, or 0 when it has none or it does not fit); the same
  * put at the start of the reply's buffer (out_len) for replies with an
  * entry; a resent request's answer given the error rc of doing it again
  * (rc, or 0 / the entry when a first execution explains rc). */
-int xsh_fs_node_handle(struct xsh_ctx *c, uint64_t nodeid, void *out,
-		      uint32_t cap);
+int xsh_fs_node_handle(struct xsh_ctx *c, const struct xsh_rsp_entry *e,
+		      uint64_t parent, const char *name, uint32_t name_len,
+		      void *out, uint32_t cap);
 void xsh_fs_put_handle(struct xsh_ctx *c);
 int xsh_fs_resend_fixup(struct xsh_ctx *c, int rc);
 
