@@ -546,8 +546,10 @@ _Static_assert(sizeof(struct xsh_local_welcome) == 32, "welcome size");
  *
  * Status lines: export (host path, with \\ and \n escaped), mode, id-map,
  * quota-bytes, usage-bytes, quota-inodes, usage-inodes,
- * quota-soft-percent, status ("ok", "soft-limit", "hard-limit"), in that
- * order; later versions may add lines.  usage-bytes counts st_blocks * 512
+ * quota-soft-percent, status ("ok", "soft-limit", "hard-limit"),
+ * restart-recovery ("handles", or "by-name" on an export without lasting
+ * file handles: docs/backend.md), in that order; later versions may add
+ * lines.  usage-bytes counts st_blocks * 512
  * of every inode under the export (the root included, hard links once),
  * what du -sB1 reports.
  *

@@ -6,7 +6,8 @@ set -euo pipefail
 PKGS=(build-essential pkg-config libfuse3-dev fuse3 libxen-dev libseccomp-dev
       libxxhash-dev
       clang libclang-rt-14-dev valgrind attr acl rsync git fio
-      e2fsprogs xfsprogs btrfs-progs util-linux procps psmisc python3)
+      e2fsprogs xfsprogs btrfs-progs util-linux procps psmisc python3
+      glusterfs-server glusterfs-client)
 
 missing=()
 for p in "${PKGS[@]}"; do

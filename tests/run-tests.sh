@@ -32,6 +32,7 @@ SUITE_TABLE=(
 	"dedup        fuse  $HERE/integration/dedup.sh"
 	"snapshot     fuse  $HERE/integration/snapshot.sh"
 	"template     fuse  $HERE/integration/template.sh"
+	"gluster      fuse  $HERE/integration/gluster.sh"
 	"fuzz-corpus  -     $XS_BUILD/tests/fuzz/replay $HERE/fuzz/corpus"
 	"spec-nodes   -     $HERE/spec/check-nodes.sh"
 	"spec-layers  -     $HERE/spec/check-layers.sh"

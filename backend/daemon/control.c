@@ -176,6 +176,8 @@ static void put_status(struct xsh_control *ctl, struct reply *r)
 	put(r, "usage-inodes=%" PRIu64 "\n", u.usage_inodes);
 	put(r, "quota-soft-percent=%u\n", u.soft_percent);
 	put(r, "status=%s\n", xsh_quota_level_name(u.level));
+	put(r, "restart-recovery=%s\n",
+	    xsh_export_recovery_limit(ctl->exp) ? "by-name" : "handles");
 }
 
 static bool is_live_key(const char *key)

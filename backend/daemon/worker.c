@@ -114,6 +114,10 @@ int xsh_worker_start(const struct xsh_worker_args *a, struct xsh_export **exp,
 			      a->export_abs, where, strerror(-rc));
 	if (a->handle_key)
 		xsh_export_set_handle_key(*exp, a->handle_key);
+	st = xsh_export_recovery_limit(*exp);
+	if (st)
+		xsh_log(LOG_WARNING, "%s: %s: restart recovery is limited: %s; after a restart of the backend files are found again by the name they were looked up by, and files renamed or moved since may answer ESTALE",
+			a->name, a->export_abs, st);
 	rc = xsh_engine_new(*exp, a->eng, eng);
 	if (rc) {
 		xsh_export_close(*exp);

@@ -1249,8 +1249,9 @@ static int fill_dir(struct xsh_ctx *c, struct xsh_handle *h, bool plus,
 					goto next;
 				if (rc)
 					return count ? count : rc;
-				hlen = xsh_fs_node_handle(c, e.nodeid, handle,
-							 sizeof(handle));
+				hlen = xsh_fs_node_handle(c, &e, h->nodeid,
+							 d->d_name, namelen,
+							 handle, sizeof(handle));
 			}
 			xsh_codec_put_direntplus_h(c->m->out, cap, len, &e,
 						  (uint64_t)d->d_off, d->d_type,

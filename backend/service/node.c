@@ -13,8 +13,12 @@
  * service opened under the export, or such handles a previous backend of
  * this export signed and the caller of xsh_node_restore() verified
  * (backend/service/phandle.h); the only mount fds are directories reached under
- * the export.
+ * the export.  A table by name opens only single names (signed by this
+ * export's backend, checked again here) under directory nodes with
+ * openat(O_PATH|O_NOFOLLOW), and keeps what it opens only when its type,
+ * device and inode are those recorded.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -22,6 +26,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/resource.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "node.h"
@@ -34,6 +39,14 @@
 /* Highest index a restore may ask for (REOPEN): bounds the slot
  * array a guest can make us allocate. */
 #define RESTORE_MAX_INDEX	(1u << 22)
+/* Nodes restored by name not found yet that one lookup goes up through. */
+#define NAME_MAX_DEPTH		64u
+/* A file restored by name that is not under its name any more is looked
+ * for by inode: in its old directory, then under the root, reading at most
+ * this many entries, this many directories deep. */
+#define SEARCH_MAX_ENTRIES	100000u
+#define SEARCH_MAX_DEPTH	32u
+#define FUSE_MAGIC		0x65735546u
 
 /* A free slot is on the free list (listed) or was taken by a restore
  * while still listed: allocation skips listed slots that hold a node. */
@@ -54,6 +67,10 @@ struct xsh_node_table {
 	struct xsh_node **buckets;	/* lock */
 	uint32_t nr_buckets;		/* lock: power of two */
 	uint64_t seed;			/* immutable */
+	bool by_name;			/* immutable: no usable file handles */
+	uint64_t root_dev, root_ino;	/* immutable */
+	int root_fd;			/* immutable: the root node's fd */
+	uint64_t fs_type;		/* immutable: statfs f_type of the root */
 };
 
 /* The node fd cache, shared by every table of the process. */
@@ -67,7 +84,10 @@ static uint32_t fd_budget;		/* fd lock: 0 until first set */
 
 /* ---- identity ---------------------------------------------------------- */
 
-static void make_key(int fd, const struct stat *st, struct xsh_nkey *k)
+/* The identity of the file open at fd: its file handle unless by_name or
+ * it has none, else st_dev/st_ino. */
+static void make_key(bool by_name, int fd, const struct stat *st,
+		     struct xsh_nkey *k)
 {
 	union {
 		struct file_handle fh;
@@ -77,7 +97,8 @@ static void make_key(int fd, const struct stat *st, struct xsh_nkey *k)
 
 	memset(k, 0, sizeof(*k));
 	u.fh.handle_bytes = MAX_HANDLE_SZ;
-	if (name_to_handle_at(fd, "", &u.fh, &mnt_id, AT_EMPTY_PATH) == 0 &&
+	if (!by_name &&
+	    name_to_handle_at(fd, "", &u.fh, &mnt_id, AT_EMPTY_PATH) == 0 &&
 	    u.fh.handle_bytes <= XSH_HANDLE_MAX) {
 		k->kind = XSH_NKEY_HANDLE;
 		k->mnt_id = mnt_id;
@@ -283,8 +304,127 @@ static void node_unpin(struct xsh_node *n)
 	pthread_mutex_unlock(&fd_lock);
 }
 
+static int node_pin(struct xsh_node_table *t, struct xsh_node *n,
+		    unsigned depth);
+static void node_unref(struct xsh_node_table *t, struct xsh_node *n);
+
+/* name under dirfd opened O_PATH if it is the file of type and ino on the
+ * root's device: an fd, else -errno (-ESTALE: another file). */
+static int open_if(const struct xsh_node_table *t, int dirfd,
+		   const char *name, uint32_t type, uint64_t ino)
+{
+	struct stat st;
+	int fd;
+
+	fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) || (st.st_mode & S_IFMT) != type ||
+	    st.st_ino != ino || st.st_dev != t->root_dev) {
+		close(fd);
+		return -ESTALE;
+	}
+	return fd;
+}
+
+/* Look for the file of type and ino under the directory dirfd, down to
+ * depth more levels, reading at most *budget entries: an fd or -ESTALE. */
+static int search(const struct xsh_node_table *t, int dirfd, uint32_t type,
+		  uint64_t ino, unsigned depth, uint32_t *budget)
+{
+	struct dirent *d;
+	struct stat st;
+	int fd, sub, rc = -ESTALE;
+	DIR *dir;
+
+	fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -ESTALE;
+	dir = fdopendir(fd);
+	if (!dir) {
+		close(fd);
+		return -ESTALE;
+	}
+	while (rc == -ESTALE && *budget && (d = readdir(dir))) {
+		(*budget)--;
+		if (!strcmp(d->d_name, ".") || !strcmp(d->d_name, ".."))
+			continue;
+		if (d->d_ino == ino) {
+			sub = open_if(t, fd, d->d_name, type, ino);
+			if (sub >= 0) {
+				rc = sub;
+				break;
+			}
+		}
+		if (!depth || (d->d_type != DT_DIR && d->d_type != DT_UNKNOWN))
+			continue;
+		sub = openat(fd, d->d_name, O_PATH | O_DIRECTORY | O_NOFOLLOW |
+			     O_CLOEXEC);
+		if (sub < 0)
+			continue;
+		if (!fstat(sub, &st) && st.st_dev == t->root_dev)
+			rc = search(t, sub, type, ino, depth - 1, budget);
+		close(sub);
+	}
+	closedir(dir);
+	return rc;
+}
+
+/* The file of type and ino looked for from dirfd (>= 0: its old
+ * directory, one level) and then from the root. */
+static int search_ino(const struct xsh_node_table *t, int dirfd,
+		      uint32_t type, uint64_t ino)
+{
+	uint32_t budget = SEARCH_MAX_ENTRIES;
+	int fd = -ESTALE;
+
+	if (dirfd >= 0)
+		fd = search(t, dirfd, type, ino, 0, &budget);
+	if (fd < 0)
+		fd = search(t, t->root_fd, type, ino, SEARCH_MAX_DEPTH, &budget);
+	return fd;
+}
+
+/* Open p->name under the directory node of inode p->parent_ino (a table
+ * by name), which must be the file of type and ino, else look for that
+ * file by inode: an fd, -ENOENT when that directory has no node, -ESTALE
+ * when the file is not found. */
+static int open_by_name(struct xsh_node_table *t, const struct xsh_npath *p,
+			uint32_t type, uint64_t ino, unsigned depth)
+{
+	struct xsh_nkey k;
+	struct xsh_node *dir;
+	int fd, rc;
+
+	if (depth > NAME_MAX_DEPTH)
+		return -ESTALE;
+	memset(&k, 0, sizeof(k));
+	k.kind = XSH_NKEY_INODE;
+	k.dev = t->root_dev;
+	k.ino = p->parent_ino;
+	pthread_mutex_lock(&t->lock);
+	dir = hash_find(t, &k, key_hash(t, &k));
+	if (dir)
+		dir->refs++;
+	pthread_mutex_unlock(&t->lock);
+	if (!dir)
+		return -ENOENT;
+	rc = dir->type == S_IFDIR ? node_pin(t, dir, depth + 1) : -ESTALE;
+	if (rc) {
+		node_unref(t, dir);
+		return rc == -ENOENT ? rc : -ESTALE;
+	}
+	fd = open_if(t, dir->fd, p->name, type, ino);
+	if (fd < 0 && fd != -ENOMEM && fd != -EMFILE && fd != -ENFILE)
+		fd = search_ino(t, dir->fd, type, ino);
+	node_unpin(dir);
+	node_unref(t, dir);
+	return fd;
+}
+
 /* Make n's fd open and keep it so until node_unpin(). */
-static int node_pin(struct xsh_node *n)
+static int node_pin(struct xsh_node_table *t, struct xsh_node *n,
+		    unsigned depth)
 {
 	int fd;
 
@@ -296,7 +436,13 @@ static int node_pin(struct xsh_node *n)
 	if (fd >= 0)
 		return 0;
 
-	fd = reopen_by_handle(n);
+	if (n->path) {
+		fd = open_by_name(t, n->path, n->type, n->key.ino, depth);
+		if (fd == -ENOENT && !depth)
+			fd = search_ino(t, -1, n->type, n->key.ino);
+	} else {
+		fd = reopen_by_handle(n);
+	}
 	pthread_mutex_lock(&fd_lock);
 	if (fd >= 0 && !adopt_fd(n, fd)) {
 		pthread_mutex_unlock(&fd_lock);
@@ -326,6 +472,7 @@ static void node_destroy(struct xsh_node *n)
 	pthread_mutex_unlock(&fd_lock);
 	if (fd >= 0)
 		close(fd);
+	free(n->path);
 	free(n);
 }
 
@@ -395,8 +542,14 @@ static const struct mount *mount_find(struct xsh_node_table *t, int mnt_id)
 static int mount_fd_open(int dirfd, const struct xsh_nkey *k)
 {
 	struct xsh_node probe = { .key = *k };
+	struct statfs sf;
 	int fd;
 
+	/* A FUSE file system makes handles that open only while the kernel
+	 * caches the inode (unless its daemon supports exporting, which
+	 * cannot be told from here): never rely on them. */
+	if (fstatfs(dirfd, &sf) || (uint32_t)sf.f_type == FUSE_MAGIC)
+		return -1;
 	probe.mount_fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY |
 				O_NOFOLLOW | O_CLOEXEC);
 	if (probe.mount_fd < 0)
@@ -449,6 +602,8 @@ int xsh_nodes_new(int root_fd, struct xsh_node_table **out)
 {
 	struct xsh_node_table *t;
 	struct xsh_node *root;
+	struct statfs sf;
+	const char *why;
 	struct stat st;
 
 	budget_init();
@@ -474,7 +629,12 @@ int xsh_nodes_new(int root_fd, struct xsh_node_table **out)
 	root->gen = 0;
 	root->nlookup = 1;
 	root->refs = 1;
-	make_key(root_fd, &st, &root->key);
+	t->by_name = !xsh_nodes_recovery(root_fd, &why);
+	t->root_dev = st.st_dev;
+	t->root_ino = st.st_ino;
+	t->root_fd = root_fd;
+	t->fs_type = fstatfs(root_fd, &sf) ? 0 : (uint64_t)sf.f_type;
+	make_key(t->by_name, root_fd, &st, &root->key);
 	root->hash = key_hash(t, &root->key);
 	xsh_slots_set(&t->slots, ROOT_INDEX, 0, root);
 	hash_insert(t, root);
@@ -544,10 +704,10 @@ int xsh_node_get(struct xsh_node_table *t, uint64_t id, struct xsh_node **out)
 	}
 	n->refs++;
 	pthread_mutex_unlock(&t->lock);
-	rc = node_pin(n);
+	rc = node_pin(t, n, 0);
 	if (rc) {
 		node_unref(t, n);
-		return rc;
+		return rc == -ENOENT ? -ESTALE : rc;
 	}
 	*out = n;
 	return 0;
@@ -574,7 +734,7 @@ int xsh_node_lookup_fd(struct xsh_node_table *t, int fd, const struct stat *st,
 		close(fd);
 		return -ENOMEM;
 	}
-	make_key(fd, st, &fresh->key);
+	make_key(t->by_name, fd, st, &fresh->key);
 	fresh->hash = key_hash(t, &fresh->key);
 	fresh->mount_fd = mount_fd_for(t, &fresh->key, fd,
 				       st->st_mode & S_IFMT);
@@ -632,7 +792,7 @@ int xsh_node_rekey(struct xsh_node_table *t, struct xsh_node *n, int fd)
 
 	if (fstat(fd, &st))
 		return -errno;
-	make_key(fd, &st, &k);
+	make_key(t->by_name, fd, &st, &k);
 	if (k.kind != n->key.kind ||
 	    (k.kind == XSH_NKEY_HANDLE && k.mnt_id != n->key.mnt_id))
 		return -EXDEV;
@@ -696,6 +856,36 @@ static bool restorable_index(uint32_t index, uint32_t max_nodes)
 	return index > ROOT_INDEX && index <= top + 1;
 }
 
+/* Put fresh (key, hash, fd, type and nlookup set) at index and gen: 0, or
+ * -EEXIST / -ENFILE / the slot's refusal, fresh untouched. */
+static int insert_restored(struct xsh_node_table *t, struct xsh_node *fresh,
+			   uint32_t index, uint32_t gen, uint32_t max_nodes)
+{
+	int rc;
+
+	pthread_mutex_lock(&t->lock);
+	rc = -EEXIST;
+	if (hash_find(t, &fresh->key, fresh->hash))
+		goto out;
+	rc = -ENFILE;
+	if (t->count >= max_nodes)
+		goto out;
+	rc = xsh_slots_check(&t->slots, index, gen);
+	if (rc)
+		goto out;
+	xsh_slots_set(&t->slots, index, gen, fresh);
+	fresh->index = index;
+	fresh->gen = gen;
+	fresh->refs = 1;
+	hash_insert(t, fresh);
+	t->count++;
+	if (fresh->fd >= 0)
+		node_fd_opened(fresh);
+out:
+	pthread_mutex_unlock(&t->lock);
+	return rc;
+}
+
 int xsh_node_restore(struct xsh_node_table *t, const struct xsh_nkey *k,
 		    uint64_t id, uint64_t nlookup, uint32_t max_nodes,
 		    struct stat *st)
@@ -731,38 +921,18 @@ int xsh_node_restore(struct xsh_node_table *t, const struct xsh_nkey *k,
 		goto fail;
 	}
 	/* What the handle opens must be what it names. */
-	make_key(fd, st, &fresh->key);
+	make_key(t->by_name, fd, st, &fresh->key);
 	if (!key_eq(&fresh->key, k)) {
 		rc = -ESTALE;
 		goto fail;
 	}
 	fresh->hash = key_hash(t, &fresh->key);
-
-	pthread_mutex_lock(&t->lock);
-	rc = -EEXIST;
-	if (hash_find(t, &fresh->key, fresh->hash))
-		goto fail_locked;
-	rc = -ENFILE;
-	if (t->count >= max_nodes)
-		goto fail_locked;
-	rc = xsh_slots_check(&t->slots, index, gen);
-	if (rc)
-		goto fail_locked;
-	xsh_slots_set(&t->slots, index, gen, fresh);
 	fresh->fd = fd;
 	fresh->type = st->st_mode & S_IFMT;
-	fresh->index = index;
-	fresh->gen = gen;
 	fresh->nlookup = nlookup;
-	fresh->refs = 1;
-	hash_insert(t, fresh);
-	t->count++;
-	node_fd_opened(fresh);
-	pthread_mutex_unlock(&t->lock);
-	return 0;
-
-fail_locked:
-	pthread_mutex_unlock(&t->lock);
+	rc = insert_restored(t, fresh, index, gen, max_nodes);
+	if (!rc)
+		return 0;
 fail:
 	close(fd);
 	free(fresh);
@@ -809,4 +979,104 @@ int xsh_nodes_root_mnt(struct xsh_node_table *t)
 		id = k->mnt_id;
 	pthread_mutex_unlock(&t->lock);
 	return id;
+}
+
+/* ---- exports without usable file handles -------------------------------- */
+
+bool xsh_nodes_recovery(int root_fd, const char **why)
+{
+	struct xsh_nkey k;
+	struct statfs sf;
+	struct stat st;
+	int mfd;
+
+	if (fstatfs(root_fd, &sf) == 0 && (uint32_t)sf.f_type == FUSE_MAGIC) {
+		*why = "a FUSE file system, whose file handles open only while the kernel caches the file";
+		return false;
+	}
+	if (fstat(root_fd, &st)) {
+		*why = "cannot stat the export root";
+		return false;
+	}
+	make_key(false, root_fd, &st, &k);
+	if (k.kind != XSH_NKEY_HANDLE) {
+		*why = "the file system makes no file handles";
+		return false;
+	}
+	mfd = mount_fd_open(root_fd, &k);
+	if (mfd < 0) {
+		*why = "its file handles cannot be opened (open_by_handle_at needs CAP_DAC_READ_SEARCH)";
+		return false;
+	}
+	close(mfd);
+	*why = NULL;
+	return true;
+}
+
+int xsh_nodes_name_root(struct xsh_node_table *t, uint64_t *ino,
+		       uint64_t *fs_type)
+{
+	if (!t->by_name)
+		return -1;
+	*ino = t->root_ino;
+	*fs_type = t->fs_type;
+	return 0;
+}
+
+int xsh_node_restore_name(struct xsh_node_table *t, const struct xsh_npath *p,
+			 uint32_t type, uint64_t ino, uint64_t id,
+			 uint64_t nlookup, uint32_t max_nodes, struct stat *st)
+{
+	uint32_t index = (uint32_t)id, gen = (uint32_t)(id >> 32);
+	struct xsh_node *fresh;
+	int fd, rc;
+
+	if (!t->by_name || !restorable_index(index, max_nodes) || !nlookup ||
+	    !p->name_len || p->name_len > XSH_NAME_MAX ||
+	    memchr(p->name, '/', p->name_len) ||
+	    memchr(p->name, '\0', p->name_len) || p->name[p->name_len] ||
+	    !strcmp(p->name, ".") || !strcmp(p->name, ".."))
+		return -EINVAL;
+	fd = open_by_name(t, p, type, ino, 0);
+	if (fd < 0 && fd != -ENOENT)
+		return fd;
+	fresh = calloc(1, sizeof(*fresh));
+	if (!fresh) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	if (fd < 0) {
+		fresh->path = malloc(sizeof(*fresh->path));
+		if (!fresh->path) {
+			rc = -ENOMEM;
+			goto fail;
+		}
+		*fresh->path = *p;
+		memset(st, 0, sizeof(*st));
+		st->st_mode = type;
+		st->st_ino = ino;
+		st->st_dev = t->root_dev;
+		st->st_nlink = 1;
+	} else if (fstat(fd, st)) {
+		rc = -ESTALE;
+		goto fail;
+	}
+	fresh->key.kind = XSH_NKEY_INODE;
+	fresh->key.dev = t->root_dev;
+	fresh->key.ino = ino;
+	fresh->hash = key_hash(t, &fresh->key);
+	fresh->mount_fd = -1;
+	fresh->fd = fd;
+	fresh->type = type;
+	fresh->nlookup = nlookup;
+	rc = insert_restored(t, fresh, index, gen, max_nodes);
+	if (!rc)
+		return 0;
+fail:
+	if (fd >= 0)
+		close(fd);
+	if (fresh)
+		free(fresh->path);
+	free(fresh);
+	return rc;
 }

@@ -23,8 +23,15 @@
  * (never from anything the guest sent), relative to an fd on the same
  * mount.  A file deleted on the host meanwhile answers ESTALE.  Nodes
  * without a file handle, on a mount whose handles cannot be opened (no
- * CAP_DAC_READ_SEARCH, no directory of that mount seen yet) and the root
- * keep their fd for as long as they live.
+ * CAP_DAC_READ_SEARCH, no directory of that mount seen yet, a FUSE file
+ * system, whose handles last only while the kernel caches the inode) and
+ * the root keep their fd for as long as they live.
+ *
+ * An export whose root has no usable file handles (xsh_nodes_recovery())
+ * is a table "by name": every node's identity is st_dev/st_ino, and a
+ * node restored after a restart is found again under its parent node by
+ * its name (xsh_node_restore_name()), at once when the parent is known,
+ * else the first time it is used.
  *
  * Locking: one mutex per table protects the slots, the mount fds, the
  * identity hash and every node's nlookup/refs.  One process-wide mutex
@@ -57,6 +64,14 @@ struct xsh_nkey {
 	unsigned char h[XSH_HANDLE_MAX];
 };
 
+/* Where a node restored by name is looked up: the name under the
+ * directory node whose inode is parent_ino. */
+struct xsh_npath {
+	uint64_t parent_ino;
+	uint32_t name_len;
+	char name[XSH_NAME_MAX + 1];
+};
+
 struct xsh_node {
 	int fd;			/* fd lock: O_PATH|O_NOFOLLOW, -1 when
 				 * evicted; stable while got */
@@ -66,6 +81,8 @@ struct xsh_node {
 	uint32_t gen;		/* immutable */
 	struct xsh_nkey key;	/* immutable but for xsh_node_rekey() */
 	uint64_t hash;		/* same */
+	struct xsh_npath *path;	/* immutable: restored by name, not found
+				 * yet when restored; else NULL */
 	/* table lock */
 	uint64_t nlookup;
 	uint32_t refs;		/* users + 1 while in the table */
@@ -134,6 +151,25 @@ void xsh_node_retire(struct xsh_node_table *t, uint64_t id, uint32_t max_nodes);
 int xsh_node_key(struct xsh_node_table *t, uint64_t id, struct xsh_nkey *k);
 /* Mount id of the export root when its handles can be reopened, else -1. */
 int xsh_nodes_root_mnt(struct xsh_node_table *t);
+
+/* Whether files under root_fd can be found again by file handle after a
+ * restart: true, or false with *why saying why not (a static string). */
+bool xsh_nodes_recovery(int root_fd, const char **why);
+/* A table by name: 0 and the root's inode and file system type, else
+ * -1. */
+int xsh_nodes_name_root(struct xsh_node_table *t, uint64_t *ino,
+		       uint64_t *fs_type);
+/* Restoring by name (a table by name): put the file of type type and
+ * inode ino found as p->name under the directory node of inode
+ * p->parent_ino back at id, as xsh_node_restore() does.  When that
+ * parent has no node yet the node is restored all the same and the name
+ * looked up the first time the node is used (ESTALE then if it fails).
+ * -EINVAL as xsh_node_restore() or not a table by name; -ESTALE the name
+ * is gone or now names another file; -EEXIST, -ENFILE as
+ * xsh_node_restore(). */
+int xsh_node_restore_name(struct xsh_node_table *t, const struct xsh_npath *p,
+			 uint32_t type, uint64_t ino, uint64_t id,
+			 uint64_t nlookup, uint32_t max_nodes, struct stat *st);
 
 static inline uint64_t xsh_node_id(const struct xsh_node *n)
 {

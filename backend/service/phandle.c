@@ -26,7 +26,7 @@ static uint32_t get_le32(const uint8_t *p)
 	       (uint32_t)p[3] << 24;
 }
 
-static void put_le64(uint8_t *p, uint64_t v)
+void xsh_put_le64(uint8_t *p, uint64_t v)
 {
 	put_le32(p, (uint32_t)v);
 	put_le32(p + 4, (uint32_t)(v >> 32));
@@ -40,7 +40,7 @@ static void sign(const uint8_t *key, const struct xsh_phandle_root *root,
 
 	memcpy(m, body, len);
 	memcpy(m + len, root->b, root->len);
-	put_le64(mac, xsh_siphash24(key, m, len + root->len));
+	xsh_put_le64(mac, xsh_siphash24(key, m, len + root->len));
 }
 
 int xsh_phandle_root(uint32_t htype, const void *h, uint32_t hlen,
@@ -69,7 +69,7 @@ int xsh_phandle_make(const uint8_t key[XSH_SIPHASH_KEY_LEN],
 	if (len > cap)
 		return -ENOSPC;
 	memset(b, 0, sizeof(b));
-	b[0] = XSH_PHANDLE_VERSION;
+	b[0] = p->version ? (uint8_t)p->version : XSH_PHANDLE_VERSION;
 	b[1] = (uint8_t)p->hlen;
 	put_le32(b + 4, p->htype);
 	memcpy(b + 8, p->h, p->hlen);
@@ -89,7 +89,7 @@ int xsh_phandle_parse(const uint8_t key[XSH_SIPHASH_KEY_LEN],
 	if (len == 0)
 		return -ESTALE;
 	if (len < XSH_PHANDLE_OVERHEAD + 1 || len > XSH_HANDLE_MAX ||
-	    b[0] != XSH_PHANDLE_VERSION ||
+	    (b[0] != XSH_PHANDLE_VERSION && b[0] != XSH_PHANDLE_VERSION_NAME) ||
 	    b[1] != len - XSH_PHANDLE_OVERHEAD || b[2] || b[3])
 		return -EPERM;
 	body = len - 8;
@@ -99,6 +99,7 @@ int xsh_phandle_parse(const uint8_t key[XSH_SIPHASH_KEY_LEN],
 	if (diff)
 		return -EPERM;
 	memset(p, 0, sizeof(*p));
+	p->version = b[0];
 	p->hlen = b[1];
 	p->htype = get_le32(b + 4);
 	memcpy(p->h, b + 8, p->hlen);

@@ -17,6 +17,19 @@
  *   8+hlen  8      SipHash-2-4 (little-endian) of bytes 0 .. 8+hlen-1
  *                  followed by the export root's own file handle
  *
+ * On an export without usable file handles (backend/service/node.h, "by name")
+ * the handle is version 2 and names the file by where it was found:
+ *
+ *   0       1      version (2)
+ *   1       1      hlen: 16 + bytes of the name
+ *   4       4      file type (S_IFMT bits)
+ *   8       8      inode number (little-endian)
+ *   16      8      inode number of the directory it was found in
+ *   24      hlen-16  the name (one component, no NUL)
+ *
+ * and the export root's identity signed along is its inode number and
+ * file system type.
+ *
  * open_by_handle_at() would open any file of the host file system, not
  * only those under the export: the signature is what keeps a guest to
  * handles this export's backend made for it.  The key is per export and
@@ -40,6 +53,10 @@
 #include "siphash.h"
 
 #define XSH_PHANDLE_VERSION	1u
+#define XSH_PHANDLE_VERSION_NAME	2u
+/* Bytes before the name in a version 2 handle's h. */
+#define XSH_PHANDLE_NAME_OFF	16u
+#define XSH_PHANDLE_NAME_MAX	(XSH_PHANDLE_HMAX - XSH_PHANDLE_NAME_OFF)
 #define XSH_PHANDLE_OVERHEAD	16u
 #define XSH_PHANDLE_HMAX		(XSH_HANDLE_MAX - XSH_PHANDLE_OVERHEAD)
 /* The export root's identity signed along: its handle type, length and
@@ -47,6 +64,7 @@
 #define XSH_PHANDLE_ROOT_MAX	(8u + XSH_HANDLE_MAX)
 
 struct xsh_phandle {
+	uint32_t version;	/* XSH_PHANDLE_VERSION{,_NAME}; 0 = 1 */
 	uint32_t htype;
 	uint32_t hlen;
 	uint8_t h[XSH_PHANDLE_HMAX];
@@ -56,6 +74,9 @@ struct xsh_phandle_root {
 	uint32_t len;
 	uint8_t b[XSH_PHANDLE_ROOT_MAX];
 };
+
+/* Store v little-endian at p. */
+void xsh_put_le64(uint8_t *p, uint64_t v);
 
 /* Fill r from the export root's file handle; -EINVAL if too long. */
 int xsh_phandle_root(uint32_t htype, const void *h, uint32_t hlen,

@@ -40,53 +40,98 @@ static uint32_t limit(uint32_t v)
 
 /* ---- handles in replies ------------------------------------------------- */
 
-/* The export root's mount id and the identity handles are signed with;
- * -1 when the root's mount cannot reopen handles (then none are given). */
-static int root_of(struct xsh_ctx *c, struct xsh_phandle_root *r)
+/* How the export's files are found again after a restart. */
+enum recovery { NO_RECOVERY, BY_HANDLE, BY_NAME };
+
+/* The identity handles are signed with, the export root's key (for the
+ * root's mount id and device), and how files are found again. */
+static enum recovery root_of(struct xsh_ctx *c, struct xsh_phandle_root *r,
+			     struct xsh_nkey *rk)
 {
 	int mnt = xsh_nodes_root_mnt(c->s->nodes);
-	struct xsh_nkey k;
+	uint64_t ino, fs_type;
+	uint8_t b[8];
 
-	if (mnt < 0 || xsh_node_key(c->s->nodes, XSH_ROOT_NODEID, &k) ||
-	    k.kind != XSH_NKEY_HANDLE || xsh_phandle_root(k.htype, k.h, k.hlen, r))
-		return -1;
-	return mnt;
+	if (xsh_node_key(c->s->nodes, XSH_ROOT_NODEID, rk))
+		return NO_RECOVERY;
+	if (xsh_nodes_name_root(c->s->nodes, &ino, &fs_type) == 0) {
+		xsh_put_le64(b, ino);
+		return xsh_phandle_root((uint32_t)fs_type, b, sizeof(b), r) ?
+		       NO_RECOVERY : BY_NAME;
+	}
+	if (mnt < 0 || rk->kind != XSH_NKEY_HANDLE || rk->mnt_id != mnt ||
+	    xsh_phandle_root(rk->htype, rk->h, rk->hlen, r))
+		return NO_RECOVERY;
+	return BY_HANDLE;
 }
 
-int xsh_fs_node_handle(struct xsh_ctx *c, uint64_t nodeid, void *out,
-		      uint32_t cap)
+int xsh_fs_node_handle(struct xsh_ctx *c, const struct xsh_rsp_entry *e,
+		      uint64_t parent, const char *name, uint32_t name_len,
+		      void *out, uint32_t cap)
 {
 	struct xsh_phandle_root root;
+	struct xsh_nkey rk, k, pk;
 	struct xsh_phandle p;
-	struct xsh_nkey k;
-	int mnt, rc;
+	int rc;
 
-	mnt = root_of(c, &root);
-	/* Files on other mounts under the export get none: a new session
-	 * knows no mount but the root's. */
-	if (mnt < 0 || xsh_node_key(c->s->nodes, nodeid, &k) ||
-	    k.kind != XSH_NKEY_HANDLE || k.mnt_id != mnt || !k.hlen ||
-	    k.hlen > XSH_PHANDLE_HMAX)
-		return 0;
 	memset(&p, 0, sizeof(p));
-	p.htype = k.htype;
-	p.hlen = k.hlen;
-	memcpy(p.h, k.h, k.hlen);
+	switch (root_of(c, &root, &rk)) {
+	case BY_HANDLE:
+		/* Files on other mounts under the export get none: a new
+		 * session knows no mount but the root's. */
+		if (xsh_node_key(c->s->nodes, e->nodeid, &k) ||
+		    k.kind != XSH_NKEY_HANDLE || k.mnt_id != rk.mnt_id ||
+		    !k.hlen || k.hlen > XSH_PHANDLE_HMAX)
+			return 0;
+		p.htype = k.htype;
+		p.hlen = k.hlen;
+		memcpy(p.h, k.h, k.hlen);
+		break;
+	case BY_NAME:
+		/* Where it was found: its directory's inode and its name,
+		 * on the root's device only. */
+		if (xsh_node_key(c->s->nodes, e->nodeid, &k) ||
+		    xsh_node_key(c->s->nodes, parent, &pk) ||
+		    k.kind != XSH_NKEY_INODE || pk.kind != XSH_NKEY_INODE ||
+		    k.dev != rk.dev || pk.dev != rk.dev || !name ||
+		    !name_len || name_len > XSH_PHANDLE_NAME_MAX)
+			return 0;
+		p.version = XSH_PHANDLE_VERSION_NAME;
+		p.htype = e->attr.mode & S_IFMT;
+		p.hlen = XSH_PHANDLE_NAME_OFF + name_len;
+		xsh_put_le64(p.h, k.ino);
+		xsh_put_le64(p.h + 8, pk.ino);
+		memcpy(p.h + XSH_PHANDLE_NAME_OFF, name, name_len);
+		break;
+	default:
+		return 0;
+	}
 	rc = xsh_phandle_make(c->s->exp->handle_key, &root, &p, out, cap);
 	return rc > 0 ? rc : 0;
 }
 
 void xsh_fs_put_handle(struct xsh_ctx *c)
 {
+	const struct xsh_req *r = &c->m->req;
 	uint8_t b[XSH_HANDLE_MAX];
 	int len;
 
 	c->rsp->out_len = 0;
-	len = xsh_fs_node_handle(c, c->rsp->u.entry.nodeid, b, sizeof(b));
+	len = xsh_fs_node_handle(c, &c->rsp->u.entry,
+				 r->opcode == XSH_OP_LINK ? r->a.link.newparent :
+							    r->nodeid,
+				 c->m->name, c->m->name_len, b, sizeof(b));
 	if (len > 0 && (uint32_t)len <= c->m->out_cap) {
 		memcpy(c->m->out, b, (size_t)len);
 		c->rsp->out_len = (uint32_t)len;
 	}
+}
+
+const char *xsh_export_recovery_limit(struct xsh_export *e)
+{
+	const char *why;
+
+	return xsh_nodes_recovery(e->root_fd, &why) ? NULL : why;
 }
 
 /* ---- REOPEN --------------------------------------------------------------- */
@@ -110,29 +155,55 @@ static int reopen_dedup_check(struct xsh_ctx *c, uint64_t id, uint64_t nlookup)
 	return rc == -ESTALE ? rc : 0;
 }
 
+/* Restore a node from a version 2 (by name) handle p, signed by us. */
+static int restore_by_name(struct xsh_ctx *c, const struct xsh_phandle *p,
+			   struct stat *st)
+{
+	const struct xsh_args_reopen *a = &c->m->req.a.reopen;
+	struct xsh_npath path;
+	uint32_t len;
+
+	if (p->hlen <= XSH_PHANDLE_NAME_OFF || !p->htype ||
+	    (p->htype & ~(uint32_t)S_IFMT))
+		return -ESTALE;
+	len = p->hlen - XSH_PHANDLE_NAME_OFF;
+	memset(&path, 0, sizeof(path));
+	path.parent_ino = xsh_load_le64(p->h + 8);
+	path.name_len = len;
+	memcpy(path.name, p->h + XSH_PHANDLE_NAME_OFF, len);
+	return xsh_node_restore_name(c->s->nodes, &path, p->htype,
+				     xsh_load_le64(p->h), a->id, a->nlookup,
+				     limit(c->pol.max_nodes), st);
+}
+
 static int reopen_node(struct xsh_ctx *c)
 {
 	const struct xsh_args_reopen *a = &c->m->req.a.reopen;
 	struct xsh_rsp_entry *e = &c->rsp->u.entry;
 	struct xsh_phandle_root root;
 	struct xsh_phandle p;
-	struct xsh_nkey k;
+	struct xsh_nkey k, rk;
+	enum recovery how;
 	struct stat st;
-	int mnt, rc;
+	int rc;
 
-	mnt = root_of(c, &root);
-	rc = mnt < 0 ? -ESTALE :
+	how = root_of(c, &root, &rk);
+	rc = how == NO_RECOVERY ? -ESTALE :
 	     xsh_phandle_parse(c->s->exp->handle_key, &root, c->m->data,
 			      c->m->data_len, &p);
-	if (!rc) {
+	if (!rc && how == BY_NAME) {
+		rc = p.version == XSH_PHANDLE_VERSION_NAME ?
+		     restore_by_name(c, &p, &st) : -ESTALE;
+	} else if (!rc) {
 		memset(&k, 0, sizeof(k));
 		k.kind = XSH_NKEY_HANDLE;
-		k.mnt_id = mnt;
+		k.mnt_id = rk.mnt_id;
 		k.htype = p.htype;
 		k.hlen = p.hlen;
 		memcpy(k.h, p.h, p.hlen);
-		rc = xsh_node_restore(c->s->nodes, &k, a->id, a->nlookup,
-				     limit(c->pol.max_nodes), &st);
+		rc = p.version == XSH_PHANDLE_VERSION ?
+		     xsh_node_restore(c->s->nodes, &k, a->id, a->nlookup,
+				      limit(c->pol.max_nodes), &st) : -ESTALE;
 	}
 	if (!rc)
 		rc = reopen_dedup_check(c, a->id, a->nlookup);

@@ -62,6 +62,11 @@ int xsh_export_set_policy(struct xsh_export *e, const struct xsh_policy *pol);
  * sets the one kept in its state directory (backend/daemon/state.h) before any
  * session starts. */
 void xsh_export_set_handle_key(struct xsh_export *e, const uint8_t key[16]);
+/* NULL when the export's files are found again by file handle after a
+ * restart; else why not (a static string): then they are found again by
+ * the name they were last looked up by (docs/backend.md, "Exports
+ * without file handles"). */
+const char *xsh_export_recovery_limit(struct xsh_export *e);
 /* Quota limits, usage and level (backend/service/quota.h), rebuilt by a scan of
  * the export in xsh_export_open() and kept live since. */
 struct xsh_quota_usage;

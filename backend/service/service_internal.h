@@ -114,14 +114,16 @@ int xsh_fs_reopen_node(struct xsh_ctx *c, struct xsh_node *n, int flags);
  * /proc/self/fd with flags (O_CLOEXEC added), an fd or -errno. */
 int xsh_fs_reopen_fd(struct xsh_ctx *c, int fd, int flags);
 
-/* reopen.c: the persistent handle of node nodeid (written to out, cap
- * bytes; its length, or 0 when it has none or it does not fit); the same
+/* reopen.c: the persistent handle of the node of entry e, found as name
+ * under the directory node parent (written to out, cap bytes; its
+ * length, or 0 when it has none or it does not fit); the same
  * put at the start of the reply's buffer (out_len) for replies with an
  * entry; a resent request's answer given the error rc of doing it again
  * (rc, or 0 / the entry when a first execution explains rc); whether a
  * resent RENAME_EXCHANGE finds its two files already exchanged. */
-int xsh_fs_node_handle(struct xsh_ctx *c, uint64_t nodeid, void *out,
-		      uint32_t cap);
+int xsh_fs_node_handle(struct xsh_ctx *c, const struct xsh_rsp_entry *e,
+		      uint64_t parent, const char *name, uint32_t name_len,
+		      void *out, uint32_t cap);
 void xsh_fs_put_handle(struct xsh_ctx *c);
 int xsh_fs_resend_fixup(struct xsh_ctx *c, int rc);
 bool xsh_fs_exchange_applied(struct xsh_ctx *c);

@@ -14,7 +14,7 @@ static uint64_t rotl(uint64_t x, unsigned b)
 	return (x << b) | (x >> (64 - b));
 }
 
-static uint64_t load_le64(const uint8_t *p)
+uint64_t xsh_load_le64(const uint8_t *p)
 {
 	uint64_t v = 0;
 	unsigned i;
@@ -58,7 +58,7 @@ uint64_t xsh_siphash24(const uint8_t key[XSH_SIPHASH_KEY_LEN], const void *msg,
 		      size_t len)
 {
 	const uint8_t *p = msg;
-	uint64_t k0 = load_le64(key), k1 = load_le64(key + 8);
+	uint64_t k0 = xsh_load_le64(key), k1 = xsh_load_le64(key + 8);
 	struct sip s = {
 		.v0 = k0 ^ 0x736f6d6570736575ull,
 		.v1 = k1 ^ 0x646f72616e646f6dull,
@@ -69,7 +69,7 @@ uint64_t xsh_siphash24(const uint8_t key[XSH_SIPHASH_KEY_LEN], const void *msg,
 	size_t i, tail = len & 7;
 
 	for (i = 0; i + 8 <= len; i += 8)
-		absorb(&s, load_le64(p + i));
+		absorb(&s, xsh_load_le64(p + i));
 	for (i = 0; i < tail; i++)
 		last |= (uint64_t)p[len - tail + i] << (8 * i);
 	absorb(&s, last);

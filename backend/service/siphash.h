@@ -12,6 +12,8 @@
 
 #define XSH_SIPHASH_KEY_LEN	16u
 
+/* The little-endian 64-bit number at p. */
+uint64_t xsh_load_le64(const uint8_t *p);
 uint64_t xsh_siphash24(const uint8_t key[XSH_SIPHASH_KEY_LEN], const void *msg,
 		      size_t len);
 

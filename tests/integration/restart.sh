@@ -432,7 +432,7 @@ scenario_interrupt() {
 		intr_start "rd$i" 300 xattr "$XS_MNT/r"
 		readers+=("$INTR_PID")
 	done
-	pids=$(back_pids "$XS_BACK_PID")
+	pids=$(xs_back_pids "$XS_BACK_PID")
 	# shellcheck disable=SC2086
 	kill -STOP $pids
 	kill -USR1 "$r_pid" "$s_pid" "$w" "${readers[@]}"
@@ -475,7 +475,7 @@ scenario_interrupt() {
 	# Killed: a new write waits for the reconnect, and is interrupted.
 	intr_start gone 300 write "$XS_MNT/g"
 	w=$INTR_PID
-	pids=$(back_pids "$XS_BACK_PID")
+	pids=$(xs_back_pids "$XS_BACK_PID")
 	# shellcheck disable=SC2086
 	kill -KILL $pids
 	wait "$XS_BACK_PID" 2>/dev/null

@@ -124,6 +124,39 @@ static void test_phandle(void)
 	       "handle make: host handle too long", "wrong answer");
 }
 
+/* Version 2 handles (exports without file handles) carry the version
+ * under the signature: one cannot pass for the other. */
+static void test_phandle_by_name(void)
+{
+	struct xsh_phandle p = { .version = XSH_PHANDLE_VERSION_NAME,
+				 .htype = S_IFREG }, q;
+	struct xsh_phandle_root root;
+	uint8_t b[XSH_HANDLE_MAX];
+	int len, rc;
+
+	xsh_phandle_root(0x65735546u, "\1\0\0\0\0\0\0\0", 8, &root);
+	memcpy(p.h, "inode123parent45name", 20);
+	p.hlen = 20;
+	len = xsh_phandle_make(key_a, &root, &p, b, sizeof(b));
+	rc = len > 0 ? xsh_phandle_parse(key_a, &root, b, (uint32_t)len, &q) :
+		       len;
+	result(len == 36 && !rc && q.version == XSH_PHANDLE_VERSION_NAME &&
+		       q.htype == S_IFREG && q.hlen == 20 &&
+		       !memcmp(q.h, p.h, 20),
+	       "by-name handle make/parse round trip", "len %d rc %d", len, rc);
+	b[0] = XSH_PHANDLE_VERSION;
+	result(xsh_phandle_parse(key_a, &root, b, (uint32_t)len, &q) == -EPERM,
+	       "by-name handle relabelled as a host handle: EPERM", "accepted");
+	b[0] = XSH_PHANDLE_VERSION_NAME;
+	b[30] ^= 1;
+	result(xsh_phandle_parse(key_a, &root, b, (uint32_t)len, &q) == -EPERM,
+	       "by-name handle with a changed name: EPERM", "accepted");
+	b[30] ^= 1;
+	b[0] = 3;
+	result(xsh_phandle_parse(key_a, &root, b, (uint32_t)len, &q) == -EPERM,
+	       "handle of an unknown version: EPERM", "accepted");
+}
+
 /* ---- state directory ------------------------------------------------------- */
 
 static void test_state(void)
@@ -720,6 +753,7 @@ int main(void)
 
 	test_siphash();
 	test_phandle();
+	test_phandle_by_name();
 
 	snprintf(top, sizeof(top), "/tmp/xenshare-reopen.XXXXXX");
 	if (!mkdtemp(top)) {
