@@ -68,9 +68,10 @@ xs_mount() {
 		>>"/tmp/front-$1.log" 2>&1 &
 	FRONT_PID=$!
 	_i=0
+	_il=$(rig_limit 120)
 	until grep -q " $2 fuse" /proc/mounts; do
 		_i=$((_i + 1))
-		if [ $_i -gt 120 ] || ! kill -0 "$FRONT_PID" 2>/dev/null; then
+		if [ $_i -gt "$_il" ] || ! kill -0 "$FRONT_PID" 2>/dev/null; then
 			return 1
 		fi
 		sleep 0.5
@@ -80,9 +81,10 @@ xs_mount() {
 xs_umount() { # MOUNTPOINT
 	fusermount3 -u "$1" || return 1
 	_i=0
+	_il=$(rig_limit 40)
 	while [ -n "$FRONT_PID" ] && kill -0 "$FRONT_PID" 2>/dev/null; do
 		_i=$((_i + 1))
-		[ $_i -gt 40 ] && return 1
+		[ $_i -gt "$_il" ] && return 1
 		sleep 0.25
 	done
 }
@@ -202,7 +204,7 @@ test_xenshare() {
 	# dom0 set a template on device tmpl0: not built yet, so refused.
 	mkdir -p /mnt/tmpl
 	rig_check "a device with a template is refused at mount, saying why" \
-		sh -c '! timeout 120 xenshare-front -f tmpl0 /mnt/tmpl >/tmp/tmpl.log 2>&1 && grep -q template /tmp/tmpl.log'
+		sh -c "! timeout $(rig_limit 120) xenshare-front -f tmpl0 /mnt/tmpl >/tmp/tmpl.log 2>&1 && grep -q template /tmp/tmpl.log"
 	sed 's/^/guest: tmpl0: /' /tmp/tmpl.log
 	rig_signal template-done
 
@@ -278,9 +280,10 @@ fe_garbage() {
 	done
 	xenstore-write $fe/state 3
 	_i=0
+	_il=$(rig_limit 120)
 	until [ "$(xenstore-read "$be/state" 2>/dev/null)" = 5 ]; do
 		_i=$((_i + 1))
-		if [ $_i -gt 120 ]; then
+		if [ $_i -gt "$_il" ]; then
 			rig_not_ok "backend refuses $_name (state $(xenstore-read "$be/state" 2>&1))"
 			return 1
 		fi
@@ -291,7 +294,7 @@ fe_garbage() {
 	_i=0
 	until [ "$(xenstore-read "$be/state" 2>/dev/null)" = 2 ]; do
 		_i=$((_i + 1))
-		if [ $_i -gt 120 ]; then
+		if [ $_i -gt "$_il" ]; then
 			rig_not_ok "backend back to InitWait after $_name"
 			return 1
 		fi
@@ -312,7 +315,8 @@ pair_hostile() {
 	be=$(xenstore-read $fe/backend)
 	xenstore-write $fe/num-rings 0 $fe/state 3
 	_i=0
-	until [ "$(xenstore-read "$be/state" 2>/dev/null)" = 5 ] || [ $_i -gt 120 ]; do
+	_il=$(rig_limit 120)
+	until [ "$(xenstore-read "$be/state" 2>/dev/null)" = 5 ] || [ $_i -gt "$_il" ]; do
 		_i=$((_i + 1))
 		sleep 0.25
 	done

@@ -1,6 +1,7 @@
 #!/bin/sh
 # scenario.sh - what the rig's dom0 does once the toolstack is up
-# (/rig/scenario.sh).  Each scenario_* function is one step; a domU's side
+# (/rig/scenario.sh).  Each scenario_* function is one step, run by
+# rig_step at the bottom with its budget on an idle machine; a domU's side
 # of a step is test_* in guest.sh, named by rig_domu_run.  Results go
 # through rig-lib.sh's rig_ok / rig_not_ok / rig_skip.
 
@@ -96,9 +97,11 @@ ctl() { xenshare-ctl "$@" >>$XS_LOGS/xenshare-ctl.log 2>&1; }
 # xs_wait_node PATH VALUE [TIMEOUT_S]: until xenstore's PATH holds VALUE.
 xs_wait_node() {
 	_w=0
+	_wl=$(rig_limit "${3:-60}")
 	until [ "$(xenstore-read "$1" 2>/dev/null)" = "$2" ]; do
 		_w=$((_w + 1))
-		[ "$_w" -gt $((${3:-60} * 4)) ] && return 1
+		[ "$_w" -gt $((_wl * 4)) ] && return 1
+		rig_step_expired && return 1
 		sleep 0.25
 	done
 }
@@ -174,7 +177,7 @@ xenshare_drive() { # DOMID
 	_d=$1
 	_be=$XS_BACKEND_ROOT/$_d/0
 	if ! rig_wait_guest "$_d" mounted 300 >/dev/null; then
-		rig_not_ok "guest mounted its device (no signal within 300 s)"
+		rig_not_ok "guest mounted its device (no signal)"
 		return 0
 	fi
 	rig_check_eq "backend Connected to the guest" 4 \
@@ -330,9 +333,11 @@ scenario_xenshare() {
 # True while PATH exists, for up to TIMEOUT_S.
 xs_wait_node_exists() {
 	_w=0
+	_wl=$(rig_limit "${2:-10}")
 	while xenstore-exists "$1" 2>/dev/null; do
 		_w=$((_w + 1))
-		[ "$_w" -gt $((${2:-10} * 4)) ] && return 0
+		[ "$_w" -gt $((_wl * 4)) ] && return 0
+		rig_step_expired && return 0
 		sleep 0.25
 	done
 	return 1
@@ -386,10 +391,12 @@ scenario_pair() {
 	rig_domu_finish "$_b" beta 120
 }
 
-scenario_toolstack
-scenario_xenstore
-if scenario_xenshare; then
-	scenario_pair
+# The steps, with what each may take on an idle machine (s; about twice
+# what it takes there): rig_step scales the budget to this machine's speed.
+rig_step toolstack 60 scenario_toolstack
+rig_step xenstore 120 scenario_xenstore
+if rig_step xenshare 900 scenario_xenshare; then
+	rig_step pair 300 scenario_pair
 fi
 xenshare_back_stop TERM
 exit 0
