@@ -55,6 +55,24 @@ guest_fuse_probe() {
 	rig_check "fuse unmounts" fusermount3 -u /mnt/probe
 }
 
+# --- Xen's own 9pfs (scenario.sh scenario_9pfs is dom0's side) --------------
+
+P9_TAG=xen9p
+
+test_p9() {
+	m=/mnt/p9
+	mkdir -p $m
+	rig_check "modprobe 9pnet_xen and 9p" sh -c 'modprobe 9pnet_xen && modprobe 9p'
+	rig_check "mount -t 9p -o trans=xen $P9_TAG $m" \
+		mount -t 9p -o trans=xen,version=9p2000.L $P9_TAG $m
+	rig_check_eq "read a file dom0 wrote, over Xen 9pfs" "from dom0 over 9pfs" \
+		"$(cat $m/from-dom0 2>&1)"
+	rig_check "write a file over Xen 9pfs" sh -c "echo 'from domU over 9pfs' >$m/from-domu"
+	rig_check_eq "read it back over Xen 9pfs" "from domU over 9pfs" \
+		"$(cat $m/from-domu 2>&1)"
+	rig_check "unmount the Xen 9pfs mount" umount $m
+}
+
 # --- xenshare end to end (scenario.sh scenario_xenshare is dom0's side) ------
 
 FRONT_PID=

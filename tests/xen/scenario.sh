@@ -49,6 +49,35 @@ scenario_xenstore() {
 	rig_domu_run xenstore xenstore 240 xenstore_setup xenstore_check
 }
 
+# --- Xen's own 9pfs, the peer xenshare is compared with ---------------------
+#
+# For a domain with a p9 device, xl starts QEMU as its device model
+# (qemu-system-xen's /usr/libexec/xen-qemu-system-i386, in dom0): QEMU's
+# Xen 9pfs backend serves /srv/p9, which the guest mounts with the
+# kernel's 9pnet_xen (guest.sh test_p9).
+
+P9_TAG=xen9p
+P9_DM=/usr/libexec/xen-qemu-system-i386
+
+p9_check() { # DOMID
+	rig_check "xl started QEMU as the domain's device model" \
+		sh -c "ps -eo args | grep -v grep | grep -q -- '$P9_DM.*-xen-domid $1 '"
+	rig_check_eq "a file the guest wrote over Xen 9pfs reached dom0" \
+		"from domU over 9pfs" "$(cat /srv/p9/from-domu 2>&1)"
+}
+
+scenario_9pfs() {
+	if [ ! -x $P9_DM ]; then
+		rig_not_ok "Xen 9pfs: $P9_DM missing from dom0's image"
+		return 0
+	fi
+	rm -rf /srv/p9
+	mkdir -p /srv/p9
+	echo "from dom0 over 9pfs" >/srv/p9/from-dom0
+	rig_domu_run p9 p9 240 "" p9_check \
+		"p9 = [ \"tag=$P9_TAG,security_model=none,path=/srv/p9\" ]"
+}
+
 # --- xenshare end to end ----------------------------------------------------
 #
 # dom0 runs xenshare-back (xen mode: every device in xenstore) and creates
@@ -395,6 +424,7 @@ scenario_pair() {
 # what it takes there): rig_step scales the budget to this machine's speed.
 rig_step toolstack 60 scenario_toolstack
 rig_step xenstore 120 scenario_xenstore
+rig_step 9pfs 120 scenario_9pfs
 if rig_step xenshare 900 scenario_xenshare; then
 	rig_step pair 300 scenario_pair
 fi
