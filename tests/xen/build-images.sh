@@ -6,7 +6,8 @@
 #   vmlinuz          the dom0 kernel (Debian's linux-image-amd64)
 #   dom0-root.cpio   dom0's root file system as one uncompressed initramfs:
 #                    debootstrap'ed bookworm minbase + the Xen toolstack,
-#                    xenstore-utils, fuse3, kmod, busybox; it also carries
+#                    xenstore-utils, fuse3, kmod, busybox, qemu-system-xen
+#                    (Xen's own 9pfs backend); it also carries
 #                    /rig/images/{vmlinux,domu-base.cpio} for the domUs
 #   dom0-files.txt   every path in dom0-root.cpio (run.sh injects only the
 #   domu-files.txt   libraries an image lacks)
@@ -41,12 +42,14 @@ die() { log "error: $*"; exit 1; }
 
 # Modules each kernel loads, by module name; their dependencies come along.
 DOM0_MODULES="xenfs xen-evtchn xen-gntdev xen-gntalloc xen-privcmd fuse overlay loop ext4 9p 9pnet_xen"
-DOMU_MODULES="xen-evtchn xen-gntalloc xen-gntdev fuse"
-# Packages of dom0's root beyond minbase.
+DOMU_MODULES="xen-evtchn xen-gntalloc xen-gntdev fuse 9p 9pnet_xen"
+# Packages of dom0's root beyond minbase.  qemu-system-xen is the device
+# model xl starts for a domain with p9 devices: its Xen 9pfs backend
+# (/usr/libexec/xen-qemu-system-i386, the path libxenlight runs).
 DOM0_PACKAGES="xen-utils-4.17,xenstore-utils,fuse3,kmod,busybox,libfuse3-3,\
 libxenstore4,libxenevtchn1,libxengnttab1,libxenforeignmemory1,libxencall1,\
 libxendevicemodel1,libxentoollog1,libxentoolcore1,libxenhypfs1,libxenmisc4.17,\
-libseccomp2,libcap2,attr,procps"
+libseccomp2,libcap2,attr,procps,qemu-system-xen"
 # Tools the host needs to build and boot the images.
 HOST_PACKAGES="qemu-system-x86 debootstrap busybox-static cpio kmod xz-utils"
 

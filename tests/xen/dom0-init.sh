@@ -6,6 +6,10 @@
 # xenconsoled; then runs /rig/scenario.sh, prints the result line that
 # run.sh looks for, and powers the machine off.  Every line meant for run.sh
 # starts with "RIG| ".
+#
+# How long dom0 took to get its toolstack up, over what an idle machine
+# takes (DOM0_BOOT_IDLE), is the run's speed factor: every step's budget
+# is multiplied by it (rig-lib.sh, "steps and their budgets").
 
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/usr/lib/xen-4.17/bin
 export HOME=/root LANG=C.UTF-8 TERM=dumb
@@ -21,6 +25,12 @@ mount -t tmpfs -o mode=755 tmpfs /run
 mkdir -p /run/lock /run/xen /run/xenstored /run/rig/logs /var/log/xen/console /var/lib/xen
 hostname xen-rig-dom0 2>/dev/null
 echo "RIG| dom0 init start (uptime $(cut -d' ' -f1 /proc/uptime) s)"
+[ -f /rig/env ] && . /rig/env
+if [ "${XENSHARE_RIG_HANG:-}" = dom0-boot ]; then
+	echo "RIG| hanging dom0-boot on purpose (XENSHARE_RIG_HANG)"
+	while :; do sleep 3600; done
+fi
+DOM0_BOOT_IDLE=12
 
 halt_now() {
 	echo "RIG| RESULT: $1"
@@ -40,16 +50,17 @@ xenstored --pid-file=/run/xenstored.pid || halt_now "FAIL (xenstored did not sta
 i=0
 until xenstore-read / >/dev/null 2>&1 || xenstore-exists /local >/dev/null 2>&1; do
 	i=$((i + 1))
-	[ $i -gt 100 ] && halt_now "FAIL (xenstored does not answer)"
+	[ $i -gt 600 ] && halt_now "FAIL (xenstored does not answer)"
 	sleep 0.1
 done
 xen-init-dom0 || halt_now "FAIL (xen-init-dom0)"
 xenconsoled --pid-file=/run/xenconsoled.pid --log=guest \
 	--log-dir=/var/log/xen/console || halt_now "FAIL (xenconsoled)"
 xl list >/dev/null 2>&1 || halt_now "FAIL (xl list does not work)"
-echo "RIG| toolstack up (uptime $(cut -d' ' -f1 /proc/uptime) s)"
+up=$(cut -d' ' -f1 /proc/uptime)
+awk -v u="$up" -v r=$DOM0_BOOT_IDLE 'BEGIN { s = u / r; printf "%.1f\n", s < 1 ? 1 : s }' >/run/rig/speed
+echo "RIG| toolstack up (uptime $up s; speed factor $(cat /run/rig/speed))"
 
-[ -f /rig/env ] && . /rig/env
 status=0
 sh /rig/scenario.sh || status=$?
 
@@ -61,14 +72,19 @@ dump_log() { # FILE NAME
 	echo
 	echo "RIG-LOG-END $2"
 }
-for f in /var/log/xen/console/guest-*.log; do
-	[ -f "$f" ] || continue
-	n=${f##*/guest-}
-	dump_log "$f" "domu-${n%.log}.log"
-done
-for f in /run/rig/logs/*; do
-	[ -f "$f" ] && dump_log "$f" "${f##*/}"
-done
+dump_logs() {
+	for f in /var/log/xen/console/guest-*.log; do
+		[ -f "$f" ] || continue
+		n=${f##*/guest-}
+		dump_log "$f" "domu-${n%.log}.log"
+	done
+	for f in /run/rig/logs/*; do
+		[ -f "$f" ] && dump_log "$f" "${f##*/}"
+	done
+	return 0
+}
+. /rig/lib.sh
+rig_step report 120 dump_logs
 
 passed=$(grep -c '^ok - ' /run/rig/results 2>/dev/null)
 failed=$(grep -c '^not ok - ' /run/rig/results 2>/dev/null)

@@ -27,14 +27,20 @@ for m in $RIG_MODULES; do
 done
 
 [ -f /rig/env ] && . /rig/env
+test=
+RIG_SCALE=1
+for w in $(cat /proc/cmdline); do
+	case $w in
+	rig.test=*) test=${w#rig.test=} ;;
+	rig.scale=*) RIG_SCALE=${w#rig.scale=} ;;
+	esac
+done
 . /rig/guest-lib.sh
+name=$(xenstore-read name 2>/dev/null)
+rig_hang_point "boot-${name#rig-}"
 rig_put started "$(cut -d' ' -f1 /proc/uptime)" ||
 	echo "guest: cannot write to xenstore"
-
-test=
-for w in $(cat /proc/cmdline); do
-	case $w in rig.test=*) test=${w#rig.test=} ;; esac
-done
+rig_hang_point "guest-${name#rig-}"
 
 status=0
 if [ -n "$RIG_MODPROBE_FAILED" ]; then

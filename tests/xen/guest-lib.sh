@@ -5,6 +5,18 @@
 
 RIG_N=0
 RIG_FAILED=0
+# dom0 passes rig.scale=N (domu-init.sh): how much longer than on an idle
+# machine a wait here may take.
+RIG_SCALE=${RIG_SCALE:-1}
+rig_limit() { echo $(($1 * RIG_SCALE)); }
+
+# rig_hang_point NAME: with XENSHARE_RIG_HANG=NAME, hang here for good
+# (to prove that dom0 names the hung step; tests/xen/README.md).
+rig_hang_point() {
+	[ "${XENSHARE_RIG_HANG:-}" = "$1" ] || return 0
+	echo "guest: hanging $1 on purpose (XENSHARE_RIG_HANG)"
+	while :; do sleep 3600; done
+}
 
 # Relative xenstore paths resolve under the guest's own home,
 # /local/domain/<domid>/.
@@ -62,9 +74,10 @@ rig_signal() { rig_put "sig/$1" "${2:-1}"; }
 # value.
 rig_wait() {
 	_i=0
+	_wl=$(rig_limit "${2:-120}")
 	until xenstore-read "data/rig/go/$1" 2>/dev/null; do
 		_i=$((_i + 1))
-		[ "$_i" -gt $((${2:-120} * 2)) ] && return 1
+		[ "$_i" -gt $((_wl * 2)) ] && return 1
 		sleep 0.5
 	done
 }

@@ -55,6 +55,24 @@ guest_fuse_probe() {
 	rig_check "fuse unmounts" fusermount3 -u /mnt/probe
 }
 
+# --- Xen's own 9pfs (scenario.sh scenario_9pfs is dom0's side) --------------
+
+P9_TAG=xen9p
+
+test_p9() {
+	m=/mnt/p9
+	mkdir -p $m
+	rig_check "modprobe 9pnet_xen and 9p" sh -c 'modprobe 9pnet_xen && modprobe 9p'
+	rig_check "mount -t 9p -o trans=xen $P9_TAG $m" \
+		mount -t 9p -o trans=xen,version=9p2000.L $P9_TAG $m
+	rig_check_eq "read a file dom0 wrote, over Xen 9pfs" "from dom0 over 9pfs" \
+		"$(cat $m/from-dom0 2>&1)"
+	rig_check "write a file over Xen 9pfs" sh -c "echo 'from domU over 9pfs' >$m/from-domu"
+	rig_check_eq "read it back over Xen 9pfs" "from domU over 9pfs" \
+		"$(cat $m/from-domu 2>&1)"
+	rig_check "unmount the Xen 9pfs mount" umount $m
+}
+
 # --- xenshare end to end (scenario.sh scenario_xenshare is dom0's side) ------
 
 FRONT_PID=
@@ -68,9 +86,10 @@ xs_mount() {
 		>>"/tmp/front-$1.log" 2>&1 &
 	FRONT_PID=$!
 	_i=0
+	_il=$(rig_limit 120)
 	until grep -q " $2 fuse" /proc/mounts; do
 		_i=$((_i + 1))
-		if [ $_i -gt 120 ] || ! kill -0 "$FRONT_PID" 2>/dev/null; then
+		if [ $_i -gt "$_il" ] || ! kill -0 "$FRONT_PID" 2>/dev/null; then
 			return 1
 		fi
 		sleep 0.5
@@ -80,9 +99,10 @@ xs_mount() {
 xs_umount() { # MOUNTPOINT
 	fusermount3 -u "$1" || return 1
 	_i=0
+	_il=$(rig_limit 40)
 	while [ -n "$FRONT_PID" ] && kill -0 "$FRONT_PID" 2>/dev/null; do
 		_i=$((_i + 1))
-		[ $_i -gt 40 ] && return 1
+		[ $_i -gt "$_il" ] && return 1
 		sleep 0.25
 	done
 }
@@ -281,9 +301,10 @@ fe_garbage() {
 	done
 	xenstore-write $fe/state 3
 	_i=0
+	_il=$(rig_limit 120)
 	until [ "$(xenstore-read "$be/state" 2>/dev/null)" = 5 ]; do
 		_i=$((_i + 1))
-		if [ $_i -gt 120 ]; then
+		if [ $_i -gt "$_il" ]; then
 			rig_not_ok "backend refuses $_name (state $(xenstore-read "$be/state" 2>&1))"
 			return 1
 		fi
@@ -294,7 +315,7 @@ fe_garbage() {
 	_i=0
 	until [ "$(xenstore-read "$be/state" 2>/dev/null)" = 2 ]; do
 		_i=$((_i + 1))
-		if [ $_i -gt 120 ]; then
+		if [ $_i -gt "$_il" ]; then
 			rig_not_ok "backend back to InitWait after $_name"
 			return 1
 		fi
@@ -315,7 +336,8 @@ pair_hostile() {
 	be=$(xenstore-read $fe/backend)
 	xenstore-write $fe/num-rings 0 $fe/state 3
 	_i=0
-	until [ "$(xenstore-read "$be/state" 2>/dev/null)" = 5 ] || [ $_i -gt 120 ]; do
+	_il=$(rig_limit 120)
+	until [ "$(xenstore-read "$be/state" 2>/dev/null)" = 5 ] || [ $_i -gt "$_il" ]; do
 		_i=$((_i + 1))
 		sleep 0.25
 	done

@@ -9,10 +9,13 @@
 # same treatment inside dom0 (domu-overlay.cpio appended to domu-base.cpio).
 #
 # Outputs, in $XENSHARE_RIG_OUT (default build/xen-rig/ in the checkout):
-#   serial.log          the whole serial console: Xen, dom0, the rig's lines
+#   serial.log          the whole serial console: Xen, dom0, the rig's
+#                       lines, each line stamped with the seconds since
+#                       QEMU started
 #   domu-rig-NAME.log   each domU's console, split out of serial.log
 #   NAME.log            each log a scenario kept in dom0's /run/rig/logs/
-#   timings.txt         wall clock of the boot's milestones from QEMU start
+#   timings.txt         the milestones and every step's begin, extension
+#                       and end, on the same clock
 #
 # Environment:
 #   XENSHARE_BUILD           build directory holding xenshare-back,
@@ -27,8 +30,14 @@
 #                            domUs (e.g. XENSHARE_BACK_ARGS XENSHARE_FRONT_ARGS)
 #   XENSHARE_RIG_SCENARIO    dom0 scenario (default tests/xen/scenario.sh)
 #   XENSHARE_RIG_GUEST       domU side (default tests/xen/guest.sh)
-#   XENSHARE_RIG_TIMEOUT     hard limit on the QEMU run, s (default 2400: a
-#                            busy 2-CPU machine needs more than 900)
+#   XENSHARE_RIG_TIMEOUT     overall limit on the QEMU run, s (default 3600;
+#                            the steps' own budgets, which follow the
+#                            machine's speed, normally end a hung run sooner)
+#   XENSHARE_RIG_STEPS       run only these of scenario.sh's steps (names as
+#                            in timings.txt), e.g. "toolstack xenstore"
+#   XENSHARE_RIG_HANG        make one step hang, to test the rig itself:
+#                            dom0-boot, a step's name, boot-NAME (domU NAME's
+#                            init) or guest-NAME (domU NAME's test)
 #   XENSHARE_RIG_XEN_ARGS, XENSHARE_RIG_DOM0_ARGS, XENSHARE_RIG_QEMU_MEM,
 #   XENSHARE_RIG_CPU         replace Xen's and dom0's command lines, the
 #                            machine's memory (MiB; dom0 gets 2048 of 4096)
@@ -48,7 +57,7 @@ OUTDIR=${XENSHARE_RIG_OUT:-$REPO/build/xen-rig}
 BUILD=${XENSHARE_BUILD:-$REPO/build}
 SCENARIO=${XENSHARE_RIG_SCENARIO:-$HERE/scenario.sh}
 GUEST=${XENSHARE_RIG_GUEST:-$HERE/guest.sh}
-TIMEOUT=${XENSHARE_RIG_TIMEOUT:-2400}
+TIMEOUT=${XENSHARE_RIG_TIMEOUT:-3600}
 CACHE=${XENSHARE_RIG_CACHE:-/var/cache/xenshare-xen-rig}
 export XENSHARE_RIG_CACHE=$CACHE
 
@@ -215,8 +224,9 @@ add_spec "$DU" "$IMG/domu-files.txt" "${XENSHARE_RIG_DOMU_FILES:-}"
 for f in "$D0"/usr/local/bin/* "$DU"/usr/local/bin/*; do
 	[ -e "$f" ] && basename "$f"
 done | sort -u >"$D0/rig/injected"
-# Variables named in XENSHARE_RIG_ENV reach dom0's scenario and the domUs.
-for v in ${XENSHARE_RIG_ENV:-}; do
+# Variables named in XENSHARE_RIG_ENV reach dom0's scenario and the domUs,
+# as do the rig's own switches.
+for v in ${XENSHARE_RIG_ENV:-} XENSHARE_RIG_STEPS XENSHARE_RIG_HANG; do
 	[[ $v =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || fail "XENSHARE_RIG_ENV: bad name $v"
 	val=${!v-}
 	printf "export %s='%s'\n" "$v" "${val//\'/\'\\\'\'}"
@@ -229,76 +239,198 @@ pack "$D0" "$RUNDIR/dom0-overlay.cpio"
 cat "$IMG/dom0-root.cpio" "$RUNDIR/dom0-overlay.cpio" >"$RUNDIR/dom0-initrd.cpio"
 
 # --- boot ------------------------------------------------------------------------
+#
+# QEMU writes the serial console into a FIFO; console_watch reads it, puts
+# the seconds since QEMU started in front of every line of serial.log, notes
+# the milestones in timings.txt, and keeps the run's budgets:
+#
+#   xen-boot    QEMU start to Xen handing over to dom0: XEN_BOOT_BUDGET s,
+#               longer while the console keeps printing (up to 5 times).
+#               How long it took, over XEN_BOOT_IDLE, is the speed factor.
+#   dom0-boot   handover to "toolstack up": DOM0_BOOT_BUDGET s times the
+#               speed factor, longer while the console keeps printing.
+#   each step   dom0 announces it ("RIG| step NAME begin (budget N s)"),
+#               keeps its budget itself and announces an extension
+#               (rig-lib.sh rig_step); run.sh allows the announced budget
+#               plus a grace of half of it (at least 60 s) for dom0 to say
+#               "end", so that a dom0 that stopped fails the step too.
+#
+# A stage out of time is a "not ok" naming it; QEMU is killed then.  The
+# overall limit, XENSHARE_RIG_TIMEOUT, stays a backstop.
 
+XEN_BOOT_BUDGET=120
+XEN_BOOT_IDLE=8
+DOM0_BOOT_BUDGET=40
 LOG=$OUTDIR/serial.log
 TIMINGS=$OUTDIR/timings.txt
+VERDICT=$RUNDIR/verdict
+CONSOLE=$RUNDIR/console
 : >"$LOG"
+: >"$TIMINGS"
+mkfifo "$CONSOLE" || fail "cannot create a FIFO in $RUNDIR"
 
-# Milestones, timed by watching the serial log grow (0.5 s resolution).
-watch_milestones() {
-	local t0=$1 seen="" m label
-	local -a marks=(
-		"Xen version 4@Xen starts"
-		"Serial input to DOM0@Xen hands over to dom0"
-		"^RIG. dom0 init start@dom0 init starts"
-		"^RIG. toolstack up@dom0 toolstack up (xl works)"
-		"^RIG. domU .* is domain@first domU created (paused)"
-		"^RIG. time domU@first domU reported its results"
-		"^RIG. dom0 done@scenario done"
-		"^RIG. RESULT:@result line"
-	)
+# console_watch T0_US: runs with the FIFO as stdin until QEMU closes it.
+# Times are in tenths of a second since T0_US.
+console_watch() {
+	local t0=$1 line part="" rc t now last=0 sp=10 name n grace
+	local stage=xen-boot st0=0 budget=$XEN_BOOT_BUDGET extend=1
+	local deadline=$((XEN_BOOT_BUDGET * 10)) quiet=600 cap=$((XEN_BOOT_BUDGET * 50))
+	local limit=$((TIMEOUT * 10)) killed=
+	exec 3>>"$LOG" 4>>"$TIMINGS"
+	mark() { printf '%6d.%d s  %s\n' $((now / 10)) $((now % 10)) "$*" >&4; }
+	# begin NAME BUDGET_S GRACE_S EXTEND
+	begin() {
+		stage=$1 budget=$2 st0=$now extend=$4
+		deadline=$((now + ($2 + $3) * 10)) quiet=$(($2 * 10)) cap=$((now + $2 * 40))
+	}
+	took() { printf '%d.%d' $(((now - st0) / 10)) $(((now - st0) % 10)); }
 	while :; do
-		for m in "${marks[@]}"; do
-			label=${m#*@}
-			case $seen in *"<$label>"*) continue ;; esac
-			if grep -aqE "${m%%@*}" "$LOG" 2>/dev/null; then
-				seen="$seen<$label>"
-				printf '%6.1f s  %s\n' "$(secs_since "$t0")" "$label" >>"$TIMINGS"
+		IFS= read -r -t 2 line
+		rc=$?
+		t=${EPOCHREALTIME/./}
+		now=$(((t - t0) / 100000))
+		if [ $rc -gt 128 ]; then
+			part=$part$line
+		elif [ $rc -eq 0 ] || [ -n "$part$line" ]; then
+			line=$part$line
+			part=
+			line=${line%$'\r'}
+			printf '[%5d.%d] %s\n' $((now / 10)) $((now % 10)) "$line" >&3
+			last=$now
+			case $line in
+			"(XEN) Xen version "*) mark "Xen starts" ;;
+			*"Serial input to DOM0"*)
+				if [ "$stage" = xen-boot ]; then
+					sp=$((now / XEN_BOOT_IDLE))
+					[ $sp -lt 10 ] && sp=10
+					mark "xen-boot ends: Xen hands over to dom0 (took $(took) s; speed factor $((sp / 10)).$((sp % 10)))"
+					begin dom0-boot $((DOM0_BOOT_BUDGET * sp / 10)) 0 1
+					mark "dom0-boot begins (budget $budget s)"
+				fi
+				;;
+			"RIG| dom0 init start"*) mark "dom0 init starts" ;;
+			"RIG| toolstack up"*)
+				mark "dom0-boot ends: toolstack up (took $(took) s)"
+				begin "dom0 before its first step" $((60 * sp / 10)) 0 0
+				;;
+			"RIG| step "*" begin (budget "*)
+				name=${line#RIG| step }
+				name=${name%% *}
+				n=${line##*budget }
+				n=${n%% *}
+				grace=$((n / 2 > 60 ? n / 2 : 60))
+				begin "$name" "$n" "$grace" 0
+				mark "step $name begins (budget $n s)"
+				;;
+			"RIG| step $stage extended to "*)
+				n=${line#"RIG| step $stage extended to "}
+				n=${n%% *}
+				grace=$((n / 2 > 60 ? n / 2 : 60))
+				deadline=$((st0 + (n + grace) * 10))
+				mark "step $stage extended to $n s"
+				;;
+			"RIG| step $stage end"*)
+				mark "step $stage ends (took $(took) s)"
+				begin "dom0 after step $stage" $((60 * sp / 10)) 0 0
+				;;
+			"RIG| step "* | "RIG| boot "*) mark "${line#RIG| }" ;;
+			"RIG| dom0 done"*)
+				mark "dom0 done"
+				begin "dom0's result line" $((60 * sp / 10)) 0 0
+				;;
+			"RIG| RESULT:"*)
+				mark "result line"
+				begin "power off" $((60 * sp / 10)) 0 0
+				;;
+			esac
+		fi
+		[ $rc -eq 1 ] && break
+		[ -n "$killed" ] && continue
+		if [ "$now" -ge "$limit" ]; then
+			printf 'overall limit of %d s reached during %s\n' "$TIMEOUT" "$stage" >"$VERDICT"
+		elif [ "$now" -ge "$deadline" ]; then
+			if [ "$extend" = 1 ] && [ $((now - last)) -lt "$quiet" ] && [ "$now" -lt "$cap" ]; then
+				deadline=$((last + quiet))
+				[ "$deadline" -gt "$cap" ] && deadline=$cap
+				continue
 			fi
-		done
-		sleep 0.5
+			printf '%s did not end within %s s (budget %d s); the console was silent for its last %d.%d s\n' \
+				"$stage" "$(took)" "$budget" $(((now - last) / 10)) $(((now - last) % 10)) >"$VERDICT"
+		else
+			continue
+		fi
+		mark "killed: $(cat "$VERDICT")"
+		killed=1
+		kill "$(cat "$RUNDIR/qemu.pid" 2>/dev/null)" 2>/dev/null
 	done
 }
 
 # A comma inside a multiboot module's arguments must be doubled for QEMU.
 MODS="$IMG/vmlinuz ${DOM0_ARGS//,/,,},$RUNDIR/dom0-initrd.cpio"
-T_QEMU=$(date +%s.%N)
-watch_milestones "$T_QEMU" &
+# run.sh holds the FIFO open (read-write: neither side blocks opening it)
+# until QEMU has exited, then closes it so that console_watch sees the end.
+exec 5<>"$CONSOLE"
+console_watch "${EPOCHREALTIME/./}" <"$CONSOLE" 5>&- &
 WATCHER=$!
-timeout -k 10 "$TIMEOUT" qemu-system-x86_64 \
+T_QEMU=$(date +%s.%N)
+timeout -k 10 $((TIMEOUT + 60)) qemu-system-x86_64 \
 	-accel tcg,thread=multi -cpu "$QEMU_CPU" -m "$QEMU_MEM" -smp 2 \
 	-nodefaults -no-user-config -display none -monitor none \
-	-serial "file:$LOG" -no-reboot \
+	-serial "file:$CONSOLE" -no-reboot -pidfile "$RUNDIR/qemu.pid" \
 	-kernel "$IMG/xen" -append "$XEN_ARGS" -initrd "$MODS" \
-	>"$OUTDIR/qemu.log" 2>&1
+	</dev/null >"$OUTDIR/qemu.log" 2>&1 5>&-
 QRC=$?
-sleep 1
-kill "$WATCHER" 2>/dev/null
+exec 5>&-
 wait "$WATCHER" 2>/dev/null
 T_RUN=$(secs_since "$T_QEMU")
 
-if [ $QRC -ne 0 ] && [ $QRC -ne 124 ] && [ $QRC -ne 137 ] &&
-	! grep -aq 'Xen version' "$LOG"; then
+if [ $QRC -ne 0 ] && [ ! -s "$VERDICT" ] && ! grep -aq 'Xen version' "$LOG"; then
 	skip "QEMU cannot start (exit $QRC): $(tail -n 3 "$OUTDIR/qemu.log" | tr '\n' ' ')"
 fi
 
 # --- report ----------------------------------------------------------------------
 
-tr -d '\r' <"$LOG" >"$LOG.tmp" && mv "$LOG.tmp" "$LOG"
+# The console without the time stamps, for the parsers below.
+PLAIN=$RUNDIR/console.txt
+sed -E 's/^\[ *[0-9]+\.[0-9]\] //' "$LOG" >"$PLAIN"
 awk -v dir="$OUTDIR" '
 	/^RIG-LOG-BEGIN / { n = $2; gsub(/[^A-Za-z0-9._-]/, "_", n); f = dir "/" n; next }
 	/^RIG-LOG-END /   { if (f) close(f); f = ""; next }
 	f { print > f }
-' "$LOG"
+' "$PLAIN"
+# A domU console dom0 never dumped: its live copy ("CON NAME| ").
+awk -v dir="$OUTDIR" '
+	/^RIG-LOG-BEGIN /{c=1} /^RIG-LOG-END /{c=0; next} c { next }
+	/^CON [A-Za-z0-9._-]+\| / {
+		n = substr($2, 1, length($2) - 1)
+		f = dir "/domu-rig-" n ".log"
+		if (!(f in seen)) { seen[f] = 1; if ((getline x < f) > 0) { skip[f] = 1 }; close(f) }
+		if (!(f in skip)) { sub(/^CON [^ ]+ /, ""); print > f }
+	}
+' "$PLAIN"
 
 say "# xen rig: serial log $LOG"
 say "# injected: $(tr '\n' ' ' <"$RUNDIR/dom0/rig/injected")"
-# The results: the rig's own lines outside the domU console dumps.
-awk '/^RIG-LOG-BEGIN /{c=1} /^RIG-LOG-END /{c=0; next} !c' "$LOG" |
+# The results: the rig's own lines outside the domU console dumps; then
+# the results of every domU dom0 never collected (the run stopped while it
+# ran), from its live console.
+awk '/^RIG-LOG-BEGIN /{c=1} /^RIG-LOG-END /{c=0; next} !c' "$PLAIN" |
 	grep -a '^RIG| ' | sed 's/^RIG| //' >"$OUTDIR/report.txt"
-sed 's/^/# /; s/^# ok - /ok - /; s/^# not ok - /not ok - /; s/^# skip - /skip - /' \
+awk '
+	NR == FNR { if ($0 ~ /^domU [^ ]+ results collected/) got[$2] = 1; next }
+	/^RIG-LOG-BEGIN /{c=1} /^RIG-LOG-END /{c=0; next} c { next }
+	/^CON [A-Za-z0-9._-]+\| guest: (ok|not ok|skip) - / {
+		n = substr($2, 1, length($2) - 1)
+		if (n in got) next
+		if (!(n in said)) { said[n] = 1; print "# domU " n ": dom0 never collected its results; from its console:" }
+		sub(/^CON [^ ]+ guest: /, "")
+		print $0 " [" n "]"
+	}
+' "$OUTDIR/report.txt" "$PLAIN" >"$RUNDIR/uncollected.txt"
+cat "$RUNDIR/uncollected.txt" >>"$OUTDIR/report.txt"
+sed 's/^/# /; s/^# ok - /ok - /; s/^# not ok - /not ok - /; s/^# skip - /skip - /; s/^# # /# /' \
 	"$OUTDIR/report.txt"
-say "# timings (wall clock from QEMU start; images ready after ${T_IMAGES} s):"
+say "# timings (seconds from QEMU start; images ready after ${T_IMAGES} s):"
 sed 's/^/#   /' "$TIMINGS" 2>/dev/null
 say "#   $(printf '%6.1f' "$T_RUN") s  QEMU exited (status $QRC)"
 
@@ -306,8 +438,12 @@ passed=$(grep -c '^ok - ' "$OUTDIR/report.txt")
 failed=$(grep -c '^not ok - ' "$OUTDIR/report.txt")
 skipped=$(grep -c '^skip - ' "$OUTDIR/report.txt")
 result=$(grep -a '^RESULT: ' "$OUTDIR/report.txt" | tail -n 1)
-if [ $QRC -eq 124 ] || [ $QRC -eq 137 ]; then
-	say "not ok - xen rig: QEMU killed after ${TIMEOUT} s; last lines of the serial log:"
+if [ -s "$VERDICT" ]; then
+	say "not ok - xen rig: $(cat "$VERDICT"); last lines of the serial log:"
+	tail -n 30 "$LOG" | sed 's/^/#   /'
+	failed=$((failed + 1))
+elif [ $QRC -eq 124 ] || [ $QRC -eq 137 ]; then
+	say "not ok - xen rig: QEMU killed after $((TIMEOUT + 60)) s; last lines of the serial log:"
 	tail -n 30 "$LOG" | sed 's/^/#   /'
 	failed=$((failed + 1))
 elif [ -z "$result" ]; then

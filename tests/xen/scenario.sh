@@ -1,6 +1,7 @@
 #!/bin/sh
 # scenario.sh - what the rig's dom0 does once the toolstack is up
-# (/rig/scenario.sh).  Each scenario_* function is one step; a domU's side
+# (/rig/scenario.sh).  Each scenario_* function is one step, run by
+# rig_step at the bottom with its budget on an idle machine; a domU's side
 # of a step is test_* in guest.sh, named by rig_domu_run.  Results go
 # through rig-lib.sh's rig_ok / rig_not_ok / rig_skip.
 
@@ -46,6 +47,35 @@ xenstore_check() { # DOMID
 scenario_xenstore() {
 	mkdir -p /srv/share
 	rig_domu_run xenstore xenstore 240 xenstore_setup xenstore_check
+}
+
+# --- Xen's own 9pfs, the peer xenshare is compared with ---------------------
+#
+# For a domain with a p9 device, xl starts QEMU as its device model
+# (qemu-system-xen's /usr/libexec/xen-qemu-system-i386, in dom0): QEMU's
+# Xen 9pfs backend serves /srv/p9, which the guest mounts with the
+# kernel's 9pnet_xen (guest.sh test_p9).
+
+P9_TAG=xen9p
+P9_DM=/usr/libexec/xen-qemu-system-i386
+
+p9_check() { # DOMID
+	rig_check "xl started QEMU as the domain's device model" \
+		sh -c "ps -eo args | grep -v grep | grep -q -- '$P9_DM.*-xen-domid $1 '"
+	rig_check_eq "a file the guest wrote over Xen 9pfs reached dom0" \
+		"from domU over 9pfs" "$(cat /srv/p9/from-domu 2>&1)"
+}
+
+scenario_9pfs() {
+	if [ ! -x $P9_DM ]; then
+		rig_not_ok "Xen 9pfs: $P9_DM missing from dom0's image"
+		return 0
+	fi
+	rm -rf /srv/p9
+	mkdir -p /srv/p9
+	echo "from dom0 over 9pfs" >/srv/p9/from-dom0
+	rig_domu_run p9 p9 240 "" p9_check \
+		"p9 = [ \"tag=$P9_TAG,security_model=none,path=/srv/p9\" ]"
 }
 
 # --- xenshare end to end ----------------------------------------------------
@@ -96,9 +126,11 @@ ctl() { xenshare-ctl "$@" >>$XS_LOGS/xenshare-ctl.log 2>&1; }
 # xs_wait_node PATH VALUE [TIMEOUT_S]: until xenstore's PATH holds VALUE.
 xs_wait_node() {
 	_w=0
+	_wl=$(rig_limit "${3:-60}")
 	until [ "$(xenstore-read "$1" 2>/dev/null)" = "$2" ]; do
 		_w=$((_w + 1))
-		[ "$_w" -gt $((${3:-60} * 4)) ] && return 1
+		[ "$_w" -gt $((_wl * 4)) ] && return 1
+		rig_step_expired && return 1
 		sleep 0.25
 	done
 }
@@ -175,7 +207,7 @@ xenshare_drive() { # DOMID
 	_d=$1
 	_be=$XS_BACKEND_ROOT/$_d/0
 	if ! rig_wait_guest "$_d" mounted 300 >/dev/null; then
-		rig_not_ok "guest mounted its device (no signal within 300 s)"
+		rig_not_ok "guest mounted its device (no signal)"
 		return 0
 	fi
 	rig_check_eq "backend Connected to the guest" 4 \
@@ -333,9 +365,11 @@ scenario_xenshare() {
 # True while PATH exists, for up to TIMEOUT_S.
 xs_wait_node_exists() {
 	_w=0
+	_wl=$(rig_limit "${2:-10}")
 	while xenstore-exists "$1" 2>/dev/null; do
 		_w=$((_w + 1))
-		[ "$_w" -gt $((${2:-10} * 4)) ] && return 0
+		[ "$_w" -gt $((_wl * 4)) ] && return 0
+		rig_step_expired && return 0
 		sleep 0.25
 	done
 	return 1
@@ -389,10 +423,13 @@ scenario_pair() {
 	rig_domu_finish "$_b" beta 120
 }
 
-scenario_toolstack
-scenario_xenstore
-if scenario_xenshare; then
-	scenario_pair
+# The steps, with what each may take on an idle machine (s; about twice
+# what it takes there): rig_step scales the budget to this machine's speed.
+rig_step toolstack 60 scenario_toolstack
+rig_step xenstore 120 scenario_xenstore
+rig_step 9pfs 120 scenario_9pfs
+if rig_step xenshare 900 scenario_xenshare; then
+	rig_step pair 300 scenario_pair
 fi
 xenshare_back_stop TERM
 exit 0
