@@ -225,7 +225,8 @@ static int ovl_set(int fs, const char *key, int fd)
 
 /* A created overlay context on those layers, or -1 with errno set (what
  * the kernel said is logged, unless it is EBUSY: that one is retried). */
-static int ovl_create(const char *who, int lower, int up, int work)
+static int ovl_create(const char *who, int lower, int up, int work,
+		      bool plus)
 {
 	static const char *const flags[] = {
 		"index", "on", "nfs_export", "on", "redirect_dir", "on", NULL,
@@ -236,8 +237,9 @@ static int ovl_create(const char *who, int lower, int up, int work)
 	fs = fsopen("overlay", FSOPEN_CLOEXEC);
 	if (fs < 0)
 		return -1;
-	/* lowerdir+ takes one layer, unparsed (6.8 on); lowerdir a list. */
-	if ((ovl_set(fs, "lowerdir+", lower) && ovl_set(fs, "lowerdir", lower)) ||
+	/* lowerdir+ takes one layer, unparsed (6.8 on); lowerdir a list.
+	 * Before 6.5 overlay takes any key and refuses it only at create. */
+	if (ovl_set(fs, plus ? "lowerdir+" : "lowerdir", lower) ||
 	    ovl_set(fs, "upperdir", up) || ovl_set(fs, "workdir", work))
 		goto fail;
 	for (f = flags; f[0]; f += 2)
@@ -248,7 +250,7 @@ static int ovl_create(const char *who, int lower, int up, int work)
 	return fs;
 fail:
 	err = errno;
-	if (err != EBUSY)
+	if (err != EBUSY && !plus)
 		ovl_messages(who, fs);
 	close(fs);
 	errno = err;
@@ -293,7 +295,9 @@ static int ovl_build(const struct xsh_sandbox_opts *o, int export_fd,
 	 * A worker that just died leaves its mount namespace to be torn
 	 * down after it is reaped: wait for that a little. */
 	for (tries = 0;; tries++) {
-		fs = ovl_create(o->name, lower, up, work);
+		fs = ovl_create(o->name, lower, up, work, true);
+		if (fs < 0 && errno != EBUSY)
+			fs = ovl_create(o->name, lower, up, work, false);
 		if (fs >= 0 || errno != EBUSY || tries >= OVL_BUSY_TRIES)
 			break;
 		usleep(OVL_BUSY_WAIT_US);
